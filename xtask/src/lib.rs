@@ -1,0 +1,14 @@
+//! Workspace automation for blaxel-jobs. See `cargo xtask --help`.
+
+pub mod check;
+pub mod codegen;
+pub mod limits;
+pub mod spec;
+
+use std::path::PathBuf;
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}

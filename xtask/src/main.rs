@@ -1,0 +1,42 @@
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  codegen [--check]   Generate the client and mocks from openapi/jobs.yaml.
+                      --check regenerates in memory and fails with a diff when a
+                      checked-in file is stale.
+  help                Show this text.
+
+Before generating, the document is checked for what progenitor cannot handle:
+an OpenAPI version other than 3.0.x, missing or duplicate operationIds, more
+than one request media type, multipart bodies, cookie parameters, and more
+than one success or error type per operation.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = xtask::workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("codegen") => {
+            let check = args[1..].iter().any(|a| a == "--check");
+            match args[1..].iter().find(|a| *a != "--check") {
+                Some(other) => Err(format!("codegen: unknown argument `{other}`")),
+                None => xtask::codegen::run(&root, check),
+            }
+        }
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
