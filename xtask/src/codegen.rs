@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub const CLIENT_OUT: &str = "crates/blaxel-jobs-client/src/generated.rs";
 /// Where the generated httpmock mocks go, relative to the workspace root.
 pub const HTTPMOCK_OUT: &str = "crates/blaxel-jobs-httpmock/src/generated.rs";
+/// Where the emulator's copy of the document goes, as JSON, relative to the
+/// workspace root. The emulator validates requests against it.
+pub const CONTRACT_OUT: &str = "crates/blaxel-jobs-emulator/src/openapi.json";
 /// The Rust path of the generated client crate, used by the mocks.
 pub const CLIENT_CRATE: &str = "blaxel_jobs_client";
 
@@ -137,10 +140,31 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
                 path: HTTPMOCK_OUT.into(),
                 contents: header(spec_path, "typed httpmock mocks") + &mocks,
             },
+            OutputFile {
+                path: CONTRACT_OUT.into(),
+                contents: contract(doc, spec_path),
+            },
         ],
         generation,
         formatting,
     })
+}
+
+/// The document as JSON, with a note on where it comes from. JSON has no
+/// comments, so the note is an `x-generated` member.
+fn contract(doc: &Value, spec_path: &str) -> String {
+    let mut doc = doc.clone();
+    if let Value::Object(map) = &mut doc {
+        map.insert(
+            "x-generated".into(),
+            Value::String(format!(
+                "by `cargo xtask codegen` from {spec_path}; do not edit by hand"
+            )),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// Normalises line endings so that a checkout with CRLF does not count as drift.
