@@ -101,7 +101,10 @@ fn response_kind(response: &Value) -> String {
 
 fn check_responses(doc: &Value, op: &Operation<'_>, problems: &mut Vec<String>) {
     let Some(responses) = op.op.get("responses").and_then(Value::as_object) else {
-        problems.push(format!("operation {}: no responses are declared", op.label()));
+        problems.push(format!(
+            "operation {}: no responses are declared",
+            op.label()
+        ));
         return;
     };
     let mut success: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -193,7 +196,10 @@ fn walk_examples(
     problems: &mut Vec<String>,
     seen: &mut BTreeSet<String>,
 ) {
-    if let (Some(ty), Some(example)) = (schema.get("type").and_then(Value::as_str), schema.get("example")) {
+    if let (Some(ty), Some(example)) = (
+        schema.get("type").and_then(Value::as_str),
+        schema.get("example"),
+    ) {
         let ok = match ty {
             "string" => example.is_string(),
             "integer" => example.is_i64() || example.is_u64(),

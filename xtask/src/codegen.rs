@@ -39,8 +39,9 @@ pub struct Generated {
     pub formatting: Duration,
 }
 
-/// The progenitor settings of the workspace. Open enums are replaced by the
-/// hand-written types of `blaxel_jobs_client::open_enum`.
+/// The progenitor settings of the workspace. Open enums and the schemas
+/// marked `x-blaxel-rust-type` are replaced by the client crate's
+/// hand-written types (see [`spec::replacements`]).
 pub fn settings(doc: &Value) -> GenerationSettings {
     let mut settings = GenerationSettings::new();
     settings
@@ -50,12 +51,14 @@ pub fn settings(doc: &Value) -> GenerationSettings {
         .with_hooks(HooksMode::Expected)
         .with_map_type("::std::collections::BTreeMap")
         .with_derive("PartialEq");
-    for name in spec::open_enums(doc) {
-        settings.with_replacement(
-            &name,
-            format!("crate::open_enum::{name}"),
-            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
-        );
+    let open = spec::open_enums(doc);
+    for (name, path) in spec::replacements(doc) {
+        let impls: &[TypeImpl] = if open.contains(&name) {
+            &[TypeImpl::Display, TypeImpl::FromStr]
+        } else {
+            &[TypeImpl::Default]
+        };
+        settings.with_replacement(&name, format!("crate::{path}"), impls.iter().cloned());
     }
     settings
 }
@@ -68,8 +71,16 @@ fn header(spec_path: &str, what: &str) -> String {
     )
 }
 
+/// Serialises [`catch`]: the panic hook is global to the process, so two
+/// threads swapping it at once (as parallel tests do) could leave the silent
+/// hook installed for good.
+static PANIC_HOOK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f`, turning a panic into an error message instead of a raw panic.
 fn catch<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let _guard = PANIC_HOOK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -92,8 +103,8 @@ fn catch<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
 }
 
 fn format(tokens: proc_macro2::TokenStream, what: &str) -> Result<String, String> {
-    let file: syn::File = syn::parse2(tokens)
-        .map_err(|e| format!("the generated {what} is not valid Rust: {e}"))?;
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("the generated {what} is not valid Rust: {e}"))?;
     Ok(prettyplease::unparse(&file))
 }
 
@@ -184,7 +195,10 @@ pub fn drift(root: &Path, files: &[OutputFile]) -> Vec<String> {
             let diff = similar::TextDiff::from_lines(&on_disk, &f.contents)
                 .unified_diff()
                 .context_radius(3)
-                .header(&format!("{name} (checked in)"), &format!("{name} (generated)"))
+                .header(
+                    &format!("{name} (checked in)"),
+                    &format!("{name} (generated)"),
+                )
                 .to_string();
             diffs.push(diff);
         }
@@ -243,7 +257,11 @@ pub fn run(root: &Path, check_only: bool) -> Result<(), String> {
     }
     let written = write(root, &generated.files)?;
     for f in &generated.files {
-        let state = if written.contains(&f.path) { "written" } else { "unchanged" };
+        let state = if written.contains(&f.path) {
+            "written"
+        } else {
+            "unchanged"
+        };
         eprintln!(
             "{:<48} {:>6} lines  {state}",
             f.path.display(),

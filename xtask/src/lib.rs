@@ -4,6 +4,7 @@ pub mod check;
 pub mod codegen;
 pub mod limits;
 pub mod spec;
+pub mod spec_diff;
 
 use std::path::PathBuf;
 

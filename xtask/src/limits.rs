@@ -34,7 +34,10 @@ impl Limit {
             field,
             min_length: uint("minLength"),
             max_length: uint("maxLength"),
-            pattern: schema.get("pattern").and_then(Value::as_str).map(str::to_owned),
+            pattern: schema
+                .get("pattern")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             minimum: int("minimum"),
             maximum: int("maximum"),
         };
@@ -112,7 +115,11 @@ pub fn collect(doc: &Value) -> Vec<Limit> {
                 continue;
             };
             let constant = format!("{}_{}", screaming_snake(id), screaming_snake(pname));
-            out.extend(Limit::from_schema(constant, format!("{id}.{pname}"), schema));
+            out.extend(Limit::from_schema(
+                constant,
+                format!("{id}.{pname}"),
+                schema,
+            ));
         }
     }
     out

@@ -7,6 +7,15 @@ Commands:
   codegen [--check]   Generate the client and mocks from openapi/jobs.yaml.
                       --check regenerates in memory and fails with a diff when a
                       checked-in file is stale.
+  spec-diff <FILE> [--ours <FILE>] [--deviations <FILE>]
+                      Compare openapi/jobs.yaml with an upstream Blaxel
+                      control-plane document (its operations tagged `jobs` and
+                      every schema they reach). Prints each difference with a
+                      stable key, marks the ones listed in
+                      openapi/deviations.yaml as known, and fails on any other
+                      difference and on listed deviations that no longer occur.
+                      Adopting an upstream change: run spec-diff, edit
+                      openapi/, run `cargo xtask codegen`.
   help                Show this text.
 
 Before generating, the document is checked for what progenitor cannot handle:
@@ -26,6 +35,8 @@ fn main() -> ExitCode {
                 None => xtask::codegen::run(&root, check),
             }
         }
+        Some("spec-diff") => xtask::spec_diff::Inputs::from_args(&root, &args[1..])
+            .and_then(|inputs| xtask::spec_diff::run(&inputs)),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())

@@ -37,6 +37,27 @@ pub fn parse(text: &str) -> Result<Value, String> {
     serde_saphyr::from_str::<Value>(text).map_err(|e| format!("not a valid YAML document: {e}"))
 }
 
+/// The marker of schemas whose Rust type the client crate writes by hand;
+/// its value is the type's path inside that crate, such as `env::Env`.
+pub const RUST_TYPE_MARKER: &str = "x-blaxel-rust-type";
+
+/// The hand-written Rust types that replace generated ones, as
+/// `(schema name, path inside the client crate)`: every `x-blaxel-rust-type`,
+/// and `open_enum::<Name>` for every open enum without one.
+pub fn replacements(doc: &Value) -> Vec<(String, String)> {
+    schemas(doc)
+        .filter_map(|(name, s)| {
+            let path = s.get(RUST_TYPE_MARKER).and_then(Value::as_str);
+            let open = s.get(OPEN_ENUM_MARKER).and_then(Value::as_bool) == Some(true);
+            match (path, open) {
+                (Some(p), _) => Some((name.to_owned(), p.to_owned())),
+                (None, true) => Some((name.to_owned(), format!("open_enum::{name}"))),
+                (None, false) => None,
+            }
+        })
+        .collect()
+}
+
 /// Names of the component schemas marked as open enums, in document order.
 pub fn open_enums(doc: &Value) -> Vec<String> {
     schemas(doc)
@@ -203,4 +224,162 @@ pub fn parameters<'a>(doc: &'a Value, op: &Operation<'a>) -> Vec<&'a Value> {
 /// Reads the workspace document.
 pub fn load_workspace_spec(root: &Path) -> Result<Value, String> {
     load(&root.join(SPEC_PATH))
+}
+
+/// The operations carrying `tag`, in document order.
+pub fn tagged_operations<'a>(doc: &'a Value, tag: &str) -> Vec<Operation<'a>> {
+    operations(doc)
+        .into_iter()
+        .filter(|op| op.has_tag(tag))
+        .collect()
+}
+
+/// Follows local `$ref`s until a value that is not a reference. Unknown or
+/// circular references (more than 32 hops) resolve to `None`.
+pub fn resolve<'a>(doc: &'a Value, value: &'a Value) -> Option<&'a Value> {
+    let mut current = value;
+    for _ in 0..32 {
+        if current.get("$ref").is_none() {
+            return Some(current);
+        }
+        current = deref(doc, current)?;
+    }
+    None
+}
+
+/// The component schema name a `$ref` points at, when it points at
+/// `#/components/schemas/...` (other references give `None`).
+pub fn schema_ref_name(value: &Value) -> Option<&str> {
+    value
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+}
+
+/// Names of the component schemas that `ops` reach: through their parameters
+/// (path-level ones included), request bodies and responses, following
+/// `$ref`s transitively (into parameter, body and response components too).
+///
+/// A schema reached only as a member of an `allOf` is not included: it is
+/// folded into the schema that composes it (see [`merge_all_of`]). Its own
+/// references are still followed.
+pub fn schema_closure(doc: &Value, ops: &[Operation<'_>]) -> std::collections::BTreeSet<String> {
+    let mut walk = Closure {
+        doc,
+        named: Default::default(),
+        walked: Default::default(),
+    };
+    for op in ops {
+        walk.value(op.op);
+        if let Some(params) = op.path_item.get("parameters") {
+            walk.value(params);
+        }
+    }
+    walk.named
+}
+
+struct Closure<'a> {
+    doc: &'a Value,
+    named: std::collections::BTreeSet<String>,
+    walked: std::collections::BTreeSet<String>,
+}
+
+impl<'a> Closure<'a> {
+    fn value(&mut self, value: &'a Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                    self.reference(r, true);
+                }
+                for (key, child) in map {
+                    match (key.as_str(), child) {
+                        ("allOf", Value::Array(members)) => {
+                            for m in members {
+                                match m.get("$ref").and_then(Value::as_str) {
+                                    Some(r) => self.reference(r, false),
+                                    None => self.value(m),
+                                }
+                            }
+                        }
+                        _ => self.value(child),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| self.value(v)),
+            _ => {}
+        }
+    }
+
+    fn reference(&mut self, r: &str, name_it: bool) {
+        if name_it && let Some(name) = r.strip_prefix("#/components/schemas/") {
+            self.named.insert(name.to_owned());
+        }
+        if self.walked.insert(r.to_owned())
+            && let Some(target) = r.strip_prefix('#').and_then(|p| self.doc.pointer(p))
+        {
+            self.value(target);
+        }
+    }
+}
+
+/// A schema with its `allOf` members merged into one schema: properties are
+/// united (the first declaration of a property wins), `required` lists are
+/// united, and any other keyword a member has is taken when the composed
+/// schema lacks it. Members may be references; nested `allOf`s are merged
+/// too. A schema without `allOf` comes back unchanged.
+pub fn merge_all_of(doc: &Value, schema: &Value) -> Value {
+    merge_all_of_depth(doc, schema, 0)
+}
+
+fn merge_all_of_depth(doc: &Value, schema: &Value, depth: usize) -> Value {
+    let Some(members) = schema.get("allOf").and_then(Value::as_array) else {
+        return schema.clone();
+    };
+    let mut merged = schema.clone();
+    let Value::Object(out) = &mut merged else {
+        return merged;
+    };
+    out.remove("allOf");
+    if depth > 16 {
+        return merged;
+    }
+    for member in members {
+        let Some(member) = resolve(doc, member) else {
+            continue;
+        };
+        let member = merge_all_of_depth(doc, member, depth + 1);
+        let Value::Object(member) = member else {
+            continue;
+        };
+        for (key, value) in member {
+            match (key.as_str(), value) {
+                ("properties", Value::Object(props)) => {
+                    let target = out
+                        .entry("properties")
+                        .or_insert_with(|| Value::Object(Default::default()));
+                    if let Value::Object(target) = target {
+                        for (name, prop) in props {
+                            target.entry(name).or_insert(prop);
+                        }
+                    }
+                }
+                ("required", Value::Array(names)) => {
+                    let target = out
+                        .entry("required")
+                        .or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(target) = target {
+                        for name in names {
+                            if !target.contains(&name) {
+                                target.push(name);
+                            }
+                        }
+                    }
+                }
+                (_, value) => {
+                    out.entry(key).or_insert(value);
+                }
+            }
+        }
+    }
+    merged
 }
