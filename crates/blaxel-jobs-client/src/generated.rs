@@ -152,24 +152,6 @@ generates one when it is missing.
             Default::default()
         }
     }
-    ///An environment variable.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Env {
-        ///The variable's name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        ///Store the value encrypted and mask it when read back.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub secret: ::std::option::Option<bool>,
-        ///The variable's value; masked in answers when it is secret.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub value: ::std::option::Option<::std::string::String>,
-    }
-    impl Env {
-        pub fn builder() -> builder::Env {
-            Default::default()
-        }
-    }
     ///The API's own error object.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Error {
@@ -525,7 +507,7 @@ generates one when it is missing.
         pub disk_percent: ::std::option::Option<i64>,
         ///Environment variables of every task.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub envs: ::std::vec::Vec<Env>,
+        pub envs: ::std::vec::Vec<crate::env::Env>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub generation: ::std::option::Option<crate::open_enum::Generation>,
         ///The container image; `bl deploy` fills it in.
@@ -1635,89 +1617,6 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     memory: Ok(value.memory),
                     tasks: Ok(value.tasks),
                     workspace_id: Ok(value.workspace_id),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Env {
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            secret: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            value: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Env {
-            fn default() -> Self {
-                Self {
-                    name: Ok(Default::default()),
-                    secret: Ok(Default::default()),
-                    value: Ok(Default::default()),
-                }
-            }
-        }
-        impl Env {
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
-                self
-            }
-            pub fn secret<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.secret = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for secret: {e}")
-                    });
-                self
-            }
-            pub fn value<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Env> for super::Env {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Env,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    secret: value.secret?,
-                    value: value.value?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Env> for Env {
-            fn from(value: super::Env) -> Self {
-                Self {
-                    name: Ok(value.name),
-                    secret: Ok(value.secret),
-                    value: Ok(value.value),
                 }
             }
         }
@@ -3207,7 +3106,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                 ::std::string::String,
             >,
             envs: ::std::result::Result<
-                ::std::vec::Vec<super::Env>,
+                ::std::vec::Vec<crate::env::Env>,
                 ::std::string::String,
             >,
             generation: ::std::result::Result<
@@ -3269,7 +3168,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
             }
             pub fn envs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Env>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::env::Env>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.envs = value
@@ -4949,7 +4848,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
     }
 }
 #[derive(Clone, Debug)]
-#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` this document describes. Clients send\nit in the `Blaxel-Version` header; without it the list operations answer with\nbare arrays instead of `{data, meta}` pages.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21. The\ndifferences below are deliberate; `openapi/deviations.yaml` lists each of them\nfor `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** Name and display-name lengths,\n   the name pattern, `diskPercent` 10-95, the 5-field cron schedule, the\n   900 s trigger timeout, port numbers and page sizes are expressed as\n   `maxLength`, `pattern`, `minimum` and `maximum`. They describe what the\n   server accepts in requests. Generated types do not enforce them, so a\n   response always parses; the SDK checks them before sending.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`.\n7. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n\n\nVersion: 2026-04-28"]
+#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` this document describes. Clients send\nit in the `Blaxel-Version` header; without it the list operations answer with\nbare arrays instead of `{data, meta}` pages.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21. The\ndifferences below are deliberate; `openapi/deviations.yaml` lists each of them\nfor `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** The name's length and\n   pattern (read as a DNS label: no leading or trailing hyphen), the\n   display name's and external id's lengths, the external id's\n   characters, `diskPercent` 10-95, the 5-field cron schedule, the 900 s\n   trigger timeout, port numbers and the default sort are expressed as\n   `maxLength`, `pattern`, `minimum`, `maximum` and `default`. So are a\n   few sanity bounds Blaxel does not state: memory, volume sizes and\n   memory overrides are at least 1 MB and `maxRetries` is not negative.\n   They describe what the server accepts in requests. Generated types do\n   not enforce them, so a response always parses; the SDK checks them\n   before sending.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env`, whose\n   `Debug` output must never show a secret value. It is an SDK detail,\n   not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n\n\nVersion: 2026-04-28"]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -6531,15 +6430,6 @@ pub mod limits {
         minimum: Some(1i64),
         maximum: None,
     };
-    ///`JobRuntime.timeout`: at least 1.
-    pub const JOB_RUNTIME_TIMEOUT: Limit = Limit {
-        field: "JobRuntime.timeout",
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        minimum: Some(1i64),
-        maximum: None,
-    };
     ///`JobVolume.sizeMb`: at least 1.
     pub const JOB_VOLUME_SIZE_MB: Limit = Limit {
         field: "JobVolume.sizeMb",
@@ -6594,13 +6484,13 @@ pub mod limits {
         minimum: None,
         maximum: None,
     };
-    ///`TriggerConfiguration.timeout`: at least 1; at most 900.
+    ///`TriggerConfiguration.timeout`: at most 900.
     pub const TRIGGER_CONFIGURATION_TIMEOUT: Limit = Limit {
         field: "TriggerConfiguration.timeout",
         min_length: None,
         max_length: None,
         pattern: None,
-        minimum: Some(1i64),
+        minimum: None,
         maximum: Some(900i64),
     };
     ///`ListJobs.limit`: at least 1; at most 200.
@@ -6673,7 +6563,6 @@ pub mod limits {
         JOB_RUNTIME_MAX_CONCURRENT_TASKS,
         JOB_RUNTIME_MAX_RETRIES,
         JOB_RUNTIME_MEMORY,
-        JOB_RUNTIME_TIMEOUT,
         JOB_VOLUME_SIZE_MB,
         METADATA_DISPLAY_NAME,
         METADATA_EXTERNAL_ID,
