@@ -1,0 +1,226 @@
+//! Credentials: the API key, OAuth client credentials and access tokens.
+//!
+//! A request is authenticated by a bearer credential in `Authorization` or
+//! `X-Blaxel-Authorization`: the configured API key, or an access token from
+//! `POST /v0/oauth/token` that has not expired (in real time). Access tokens
+//! look like JWTs (with `sub`, `iat` and `exp` claims) so that clients that
+//! read the expiry from the token work, but the emulator only trusts its own
+//! record of the tokens it issued. Credentials never reach logs.
+
+use crate::error::ApiError;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use http::HeaderMap;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Principal {
+    /// The API key's owner.
+    ApiKey,
+    /// An OAuth client, by client id.
+    Client(String),
+}
+
+impl Principal {
+    /// The name written into `createdBy` and `updatedBy`.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Principal::ApiKey => "user@emulator.local".to_owned(),
+            Principal::Client(id) => format!("client:{id}"),
+        }
+    }
+}
+
+/// Access tokens issued, with their real-time expiry.
+#[derive(Default)]
+pub(crate) struct TokenStore {
+    tokens: Mutex<HashMap<String, (Instant, String)>>,
+}
+
+impl std::fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.tokens.lock().map(|t| t.len()).unwrap_or(0);
+        f.debug_struct("TokenStore").field("tokens", &n).finish()
+    }
+}
+
+impl TokenStore {
+    /// Issues a token for `client_id`, valid for `ttl`.
+    pub(crate) fn issue(&self, client_id: &str, ttl: Duration) -> String {
+        let now = Instant::now();
+        let iat = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let claims = serde_json::json!({
+            "iss": "blaxel-jobs-emulator",
+            "sub": client_id,
+            "iat": iat,
+            "exp": iat.saturating_add(ttl.as_secs()),
+            "jti": crate::state::random_id("", 16),
+        });
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut sig = [0u8; 32];
+        fastrand::fill(&mut sig);
+        let token = format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(sig));
+        let expires = now
+            .checked_add(ttl)
+            .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365 * 100)))
+            .unwrap_or(now);
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        tokens.retain(|_, (exp, _)| *exp > now);
+        tokens.insert(token.clone(), (expires, client_id.to_owned()));
+        token
+    }
+
+    /// The client of a token that is still valid.
+    fn check(&self, token: &str) -> Option<String> {
+        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let (exp, client) = tokens.get(token)?;
+        (Instant::now() < *exp).then(|| client.clone())
+    }
+}
+
+/// Authenticates a request from its headers.
+pub(crate) fn authenticate(
+    headers: &HeaderMap,
+    api_key: &str,
+    tokens: &TokenStore,
+) -> Result<Principal, ApiError> {
+    let mut presented = Vec::new();
+    for name in ["x-blaxel-authorization", "authorization"] {
+        for value in headers.get_all(name) {
+            presented.push(value.to_str().unwrap_or(""));
+        }
+    }
+    if presented.is_empty() {
+        return Err(ApiError::unauthorized(
+            "AUTHENTICATION_REQUIRED",
+            "no credential: send `Authorization: Bearer <API key or access token>` (or X-Blaxel-Authorization)",
+        ));
+    }
+    for value in &presented {
+        let Some(cred) = bearer(value) else { continue };
+        if constant_time_eq(cred.as_bytes(), api_key.as_bytes()) {
+            return Ok(Principal::ApiKey);
+        }
+        if let Some(client) = tokens.check(cred) {
+            return Ok(Principal::Client(client));
+        }
+    }
+    let any_bearer = presented.iter().any(|v| bearer(v).is_some());
+    Err(ApiError::unauthorized(
+        "AUTHENTICATION_FAILED",
+        if any_bearer {
+            "the bearer credential is not a valid API key or unexpired access token"
+        } else {
+            "the Authorization header must use the Bearer scheme"
+        },
+    ))
+}
+
+/// The credential of a `Bearer <credential>` header value.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    let cred = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !cred.is_empty()).then_some(cred)
+}
+
+/// Client credentials from `Authorization: Basic base64(id:secret)`.
+pub(crate) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get("authorization")?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(rest.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// Compares secrets without stopping at the first difference.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn api_key_is_accepted_in_either_header() {
+        let t = TokenStore::default();
+        for name in ["authorization", "x-blaxel-authorization"] {
+            let h = headers(&[(name, "Bearer k1")]);
+            assert_eq!(authenticate(&h, "k1", &t).unwrap(), Principal::ApiKey);
+        }
+        let h = headers(&[("authorization", "bearer   k1  ")]);
+        assert!(authenticate(&h, "k1", &t).is_ok());
+    }
+
+    #[test]
+    fn missing_and_wrong_credentials_are_told_apart() {
+        let t = TokenStore::default();
+        let e = authenticate(&HeaderMap::new(), "k1", &t).unwrap_err();
+        assert_eq!(e.kind, "AUTHENTICATION_REQUIRED");
+        let e = authenticate(&headers(&[("authorization", "Bearer nope")]), "k1", &t).unwrap_err();
+        assert_eq!(e.kind, "AUTHENTICATION_FAILED");
+        let e = authenticate(&headers(&[("authorization", "Basic azE6")]), "k1", &t).unwrap_err();
+        assert_eq!(e.kind, "AUTHENTICATION_FAILED");
+    }
+
+    #[test]
+    fn tokens_work_until_they_expire() {
+        let t = TokenStore::default();
+        let good = t.issue("c", Duration::from_secs(60));
+        let expired = t.issue("c", Duration::ZERO);
+        assert_eq!(good.split('.').count(), 3);
+        let h = headers(&[("x-blaxel-authorization", &format!("Bearer {good}"))]);
+        assert_eq!(
+            authenticate(&h, "k1", &t).unwrap(),
+            Principal::Client("c".into())
+        );
+        let h = headers(&[("x-blaxel-authorization", &format!("Bearer {expired}"))]);
+        assert_eq!(
+            authenticate(&h, "k1", &t).unwrap_err().kind,
+            "AUTHENTICATION_FAILED"
+        );
+        let debug = format!("{t:?}");
+        assert!(!debug.contains(&good));
+    }
+
+    #[test]
+    fn basic_credentials_decode() {
+        let h = headers(&[(
+            "authorization",
+            &format!("Basic {}", STANDARD.encode("id:se:cret")),
+        )]);
+        assert_eq!(basic(&h), Some(("id".into(), "se:cret".into())));
+        assert_eq!(basic(&headers(&[("authorization", "Basic !!")])), None);
+        assert_eq!(basic(&headers(&[("authorization", "Bearer x")])), None);
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,204 @@
+//! [`EmulatorConfig`] and [`Clock`]: how an [`Emulator`](crate::Emulator) is set up.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How the emulator's simulated clock moves.
+///
+/// Deployments, executions and tasks all run in simulated time. Cursors
+/// expire (after 24 simulated hours) by it too. OAuth access tokens are the
+/// exception: they expire in real time, like the credentials of a real
+/// identity provider.
+///
+/// ```
+/// use blaxel_jobs_emulator::Clock;
+///
+/// // Ten simulated seconds pass for every real second.
+/// let fast = Clock::Scaled(10.0);
+/// // Only `Emulator::advance` moves time: the choice for deterministic tests.
+/// let manual = Clock::Manual;
+/// assert_ne!(fast, manual);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Clock {
+    /// Simulated seconds per real second. `1.0` is real time; `0.0` freezes
+    /// time (but [`Emulator::advance`](crate::Emulator::advance) still moves
+    /// it). Negative, infinite or NaN values make
+    /// [`Emulator::start_with`](crate::Emulator::start_with) fail.
+    Scaled(f64),
+    /// Time stands still until [`Emulator::advance`](crate::Emulator::advance)
+    /// moves it.
+    Manual,
+}
+
+impl Default for Clock {
+    /// Real time: `Clock::Scaled(1.0)`.
+    fn default() -> Self {
+        Clock::Scaled(1.0)
+    }
+}
+
+/// The settings of an [`Emulator`](crate::Emulator), built in the builder style.
+///
+/// Every setter takes and returns the configuration by value, so settings
+/// chain. The `Debug` output never shows the API key or the client secret.
+///
+/// ```
+/// use std::time::Duration;
+/// use blaxel_jobs_emulator::{Clock, EmulatorConfig};
+///
+/// let config = EmulatorConfig::default()
+///     .api_key("test-key")
+///     .clock(Clock::Manual)
+///     .deploy_delay(Duration::from_secs(5))
+///     .capacity(2);
+/// assert!(!format!("{config:?}").contains("test-key"));
+/// ```
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    pub(crate) api_key: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) token_ttl: Duration,
+    pub(crate) port: u16,
+    pub(crate) clock: Clock,
+    pub(crate) deploy_delay: Duration,
+    pub(crate) execution_startup: Duration,
+    pub(crate) capacity: usize,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            api_key: "emulator-api-key".to_owned(),
+            client_id: "emulator-client".to_owned(),
+            client_secret: "emulator-secret".to_owned(),
+            token_ttl: Duration::from_secs(3600),
+            port: 0,
+            clock: Clock::default(),
+            deploy_delay: Duration::from_secs(2),
+            execution_startup: Duration::from_millis(500),
+            capacity: 100,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// The same as [`EmulatorConfig::default`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The API key the server accepts as a bearer credential
+    /// (default `"emulator-api-key"`).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = key.into();
+        self
+    }
+
+    /// The OAuth client credentials that `POST /v0/oauth/token` accepts
+    /// (default `("emulator-client", "emulator-secret")`).
+    pub fn client_credentials(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.client_id = id.into();
+        self.client_secret = secret.into();
+        self
+    }
+
+    /// How long an OAuth access token stays valid, in real time (default one
+    /// hour). `Duration::ZERO` makes tokens that are already expired, which is
+    /// handy to test token refresh.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// The TCP port to listen on, on 127.0.0.1 (default 0: a free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// How simulated time moves (default [`Clock::Scaled(1.0)`](Clock::Scaled)).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Simulated time a job spends `DEPLOYING` after a create or an update
+    /// before it is `DEPLOYED` (default 2 s).
+    pub fn deploy_delay(mut self, delay: Duration) -> Self {
+        self.deploy_delay = delay;
+        self
+    }
+
+    /// Simulated time an execution spends `pending` once admitted, before
+    /// its tasks start (default 0.5 s).
+    pub fn execution_startup(mut self, startup: Duration) -> Self {
+        self.execution_startup = startup;
+        self
+    }
+
+    /// The most active (`pending`, `running` or `cancelling`) executions a
+    /// workspace may have at once (default 100). Further executions are
+    /// `queued`, or refused with 429 when the request says `allowQueue: false`.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// The largest request body accepted, in bytes (default 1 MiB). Bigger
+    /// bodies get 413 with a JSON error body.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("api_key", &"<redacted>")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("token_ttl", &self.token_ttl)
+            .field("port", &self.port)
+            .field("clock", &self.clock)
+            .field("deploy_delay", &self.deploy_delay)
+            .field("execution_startup", &self.execution_startup)
+            .field("capacity", &self.capacity)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let c = EmulatorConfig::default();
+        assert_eq!(c.api_key, "emulator-api-key");
+        assert_eq!(c.client_id, "emulator-client");
+        assert_eq!(c.client_secret, "emulator-secret");
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.port, 0);
+        assert_eq!(c.clock, Clock::Scaled(1.0));
+        assert_eq!(c.deploy_delay, Duration::from_secs(2));
+        assert_eq!(c.capacity, 100);
+        assert_eq!(c.max_body_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = EmulatorConfig::default()
+            .api_key("sk-very-secret")
+            .client_credentials("my-client", "client-very-secret");
+        let s = format!("{c:?}");
+        assert!(!s.contains("sk-very-secret"), "{s}");
+        assert!(!s.contains("client-very-secret"), "{s}");
+        assert!(s.contains("my-client"), "{s}");
+    }
+}

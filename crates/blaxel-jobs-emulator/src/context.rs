@@ -1,0 +1,134 @@
+//! What every API request must carry: a credential, a workspace and
+//! (optionally) an API version.
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::server::Shared;
+use crate::urlencoded;
+use http::{HeaderMap, StatusCode};
+
+/// The `Blaxel-Version` values the emulator knows, oldest first. A request
+/// without the header gets the oldest; one with any other value gets 400
+/// `invalid_api_version`.
+pub const API_VERSIONS: &[&str] = &["2026-04-16", "2026-04-28"];
+
+/// The first version whose list operations answer `{data, meta}` pages
+/// instead of bare arrays.
+const PAGINATION_SINCE: &str = "2026-04-28";
+
+/// An API version the emulator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ApiVersion(&'static str);
+
+impl ApiVersion {
+    /// Reads `Blaxel-Version`; absent or blank means the oldest version.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Result<ApiVersion, ApiError> {
+        let Some(value) = headers.get("blaxel-version") else {
+            return Ok(ApiVersion(API_VERSIONS[0]));
+        };
+        // A value that is not visible ASCII can only be an unknown version.
+        let raw = value.to_str().map(str::trim).unwrap_or("\u{fffd}");
+        if raw.is_empty() {
+            return Ok(ApiVersion(API_VERSIONS[0]));
+        }
+        API_VERSIONS
+            .iter()
+            .find(|v| **v == raw)
+            .map(|v| ApiVersion(v))
+            .ok_or_else(|| {
+                let shown: String = raw.chars().take(64).collect();
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_api_version",
+                    format!(
+                        "Unknown API version {shown:?}; known versions are {}",
+                        API_VERSIONS.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// Whether list operations answer with `{data, meta}` pages.
+    pub(crate) fn paginated(self) -> bool {
+        self.0 >= PAGINATION_SINCE
+    }
+}
+
+/// The authenticated caller, workspace and version of a request.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub(crate) workspace: String,
+    pub(crate) version: ApiVersion,
+    /// The name written into `createdBy` / `updatedBy`.
+    pub(crate) principal: String,
+}
+
+/// Checks the credential, then the version, then the workspace.
+pub(crate) fn resolve(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Ctx, ApiError> {
+    let principal = auth::authenticate(headers, &shared.config.api_key, &shared.tokens)?;
+    let version = ApiVersion::from_headers(headers)?;
+    let from_header = headers
+        .get("x-blaxel-workspace")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    let workspace = match from_header {
+        Some(w) => w,
+        None => {
+            let pairs = urlencoded::parse(query.unwrap_or(""))
+                .map_err(|e| ApiError::validation(format!("query: {e}")))?;
+            pairs
+                .into_iter()
+                .find(|(k, v)| k == "workspace" && !v.trim().is_empty())
+                .map(|(_, v)| v.trim().to_owned())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "workspace_required",
+                        "workspace is required: send the X-Blaxel-Workspace header or the workspace query parameter",
+                    )
+                })?
+        }
+    };
+    Ok(Ctx {
+        workspace,
+        version,
+        principal: principal.name(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn with_version(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("blaxel-version", HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn versions_default_to_the_oldest_and_unknown_ones_fail() {
+        let oldest = ApiVersion::from_headers(&HeaderMap::new()).unwrap();
+        assert!(!oldest.paginated());
+        assert!(
+            ApiVersion::from_headers(&with_version("2026-04-28"))
+                .unwrap()
+                .paginated()
+        );
+        assert!(
+            !ApiVersion::from_headers(&with_version(" 2026-04-16 "))
+                .unwrap()
+                .paginated()
+        );
+        let e = ApiVersion::from_headers(&with_version("2030-01-01")).unwrap_err();
+        assert_eq!(e.kind, "invalid_api_version");
+        assert!(e.message.starts_with("Unknown API version"));
+    }
+}

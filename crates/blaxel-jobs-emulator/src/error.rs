@@ -1,0 +1,195 @@
+//! Error answers, and the helpers that build JSON responses.
+//!
+//! API errors use the document's `Error` shape,
+//! `{"code": <status>, "error": "<kind>", "message": "..."}`. Authentication
+//! errors use the gateway's `PlatformError` envelope instead,
+//! `{"error": {"code": "AUTHENTICATION_REQUIRED", ...}}`, with the header
+//! `X-Blaxel-Source: platform`, as Blaxel's gateway does.
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use blaxel_jobs_client::types;
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+/// The body shape of an [`ApiError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The API's `Error` object.
+    Api,
+    /// The gateway's `PlatformError` envelope.
+    Platform,
+}
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
+    pub(crate) retry_after: Option<String>,
+    shape: Shape,
+}
+
+impl ApiError {
+    /// An error with the API's `Error` body.
+    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+            retry_after: None,
+            shape: Shape::Api,
+        }
+    }
+
+    /// 400 `bad_request`.
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 400 `validation_error`: the request breaks the API document.
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "validation_error", message)
+    }
+
+    /// 404 `not_found`.
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409 `already_exists`.
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "already_exists", message)
+    }
+
+    /// 500 `internal_error`: a bug in the emulator, never a panic.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
+    }
+
+    /// 401 with the platform envelope.
+    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: code,
+            message: message.into(),
+            retry_after: None,
+            shape: Shape::Platform,
+        }
+    }
+
+    /// Adds a `Retry-After` header.
+    pub(crate) fn with_retry_after(mut self, value: impl Into<String>) -> Self {
+        self.retry_after = Some(value.into());
+        self
+    }
+
+    /// The JSON body.
+    fn body(&self) -> serde_json::Value {
+        let status = i64::from(self.status.as_u16());
+        let value = match self.shape {
+            Shape::Api => serde_json::to_value(types::Error {
+                code: Some(status),
+                error: self.kind.to_owned(),
+                message: Some(self.message.clone()),
+            }),
+            Shape::Platform => serde_json::to_value(types::PlatformError {
+                error: types::PlatformErrorDetail {
+                    code: Some(self.kind.to_owned()),
+                    message: Some(self.message.clone()),
+                    origin: Some("gateway".to_owned()),
+                    retryable: Some(false),
+                    status: Some(status),
+                    action: None,
+                    do_not: None,
+                    docs_url: None,
+                },
+            }),
+        };
+        value.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.kind,
+            self.message
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = json_response(self.status, &self.body());
+        if self.shape == Shape::Platform {
+            resp.headers_mut()
+                .insert("x-blaxel-source", HeaderValue::from_static("platform"));
+        }
+        if let Some(v) = self
+            .retry_after
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// A JSON response; a value that cannot be serialized becomes a 500.
+pub(crate) fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => raw_response(status, "application/json", bytes),
+        Err(e) => raw_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "application/json",
+            format!(
+                r#"{{"code":500,"error":"internal_error","message":"could not serialize the answer: {}"}}"#,
+                e.to_string().replace('"', "'")
+            ),
+        ),
+    }
+}
+
+/// A response with the given content type and body.
+pub(crate) fn raw_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Body>,
+) -> Response {
+    let mut resp = Response::new(body.into());
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_body_has_the_error_shape() {
+        let e = ApiError::conflict("job a already exists");
+        assert_eq!(
+            e.body(),
+            serde_json::json!({"code": 409, "error": "already_exists", "message": "job a already exists"})
+        );
+    }
+
+    #[test]
+    fn unauthorized_uses_the_platform_envelope() {
+        let e = ApiError::unauthorized("AUTHENTICATION_REQUIRED", "no credential");
+        let b = e.body();
+        assert_eq!(b["error"]["code"], "AUTHENTICATION_REQUIRED");
+        assert_eq!(b["error"]["retryable"], false);
+        assert_eq!(b["error"]["status"], 401);
+        let resp = e.into_response();
+        assert_eq!(resp.headers()["x-blaxel-source"], "platform");
+    }
+}

@@ -1,0 +1,187 @@
+//! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C.
+//!
+//! ```text
+//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+//! ```
+
+use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+
+Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
+
+options:
+  --port N        TCP port to listen on (default 0: a free port)
+  --speed X       simulated seconds per real second, a positive number (default 1)
+  --api-key KEY   the API key to accept (default emulator-api-key)
+  -h, --help      print this help";
+
+/// The command line, parsed.
+#[derive(Debug, Default, PartialEq)]
+struct Args {
+    port: u16,
+    speed: Option<f64>,
+    api_key: Option<String>,
+    help: bool,
+}
+
+fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut it = args.into_iter();
+    while let Some(raw) = it.next() {
+        let arg = raw
+            .into_string()
+            .map_err(|a| format!("argument {a:?} is not valid UTF-8"))?;
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => it
+                    .next()
+                    .ok_or_else(|| format!("{name} needs a value"))?
+                    .into_string()
+                    .map_err(|a| format!("the value of {name}, {a:?}, is not valid UTF-8")),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => out.help = true,
+            "--port" => {
+                let v = value("--port")?;
+                out.port = v
+                    .parse()
+                    .map_err(|_| format!("--port must be a port number (0-65535), not {v:?}"))?;
+            }
+            "--speed" => {
+                let v = value("--speed")?;
+                let speed: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--speed must be a number, not {v:?}"))?;
+                if !speed.is_finite() || speed <= 0.0 {
+                    return Err(format!("--speed must be a positive number, not {v:?}"));
+                }
+                out.speed = Some(speed);
+            }
+            "--api-key" => {
+                let v = value("--api-key")?;
+                if v.trim().is_empty() || v.chars().any(char::is_whitespace) {
+                    return Err("--api-key must be non-empty and contain no spaces".to_owned());
+                }
+                out.api_key = Some(v);
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args_os().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let mut config = EmulatorConfig::default().port(args.port);
+    if let Some(speed) = args.speed {
+        config = config.clock(Clock::Scaled(speed));
+    }
+    if let Some(key) = args.api_key {
+        config = config.api_key(key);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: EmulatorConfig) -> ExitCode {
+    let emu = match Emulator::start_with(config).await {
+        Ok(emu) => emu,
+        Err(e) => {
+            eprintln!("error: cannot start the emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = emu.base_url();
+    println!("Blaxel Jobs emulator listening on {url}");
+    println!("API key:            {}", emu.api_key());
+    println!(
+        "OAuth client:       {} / {} (POST {url}/oauth/token)",
+        emu.client_id(),
+        emu.client_secret()
+    );
+    println!();
+    println!("Point the SDK at it with:");
+    println!("  export BL_API_URL={url}");
+    println!("  export BL_API_KEY={}", emu.api_key());
+    println!("  export BL_WORKSPACE=default   # any name works");
+    println!();
+    println!("Press Ctrl-C to stop.");
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {e}");
+    }
+    println!("stopping");
+    emu.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        parse_args(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn parses_every_option_in_both_forms() {
+        assert_eq!(parse(&[]).unwrap(), Args::default());
+        let a = parse(&["--port", "8080", "--speed=10", "--api-key", "k"]).unwrap();
+        assert_eq!(
+            a,
+            Args {
+                port: 8080,
+                speed: Some(10.0),
+                api_key: Some("k".into()),
+                help: false
+            }
+        );
+        assert_eq!(parse(&["--port=0"]).unwrap().port, 0);
+        assert!(parse(&["-h"]).unwrap().help);
+    }
+
+    #[test]
+    fn rejects_bad_arguments_with_a_message() {
+        for (args, needle) in [
+            (&["--port"][..], "--port needs a value"),
+            (&["--port", "70000"][..], "--port must be a port number"),
+            (&["--speed", "fast"][..], "--speed must be a number"),
+            (&["--speed", "-1"][..], "positive"),
+            (&["--speed", "inf"][..], "positive"),
+            (&["--api-key="][..], "--api-key must be non-empty"),
+            (&["--bogus"][..], "unknown argument"),
+            (&["serve"][..], "unknown argument"),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,559 @@
+//! The HTTP server: [`Emulator`], its accept loop and the request pipeline.
+//!
+//! The emulator runs its own accept loop with hyper's HTTP/1 connection
+//! driver instead of `axum::serve`, because one fault needs what `axum::serve`
+//! cannot do: close a connection without answering. Each request goes
+//! through [`App::handle`]:
+//!
+//! 1. classify it into a [`Route`], count it and take its injected fault;
+//! 2. read the body (at most `max_body_bytes`, else 413);
+//! 3. apply faults that replace processing (status, HTML page, dropped
+//!    connection);
+//! 4. check credential, version and workspace, then hand the request to the
+//!    axum [`Router`](axum::Router) of [`crate::handlers`];
+//! 5. apply faults that spoil the answer (dropped connection after
+//!    processing, malformed or truncated body);
+//! 6. add `x-request-id`.
+//!
+//! To drop a connection, the hyper service returns an error: hyper then
+//! closes the connection without writing a response.
+
+use crate::auth::TokenStore;
+use crate::clock::{SimClock, micros};
+use crate::config::EmulatorConfig;
+use crate::context;
+use crate::error::{ApiError, raw_response};
+use crate::faults::{Fault, FaultBook, Route};
+use crate::handlers;
+use crate::state::{SimSettings, State};
+use crate::validate::Spec;
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use blaxel_jobs_client::types;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::{Service, service_fn};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// How much of an oversized body is read (and thrown away) before answering
+/// 413, so that the client is done sending and reads the answer.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// How long [`Emulator::shutdown`] waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What every request handler shares.
+pub(crate) struct Shared {
+    pub(crate) config: EmulatorConfig,
+    pub(crate) clock: SimClock,
+    pub(crate) spec: &'static Spec,
+    pub(crate) settings: SimSettings,
+    pub(crate) faults: FaultBook,
+    pub(crate) tokens: TokenStore,
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) origin: String,
+    state: Mutex<State>,
+    request_prefix: String,
+    request_counter: AtomicU64,
+}
+
+impl Shared {
+    /// The store. A panic elsewhere never makes it unusable.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n:06}", self.request_prefix)
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running emulator: a real HTTP server on 127.0.0.1 that speaks the
+/// Blaxel Jobs API, with all its state in memory.
+///
+/// The server stops when the `Emulator` is dropped (or, waiting for
+/// requests in flight, on [`Emulator::shutdown`]).
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig, Fault, Route};
+///
+/// let emu = Emulator::start_with(EmulatorConfig::default().clock(Clock::Manual)).await?;
+/// // Point a client at it: BL_API_URL=<base_url>, BL_API_KEY=<api_key>, any workspace.
+/// println!("{} {}", emu.base_url(), emu.api_key());
+///
+/// // The next two GetJob requests fail with 503.
+/// emu.inject(Route::GetJob, Fault::Status { status: 503, retry_after: Some("1".into()), body: None }, 2);
+///
+/// // ... create a job and an execution with the client, then let time pass:
+/// emu.advance(Duration::from_secs(60));
+/// for e in emu.executions("my-workspace", "my-job") {
+///     println!("{:?}", e.status);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    base_url: String,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator with [`EmulatorConfig::default`] on a free port.
+    ///
+    /// Must be called within a Tokio runtime; the server runs on it.
+    pub async fn start() -> io::Result<Emulator> {
+        Self::start_with(EmulatorConfig::default()).await
+    }
+
+    /// Starts an emulator on 127.0.0.1, on the configured port (0: a free one).
+    ///
+    /// Fails when the port cannot be bound, or with
+    /// [`io::ErrorKind::InvalidInput`] for a [`Clock::Scaled`](crate::Clock::Scaled)
+    /// speed that is negative, infinite or NaN.
+    pub async fn start_with(config: EmulatorConfig) -> io::Result<Emulator> {
+        SimClock::check_mode(config.clock)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let spec = Spec::embedded().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if let Some(r) = Route::ALL
+            .iter()
+            .find(|r| **r != Route::OAuthToken && !spec.has_operation(r.operation_id()))
+        {
+            let msg = format!(
+                "the embedded API document lacks the operation {}",
+                r.operation_id()
+            );
+            return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+        }
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let origin = format!("http://{addr}");
+        let settings = SimSettings {
+            deploy_delay: micros(config.deploy_delay),
+            startup: micros(config.execution_startup),
+            capacity: config.capacity,
+        };
+        let shared = Arc::new(Shared {
+            clock: SimClock::new(config.clock),
+            config,
+            spec,
+            settings,
+            faults: FaultBook::default(),
+            tokens: TokenStore::default(),
+            origin: origin.clone(),
+            state: Mutex::new(State::default()),
+            request_prefix: crate::state::random_id("req-", 8),
+            request_counter: AtomicU64::new(1),
+        });
+        let app = Arc::new(App {
+            shared: shared.clone(),
+            router: TowerToHyperService::new(handlers::router(shared.clone())),
+        });
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, app, rx));
+        tracing::info!(%addr, "blaxel-jobs emulator listening");
+        Ok(Emulator {
+            shared,
+            addr,
+            base_url: format!("{origin}/v0"),
+            shutdown: tx,
+            task: Some(task),
+        })
+    }
+
+    /// The API's base URL, such as `http://127.0.0.1:41234/v0`.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// An API key the server accepts as a bearer credential.
+    pub fn api_key(&self) -> &str {
+        &self.shared.config.api_key
+    }
+
+    /// The OAuth client id that `POST /v0/oauth/token` accepts.
+    pub fn client_id(&self) -> &str {
+        &self.shared.config.client_id
+    }
+
+    /// The OAuth client secret that goes with [`Emulator::client_id`].
+    pub fn client_secret(&self) -> &str {
+        &self.shared.config.client_secret
+    }
+
+    /// Moves simulated time forward by `d`.
+    ///
+    /// With [`Clock::Manual`](crate::Clock::Manual) this is the only way time
+    /// moves. With [`Clock::Scaled`](crate::Clock::Scaled) it jumps ahead on
+    /// top of the scaled real time. Deployments, executions and tasks catch
+    /// up on the next request (or call to [`Emulator::executions`]).
+    pub fn advance(&self, d: Duration) {
+        self.shared.clock.advance(d);
+    }
+
+    /// Makes the next `times` requests on `route` get `fault`, after any
+    /// faults already waiting on that route.
+    pub fn inject(&self, route: Route, fault: Fault, times: usize) {
+        self.shared.faults.inject(route, fault, times);
+    }
+
+    /// How many requests arrived on `route`, faulted ones included (and
+    /// rejected ones: bad credentials, invalid bodies, ...).
+    pub fn request_count(&self, route: Route) -> u64 {
+        self.shared.faults.count(route)
+    }
+
+    /// The names of the jobs stored in `workspace` (deleted ones excluded),
+    /// sorted.
+    pub fn job_names(&self, workspace: &str) -> Vec<String> {
+        let mut state = self.shared.lock();
+        state
+            .existing(workspace)
+            .map(|ws| ws.job_names())
+            .unwrap_or_default()
+    }
+
+    /// The executions recorded under the job name `job` in `workspace`, as
+    /// GetJobExecution would show them now, oldest first. Executions of a
+    /// deleted job with the same name are included.
+    pub fn executions(&self, workspace: &str, job: &str) -> Vec<types::JobExecution> {
+        let shared = &self.shared;
+        let mut state = shared.lock();
+        let now = shared.clock.now();
+        let Some(ws) = state.existing(workspace) else {
+            return Vec::new();
+        };
+        ws.advance_to(now, &shared.settings, &shared.clock);
+        ws.executions_named(job)
+            .map(|e| e.render(now, &shared.clock))
+            .collect()
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (for up
+    /// to 5 seconds) and stops the server. Dropping the emulator also stops
+    /// it, without waiting.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            // Dropping the accept loop drops its connection tasks too.
+            task.abort();
+        }
+    }
+}
+
+/// The error a service returns to make hyper close the connection without
+/// a response.
+#[derive(Debug)]
+struct ConnectionDropped;
+
+impl fmt::Display for ConnectionDropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped on purpose (injected fault or broken request body)")
+    }
+}
+
+impl std::error::Error for ConnectionDropped {}
+
+async fn accept_loop(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let conn_shutdown = shutdown.clone();
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    conns.spawn(serve_connection(stream, app.clone(), conn_shutdown.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off a little.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+async fn serve_connection(stream: TcpStream, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let service = service_fn(move |req: Request<Incoming>| {
+        let app = app.clone();
+        async move { app.handle(req).await }
+    });
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        }
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
+        }
+    }
+}
+
+/// The request pipeline.
+struct App {
+    shared: Arc<Shared>,
+    router: TowerToHyperService<axum::Router>,
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+impl App {
+    async fn handle(&self, req: Request<Incoming>) -> Result<Response, ConnectionDropped> {
+        let request_id = self.shared.next_request_id();
+        let route = Route::classify(req.method(), req.uri().path());
+        let fault = route.and_then(|r| self.shared.faults.on_request(r));
+        if let Some(Fault::Delay(d)) = &fault {
+            tokio::time::sleep(*d).await;
+        }
+        let method = req.method().clone();
+        let (parts, body) = req.into_parts();
+        let content_length = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let max = self.shared.config.max_body_bytes;
+        let body = match read_body(body, max, content_length).await {
+            Ok(b) => Ok(b),
+            Err(BodyError::TooLarge) => Err(()),
+            Err(BodyError::Broken) => return Err(ConnectionDropped),
+        };
+        let resp = match fault {
+            Some(Fault::DropConnection {
+                after_processing: false,
+            }) => {
+                tracing::debug!(%request_id, ?route, "fault: dropping the connection");
+                return Err(ConnectionDropped);
+            }
+            Some(Fault::Status {
+                status,
+                retry_after,
+                body,
+            }) => status_fault(status, retry_after, body),
+            Some(Fault::HtmlError { status }) => html_error(status),
+            other => {
+                let resp = match body {
+                    Err(()) => too_large(max),
+                    Ok(bytes) => {
+                        self.process(Request::from_parts(parts, Body::from(bytes)), route)
+                            .await
+                    }
+                };
+                match other {
+                    Some(Fault::DropConnection {
+                        after_processing: true,
+                    }) => {
+                        tracing::debug!(%request_id, ?route, status = resp.status().as_u16(),
+                            "fault: processed, now dropping the connection");
+                        return Err(ConnectionDropped);
+                    }
+                    Some(Fault::MalformedBody) => raw_response(
+                        StatusCode::OK,
+                        "application/json",
+                        "<<this is not JSON: the emulator injected a malformed body>>",
+                    ),
+                    Some(Fault::TruncatedBody) => truncated(resp).await,
+                    _ => resp,
+                }
+            }
+        };
+        tracing::debug!(%request_id, %method, ?route, status = resp.status().as_u16(), "request");
+        Ok(with_request_id(resp, &request_id))
+    }
+
+    async fn process(&self, mut req: Request<Body>, route: Option<Route>) -> Response {
+        if route.is_some_and(|r| r != Route::OAuthToken) {
+            match context::resolve(&self.shared, req.headers(), req.uri().query()) {
+                Ok(ctx) => {
+                    req.extensions_mut().insert(ctx);
+                }
+                Err(e) => return e.into_response(),
+            }
+        }
+        match self.router.call(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
+    }
+}
+
+async fn read_body(
+    mut body: Incoming,
+    max: usize,
+    content_length: Option<u64>,
+) -> Result<Bytes, BodyError> {
+    let max64 = u64::try_from(max).unwrap_or(u64::MAX);
+    if content_length.is_some_and(|n| n > DRAIN_LIMIT.max(max64)) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = BytesMut::new();
+    let mut seen: u64 = 0;
+    let mut too_large = content_length.is_some_and(|n| n > max64);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len() as u64);
+            if too_large || seen > max64 {
+                too_large = true;
+                buf.clear();
+                if seen > DRAIN_LIMIT.max(max64) {
+                    break;
+                }
+                continue;
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    if too_large {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(buf.freeze())
+    }
+}
+
+fn too_large(max: usize) -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than {max} bytes"),
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+fn status_fault(status: u16, retry_after: Option<String>, body: Option<String>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = match body {
+        Some(text) => {
+            let is_json = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+            let ct = if is_json {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            raw_response(status, ct, text)
+        }
+        None => {
+            let kind = match status.as_u16() {
+                429 => "rate_limited",
+                500 => "internal_error",
+                502 => "bad_gateway",
+                503 => "service_unavailable",
+                504 => "gateway_timeout",
+                408 => "request_timeout",
+                409 => "conflict",
+                s if s >= 500 => "server_error",
+                _ => "injected_fault",
+            };
+            ApiError::new(status, kind, "fault injected by the emulator").into_response()
+        }
+    };
+    if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+fn html_error(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error")
+    );
+    raw_response(
+        status,
+        "text/html; charset=utf-8",
+        format!(
+            "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>gateway</center>\r\n</body>\r\n</html>\r\n"
+        ),
+    )
+}
+
+async fn truncated(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts.status = StatusCode::OK;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(cut))
+}
+
+fn with_request_id(mut resp: Response, id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}

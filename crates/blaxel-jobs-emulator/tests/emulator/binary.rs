@@ -1,0 +1,86 @@
+//! The `blaxel-jobs-emulator` binary.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+/// Kills the child when the test ends, even by a failed assertion.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_blaxel-jobs-emulator");
+
+#[test]
+fn bad_arguments_exit_2_with_usage() {
+    for args in [
+        &["--port", "nope"][..],
+        &["--speed", "0"],
+        &["--what"],
+        &["--api-key"],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("error: ") && err.contains("usage: blaxel-jobs-emulator"),
+            "{err}"
+        );
+    }
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--speed X"));
+}
+
+#[test]
+fn the_binary_serves_and_prints_what_to_export() {
+    let mut child = Running(
+        Command::new(BIN)
+            .args(["--api-key", "cli-key", "--speed", "5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("Blaxel Jobs emulator listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.contains("Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let banner = banner.join("\n");
+    assert!(
+        banner.contains(&format!("export BL_API_URL={url}")),
+        "{banner}"
+    );
+    assert!(banner.contains("export BL_API_KEY=cli-key"), "{banner}");
+    assert!(banner.contains("export BL_WORKSPACE="), "{banner}");
+
+    // A raw HTTP request: authenticated, but without a workspace.
+    let addr = url.trim_start_matches("http://").trim_end_matches("/v0");
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /v0/jobs HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer cli-key\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("workspace_required"), "{answer}");
+}

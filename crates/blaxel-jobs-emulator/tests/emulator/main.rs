@@ -1,0 +1,17 @@
+//! Integration tests: the emulator over real loopback HTTP.
+//!
+//! Time is simulated with `Clock::Manual` and moved with `advance`, so no
+//! test sleeps to wait for the server.
+
+mod common;
+
+mod auth;
+mod binary;
+mod client;
+mod concurrency;
+mod executions;
+mod faults;
+mod jobs;
+mod pagination;
+mod validation;
+mod versions;
