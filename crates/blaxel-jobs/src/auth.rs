@@ -1,0 +1,338 @@
+//! Credentials and the bearer header sent with every request.
+//!
+//! An API key is sent as it is. Client credentials are exchanged at
+//! `POST {base}/oauth/token` (`grant_type=client_credentials`, HTTP Basic
+//! with `clientId:clientSecret`) for an access token, which is cached and
+//! refreshed before it expires: when less than half its lifetime, or five
+//! minutes, remains. Concurrent calls share one refresh.
+
+use crate::error::{ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, TransportError};
+use crate::retry::{RetryConfig, Safety};
+use base64::Engine as _;
+use reqwest::header::HeaderValue;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// A secret string. `Debug` and `Display` print `***`, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(Arc::from(value.into()))
+    }
+
+    /// The secret value itself. Take care not to log it.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret::new(s)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret::new(s)
+    }
+}
+
+/// How the client authenticates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// A workspace API key, sent as a bearer token.
+    ApiKey(Secret),
+    /// OAuth client credentials, exchanged for short-lived access tokens.
+    ClientCredentials {
+        /// The client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: Secret,
+    },
+}
+
+impl Credentials {
+    /// Client credentials from their encoded form: base64 of
+    /// `clientId:clientSecret`, as in `BL_CLIENT_CREDENTIALS`.
+    pub fn from_encoded_client_credentials(encoded: &str) -> Result<Self, ConfigError> {
+        let invalid = || {
+            ConfigError::new(
+                ConfigErrorKind::InvalidValue,
+                "client credentials must be base64 of `clientId:clientSecret`",
+            )
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        match text.split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
+                Ok(Credentials::ClientCredentials {
+                    client_id: id.to_owned(),
+                    client_secret: Secret::new(secret),
+                })
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    /// A short description for messages: `API key` or `client credentials`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credentials::ApiKey(_) => "API key",
+            Credentials::ClientCredentials { .. } => "client credentials",
+        }
+    }
+}
+
+fn bearer(token: &str) -> Result<HeaderValue, ConfigError> {
+    let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+        ConfigError::new(
+            ConfigErrorKind::InvalidValue,
+            "the credential contains characters that cannot be sent in an HTTP header",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Supplies the `Authorization` header of each request.
+pub(crate) struct Auth {
+    kind: AuthKind,
+}
+
+enum AuthKind {
+    Static(HeaderValue),
+    OAuth(Box<OAuth>),
+}
+
+struct OAuth {
+    basic: HeaderValue,
+    token_url: String,
+    http: reqwest::Client,
+    retry: RetryConfig,
+    token: RwLock<Option<Token>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct Token {
+    header: HeaderValue,
+    refresh_at: Instant,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            AuthKind::Static(_) => f.write_str("Auth::ApiKey(***)"),
+            AuthKind::OAuth(o) => write!(f, "Auth::ClientCredentials(token_url: {})", o.token_url),
+        }
+    }
+}
+
+impl Auth {
+    pub(crate) fn new(
+        credentials: &Credentials,
+        base_url: &str,
+        http: reqwest::Client,
+        retry: RetryConfig,
+    ) -> Result<Self, ConfigError> {
+        let kind = match credentials {
+            Credentials::ApiKey(key) => AuthKind::Static(bearer(key.expose_secret())?),
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                let encoded = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{client_id}:{}", client_secret.expose_secret()));
+                let mut basic =
+                    HeaderValue::try_from(format!("Basic {encoded}")).map_err(|_| {
+                        ConfigError::new(
+                            ConfigErrorKind::InvalidValue,
+                            "invalid client credentials",
+                        )
+                    })?;
+                basic.set_sensitive(true);
+                AuthKind::OAuth(Box::new(OAuth {
+                    basic,
+                    token_url: format!("{base_url}/oauth/token"),
+                    http,
+                    retry,
+                    token: RwLock::new(None),
+                    refresh: tokio::sync::Mutex::new(()),
+                }))
+            }
+        };
+        Ok(Auth { kind })
+    }
+
+    /// The header to send now, if one is available.
+    pub(crate) fn header(&self) -> Option<HeaderValue> {
+        match &self.kind {
+            AuthKind::Static(h) => Some(h.clone()),
+            AuthKind::OAuth(o) => o
+                .token
+                .read()
+                .ok()
+                .and_then(|t| t.as_ref().map(|t| t.header.clone())),
+        }
+    }
+
+    /// Makes sure a fresh access token is cached (no-op for API keys).
+    pub(crate) async fn ensure_fresh(&self) -> Result<(), Error> {
+        let AuthKind::OAuth(o) = &self.kind else {
+            return Ok(());
+        };
+        if o.is_fresh() {
+            return Ok(());
+        }
+        let _guard = o.refresh.lock().await;
+        // Another caller may have refreshed while this one waited.
+        if o.is_fresh() {
+            return Ok(());
+        }
+        let token = o.fetch().await?;
+        if let Ok(mut slot) = o.token.write() {
+            *slot = Some(token);
+        }
+        Ok(())
+    }
+}
+
+impl OAuth {
+    fn is_fresh(&self) -> bool {
+        self.token
+            .read()
+            .ok()
+            .and_then(|t| t.as_ref().map(|t| Instant::now() < t.refresh_at))
+            .unwrap_or(false)
+    }
+
+    async fn fetch(&self) -> Result<Token, Error> {
+        let mut attempt = 1;
+        loop {
+            let result = self.fetch_once().await;
+            match result {
+                Ok(token) => return Ok(token),
+                Err(err) => match self.retry.decide(Safety::Idempotent, &err, attempt) {
+                    Some(delay) => {
+                        tracing::warn!(attempt, error = %err, "retrying the access token request");
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => return Err(err),
+                },
+            }
+        }
+    }
+
+    async fn fetch_once(&self) -> Result<Token, Error> {
+        let response = self
+            .http
+            .post(&self.token_url)
+            .header(reqwest::header::AUTHORIZATION, self.basic.clone())
+            .json(&serde_json::json!({ "grant_type": "client_credentials" }))
+            .send()
+            .await
+            .map_err(TransportError::from_reqwest)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(TransportError::from_reqwest)?;
+        if !status.is_success() {
+            return Err(ApiError::from_parts(status, &headers, body).into());
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| DecodeError {
+            // The body holds a token: keep it, and serde's message (which may
+            // quote a value), out of the error.
+            status,
+            path: "access token response".into(),
+            message: format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+            request_id: crate::error::request_id(&headers),
+            body: bytes::Bytes::new(),
+        })?;
+        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1));
+        let margin = (lifetime / 2).min(Duration::from_secs(300));
+        let header = bearer(&parsed.access_token).map_err(Error::Config)?;
+        Ok(Token {
+            header,
+            refresh_at: Instant::now() + lifetime - margin,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("sk-live-123");
+        assert_eq!(format!("{s}"), "***");
+        assert!(!format!("{s:?}").contains("sk-live"));
+        let c = Credentials::ClientCredentials {
+            client_id: "id".into(),
+            client_secret: "hunter2".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn encoded_client_credentials_are_decoded_or_rejected() {
+        let enc = base64::engine::general_purpose::STANDARD.encode("my-id:my-secret");
+        match Credentials::from_encoded_client_credentials(&enc).unwrap() {
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                assert_eq!(client_id, "my-id");
+                assert_eq!(client_secret.expose_secret(), "my-secret");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for bad in ["not base64!", "bm9jb2xvbg==" /* "nocolon" */, ""] {
+            let err = Credentials::from_encoded_client_credentials(bad).unwrap_err();
+            assert_eq!(err.kind, ConfigErrorKind::InvalidValue, "{bad}");
+            assert!(!err.message.contains(bad) || bad.is_empty());
+        }
+    }
+
+    #[test]
+    fn bearer_headers_are_sensitive() {
+        let h = bearer("abc").unwrap();
+        assert!(h.is_sensitive());
+        assert!(!format!("{h:?}").contains("abc"));
+    }
+}

@@ -1,0 +1,596 @@
+//! Client configuration: the builder, and what it infers from Blaxel's
+//! environment variables and `bl login`'s config file.
+//!
+//! Each setting is taken from the first place that has it:
+//!
+//! | setting | 1. builder | 2. environment | 3. `~/.blaxel/config.yaml` | default |
+//! |---|---|---|---|---|
+//! | credentials | [`ClientBuilder::api_key`], [`ClientBuilder::client_credentials`] | `BL_API_KEY`, then `BL_CLIENT_CREDENTIALS` (base64 of `clientId:clientSecret`) | the workspace's `credentials.apiKey`, then `clientCredentials` / `client_credentials` | — (error) |
+//! | workspace | [`ClientBuilder::workspace`] | `BL_WORKSPACE` | `context.workspace` | — (error) |
+//! | API URL | [`ClientBuilder::base_url`], then [`ClientBuilder::environment`] | `BL_API_URL`, then `BL_ENV` | the workspace's `env` | production |
+//! | API version | [`ClientBuilder::api_version`] | `BL_API_VERSION` | — | `2026-04-28` |
+//!
+//! `BL_ENV` is `prod` (`https://api.blaxel.ai/v0`), `dev`
+//! (`https://api.blaxel.dev/v0`) or `local` (`http://localhost:8080/v0`).
+//! Missing credentials or workspace are reported before any request is
+//! sent, naming what to set. Credentials are never sent over plain HTTP,
+//! except to a loopback address.
+
+use crate::auth::{Credentials, Secret};
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::retry::RetryConfig;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The `Blaxel-Version` this SDK is written for: the version of its API
+/// document. List operations need at least `2026-04-28`.
+pub fn default_api_version() -> &'static str {
+    <blaxel_jobs_client::Client as blaxel_jobs_client::ClientInfo<_>>::api_version()
+}
+
+/// A Blaxel environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Environment {
+    /// `https://api.blaxel.ai/v0`.
+    Prod,
+    /// `https://api.blaxel.dev/v0`.
+    Dev,
+    /// `http://localhost:8080/v0`, a control plane on this machine.
+    Local,
+}
+
+impl Environment {
+    /// The control plane's base URL.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Environment::Prod => "https://api.blaxel.ai/v0",
+            Environment::Dev => "https://api.blaxel.dev/v0",
+            Environment::Local => "http://localhost:8080/v0",
+        }
+    }
+
+    /// Parses `prod`/`production`, `dev`/`development` or `local`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "prod" | "production" => Some(Environment::Prod),
+            "dev" | "development" => Some(Environment::Dev),
+            "local" => Some(Environment::Local),
+            _ => None,
+        }
+    }
+}
+
+/// Default connection timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default timeout of one attempt of one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The resolved configuration of a [`crate::Client`].
+///
+/// Its `Debug` output never shows the credential.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) base_url: String,
+    pub(crate) workspace: String,
+    pub(crate) credentials: Credentials,
+    pub(crate) api_version: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) retry: RetryConfig,
+    pub(crate) user_agent: String,
+}
+
+impl Config {
+    /// The control plane's base URL, such as `https://api.blaxel.ai/v0`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The workspace every request is made in.
+    pub fn workspace(&self) -> &str {
+        &self.workspace
+    }
+
+    /// The kind of credential in use (`API key` or `client credentials`).
+    pub fn credentials_kind(&self) -> &'static str {
+        self.credentials.kind()
+    }
+
+    /// The `Blaxel-Version` sent with every request.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// The connection timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The timeout of one attempt of a request.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The retry settings.
+    pub fn retry(&self) -> &RetryConfig {
+        &self.retry
+    }
+
+    /// The `User-Agent` sent with every request.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("workspace", &self.workspace)
+            .field(
+                "credentials",
+                &format_args!("{} (***)", self.credentials.kind()),
+            )
+            .field("api_version", &self.api_version)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// Where the builder reads environment variables from.
+#[derive(Clone, Debug)]
+enum EnvSource {
+    Process,
+    Map(HashMap<String, String>),
+}
+
+impl EnvSource {
+    fn get(&self, name: &str) -> Option<String> {
+        let value = match self {
+            EnvSource::Process => std::env::var(name).ok(),
+            EnvSource::Map(m) => m.get(name).cloned(),
+        };
+        value.filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// Where the builder reads `bl login`'s config file from.
+#[derive(Clone, Debug)]
+enum FileSource {
+    Home,
+    Path(PathBuf),
+    None,
+}
+
+/// Builds a [`crate::Client`]. Settings given here override the
+/// environment and the config file (see the [module docs](self)).
+///
+/// ```no_run
+/// # fn demo() -> Result<(), blaxel_jobs::Error> {
+/// let client = blaxel_jobs::Client::builder()
+///     .workspace("my-workspace")
+///     .api_key("bl_live_...")
+///     .timeout(std::time::Duration::from_secs(30))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    credentials: Option<Credentials>,
+    workspace: Option<String>,
+    environment: Option<Environment>,
+    base_url: Option<String>,
+    api_version: Option<String>,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    retry: Option<RetryConfig>,
+    env: EnvSource,
+    file: FileSource,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials.as_ref().map(|c| c.kind()))
+            .field("workspace", &self.workspace)
+            .field("environment", &self.environment)
+            .field("base_url", &self.base_url)
+            .field("api_version", &self.api_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            credentials: None,
+            workspace: None,
+            environment: None,
+            base_url: None,
+            api_version: None,
+            connect_timeout: None,
+            timeout: None,
+            retry: None,
+            env: EnvSource::Process,
+            file: FileSource::Home,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A builder that infers what it is not told from the process
+    /// environment and `~/.blaxel/config.yaml`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Authenticate with a workspace API key.
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.credentials = Some(Credentials::ApiKey(key.into()));
+        self
+    }
+
+    /// Authenticate with OAuth client credentials.
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<Secret>,
+    ) -> Self {
+        self.credentials = Some(Credentials::ClientCredentials {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        });
+        self
+    }
+
+    /// Authenticate with these credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// The workspace to work in.
+    pub fn workspace(mut self, workspace: impl Into<String>) -> Self {
+        self.workspace = Some(workspace.into());
+        self
+    }
+
+    /// The Blaxel environment (production by default).
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
+    /// The control plane's base URL, overriding the environment. It must be
+    /// `https`, or `http` to a loopback address (such as the emulator).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The `Blaxel-Version` to send (default [`default_api_version`]).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// How long to wait for a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one attempt of a request may take (default 60 s). Each
+    /// call's builder can override it.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry settings (default: 3 attempts; see [`crate::retry`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Read environment variables from `vars` instead of the process
+    /// environment (for tests and sandboxed programs). `HOME` in `vars`
+    /// locates the config file.
+    pub fn env_vars<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env = EnvSource::Map(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// Read `bl login`'s settings from this file instead of
+    /// `~/.blaxel/config.yaml`.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file = FileSource::Path(path.into());
+        self
+    }
+
+    /// Use neither environment variables nor the config file: only what the
+    /// builder is told.
+    pub fn ignore_environment(mut self) -> Self {
+        self.env = EnvSource::Map(HashMap::new());
+        self.file = FileSource::None;
+        self
+    }
+
+    /// Resolves the configuration without building a client.
+    pub fn resolve(&self) -> Result<Config, ConfigError> {
+        let file = self.read_file()?;
+        let env = &self.env;
+
+        let workspace = self
+            .workspace
+            .clone()
+            .or_else(|| env.get("BL_WORKSPACE"))
+            .or_else(|| file.as_ref().and_then(|f| f.context_workspace()))
+            .map(|w| w.trim().to_owned())
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    ConfigErrorKind::MissingWorkspace,
+                    "no workspace: set BL_WORKSPACE, call ClientBuilder::workspace, \
+                     or run `bl login <workspace>` (which writes context.workspace \
+                     to ~/.blaxel/config.yaml)",
+                )
+            })?;
+        let profile = file.as_ref().and_then(|f| f.workspace(&workspace));
+
+        let credentials = match &self.credentials {
+            Some(c) => c.clone(),
+            None => {
+                if let Some(key) = env.get("BL_API_KEY") {
+                    Credentials::ApiKey(Secret::new(key.trim()))
+                } else if let Some(cc) = env.get("BL_CLIENT_CREDENTIALS") {
+                    Credentials::from_encoded_client_credentials(&cc).map_err(|e| {
+                        ConfigError::new(e.kind, format!("BL_CLIENT_CREDENTIALS: {}", e.message))
+                    })?
+                } else if let Some(c) = profile.and_then(|p| p.credentials()).transpose()? {
+                    c
+                } else {
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::MissingCredentials,
+                        format!(
+                            "no credentials for workspace `{workspace}`: set BL_API_KEY (or \
+                             BL_CLIENT_CREDENTIALS), call ClientBuilder::api_key, or run \
+                             `bl login {workspace}` (which writes {})",
+                            self.file_path()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_else(|| "~/.blaxel/config.yaml".into())
+                        ),
+                    ));
+                }
+            }
+        };
+
+        let base_url = if let Some(url) = &self.base_url {
+            url.clone()
+        } else if let Some(e) = self.environment {
+            e.base_url().to_owned()
+        } else if let Some(url) = env.get("BL_API_URL") {
+            url
+        } else if let Some(name) = env.get("BL_ENV") {
+            Environment::parse(&name)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        ConfigErrorKind::InvalidValue,
+                        format!("BL_ENV is `{name}`; expected prod, dev or local"),
+                    )
+                })?
+                .base_url()
+                .to_owned()
+        } else if let Some(name) = profile.and_then(|p| p.env.clone()) {
+            Environment::parse(&name)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        ConfigErrorKind::InvalidValue,
+                        format!(
+                            "workspace `{workspace}` in the config file has env `{name}`; \
+                             expected prod, dev or local"
+                        ),
+                    )
+                })?
+                .base_url()
+                .to_owned()
+        } else {
+            Environment::Prod.base_url().to_owned()
+        };
+        let base_url = check_base_url(&base_url)?;
+
+        let api_version = self
+            .api_version
+            .clone()
+            .or_else(|| env.get("BL_API_VERSION"))
+            .unwrap_or_else(|| default_api_version().to_owned());
+
+        Ok(Config {
+            base_url,
+            workspace,
+            credentials,
+            api_version: api_version.trim().to_owned(),
+            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            retry: self.retry.clone().unwrap_or_default(),
+            user_agent: format!(
+                "blaxel-jobs-rust/{} ({}/{})",
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ),
+        })
+    }
+
+    /// Resolves the configuration and builds the client.
+    pub fn build(self) -> Result<crate::Client, crate::Error> {
+        let config = self.resolve()?;
+        crate::Client::from_config(config)
+    }
+
+    fn file_path(&self) -> Option<PathBuf> {
+        match &self.file {
+            FileSource::Path(p) => Some(p.clone()),
+            FileSource::None => None,
+            FileSource::Home => self
+                .env
+                .get("HOME")
+                .or_else(|| self.env.get("USERPROFILE"))
+                .map(|home| Path::new(&home).join(".blaxel").join("config.yaml")),
+        }
+    }
+
+    fn read_file(&self) -> Result<Option<ConfigFile>, ConfigError> {
+        let Some(path) = self.file_path() else {
+            return Ok(None);
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            // No file is fine: `bl login` was never run.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::ConfigFile,
+                    format!("cannot read {}: {e}", path.display()),
+                ));
+            }
+        };
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        serde_saphyr::from_str::<ConfigFile>(&text)
+            .map(Some)
+            .map_err(|e| {
+                ConfigError::new(
+                    ConfigErrorKind::ConfigFile,
+                    format!("{} is not a valid Blaxel config file: {e}", path.display()),
+                )
+            })
+    }
+}
+
+/// Checks and normalises a base URL.
+fn check_base_url(url: &str) -> Result<String, ConfigError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(trimmed).map_err(|e| {
+        ConfigError::new(
+            ConfigErrorKind::InvalidValue,
+            format!("the API URL `{trimmed}` is not a valid URL: {e}"),
+        )
+    })?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(&parsed) => {}
+        "http" => {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InsecureUrl,
+                format!(
+                    "refusing to send credentials over plain HTTP to `{}`; use https \
+                     (plain http is allowed only for loopback addresses)",
+                    parsed.host_str().unwrap_or("")
+                ),
+            ));
+        }
+        other => {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidValue,
+                format!("the API URL must use https, not `{other}`"),
+            ));
+        }
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `~/.blaxel/config.yaml` as `bl login` writes it.
+#[derive(serde::Deserialize, Default)]
+struct ConfigFile {
+    #[serde(default)]
+    context: Option<FileContext>,
+    #[serde(default)]
+    workspaces: Vec<FileWorkspace>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct FileContext {
+    #[serde(default)]
+    workspace: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct FileWorkspace {
+    name: String,
+    #[serde(default)]
+    credentials: Option<FileCredentials>,
+    #[serde(default)]
+    env: Option<String>,
+}
+
+/// Blaxel's SDKs disagree on the spelling of the client credentials key:
+/// the Go CLI writes `client_credentials`, TypeScript and Python read
+/// `clientCredentials`. Both are accepted.
+#[derive(serde::Deserialize, Default)]
+struct FileCredentials {
+    #[serde(default, rename = "apiKey", alias = "api_key")]
+    api_key: Option<String>,
+    #[serde(default, rename = "clientCredentials", alias = "client_credentials")]
+    client_credentials: Option<String>,
+}
+
+impl ConfigFile {
+    fn context_workspace(&self) -> Option<String> {
+        self.context.as_ref().and_then(|c| c.workspace.clone())
+    }
+
+    fn workspace(&self, name: &str) -> Option<&FileWorkspace> {
+        self.workspaces.iter().find(|w| w.name == name)
+    }
+}
+
+impl FileWorkspace {
+    fn credentials(&self) -> Option<Result<Credentials, ConfigError>> {
+        let c = self.credentials.as_ref()?;
+        if let Some(key) = c.api_key.as_deref().filter(|k| !k.trim().is_empty()) {
+            return Some(Ok(Credentials::ApiKey(Secret::new(key.trim()))));
+        }
+        let cc = c
+            .client_credentials
+            .as_deref()
+            .filter(|k| !k.trim().is_empty())?;
+        Some(
+            Credentials::from_encoded_client_credentials(cc).map_err(|e| {
+                ConfigError::new(
+                    e.kind,
+                    format!(
+                        "the config file's client credentials for workspace `{}`: {}",
+                        self.name, e.message
+                    ),
+                )
+            }),
+        )
+    }
+}

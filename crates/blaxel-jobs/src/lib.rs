@@ -1,0 +1,136 @@
+//! The Rust SDK for the [Blaxel](https://blaxel.ai) Jobs API: define batch
+//! jobs, start their executions, watch their tasks, and wait for results.
+//!
+//! This crate is a thin layer over the generated client
+//! ([`blaxel_jobs_client`], re-exported as [`raw`]): it adds configuration
+//! and authentication, retries that never duplicate work, auto-paging
+//! streams, waiters, client-side checks and one error type. The request and
+//! response types are the generated ones, re-exported in [`types`].
+//!
+//! # Quickstart
+//!
+//! ```no_run
+//! use blaxel_jobs::{Client, JobBuilder};
+//!
+//! # async fn demo() -> Result<(), blaxel_jobs::Error> {
+//! // BL_API_KEY and BL_WORKSPACE, or `bl login`, configure the client.
+//! let client = Client::from_env()?;
+//!
+//! let job = JobBuilder::new("nightly-report")
+//!     .image("registry.example.com/report:1.4")
+//!     .memory(2048)
+//!     .cron("0 3 * * *", [serde_json::json!({"day": "yesterday"})])
+//!     .build()?;
+//! client.jobs().create(job).send().await?;
+//!
+//! let executions = client.job("nightly-report").executions();
+//! let started = executions
+//!     .create()
+//!     .tasks([serde_json::json!({"shard": 0}), serde_json::json!({"shard": 1})])
+//!     .send()
+//!     .await?;
+//! let id = started.execution_id.unwrap_or_default();
+//! let done = executions.wait(id).send().await?; // Ok only if it succeeded
+//! println!("{:?}", done.stats);
+//! # Ok(()) }
+//! ```
+//!
+//! `cargo run --example quickstart` runs a complete tour against a local
+//! emulator when no credentials are set.
+//!
+//! # Configuration
+//!
+//! [`Client::from_env`] follows Blaxel's conventions: `BL_API_KEY` or
+//! `BL_CLIENT_CREDENTIALS`, `BL_WORKSPACE`, `BL_ENV` / `BL_API_URL`,
+//! `BL_API_VERSION`, then `~/.blaxel/config.yaml` as `bl login` writes it.
+//! [`Client::builder`] overrides any of them. A missing credential or
+//! workspace is an [`Error::Config`] naming what to set, before any request.
+//! Plain-HTTP URLs are refused except on loopback. See [`config`].
+//!
+//! # Retries
+//!
+//! Transient failures are retried (3 attempts in all by default) with
+//! exponential backoff and full jitter, honouring `Retry-After`. Nothing is
+//! ever done twice: CreateJob is retried only when the server cannot have
+//! processed it, and CreateJobExecution always carries a client-generated
+//! `executionId`, the same on every attempt. 400, 401, 403, 404 and 409 are
+//! never retried. See [`retry`] for the full table.
+//!
+//! # Errors
+//!
+//! Every call returns [`Error`]: configuration, invalid input (checked
+//! before sending, naming the field), transport, API errors (with status,
+//! Blaxel's code, message, request id, `Retry-After` and the raw body),
+//! decode errors (with the serde path), and waiter outcomes.
+//!
+//! ```no_run
+//! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
+//! match client.jobs().get("missing").send().await {
+//!     Err(e) if e.is_not_found() => println!("no such job ({e})"),
+//!     Err(e) => return Err(e),
+//!     Ok(job) => println!("{:?}", job.status),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Waiting
+//!
+//! [`Executions::wait`] polls with backoff until the execution ends and
+//! returns it only if it succeeded; `failed`, `cancelled` and `timeout` are
+//! [`Error::ExecutionEnded`], and running out of time is
+//! [`Error::WaitTimeout`]. [`JobRef::wait_until_deployed`] does the same for
+//! a job's deployment. See [`wait`].
+//!
+//! # Paging
+//!
+//! Every list call returns one page with `send`, every page with `pages()`,
+//! or every item with `into_stream()`, which follows `meta.nextCursor` and
+//! holds one page at a time. See [`paginate`].
+//!
+//! # Observability
+//!
+//! Each attempt of each request runs in a `tracing` span named
+//! `blaxel_jobs.request` that records the operation, method, path, attempt,
+//! status, duration and request id. Credentials never appear in spans,
+//! logs, errors or `Debug` output.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+mod call;
+mod client;
+pub mod config;
+mod definition;
+mod error;
+mod executions;
+mod jobs;
+pub mod paginate;
+pub mod retry;
+mod validate;
+pub mod wait;
+
+pub use auth::{Credentials, Secret};
+pub use client::Client;
+pub use config::{ClientBuilder, Config, Environment};
+pub use definition::{Format, JobBuilder, job_from_file, parse_job};
+pub use error::{
+    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error, ExecutionEnded,
+    InvalidInput, Result, TransportError, TransportErrorKind, WaitTimeout,
+};
+pub use executions::{
+    CancelExecution, CreateExecution, Executions, GetExecution, ListExecutions, ListTasks,
+};
+pub use jobs::{CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob};
+pub use retry::RetryConfig;
+pub use wait::{PollInterval, WaitForDeployment, WaitForExecution};
+
+/// The generated request and response types (from `openapi/jobs.yaml`).
+pub use blaxel_jobs_client::types;
+pub use blaxel_jobs_client::types::{
+    CreateJobExecutionOutput, CreateJobExecutionRequest, Env, Generation, Job, JobExecution,
+    JobExecutionStatus, JobExecutionTask, JobExecutionTaskStatus, ListAnchor, ListSort,
+    PortProtocol, RevisionMetadata, Status, TriggerType, VolumeType,
+};
+
+/// The generated client crate, for full control over requests.
+pub use blaxel_jobs_client as raw;

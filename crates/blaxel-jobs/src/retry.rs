@@ -1,0 +1,255 @@
+//! Automatic retries, and the rules that keep them from duplicating work.
+//!
+//! A failed attempt is retried, up to [`RetryConfig::max_attempts`] attempts
+//! in all (3 by default), when the failure is transient **and** sending the
+//! request again cannot do the work twice:
+//!
+//! | failure | GET, PUT, DELETE, CreateJobExecution | CreateJob (POST) |
+//! |---|---|---|
+//! | connection not established | retried | retried |
+//! | other transport failure, timeout | retried | never (the job may exist) |
+//! | 408, 502, 504 | retried | never |
+//! | 429 | retried | retried (the server did not process it) |
+//! | 503 | retried | only with `Retry-After` |
+//! | 500 | retried (idempotent) | never |
+//! | 400, 401, 403, 404, 409, other 4xx | never | never |
+//!
+//! CreateJobExecution counts as idempotent because the SDK always sends a
+//! client-generated `executionId` (and message `id`), the same on every
+//! attempt: the server returns the execution it already started instead of
+//! starting a second one.
+//!
+//! Delays use exponential backoff with full jitter: a random wait between 0
+//! and `min(max_backoff, initial_backoff × 2^(attempt-1))`. A `Retry-After`
+//! header (seconds or an HTTP date) replaces that delay; when it asks for
+//! more than [`RetryConfig::max_retry_after`], the SDK does not wait and
+//! returns the error, which carries the value in [`crate::ApiError::retry_after`].
+
+use crate::error::{Error, TransportErrorKind};
+use reqwest::header::HeaderMap;
+use std::time::{Duration, SystemTime};
+
+/// Retry settings. [`RetryConfig::default`] makes 3 attempts in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Attempts in all, the first one included; 1 turns retries off.
+    pub max_attempts: u32,
+    /// The backoff ceiling of the first retry.
+    pub initial_backoff: Duration,
+    /// The largest backoff ceiling.
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` the SDK will wait for.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// No retries: every call makes exactly one attempt.
+    pub fn disabled() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The same settings with another number of attempts (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The full-jitter backoff before attempt `attempt + 1`.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(1).min(31);
+        let ceiling = self
+            .initial_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(fastrand::u64(0..=nanos))
+    }
+
+    /// Whether to retry after `err` on attempt `attempt`, and after how long.
+    pub(crate) fn decide(&self, safety: Safety, err: &Error, attempt: u32) -> Option<Duration> {
+        if attempt >= self.max_attempts || !safety.may_retry(err) {
+            return None;
+        }
+        match err {
+            Error::Api(api) => match api.retry_after {
+                Some(wait) if wait > self.max_retry_after => None,
+                Some(wait) => Some(wait),
+                None => Some(self.backoff(attempt)),
+            },
+            _ => Some(self.backoff(attempt)),
+        }
+    }
+}
+
+/// How safe it is to send an operation's request again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Safety {
+    /// Sending it twice has the effect of sending it once (GET, PUT, DELETE,
+    /// and CreateJobExecution with its client-generated id).
+    Idempotent,
+    /// Sending it twice may do the work twice (CreateJob).
+    NotIdempotent,
+}
+
+impl Safety {
+    pub(crate) fn may_retry(self, err: &Error) -> bool {
+        match err {
+            Error::Transport(t) => match self {
+                Safety::Idempotent => true,
+                Safety::NotIdempotent => t.kind == TransportErrorKind::Connect,
+            },
+            Error::Api(api) => {
+                let status = api.status.as_u16();
+                match self {
+                    Safety::Idempotent => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
+                    Safety::NotIdempotent => {
+                        status == 429 || (status == 503 && api.retry_after.is_some())
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Reads `Retry-After` as seconds or as an HTTP date.
+pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ApiError, TransportError};
+    use reqwest::StatusCode;
+
+    fn api(status: u16, retry_after: Option<&str>) -> Error {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = retry_after {
+            headers.insert(reqwest::header::RETRY_AFTER, v.parse().unwrap());
+        }
+        ApiError::from_parts(
+            StatusCode::from_u16(status).unwrap(),
+            &headers,
+            bytes::Bytes::new(),
+        )
+        .into()
+    }
+
+    fn transport(kind: TransportErrorKind) -> Error {
+        let mut e = TransportError::timeout(Duration::from_secs(1));
+        e.kind = kind;
+        Error::Transport(e)
+    }
+
+    #[test]
+    fn idempotent_operations_retry_transient_statuses_only() {
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(Safety::Idempotent.may_retry(&api(status, None)), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 413, 422, 501] {
+            assert!(
+                !Safety::Idempotent.may_retry(&api(status, None)),
+                "{status}"
+            );
+        }
+        assert!(Safety::Idempotent.may_retry(&transport(TransportErrorKind::Other)));
+        assert!(Safety::Idempotent.may_retry(&transport(TransportErrorKind::Timeout)));
+    }
+
+    #[test]
+    fn create_job_retries_only_when_the_server_cannot_have_processed_it() {
+        let s = Safety::NotIdempotent;
+        assert!(s.may_retry(&transport(TransportErrorKind::Connect)));
+        assert!(!s.may_retry(&transport(TransportErrorKind::Timeout)));
+        assert!(!s.may_retry(&transport(TransportErrorKind::Other)));
+        assert!(s.may_retry(&api(429, None)));
+        assert!(s.may_retry(&api(503, Some("1"))));
+        assert!(!s.may_retry(&api(503, None)));
+        for status in [400, 401, 403, 404, 408, 409, 500, 502, 504] {
+            assert!(!s.may_retry(&api(status, None)), "{status}");
+        }
+    }
+
+    #[test]
+    fn attempts_are_capped_and_retry_after_is_honoured_up_to_the_cap() {
+        let cfg = RetryConfig::default();
+        assert!(cfg.decide(Safety::Idempotent, &api(503, None), 1).is_some());
+        assert!(cfg.decide(Safety::Idempotent, &api(503, None), 3).is_none());
+        assert_eq!(
+            cfg.decide(Safety::Idempotent, &api(429, Some("7")), 1),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            cfg.decide(Safety::Idempotent, &api(429, Some("3600")), 1),
+            None
+        );
+        let off = RetryConfig::disabled();
+        assert!(off.decide(Safety::Idempotent, &api(503, None), 1).is_none());
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_below_an_exponential_ceiling() {
+        let cfg = RetryConfig {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(350),
+            ..RetryConfig::default()
+        };
+        for _ in 0..200 {
+            assert!(cfg.backoff(1) <= Duration::from_millis(100));
+            assert!(cfg.backoff(2) <= Duration::from_millis(200));
+            assert!(cfg.backoff(10) <= Duration::from_millis(350));
+        }
+        // Full jitter spreads the delays: not all samples are equal.
+        let samples: Vec<_> = (0..50).map(|_| cfg.backoff(3)).collect();
+        assert!(samples.iter().any(|d| *d != samples[0]));
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_http_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "12".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(12)));
+        let later = SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
+        let d = parse_retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        h.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), None);
+    }
+}

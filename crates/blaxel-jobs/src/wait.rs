@@ -1,0 +1,269 @@
+//! Waiters: poll until an execution ends or a job is deployed.
+//!
+//! A waiter polls with backoff (1 s, growing by half each time, up to 10 s
+//! by default) and always gives up after its maximum duration (30 minutes
+//! for executions and 15 for deployments, by default) with
+//! [`Error::WaitTimeout`], which carries the elapsed time and the number of
+//! polls. Each poll emits a `tracing` event, and [`WaitForExecution::on_progress`]
+//! hands every execution read to a callback.
+//!
+//! Execution outcomes are typed: `succeeded` returns the execution;
+//! `failed`, `cancelled` and `timeout` return [`Error::ExecutionEnded`]
+//! (Blaxel's own SDK waiters forget `timeout` and spin until their
+//! deadline). Other statuses, unknown ones included, keep the waiter polling.
+//! Transient errors (those [`Error::is_retryable`] accepts, after the
+//! request's own retries) are logged and polling continues; any other error
+//! ends the wait.
+
+use crate::Client;
+use crate::error::{DeploymentFailed, Error, ExecutionEnded, WaitTimeout};
+use blaxel_jobs_client::open_enum::{JobExecutionStatus, Status};
+use blaxel_jobs_client::types;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// How a waiter spaces its polls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollInterval {
+    /// The first delay.
+    pub initial: Duration,
+    /// The largest delay.
+    pub max: Duration,
+    /// How much each delay grows (1.5 by default).
+    pub factor: f64,
+}
+
+impl Default for PollInterval {
+    fn default() -> Self {
+        PollInterval {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(10),
+            factor: 1.5,
+        }
+    }
+}
+
+impl PollInterval {
+    /// Polls from `initial`, growing by half each time, up to `max`.
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        PollInterval {
+            initial,
+            max: max.max(initial),
+            factor: 1.5,
+        }
+    }
+
+    fn next(&self, current: Duration) -> Duration {
+        current.mul_f64(self.factor.max(1.0)).min(self.max)
+    }
+}
+
+/// What one poll found.
+enum Poll<T> {
+    Done(Result<T, Error>),
+    Pending(Option<String>),
+}
+
+/// Polls `fetch` until `classify` says it is done or `max_wait` passes.
+async fn poll_until<T, R, F, Fut>(
+    what: String,
+    max_wait: Duration,
+    interval: PollInterval,
+    mut fetch: F,
+    mut classify: impl FnMut(R) -> Poll<T>,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<R, Error>>,
+{
+    let started = Instant::now();
+    let mut delay = interval.initial;
+    let mut polls = 0u32;
+    let mut last_status = None;
+    loop {
+        polls += 1;
+        match fetch().await {
+            Ok(found) => match classify(found) {
+                Poll::Done(result) => return result,
+                Poll::Pending(status) => last_status = status.or(last_status),
+            },
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(target: "blaxel_jobs::wait", what = %what, polls, error = %e, "poll failed; will poll again");
+            }
+            Err(e) => return Err(e),
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= max_wait {
+            return Err(Error::WaitTimeout(WaitTimeout {
+                what,
+                elapsed,
+                polls,
+                last_status,
+            }));
+        }
+        tokio::time::sleep(delay.min(max_wait - elapsed)).await;
+        delay = interval.next(delay);
+    }
+}
+
+/// A progress callback of [`WaitForExecution`].
+type Progress<'a> = Box<dyn FnMut(&types::JobExecution) + Send + 'a>;
+
+/// Waits for an execution to end. See [`crate::Executions::wait`].
+#[must_use = "a waiter does nothing until it is sent"]
+pub struct WaitForExecution<'a> {
+    client: &'a Client,
+    job: String,
+    id: String,
+    max_wait: Duration,
+    interval: PollInterval,
+    on_progress: Option<Progress<'a>>,
+}
+
+impl std::fmt::Debug for WaitForExecution<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaitForExecution")
+            .field("job", &self.job)
+            .field("id", &self.id)
+            .field("max_wait", &self.max_wait)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> WaitForExecution<'a> {
+    pub(crate) fn new(client: &'a Client, job: String, id: String) -> Self {
+        WaitForExecution {
+            client,
+            job,
+            id,
+            max_wait: Duration::from_secs(30 * 60),
+            interval: PollInterval::default(),
+            on_progress: None,
+        }
+    }
+
+    /// Gives up after this long (default 30 minutes).
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// How to space polls (default 1 s growing to 10 s).
+    pub fn poll_interval(mut self, interval: PollInterval) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Calls `f` with the execution after every successful poll, for
+    /// progress reports (status and `stats`).
+    pub fn on_progress(mut self, f: impl FnMut(&types::JobExecution) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(f));
+        self
+    }
+
+    /// Waits. Returns the execution if it succeeded.
+    pub async fn send(self) -> Result<types::JobExecution, Error> {
+        let WaitForExecution {
+            client,
+            job,
+            id,
+            max_wait,
+            interval,
+            mut on_progress,
+        } = self;
+        let executions = client.executions(job.clone());
+        poll_until(
+            format!("execution {id} of job {job}"),
+            max_wait,
+            interval,
+            || executions.get(id.clone()).send(),
+            |execution: types::JobExecution| {
+                if let Some(f) = on_progress.as_mut() {
+                    f(&execution);
+                }
+                let status = execution.status.clone();
+                tracing::info!(
+                    target: "blaxel_jobs::wait",
+                    execution = %id,
+                    status = status.as_ref().map(|s| s.as_str()).unwrap_or("unknown"),
+                    total = execution.stats.as_ref().and_then(|s| s.total),
+                    succeeded = execution.stats.as_ref().and_then(|s| s.success),
+                    failed = execution.stats.as_ref().and_then(|s| s.failure),
+                    running = execution.stats.as_ref().and_then(|s| s.running),
+                    "polled execution"
+                );
+                match status {
+                    Some(JobExecutionStatus::Succeeded) => Poll::Done(Ok(execution)),
+                    Some(s) if s.is_terminal() => {
+                        Poll::Done(Err(Error::ExecutionEnded(Box::new(ExecutionEnded {
+                            execution,
+                        }))))
+                    }
+                    other => Poll::Pending(other.map(|s| s.as_str().to_owned())),
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// Waits for a job's deployment. See [`crate::JobRef::wait_until_deployed`].
+#[derive(Debug)]
+#[must_use = "a waiter does nothing until it is sent"]
+pub struct WaitForDeployment<'a> {
+    client: &'a Client,
+    job: String,
+    max_wait: Duration,
+    interval: PollInterval,
+}
+
+impl<'a> WaitForDeployment<'a> {
+    pub(crate) fn new(client: &'a Client, job: String) -> Self {
+        WaitForDeployment {
+            client,
+            job,
+            max_wait: Duration::from_secs(15 * 60),
+            interval: PollInterval::default(),
+        }
+    }
+
+    /// Gives up after this long (default 15 minutes).
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// How to space polls (default 1 s growing to 10 s).
+    pub fn poll_interval(mut self, interval: PollInterval) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Waits. Returns the job once `DEPLOYED`; fails with
+    /// [`Error::DeploymentFailed`] on `FAILED`, or on `DELETING`,
+    /// `TERMINATED` and `DEACTIVATED`, from which it cannot deploy.
+    pub async fn send(self) -> Result<types::Job, Error> {
+        let job = self.client.job(self.job.clone());
+        poll_until(
+            format!("deployment of job {}", self.job),
+            self.max_wait,
+            self.interval,
+            || job.get().send(),
+            |found: types::Job| {
+                let status = found.status.as_ref().map(|s| s.as_str()).unwrap_or("unknown");
+                tracing::info!(target: "blaxel_jobs::wait", job = %found.metadata.name, status, "polled deployment");
+                match &found.status {
+                Some(Status::Deployed) => Poll::Done(Ok(found)),
+                Some(Status::Failed | Status::Deleting | Status::Terminated | Status::Deactivated) => {
+                    Poll::Done(Err(Error::DeploymentFailed(Box::new(DeploymentFailed {
+                        job: found,
+                    }))))
+                }
+                other => Poll::Pending(other.as_ref().map(|s| s.as_str().to_owned())),
+            }
+            },
+        )
+        .await
+    }
+}
