@@ -1,0 +1,220 @@
+//! Retries against injected faults: request counts follow the retry policy,
+//! nothing is done twice, and Retry-After is honoured.
+
+use crate::common::{self, WS};
+use blaxel_jobs::{Error, TransportErrorKind};
+use blaxel_jobs_emulator::{Fault, Route};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn status(code: u16) -> Fault {
+    Fault::Status {
+        status: code,
+        retry_after: None,
+        body: None,
+    }
+}
+
+#[tokio::test]
+async fn reads_are_retried_until_they_succeed_or_attempts_run_out() {
+    let (emu, client) = common::manual().await;
+    client.jobs().create(common::job("a")).send().await.unwrap();
+
+    emu.inject(Route::GetJob, status(503), 2);
+    client.jobs().get("a").send().await.unwrap();
+    assert_eq!(emu.request_count(Route::GetJob), 3);
+
+    emu.inject(Route::GetJob, status(502), 3);
+    let err = client.jobs().get("a").send().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert_eq!(err.api().unwrap().attempts, 3);
+    assert_eq!(emu.request_count(Route::GetJob), 6);
+
+    emu.inject(Route::GetJob, Fault::HtmlError { status: 504 }, 1);
+    client.jobs().get("a").send().await.unwrap();
+    assert_eq!(emu.request_count(Route::GetJob), 8);
+
+    // A client error is never retried.
+    emu.inject(Route::GetJob, status(409), 1);
+    let err = client.jobs().get("a").send().await.unwrap_err();
+    assert!(err.is_conflict());
+    assert_eq!(emu.request_count(Route::GetJob), 9);
+}
+
+#[tokio::test]
+async fn create_job_is_not_retried_when_the_server_may_have_processed_it() {
+    let (emu, client) = common::manual().await;
+
+    emu.inject(Route::CreateJob, status(500), 1);
+    let err = client
+        .jobs()
+        .create(common::job("a"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(emu.request_count(Route::CreateJob), 1);
+
+    // The connection drops after the job was stored: no second attempt, so
+    // no second job and no spurious conflict.
+    emu.inject(
+        Route::CreateJob,
+        Fault::DropConnection {
+            after_processing: true,
+        },
+        1,
+    );
+    let err = client
+        .jobs()
+        .create(common::job("b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind != TransportErrorKind::Connect),
+        "{err}"
+    );
+    assert_eq!(emu.request_count(Route::CreateJob), 2);
+    assert_eq!(emu.job_names(WS), ["b"]);
+
+    // 503 with Retry-After says the server did not process it: retried.
+    emu.inject(
+        Route::CreateJob,
+        Fault::Status {
+            status: 503,
+            retry_after: Some("0".into()),
+            body: None,
+        },
+        1,
+    );
+    client.jobs().create(common::job("c")).send().await.unwrap();
+    assert_eq!(emu.request_count(Route::CreateJob), 4);
+    assert_eq!(emu.job_names(WS), ["b", "c"]);
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_honoured() {
+    let (emu, client) = common::manual().await;
+    emu.inject(
+        Route::CreateJob,
+        Fault::Status {
+            status: 429,
+            retry_after: Some("1".into()),
+            body: None,
+        },
+        1,
+    );
+    let started = Instant::now();
+    client.jobs().create(common::job("a")).send().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(emu.request_count(Route::CreateJob), 2);
+    assert_eq!(emu.job_names(WS), ["a"]);
+}
+
+#[tokio::test]
+async fn a_retried_execution_after_a_dropped_connection_exists_once() {
+    let (emu, client) = common::manual().await;
+    client.jobs().create(common::job("a")).send().await.unwrap();
+    emu.inject(
+        Route::CreateJobExecution,
+        Fault::DropConnection {
+            after_processing: true,
+        },
+        1,
+    );
+    let started = client
+        .job("a")
+        .executions()
+        .create()
+        .task(json!({"durationSeconds": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(emu.request_count(Route::CreateJobExecution), 2);
+    let stored = emu.executions(WS, "a");
+    assert_eq!(stored.len(), 1, "exactly one execution");
+    assert_eq!(stored[0].metadata.id, started.execution_id);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_before_processing_is_retried_for_reads() {
+    let (emu, client) = common::manual().await;
+    client.jobs().create(common::job("a")).send().await.unwrap();
+    emu.inject(
+        Route::ListJobs,
+        Fault::DropConnection {
+            after_processing: false,
+        },
+        2,
+    );
+    let page = client.jobs().list().send().await.unwrap();
+    assert_eq!(page.data.len(), 1);
+    assert_eq!(emu.request_count(Route::ListJobs), 3);
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_is_retried() {
+    let (emu, client) = common::manual().await;
+    client.jobs().create(common::job("a")).send().await.unwrap();
+    emu.inject(Route::GetJob, Fault::Delay(Duration::from_secs(5)), 1);
+    let job = client
+        .jobs()
+        .get("a")
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.metadata.name, "a");
+    assert_eq!(emu.request_count(Route::GetJob), 2);
+
+    emu.inject(Route::GetJob, Fault::Delay(Duration::from_secs(5)), 3);
+    let err = client
+        .jobs()
+        .get("a")
+        .timeout(Duration::from_millis(100))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+}
+
+#[tokio::test]
+async fn bodies_that_do_not_decode_are_decode_errors_and_not_retried() {
+    let (emu, client) = common::manual().await;
+    client.jobs().create(common::job("a")).send().await.unwrap();
+
+    emu.inject(Route::GetJob, Fault::MalformedBody, 1);
+    let err = client.jobs().get("a").send().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode(d) if d.status.as_u16() == 200),
+        "{err}"
+    );
+    assert_eq!(emu.request_count(Route::GetJob), 1);
+
+    emu.inject(Route::ListJobs, Fault::TruncatedBody, 1);
+    let err = client.jobs().list().send().await.unwrap_err();
+    match err {
+        Error::Decode(d) => assert!(!d.body.is_empty()),
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn an_html_gateway_page_is_kept_as_the_raw_body() {
+    let (emu, client) = common::manual().await;
+    emu.inject(Route::ListJobs, Fault::HtmlError { status: 502 }, 3);
+    let err = client.jobs().list().send().await.unwrap_err();
+    let api = err.api().expect("an API error");
+    assert_eq!(api.status.as_u16(), 502);
+    assert!(
+        api.body_text().to_lowercase().contains("<html"),
+        "{}",
+        api.body_text()
+    );
+    assert!(api.code.is_none());
+    assert!(err.to_string().contains("502"), "{err}");
+}

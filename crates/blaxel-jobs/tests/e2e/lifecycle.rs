@@ -1,0 +1,232 @@
+//! The full lifecycle of every operation, and paging through 1,000 jobs.
+
+use crate::common::{self, WS, fast_poll};
+use blaxel_jobs::{JobBuilder, JobExecutionStatus, ListSort, Status};
+use blaxel_jobs_emulator::Route;
+use futures_util::{StreamExt as _, TryStreamExt as _, stream};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+#[tokio::test]
+async fn every_operation_through_a_jobs_life() {
+    let (emu, client) = common::manual().await;
+    let name = "nightly-report";
+
+    // CreateJob, then the deployment: DEPLOYING, and DEPLOYED once simulated time passes.
+    let job = JobBuilder::new(name)
+        .display_name("Nightly report")
+        .label("team", "data")
+        .image("registry.example.com/report:1.4")
+        .memory(2048)
+        .timeout(Duration::from_secs(600))
+        .max_retries(1)
+        .env("LOG_LEVEL", "info")
+        .secret_env("API_TOKEN", "tok-123")
+        .cron("0 3 * * *", [json!({"report": "daily"})])
+        .build()
+        .unwrap();
+    let created = client.jobs().create(job).send().await.unwrap();
+    assert_eq!(created.metadata.name, name);
+    assert_eq!(created.status, Some(Status::Deploying));
+    emu.advance(Duration::from_secs(5));
+    let deployed = client
+        .job(name)
+        .wait_until_deployed()
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deployed.status, Some(Status::Deployed));
+
+    // GetJob: secrets masked unless asked for.
+    let masked = client.jobs().get(name).send().await.unwrap();
+    let envs = masked.spec.runtime.clone().unwrap().envs;
+    let secret = envs
+        .iter()
+        .find(|e| e.name.as_deref() == Some("API_TOKEN"))
+        .unwrap();
+    assert_eq!(secret.value.as_deref(), Some("***"));
+    let shown = client
+        .jobs()
+        .get(name)
+        .show_secrets(true)
+        .send()
+        .await
+        .unwrap();
+    let envs = shown.spec.runtime.clone().unwrap().envs;
+    let secret = envs
+        .iter()
+        .find(|e| e.name.as_deref() == Some("API_TOKEN"))
+        .unwrap();
+    assert_eq!(secret.value.as_deref(), Some("tok-123"));
+
+    // ListJobs with filters.
+    let page = client
+        .jobs()
+        .list()
+        .status([Status::Deployed])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.data.len(), 1);
+    let page = client
+        .jobs()
+        .list()
+        .status([Status::Failed])
+        .send()
+        .await
+        .unwrap();
+    assert!(page.data.is_empty());
+    let page = client.jobs().list().q("nightly").send().await.unwrap();
+    assert_eq!(page.data.len(), 1);
+
+    // CreateJobExecution, run to completion in simulated time.
+    let executions = client.job(name).executions();
+    let started = executions
+        .create()
+        .tasks((0..3).map(|i| json!({"shard": i, "durationSeconds": 10})))
+        .env("BATCH", "7")
+        .send()
+        .await
+        .unwrap();
+    let id = started.execution_id.clone().unwrap();
+    assert_eq!(started.tasks.len(), 3);
+    emu.advance(Duration::from_secs(60));
+    let done = executions.get(&id).send().await.unwrap();
+    assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
+    let stats = done.stats.unwrap();
+    assert_eq!((stats.total, stats.success), (Some(3), Some(3)));
+    // The same waiter ends at once on a finished execution.
+    let waited = executions
+        .wait(&id)
+        .poll_interval(fast_poll())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(waited.metadata.id.as_deref(), Some(id.as_str()));
+
+    // ListJobExecutions and ListJobExecutionTasks, paging two at a time.
+    let all: Vec<_> = executions
+        .list()
+        .limit(2)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    let tasks: Vec<_> = executions
+        .tasks(&id)
+        .limit(2)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 3);
+    let task_pages: Vec<_> = executions
+        .tasks(&id)
+        .limit(2)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(task_pages.len(), 2);
+
+    // UpdateJob, and its revisions.
+    let update = JobBuilder::from(shown).memory(4096).build().unwrap();
+    let updated = client.job(name).update(update).send().await.unwrap();
+    assert_eq!(updated.spec.runtime.unwrap().memory, Some(4096));
+    let revisions = client.job(name).revisions().send().await.unwrap();
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        revisions.iter().filter(|r| r.active == Some(true)).count(),
+        1
+    );
+
+    // DeleteJobExecution cancels a running execution.
+    let long = executions
+        .create()
+        .tasks((0..4).map(|_| json!({"durationSeconds": 100})))
+        .send()
+        .await
+        .unwrap();
+    let long_id = long.execution_id.unwrap();
+    emu.advance(Duration::from_secs(5));
+    let cancelling = executions.cancel(&long_id).send().await.unwrap();
+    assert_eq!(cancelling.status, Some(JobExecutionStatus::Cancelling));
+    emu.advance(Duration::from_secs(200));
+    let cancelled = executions.get(&long_id).send().await.unwrap();
+    assert_eq!(cancelled.status, Some(JobExecutionStatus::Cancelled));
+
+    // DeleteJob, after which the job is gone.
+    let deleted = client.job(name).delete().send().await.unwrap();
+    assert_eq!(deleted.status, Some(Status::Deleting));
+    let err = client.jobs().get(name).send().await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(emu.job_names(WS).is_empty());
+
+    // Every one of the 11 operations was used.
+    for route in [
+        Route::ListJobs,
+        Route::CreateJob,
+        Route::GetJob,
+        Route::UpdateJob,
+        Route::DeleteJob,
+        Route::ListJobRevisions,
+        Route::ListJobExecutions,
+        Route::CreateJobExecution,
+        Route::GetJobExecution,
+        Route::DeleteJobExecution,
+        Route::ListJobExecutionTasks,
+    ] {
+        assert!(emu.request_count(route) > 0, "{route:?} was never called");
+    }
+}
+
+#[tokio::test]
+async fn paging_through_a_thousand_jobs() {
+    let (emu, client) = common::manual().await;
+    let names: BTreeSet<String> = (0..1000).map(|i| format!("job-{i:04}")).collect();
+    let created: Vec<_> = stream::iter(names.iter().cloned())
+        .map(|name| {
+            let client = client.clone();
+            async move { client.jobs().create(common::job(&name)).send().await }
+        })
+        .buffer_unordered(16)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1000);
+
+    let streamed: Vec<String> = client
+        .jobs()
+        .list()
+        .limit(100)
+        .sort(ListSort::NameAsc)
+        .into_stream()
+        .map_ok(|j| j.metadata.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed.len(), 1000);
+    assert_eq!(
+        streamed,
+        names.iter().cloned().collect::<Vec<_>>(),
+        "every job once, in name order"
+    );
+
+    let before = emu.request_count(Route::ListJobs);
+    let pages: Vec<_> = client
+        .jobs()
+        .list()
+        .limit(100)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 10);
+    assert_eq!(emu.request_count(Route::ListJobs) - before, 10);
+    let total = pages[0].meta.as_ref().and_then(|m| m.total);
+    assert_eq!(total, Some(1000));
+}
