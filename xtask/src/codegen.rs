@@ -102,6 +102,49 @@ fn catch<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
     }
 }
 
+/// Works around a progenitor 0.15.1 bug in the generated mocks: a path
+/// parameter's matcher puts the value into the path regex as it is, neither
+/// percent-encoded (as the client sends it) nor regex-escaped, so an id with
+/// a space never matches and `v1.2` also matches `v1x2`. Each
+/// `value.to_string()` inside a path regex becomes
+/// `regex::escape(&progenitor_client::encode_path(&value.to_string()))`.
+/// Fails if the generated code no longer has that shape, so that the patch
+/// is revisited when progenitor changes.
+pub fn fix_mock_path_matchers(
+    tokens: proc_macro2::TokenStream,
+) -> Result<proc_macro2::TokenStream, String> {
+    const PATH_REGEX: &str = "format ! (\"^/";
+    const VALUE: &str = "value . to_string ()";
+    const FIXED: &str =
+        "regex :: escape (& progenitor_client :: encode_path (& value . to_string ()))";
+    let text = tokens.to_string();
+    let mut out = String::with_capacity(text.len() + 4096);
+    let mut rest = text.as_str();
+    let mut fixed = 0;
+    while let Some(at) = rest.find(PATH_REGEX) {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let Some(v) = after.find(VALUE) else {
+            return Err(
+                "generated mocks: a path regex without a value; revisit fix_mock_path_matchers"
+                    .into(),
+            );
+        };
+        out.push_str(&after[..v]);
+        out.push_str(FIXED);
+        rest = &after[v + VALUE.len()..];
+        fixed += 1;
+    }
+    out.push_str(rest);
+    if fixed == 0 {
+        return Err(
+            "generated mocks: no path matcher found to fix; revisit fix_mock_path_matchers".into(),
+        );
+    }
+    out.parse()
+        .map_err(|e| format!("generated mocks: the path-matcher fix broke the code: {e}"))
+}
+
 fn format(tokens: proc_macro2::TokenStream, what: &str) -> Result<String, String> {
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("the generated {what} is not valid Rust: {e}"))?;
@@ -133,6 +176,7 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             .httpmock(&openapi, CLIENT_CRATE)
             .map_err(|e| format!("progenitor rejected the document for mocks: {e}"))
     })
+    .and_then(fix_mock_path_matchers)
     .map_err(|e| vec![e])?;
     let generation = started.elapsed();
 
@@ -274,4 +318,29 @@ pub fn run(root: &Path, check_only: bool) -> Result<(), String> {
         generated.formatting.as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fix_mock_path_matchers;
+
+    #[test]
+    fn mock_path_matchers_are_encoded_and_escaped() {
+        let tokens = r#"fn f(value: &str) { let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string())); }"#
+            .parse()
+            .unwrap();
+        let fixed = fix_mock_path_matchers(tokens).unwrap().to_string();
+        assert!(
+            fixed.contains(
+                "regex :: escape (& progenitor_client :: encode_path (& value . to_string ()))"
+            ),
+            "{fixed}"
+        );
+    }
+
+    #[test]
+    fn a_changed_shape_is_an_error_not_a_silent_no_op() {
+        let tokens = "fn f() {}".parse().unwrap();
+        assert!(fix_mock_path_matchers(tokens).is_err());
+    }
 }

@@ -507,7 +507,7 @@ generates one when it is missing.
         pub disk_percent: ::std::option::Option<i64>,
         ///Environment variables of every task.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub envs: ::std::vec::Vec<crate::env::Env>,
+        pub envs: ::std::vec::Vec<crate::redacted::Env>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub generation: ::std::option::Option<crate::open_enum::Generation>,
         ///The container image; `bl deploy` fills it in.
@@ -1051,7 +1051,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Trigger {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub configuration: ::std::option::Option<TriggerConfiguration>,
+        pub configuration: ::std::option::Option<crate::redacted::TriggerConfiguration>,
         ///Whether the trigger fires; true when unset.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enabled: ::std::option::Option<bool>,
@@ -1063,48 +1063,6 @@ digits and inner hyphens, at most 49 characters. It cannot change.
     }
     impl Trigger {
         pub fn builder() -> builder::Trigger {
-            Default::default()
-        }
-    }
-    ///Settings of a trigger; which ones apply depends on its type.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct TriggerConfiguration {
-        ///For `http`, how callers authenticate, such as `blaxel` or `public`.
-        #[serde(
-            rename = "authenticationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub authentication_type: ::std::option::Option<::std::string::String>,
-        ///For `http-async`, the secret that signs callbacks; the server generates it.
-        #[serde(
-            rename = "callbackSecret",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub callback_secret: ::std::option::Option<::std::string::String>,
-        ///For `http-async`, where the result is posted.
-        #[serde(
-            rename = "callbackUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub callback_url: ::std::option::Option<::std::string::String>,
-        ///For `http`, the path the trigger answers on.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub path: ::std::option::Option<::std::string::String>,
-        ///How many times the trigger retries.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub retry: ::std::option::Option<i64>,
-        ///For `cron`, a five-field cron expression.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub schedule: ::std::option::Option<::std::string::String>,
-        ///For `cron`, the tasks each scheduled execution runs.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tasks: ::std::vec::Vec<TriggerConfigurationTask>,
-        ///For `http-async`, seconds to wait for the result, at most 900 (mk3 only).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub timeout: ::std::option::Option<i64>,
-    }
-    impl TriggerConfiguration {
-        pub fn builder() -> builder::TriggerConfiguration {
             Default::default()
         }
     }
@@ -3106,7 +3064,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                 ::std::string::String,
             >,
             envs: ::std::result::Result<
-                ::std::vec::Vec<crate::env::Env>,
+                ::std::vec::Vec<crate::redacted::Env>,
                 ::std::string::String,
             >,
             generation: ::std::result::Result<
@@ -3168,7 +3126,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
             }
             pub fn envs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<crate::env::Env>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::redacted::Env>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.envs = value
@@ -4521,7 +4479,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
         #[derive(Clone, Debug)]
         pub struct Trigger {
             configuration: ::std::result::Result<
-                ::std::option::Option<super::TriggerConfiguration>,
+                ::std::option::Option<crate::redacted::TriggerConfiguration>,
                 ::std::string::String,
             >,
             enabled: ::std::result::Result<
@@ -4551,7 +4509,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
             pub fn configuration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TriggerConfiguration>,
+                    ::std::option::Option<crate::redacted::TriggerConfiguration>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4622,191 +4580,6 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                 }
             }
         }
-        #[derive(Clone, Debug)]
-        pub struct TriggerConfiguration {
-            authentication_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            callback_secret: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            callback_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            path: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            retry: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            schedule: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            tasks: ::std::result::Result<
-                ::std::vec::Vec<super::TriggerConfigurationTask>,
-                ::std::string::String,
-            >,
-            timeout: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for TriggerConfiguration {
-            fn default() -> Self {
-                Self {
-                    authentication_type: Ok(Default::default()),
-                    callback_secret: Ok(Default::default()),
-                    callback_url: Ok(Default::default()),
-                    path: Ok(Default::default()),
-                    retry: Ok(Default::default()),
-                    schedule: Ok(Default::default()),
-                    tasks: Ok(Default::default()),
-                    timeout: Ok(Default::default()),
-                }
-            }
-        }
-        impl TriggerConfiguration {
-            pub fn authentication_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.authentication_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for authentication_type: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn callback_secret<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.callback_secret = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for callback_secret: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn callback_url<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.callback_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for callback_url: {e}")
-                    });
-                self
-            }
-            pub fn path<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path: {e}")
-                    });
-                self
-            }
-            pub fn retry<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.retry = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for retry: {e}")
-                    });
-                self
-            }
-            pub fn schedule<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule: {e}")
-                    });
-                self
-            }
-            pub fn tasks<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::TriggerConfigurationTask>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tasks = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tasks: {e}")
-                    });
-                self
-            }
-            pub fn timeout<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.timeout = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timeout: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<TriggerConfiguration>
-        for super::TriggerConfiguration {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: TriggerConfiguration,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    authentication_type: value.authentication_type?,
-                    callback_secret: value.callback_secret?,
-                    callback_url: value.callback_url?,
-                    path: value.path?,
-                    retry: value.retry?,
-                    schedule: value.schedule?,
-                    tasks: value.tasks?,
-                    timeout: value.timeout?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::TriggerConfiguration> for TriggerConfiguration {
-            fn from(value: super::TriggerConfiguration) -> Self {
-                Self {
-                    authentication_type: Ok(value.authentication_type),
-                    callback_secret: Ok(value.callback_secret),
-                    callback_url: Ok(value.callback_url),
-                    path: Ok(value.path),
-                    retry: Ok(value.retry),
-                    schedule: Ok(value.schedule),
-                    tasks: Ok(value.tasks),
-                    timeout: Ok(value.timeout),
-                }
-            }
-        }
     }
     /// Generation of default values for serde.
     pub mod defaults {
@@ -4848,7 +4621,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
     }
 }
 #[derive(Clone, Debug)]
-#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` this document describes. Clients send\nit in the `Blaxel-Version` header; without it the list operations answer with\nbare arrays instead of `{data, meta}` pages.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21. The\ndifferences below are deliberate; `openapi/deviations.yaml` lists each of them\nfor `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** The name's length and\n   pattern (read as a DNS label: no leading or trailing hyphen), the\n   display name's and external id's lengths, the external id's\n   characters, `diskPercent` 10-95, the 5-field cron schedule, the 900 s\n   trigger timeout, port numbers and the default sort are expressed as\n   `maxLength`, `pattern`, `minimum`, `maximum` and `default`. So are a\n   few sanity bounds Blaxel does not state: memory, volume sizes and\n   memory overrides are at least 1 MB and `maxRetries` is not negative.\n   They describe what the server accepts in requests. Generated types do\n   not enforce them, so a response always parses; the SDK checks them\n   before sending.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env`, whose\n   `Debug` output must never show a secret value. It is an SDK detail,\n   not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n\n\nVersion: 2026-04-28"]
+#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` this document describes. Clients send\nit in the `Blaxel-Version` header; without it the list operations answer with\nbare arrays instead of `{data, meta}` pages.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21. The\ndifferences below are deliberate; `openapi/deviations.yaml` lists each of them\nfor `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** The name's length and\n   pattern (read as a DNS label: no leading or trailing hyphen), the\n   display name's and external id's lengths, the external id's\n   characters, `diskPercent` 10-95, the 5-field cron schedule, the 900 s\n   trigger timeout, port numbers and the default sort are expressed as\n   `maxLength`, `pattern`, `minimum`, `maximum` and `default`. So are a\n   few sanity bounds Blaxel does not state: memory, volume sizes and\n   memory overrides are at least 1 MB and `maxRetries` is not negative.\n   They describe what the server accepts in requests. Generated types do\n   not enforce them, so a response always parses; the SDK checks them\n   before sending.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env` and\n   `TriggerConfiguration`, whose `Debug` output must never show a secret\n   value or a callback secret. It is an SDK detail, not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n\n\nVersion: 2026-04-28"]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,

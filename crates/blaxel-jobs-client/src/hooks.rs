@@ -1,35 +1,91 @@
 //! The hooks of the generated [`Client`](crate::Client).
 //!
-//! The generated client carries a [`Hooks`] value and calls it before every
-//! request. `blaxel-jobs` uses it to add the current credential and to record
-//! the request in its tracing span; the `impl ClientHooks` has to live in
-//! this crate because of Rust's orphan rule.
+//! The generated client carries a [`Hooks`] value and, for every request,
+//! awaits its *prepare* step, calls its *on-request* function on the built
+//! request, and calls its *on-response* function on the response. The
+//! `blaxel-jobs` crate uses them to refresh and add the credential, to record
+//! the request in its tracing span, and to note the response's request id.
+//! The `impl ClientHooks` has to live in this crate because of Rust's orphan
+//! rule.
+//!
+//! ```
+//! use blaxel_jobs_client::hooks::Hooks;
+//!
+//! let hooks = Hooks::on_request(|request| {
+//!     request
+//!         .headers_mut()
+//!         .insert("x-blaxel-workspace", "my-workspace".parse().unwrap());
+//! })
+//! .with_prepare(|| async { Ok(()) });
+//! # let _ = hooks;
+//! ```
 
 use progenitor_client::{ClientHooks, OperationInfo};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// A function that may change each request just before it is sent.
 pub type RequestHook = dyn Fn(&mut reqwest::Request) + Send + Sync;
 
+/// A function that sees each response (or transport error) as it arrives.
+pub type ResponseHook = dyn Fn(&reqwest::Result<reqwest::Response>) + Send + Sync;
+
+/// An asynchronous step awaited before each request; an `Err` stops the
+/// request with [`Error::Custom`](crate::Error::Custom).
+pub type PrepareHook =
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync;
+
 /// The per-client hook state held by the generated [`Client`](crate::Client).
 #[derive(Clone)]
 pub struct Hooks {
+    prepare: Option<Arc<PrepareHook>>,
     on_request: Option<Arc<RequestHook>>,
+    on_response: Option<Arc<ResponseHook>>,
 }
 
 impl Hooks {
     /// No hooks. Also makes sure the TLS back end is ready (see [`crate::tls`]).
     pub fn new() -> Self {
         crate::tls::ensure_crypto_provider();
-        Self { on_request: None }
+        Self {
+            prepare: None,
+            on_request: None,
+            on_response: None,
+        }
     }
 
     /// Hooks that call `f` on every request before it is sent.
     pub fn on_request(f: impl Fn(&mut reqwest::Request) + Send + Sync + 'static) -> Self {
-        crate::tls::ensure_crypto_provider();
-        Self {
-            on_request: Some(Arc::new(f)),
-        }
+        Self::new().with_on_request(f)
+    }
+
+    /// Calls `f` on every request before it is sent.
+    pub fn with_on_request(
+        mut self,
+        f: impl Fn(&mut reqwest::Request) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_request = Some(Arc::new(f));
+        self
+    }
+
+    /// Awaits `f()` before every request, before the on-request function.
+    pub fn with_prepare<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.prepare = Some(Arc::new(move || Box::pin(f())));
+        self
+    }
+
+    /// Calls `f` with every response (or transport error) as it arrives.
+    pub fn with_on_response(
+        mut self,
+        f: impl Fn(&reqwest::Result<reqwest::Response>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_response = Some(Arc::new(f));
+        self
     }
 }
 
@@ -42,7 +98,9 @@ impl Default for Hooks {
 impl std::fmt::Debug for Hooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hooks")
+            .field("prepare", &self.prepare.is_some())
             .field("on_request", &self.on_request.is_some())
+            .field("on_response", &self.on_response.is_some())
             .finish()
     }
 }
@@ -53,8 +111,22 @@ impl ClientHooks<Hooks> for crate::Client {
         request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        if let Some(prepare) = &self.inner.prepare {
+            prepare().await.map_err(progenitor_client::Error::Custom)?;
+        }
         if let Some(hook) = &self.inner.on_request {
             hook(request);
+        }
+        Ok(())
+    }
+
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        if let Some(hook) = &self.inner.on_response {
+            hook(result);
         }
         Ok(())
     }

@@ -479,7 +479,6 @@ async fn typed_path_matchers_match_plain_ids_only() {
 }
 
 #[tokio::test]
-#[ignore = "blaxel-jobs-httpmock bug: typed job_id/execution_id matchers do not percent-encode the id"]
 async fn typed_path_matchers_match_percent_encoded_odd_ids() {
     let server = MockServer::start_async().await;
     let job: types::Job = fixture("job_full.json");
@@ -497,7 +496,6 @@ async fn typed_path_matchers_match_percent_encoded_odd_ids() {
 }
 
 #[tokio::test]
-#[ignore = "blaxel-jobs-httpmock bug: typed job_id/execution_id matchers put the id into a regex unescaped"]
 async fn typed_path_matchers_take_ids_literally() {
     let server = MockServer::start_async().await;
     let job: types::Job = fixture("job_full.json");

@@ -247,7 +247,12 @@ pub mod operations {
             self.0
         }
         pub fn job_id(self, value: &str) -> Self {
-            let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string()))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/jobs/{}$", regex::escape(& progenitor_client::encode_path(&
+                        value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -348,7 +353,12 @@ pub mod operations {
             self.0
         }
         pub fn job_id(self, value: &str) -> Self {
-            let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string()))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/jobs/{}$", regex::escape(& progenitor_client::encode_path(&
+                        value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -442,7 +452,12 @@ pub mod operations {
             self.0
         }
         pub fn job_id(self, value: &str) -> Self {
-            let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string()))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/jobs/{}$", regex::escape(& progenitor_client::encode_path(&
+                        value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -534,7 +549,10 @@ pub mod operations {
         }
         pub fn job_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/{}/executions$", value.to_string()),
+                    &format!(
+                        "^/jobs/{}/executions$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -677,7 +695,10 @@ pub mod operations {
         }
         pub fn job_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/{}/executions$", value.to_string()),
+                    &format!(
+                        "^/jobs/{}/executions$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -775,14 +796,20 @@ pub mod operations {
         }
         pub fn job_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/{}/executions/.*$", value.to_string()),
+                    &format!(
+                        "^/jobs/{}/executions/.*$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn execution_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/.*/executions/{}$", value.to_string()),
+                    &format!(
+                        "^/jobs/.*/executions/{}$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -877,14 +904,20 @@ pub mod operations {
         }
         pub fn job_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/{}/executions/.*$", value.to_string()),
+                    &format!(
+                        "^/jobs/{}/executions/.*$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn execution_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/.*/executions/{}$", value.to_string()),
+                    &format!(
+                        "^/jobs/.*/executions/{}$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -980,14 +1013,20 @@ pub mod operations {
         }
         pub fn job_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/{}/executions/.*/tasks$", value.to_string()),
+                    &format!(
+                        "^/jobs/{}/executions/.*/tasks$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn execution_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/.*/executions/{}/tasks$", value.to_string()),
+                    &format!(
+                        "^/jobs/.*/executions/{}/tasks$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1120,7 +1159,10 @@ pub mod operations {
         }
         pub fn job_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/jobs/{}/revisions$", value.to_string()),
+                    &format!(
+                        "^/jobs/{}/revisions$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

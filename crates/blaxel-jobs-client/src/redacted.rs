@@ -1,0 +1,120 @@
+//! Types whose `Debug` output must never show a secret, written by hand
+//! instead of generated (the document marks them `x-blaxel-rust-type`).
+//! Their fields and JSON shape are exactly the document's.
+//!
+//! ```
+//! use blaxel_jobs_client::types::{Env, TriggerConfiguration};
+//!
+//! let env = Env { name: Some("DB_PASSWORD".into()), value: Some("hunter2".into()), secret: Some(true) };
+//! assert!(!format!("{env:?}").contains("hunter2"));
+//! assert_eq!(serde_json::to_value(&env).unwrap()["value"], "hunter2");
+//!
+//! let config = TriggerConfiguration { callback_secret: Some("whsec_1".into()), ..Default::default() };
+//! assert!(!format!("{config:?}").contains("whsec_1"));
+//! ```
+
+use crate::generated::types::TriggerConfigurationTask;
+use std::fmt;
+
+/// Shows `Some(***)` for a present secret, `None` otherwise.
+struct Masked<'a>(&'a Option<String>);
+
+impl fmt::Debug for Masked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(_) => f.write_str("Some(***)"),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+/// An environment variable of a job's tasks (`Env`).
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Env {
+    /// The variable's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether the value is secret: stored encrypted and masked when read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<bool>,
+    /// The variable's value (masked by the server when secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Env {
+    /// Whether the variable is marked secret.
+    pub fn is_secret(&self) -> bool {
+        self.secret == Some(true)
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Env");
+        s.field("name", &self.name).field("secret", &self.secret);
+        if self.is_secret() {
+            s.field("value", &Masked(&self.value));
+        } else {
+            s.field("value", &self.value);
+        }
+        s.finish()
+    }
+}
+
+/// Settings of a trigger (`TriggerConfiguration`); which apply depends on
+/// its type. `Debug` hides `callback_secret`.
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TriggerConfiguration {
+    /// For `http`, how callers authenticate, such as `blaxel` or `public`.
+    #[serde(
+        rename = "authenticationType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authentication_type: Option<String>,
+    /// For `http-async`, the secret that signs callbacks; set by the server.
+    #[serde(
+        rename = "callbackSecret",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub callback_secret: Option<String>,
+    /// For `http-async`, where the result is posted.
+    #[serde(
+        rename = "callbackUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub callback_url: Option<String>,
+    /// For `http`, the path the trigger answers on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// How many times the trigger retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<i64>,
+    /// For `cron`, a five-field cron expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// For `cron`, the tasks each scheduled execution runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TriggerConfigurationTask>,
+    /// For `http-async`, seconds to wait for the result, at most 900 (mk3 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
+}
+
+impl fmt::Debug for TriggerConfiguration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TriggerConfiguration")
+            .field("authentication_type", &self.authentication_type)
+            .field("callback_secret", &Masked(&self.callback_secret))
+            .field("callback_url", &self.callback_url)
+            .field("path", &self.path)
+            .field("retry", &self.retry)
+            .field("schedule", &self.schedule)
+            .field("tasks", &self.tasks)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
