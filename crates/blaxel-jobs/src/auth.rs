@@ -191,6 +191,21 @@ impl Auth {
         Ok(Auth { kind })
     }
 
+    /// Whether the credential is a token that must be fetched and refreshed.
+    pub(crate) fn refreshes(&self) -> bool {
+        matches!(self.kind, AuthKind::OAuth(_))
+    }
+
+    /// Forgets a cached access token (after the server refused it), so that
+    /// the next request fetches a new one.
+    pub(crate) fn invalidate(&self) {
+        if let AuthKind::OAuth(o) = &self.kind
+            && let Ok(mut slot) = o.token.write()
+        {
+            *slot = None;
+        }
+    }
+
     /// The header to send now, if one is available.
     pub(crate) fn header(&self) -> Option<HeaderValue> {
         match &self.kind {

@@ -15,6 +15,24 @@ use tracing::Instrument as _;
 
 type GenError = blaxel_jobs_client::Error<ByteStream>;
 
+tokio::task_local! {
+    /// The request id of the response the current attempt received.
+    static RESPONSE_REQUEST_ID: std::cell::RefCell<Option<String>>;
+}
+
+/// The generated client's response hook: records the status and request id
+/// in the attempt's span, and keeps the request id for errors that lose the
+/// response headers (decode errors).
+pub(crate) fn note_response(result: &reqwest::Result<reqwest::Response>) {
+    let Ok(response) = result else { return };
+    let span = tracing::Span::current();
+    span.record("http.status", response.status().as_u16());
+    if let Some(id) = crate::error::request_id(response.headers()) {
+        span.record("request_id", id.as_str());
+        let _ = RESPONSE_REQUEST_ID.try_with(|cell| *cell.borrow_mut() = Some(id));
+    }
+}
+
 /// A generated request builder that the SDK can send (and send again).
 pub(crate) trait Operation: Clone + Send {
     /// What a successful response decodes to.
@@ -92,20 +110,13 @@ pub(crate) async fn execute<O: Operation>(
             .await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         let err = match result {
-            Ok(value) => {
-                span.record("http.status", value.status().as_u16());
-                if let Some(id) = crate::error::request_id(value.headers()) {
-                    span.record("request_id", id.as_str());
-                }
-                return Ok(value.into_inner());
-            }
+            Ok(value) => return Ok(value.into_inner()),
             Err(err) => err,
         };
-        if let Some(status) = err.status() {
-            span.record("http.status", status.as_u16());
-        }
-        if let Some(id) = err.request_id() {
-            span.record("request_id", id);
+        if err.is_unauthorized() {
+            // A refused access token may have been revoked: fetch a new one
+            // next time. (401 itself is never retried.)
+            client.auth().invalidate();
         }
         match retry.decide(O::SAFETY, &err, attempt) {
             Some(delay) => {
@@ -129,16 +140,29 @@ async fn attempt_once<O: Operation>(
     op: O,
     timeout: Option<Duration>,
 ) -> Result<ResponseValue<O::Output>, Error> {
-    let sent = match timeout {
-        Some(t) => tokio::time::timeout(t, op.send_once())
-            .await
-            .map_err(|_| Error::Transport(TransportError::timeout(t)))?,
-        None => op.send_once().await,
+    let attempt = async move {
+        let sent = match timeout {
+            Some(t) => tokio::time::timeout(t, op.send_once())
+                .await
+                .map_err(|_| Error::Transport(TransportError::timeout(t)))?,
+            None => op.send_once().await,
+        };
+        match sent {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let mut err = convert::<O::Output>(e).await;
+                if let Error::Decode(d) = &mut err
+                    && d.request_id.is_none()
+                {
+                    d.request_id = RESPONSE_REQUEST_ID.with(|c| c.borrow().clone());
+                }
+                Err(err)
+            }
+        }
     };
-    match sent {
-        Ok(v) => Ok(v),
-        Err(e) => Err(convert::<O::Output>(e).await),
-    }
+    RESPONSE_REQUEST_ID
+        .scope(std::cell::RefCell::new(None), attempt)
+        .await
 }
 
 fn with_attempts(mut err: Error, attempts: u32) -> Error {

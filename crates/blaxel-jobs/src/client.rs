@@ -98,7 +98,7 @@ impl Client {
             config.retry.clone(),
         )?);
         let hook_auth = Arc::clone(&auth);
-        let hooks = Hooks::on_request(move |request| {
+        let mut hooks = Hooks::on_request(move |request| {
             if let Some(value) = hook_auth.header() {
                 request
                     .headers_mut()
@@ -107,7 +107,18 @@ impl Client {
             let span = tracing::Span::current();
             span.record("http.method", request.method().as_str());
             span.record("url.path", request.url().path());
-        });
+        })
+        .with_on_response(crate::call::note_response);
+        if auth.refreshes() {
+            // Calls through `raw()` get a fresh token too (the SDK's own
+            // calls refresh it first, with a typed error, so this is a no-op
+            // for them).
+            let prepare_auth = Arc::clone(&auth);
+            hooks = hooks.with_prepare(move || {
+                let auth = Arc::clone(&prepare_auth);
+                async move { auth.ensure_fresh().await.map_err(|e| e.to_string()) }
+            });
+        }
         let api = blaxel_jobs_client::Client::new_with_client(&config.base_url, http, hooks);
         Ok(Client {
             inner: Arc::new(Inner { api, config, auth }),
@@ -134,8 +145,10 @@ impl Client {
         Executions::new(self, job.into())
     }
 
-    /// The generated client underneath, with this client's credentials and
-    /// headers, for calls that need full control. It does not retry.
+    /// The generated client underneath, with this client's credentials
+    /// (access tokens are fetched and refreshed as needed) and headers, for
+    /// calls that need full control. It does not retry, and its errors are
+    /// the generated client's.
     pub fn raw(&self) -> &blaxel_jobs_client::Client {
         &self.inner.api
     }

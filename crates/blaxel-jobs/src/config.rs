@@ -332,8 +332,18 @@ impl ClientBuilder {
 
     /// Resolves the configuration without building a client.
     pub fn resolve(&self) -> Result<Config, ConfigError> {
-        let file = self.read_file()?;
         let env = &self.env;
+        // The file is read only when a setting must come from it, so that a
+        // broken file cannot break a fully configured builder.
+        let needs_file = (self.workspace.is_none() && env.get("BL_WORKSPACE").is_none())
+            || (self.credentials.is_none()
+                && env.get("BL_API_KEY").is_none()
+                && env.get("BL_CLIENT_CREDENTIALS").is_none())
+            || (self.base_url.is_none()
+                && self.environment.is_none()
+                && env.get("BL_API_URL").is_none()
+                && env.get("BL_ENV").is_none());
+        let file = if needs_file { self.read_file()? } else { None };
 
         let workspace = self
             .workspace
@@ -418,6 +428,12 @@ impl ClientBuilder {
             .clone()
             .or_else(|| env.get("BL_API_VERSION"))
             .unwrap_or_else(|| default_api_version().to_owned());
+        if api_version.trim().is_empty() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidValue,
+                "the API version is empty; leave it unset for the default",
+            ));
+        }
 
         Ok(Config {
             base_url,
@@ -477,7 +493,11 @@ impl ClientBuilder {
             .map_err(|e| {
                 ConfigError::new(
                     ConfigErrorKind::ConfigFile,
-                    format!("{} is not a valid Blaxel config file: {e}", path.display()),
+                    format!(
+                        "{} is not a valid Blaxel config file: {}",
+                        path.display(),
+                        crate::error::one_line(&e.to_string())
+                    ),
                 )
             })
     }

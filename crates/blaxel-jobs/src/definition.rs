@@ -245,6 +245,7 @@ impl JobBuilder {
         schedule: impl Into<String>,
         tasks: impl IntoIterator<Item = T>,
     ) -> Self {
+        let trigger = self.job.spec.triggers.as_ref().map_or(0, |t| t.len());
         let mut list = Vec::new();
         for (i, task) in tasks.into_iter().enumerate() {
             match serde_json::to_value(task) {
@@ -253,7 +254,7 @@ impl JobBuilder {
                 }
                 _ => {
                     return self.fail(InvalidInput::field(
-                        format!("spec.triggers[].configuration.tasks[{i}]"),
+                        format!("spec.triggers[{trigger}].configuration.tasks[{i}]"),
                         "a task must serialize to a JSON object",
                     ));
                 }
@@ -317,16 +318,7 @@ impl JobBuilder {
 }
 
 fn empty_configuration() -> types::TriggerConfiguration {
-    types::TriggerConfiguration {
-        authentication_type: None,
-        callback_secret: None,
-        callback_url: None,
-        path: None,
-        retry: None,
-        schedule: None,
-        tasks: Vec::new(),
-        timeout: None,
-    }
+    types::TriggerConfiguration::default()
 }
 
 /// The format of a job definition.
@@ -344,8 +336,12 @@ pub fn parse_job(text: &str, format: Format) -> Result<types::Job, Error> {
     let value: serde_json::Value = match format {
         Format::Json => serde_json::from_str(text)
             .map_err(|e| InvalidInput::general(format!("not valid JSON: {e}")))?,
-        Format::Yaml => serde_saphyr::from_str(text)
-            .map_err(|e| InvalidInput::general(format!("not valid YAML: {e}")))?,
+        Format::Yaml => serde_saphyr::from_str(text).map_err(|e| {
+            InvalidInput::general(format!(
+                "not valid YAML: {}",
+                crate::error::one_line(&e.to_string())
+            ))
+        })?,
     };
     let job: types::Job = serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();

@@ -301,6 +301,17 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// The first meaningful line of a message (parsers such as the YAML one
+/// add multi-line source snippets).
+pub(crate) fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// An error's message followed by its causes, on one line.
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();

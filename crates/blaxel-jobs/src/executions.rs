@@ -117,7 +117,7 @@ impl<'a> Executions<'a> {
 /// The request always carries an `executionId` (generated here unless you
 /// set one) and a message `id`, the same on every attempt, so a retried
 /// request cannot start a second execution.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct CreateExecution<'a> {
     client: &'a Client,
@@ -125,6 +125,24 @@ pub struct CreateExecution<'a> {
     request: types::CreateJobExecutionRequest,
     timeout: Option<Duration>,
     invalid: Option<InvalidInput>,
+}
+
+impl std::fmt::Debug for CreateExecution<'_> {
+    /// Environment override values may be secrets (the server masks them
+    /// when read back), so only their names are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.request;
+        f.debug_struct("CreateExecution")
+            .field("job", &self.job)
+            .field("execution_id", &r.execution_id)
+            .field("tasks", &r.tasks.len())
+            .field("env", &r.env.keys().collect::<Vec<_>>())
+            .field("memory", &r.memory)
+            .field("allow_queue", &r.allow_queue)
+            .field("timeout", &self.timeout)
+            .field("invalid", &self.invalid)
+            .finish()
+    }
 }
 
 impl<'a> CreateExecution<'a> {

@@ -235,7 +235,7 @@ impl<'a> ListJobs<'a> {
         Self(self.0.map(|b| b.anchor(anchor)))
     }
 
-    /// Keep only jobs in these deployment statuses.
+    /// Keep only jobs in these deployment statuses (an empty list keeps all).
     ///
     /// ```no_run
     /// # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
@@ -253,6 +253,10 @@ impl<'a> ListJobs<'a> {
             .map(|s| s.into().as_str().to_owned())
             .collect::<Vec<_>>()
             .join(",");
+        if joined.is_empty() {
+            // No status means no filter, not `?status=`.
+            return self;
+        }
         Self(self.0.map(|b| b.status(joined)))
     }
 

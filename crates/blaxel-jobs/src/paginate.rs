@@ -27,6 +27,8 @@ pub trait Page {
     fn into_parts(self) -> (Vec<Self::Item>, Option<types::PaginationMeta>);
     /// The cursor of the next page, when the server says there is one.
     fn next_cursor(&self) -> Option<&str>;
+    /// Whether the server says more pages follow (`meta.hasMore`).
+    fn claims_more(&self) -> bool;
 }
 
 macro_rules! page {
@@ -40,11 +42,14 @@ macro_rules! page {
                 (self.data, self.meta)
             }
             fn next_cursor(&self) -> Option<&str> {
-                let meta = self.meta.as_ref()?;
-                if meta.has_more != Some(true) {
+                if !self.claims_more() {
                     return None;
                 }
+                let meta = self.meta.as_ref()?;
                 meta.next_cursor.as_deref().filter(|c| !c.is_empty())
+            }
+            fn claims_more(&self) -> bool {
+                self.meta.as_ref().and_then(|m| m.has_more) == Some(true)
             }
         }
     };
@@ -104,6 +109,11 @@ where
                     Ok(page) if page.items().is_empty() => None,
                     Ok(page) => {
                         let next = match page.next_cursor() {
+                            None if page.claims_more() => State::Fail(Error::Pagination(
+                                "the server said more pages follow but gave no cursor; \
+                                 stopping instead of returning a truncated listing as complete"
+                                    .into(),
+                            )),
                             None => State::Done,
                             Some(c) if !seen.insert(cursor_hash(c)) => {
                                 State::Fail(Error::Pagination(format!(
@@ -209,11 +219,14 @@ mod tests {
         .unwrap()
     }
 
+    /// The cursors a fake server was asked for.
+    type Asked = Arc<Mutex<Vec<Option<String>>>>;
+
     /// A fake server: cursor -> page, recording the cursors asked for.
     fn server(
         pages: Vec<(Option<&'static str>, types::JobList)>,
     ) -> (
-        Arc<Mutex<Vec<Option<String>>>>,
+        Asked,
         impl FnMut(Option<String>) -> std::future::Ready<Result<types::JobList, Error>>,
     ) {
         let asked = Arc::new(Mutex::new(Vec::new()));
@@ -274,6 +287,16 @@ mod tests {
         assert_eq!(all.len(), 4, "three items, then the error");
         assert!(matches!(all.last(), Some(Err(Error::Pagination(_)))));
         assert_eq!(asked.lock().unwrap().len(), 3, "c1 is not fetched twice");
+    }
+
+    #[tokio::test]
+    async fn more_pages_without_a_cursor_is_an_error_not_a_silent_end() {
+        let mut last = page(&["b"], None);
+        last.meta.as_mut().unwrap().has_more = Some(true);
+        let (_, fetch) = server(vec![(None, page(&["a"], Some("c1"))), (Some("c1"), last)]);
+        let all: Vec<_> = items(pages(None, fetch)).collect().await;
+        assert_eq!(all.len(), 3);
+        assert!(matches!(all.last(), Some(Err(Error::Pagination(_)))));
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 //! by default) and always gives up after its maximum duration (30 minutes
 //! for executions and 15 for deployments, by default) with
 //! [`Error::WaitTimeout`], which carries the elapsed time and the number of
-//! polls. Each poll emits a `tracing` event, and [`WaitForExecution::on_progress`]
+//! polls. A poll in flight at the deadline gets a grace of 5 % of the
+//! maximum duration (at least 50 ms) to answer. A `Retry-After` longer than
+//! the request's own retries would wait is honoured between polls. Each poll emits a `tracing` event, and [`WaitForExecution::on_progress`]
 //! hands every execution read to a callback.
 //!
 //! Execution outcomes are typed: `succeeded` returns the execution;
@@ -80,28 +82,44 @@ where
     let mut delay = interval.initial;
     let mut polls = 0u32;
     let mut last_status = None;
+    let timed_out = |polls, last_status| {
+        Error::WaitTimeout(WaitTimeout {
+            what: what.clone(),
+            elapsed: started.elapsed(),
+            polls,
+            last_status,
+        })
+    };
     loop {
         polls += 1;
-        match fetch().await {
-            Ok(found) => match classify(found) {
+        // A poll in flight is bounded by the deadline too, give or take a
+        // small grace so that the poll made at the deadline can answer.
+        let grace = (max_wait / 20).max(Duration::from_millis(50));
+        let budget = max_wait.saturating_sub(started.elapsed()) + grace;
+        let mut wait_at_least = Duration::ZERO;
+        match tokio::time::timeout(budget, fetch()).await {
+            Err(_) => return Err(timed_out(polls, last_status)),
+            Ok(Ok(found)) => match classify(found) {
                 Poll::Done(result) => return result,
                 Poll::Pending(status) => last_status = status.or(last_status),
             },
-            Err(e) if e.is_retryable() => {
+            Ok(Err(e)) if e.is_retryable() => {
+                // The server may ask for a pause longer than the request's own
+                // retries would wait: honour it between polls, or, when it
+                // goes past the deadline, stop now with the server's answer.
+                wait_at_least = e.api().and_then(|a| a.retry_after).unwrap_or_default();
+                if wait_at_least > max_wait.saturating_sub(started.elapsed()) {
+                    return Err(e);
+                }
                 tracing::warn!(target: "blaxel_jobs::wait", what = %what, polls, error = %e, "poll failed; will poll again");
             }
-            Err(e) => return Err(e),
+            Ok(Err(e)) => return Err(e),
         }
-        let elapsed = started.elapsed();
-        if elapsed >= max_wait {
-            return Err(Error::WaitTimeout(WaitTimeout {
-                what,
-                elapsed,
-                polls,
-                last_status,
-            }));
+        let remaining = max_wait.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            return Err(timed_out(polls, last_status));
         }
-        tokio::time::sleep(delay.min(max_wait - elapsed)).await;
+        tokio::time::sleep(delay.max(wait_at_least).min(remaining)).await;
         delay = interval.next(delay);
     }
 }

@@ -1,0 +1,337 @@
+//! The headers of every request: bearer credential, workspace, API version
+//! and user agent; and the OAuth client-credentials token cache.
+
+mod common;
+
+use base64::Engine as _;
+use blaxel_jobs::{Client, types};
+use blaxel_jobs_httpmock::MockServerExt;
+use common::{
+    JOB, KEY, Recorder, WS, builder_for, execution, execution_page, fast_retry, job, job_page,
+    json_response, task_page,
+};
+use httpmock::{MockServer, When};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn user_agent() -> String {
+    format!(
+        "blaxel-jobs-rust/{} ({}/{})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// Requires the SDK's headers with this bearer token and API version.
+fn sdk_headers(when: When, token: &str, version: &str) -> When {
+    when.header("authorization", format!("Bearer {token}"))
+        .header("x-blaxel-workspace", WS)
+        .header("blaxel-version", version)
+        .header("user-agent", user_agent())
+        .header_count("authorization", ".*", 1)
+}
+
+/// Mocks all 11 operations, each requiring the headers, then calls each once.
+async fn call_every_operation(server: &MockServer, client: &Client, token: &str, version: &str) {
+    let ex = "exec-7h1c5vde";
+    let mocks = vec![
+        server.list_jobs(|w, t| {
+            sdk_headers(w.into_inner(), token, version);
+            t.ok(&job_page(&["a"], None));
+        }),
+        server.create_job(|w, t| {
+            sdk_headers(w.into_inner(), token, version);
+            t.ok(&job(JOB));
+        }),
+        server.get_job(|w, t| {
+            sdk_headers(w.job_id(JOB).into_inner(), token, version);
+            t.ok(&job(JOB));
+        }),
+        server.update_job(|w, t| {
+            sdk_headers(w.job_id(JOB).into_inner(), token, version);
+            t.ok(&job(JOB));
+        }),
+        server.delete_job(|w, t| {
+            sdk_headers(w.job_id(JOB).into_inner(), token, version);
+            t.ok(&job(JOB));
+        }),
+        server.list_job_revisions(|w, t| {
+            sdk_headers(w.job_id(JOB).into_inner(), token, version);
+            t.ok(&common::parse(common::fixture_value("revisions.json")));
+        }),
+        server.list_job_executions(|w, t| {
+            sdk_headers(w.job_id(JOB).into_inner(), token, version);
+            t.ok(&execution_page(&[ex], None));
+        }),
+        server.create_job_execution(|w, t| {
+            sdk_headers(w.job_id(JOB).into_inner(), token, version);
+            t.ok(&common::parse(common::fixture_value(
+                "create_execution_output.json",
+            )));
+        }),
+        server.get_job_execution(|w, t| {
+            sdk_headers(w.job_id(JOB).execution_id(ex).into_inner(), token, version);
+            t.ok(&execution(ex, "running"));
+        }),
+        server.delete_job_execution(|w, t| {
+            sdk_headers(w.job_id(JOB).execution_id(ex).into_inner(), token, version);
+            t.ok(&execution(ex, "cancelling"));
+        }),
+        server.list_job_execution_tasks(|w, t| {
+            sdk_headers(w.job_id(JOB).execution_id(ex).into_inner(), token, version);
+            t.ok(&task_page(&["task-0"], None));
+        }),
+    ];
+
+    let jobs = client.jobs();
+    let executions = client.job(JOB).executions();
+    jobs.list().send().await.expect("ListJobs");
+    jobs.create(job(JOB)).send().await.expect("CreateJob");
+    jobs.get(JOB).send().await.expect("GetJob");
+    jobs.update(JOB, job(JOB)).send().await.expect("UpdateJob");
+    jobs.delete(JOB).send().await.expect("DeleteJob");
+    jobs.revisions(JOB).send().await.expect("ListJobRevisions");
+    executions.list().send().await.expect("ListJobExecutions");
+    executions
+        .create()
+        .task(json!({"shard": 0}))
+        .send()
+        .await
+        .expect("CreateJobExecution");
+    executions.get(ex).send().await.expect("GetJobExecution");
+    executions
+        .cancel(ex)
+        .send()
+        .await
+        .expect("DeleteJobExecution");
+    executions
+        .tasks(ex)
+        .send()
+        .await
+        .expect("ListJobExecutionTasks");
+    for (i, mock) in mocks.iter().enumerate() {
+        assert_eq!(mock.calls(), 1, "operation #{i}");
+    }
+}
+
+#[tokio::test]
+async fn every_operation_carries_the_key_workspace_version_and_user_agent() {
+    let server = MockServer::start_async().await;
+    let client = common::client(&server);
+    call_every_operation(&server, &client, KEY, "2026-04-28").await;
+}
+
+#[tokio::test]
+async fn an_overridden_api_version_is_sent_on_every_operation() {
+    let server = MockServer::start_async().await;
+    let client = builder_for(&server.base_url())
+        .api_version("2026-09-01.preview")
+        .build()
+        .unwrap();
+    call_every_operation(&server, &client, KEY, "2026-09-01.preview").await;
+}
+
+#[tokio::test]
+async fn bl_api_version_from_the_environment_is_sent() {
+    let server = MockServer::start_async().await;
+    let mock = server.get_job(|w, t| {
+        w.job_id(JOB)
+            .into_inner()
+            .header("blaxel-version", "2026-04-16");
+        t.ok(&job(JOB));
+    });
+    let client = Client::builder()
+        .env_vars([
+            ("BL_API_KEY", KEY),
+            ("BL_WORKSPACE", WS),
+            ("BL_API_URL", server.base_url().as_str()),
+            ("BL_API_VERSION", "2026-04-16"),
+        ])
+        .build()
+        .unwrap();
+    client.jobs().get(JOB).send().await.unwrap();
+    assert_eq!(mock.calls(), 1);
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+/// A token endpoint that hands out `tok-1`, `tok-2`, … with `expires_in`.
+fn token_endpoint(server: &MockServer, expires_in: u64) -> (httpmock::Mock<'_>, Recorder) {
+    let rec = Recorder::new();
+    let mock = server.mock(|when, then| {
+        when.method("POST")
+            .path("/oauth/token")
+            .header("authorization", basic("client-7", "cl1ent-s3cret-XYZ"))
+            .json_body(json!({"grant_type": "client_credentials"}));
+        then.respond_with(rec.responder(move |n, _| {
+            json_response(
+                200,
+                &json!({
+                    "access_token": format!("tok-{}", n + 1),
+                    "refresh_token": "refresh-abc",
+                    "expires_in": expires_in,
+                    "token_type": "Bearer",
+                }),
+            )
+        }));
+    });
+    (mock, rec)
+}
+
+fn oauth_client(server: &MockServer) -> Client {
+    Client::builder()
+        .ignore_environment()
+        .base_url(server.base_url())
+        .workspace(WS)
+        .client_credentials("client-7", "cl1ent-s3cret-XYZ")
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn client_credentials_fetch_one_token_for_many_requests() {
+    let server = MockServer::start_async().await;
+    let (token, _) = token_endpoint(&server, 3600);
+    let client = oauth_client(&server);
+    call_every_operation(&server, &client, "tok-1", "2026-04-28").await;
+    // Clones share the cached token.
+    let clone = client.clone();
+    let get = server.get_job(|w, t| {
+        w.job_id("other-job")
+            .into_inner()
+            .header("authorization", "Bearer tok-1");
+        t.ok(&job("other-job"));
+    });
+    clone.jobs().get("other-job").send().await.unwrap();
+    assert_eq!(get.calls(), 1);
+    assert_eq!(token.calls(), 1, "one token for 12 requests");
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_share_one_token_fetch() {
+    let server = MockServer::start_async().await;
+    let (token, _) = token_endpoint(&server, 3600);
+    let get = server.get_job(|w, t| {
+        w.job_id(JOB)
+            .into_inner()
+            .header("authorization", "Bearer tok-1");
+        t.ok(&job(JOB));
+    });
+    let client = oauth_client(&server);
+    let calls = (0..8).map(|_| client.jobs().get(JOB).send());
+    for r in futures_util::future::join_all(calls).await {
+        r.unwrap();
+    }
+    assert_eq!(get.calls(), 8);
+    assert_eq!(token.calls(), 1);
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_fetched_again() {
+    let server = MockServer::start_async().await;
+    // Lifetime 1 s: refreshed once half of it (0.5 s) has passed.
+    let (token, _) = token_endpoint(&server, 1);
+    let first = server.get_job(|w, t| {
+        w.job_id(JOB)
+            .into_inner()
+            .header("authorization", "Bearer tok-1");
+        t.ok(&job(JOB));
+    });
+    let second = server.get_job(|w, t| {
+        w.job_id(JOB)
+            .into_inner()
+            .header("authorization", "Bearer tok-2");
+        t.ok(&job(JOB));
+    });
+    let client = oauth_client(&server);
+    let started = Instant::now();
+    client.jobs().get(JOB).send().await.unwrap();
+    client.jobs().get(JOB).send().await.unwrap();
+    // Both requests well within the first half of the lifetime.
+    if started.elapsed() < Duration::from_millis(400) {
+        assert_eq!(token.calls(), 1);
+        assert_eq!(first.calls(), 2);
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    client.jobs().get(JOB).send().await.unwrap();
+    assert_eq!(token.calls(), 2);
+    assert_eq!(second.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_failing_token_endpoint_is_an_api_error_and_no_api_request_is_sent() {
+    let server = MockServer::start_async().await;
+    let token = server.mock(|when, then| {
+        when.method("POST").path("/oauth/token");
+        then.status(401).json_body(json!({
+            "code": 401, "error": "invalid_client", "message": "unknown client"
+        }));
+    });
+    let get = server.get_job(|w, t| {
+        w.job_id(JOB);
+        t.ok(&job(JOB));
+    });
+    let client = oauth_client(&server);
+    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    assert!(err.is_unauthorized(), "{err}");
+    assert_eq!(err.api().unwrap().code.as_deref(), Some("invalid_client"));
+    assert_eq!(token.calls(), 1, "401 is not retried");
+    assert_eq!(get.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_503_is_retried() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    let token = server.mock(|when, then| {
+        when.method("POST").path("/oauth/token");
+        then.respond_with(rec.responder(|n, _| {
+            if n == 0 {
+                json_response(503, &json!({"code": 503, "error": "unavailable"}))
+            } else {
+                json_response(200, &json!({"access_token": "tok-ok", "expires_in": 3600}))
+            }
+        }));
+    });
+    let get = server.get_job(|w, t| {
+        w.job_id(JOB)
+            .into_inner()
+            .header("authorization", "Bearer tok-ok");
+        t.ok(&job(JOB));
+    });
+    let client = oauth_client(&server);
+    client.jobs().get(JOB).send().await.unwrap();
+    assert_eq!(token.calls(), 2);
+    assert_eq!(get.calls(), 1);
+}
+
+#[tokio::test]
+async fn the_api_key_is_sent_as_given_and_only_in_authorization() {
+    let server = MockServer::start_async().await;
+    let mock = server.list_jobs(|w, t| {
+        w.into_inner()
+            .header("authorization", format!("Bearer {KEY}"))
+            .header_missing("x-blaxel-authorization")
+            .is_true(|req| {
+                // The key appears in no other header and not in the URL.
+                let elsewhere = req
+                    .headers_vec()
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("authorization"))
+                    .any(|(_, v)| v.contains(KEY));
+                !elsewhere && !req.uri_str().contains(KEY)
+            });
+        t.ok(&job_page(&[], None));
+    });
+    let client = common::client(&server);
+    let page: types::JobList = client.jobs().list().send().await.unwrap();
+    assert!(page.data.is_empty());
+    assert_eq!(mock.calls(), 1);
+}

@@ -1,0 +1,538 @@
+//! Retries: attempt counts, Retry-After, which statuses and failures are
+//! retried for which operations, and the ids that make CreateJobExecution
+//! safe to send again.
+
+mod common;
+
+use blaxel_jobs::{Error, RetryConfig, TransportErrorKind};
+use blaxel_jobs_httpmock::MockServerExt;
+use common::{
+    HangUpServer, JOB, Recorder, api_error, builder_for, closed_port_url, execution, job,
+    json_response, response,
+};
+use httpmock::{Mock, MockServer};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Answers GET /jobs/{JOB} with `status` (and Retry-After when given).
+fn get_job_fails<'a>(server: &'a MockServer, status: u16, retry_after: Option<&str>) -> Mock<'a> {
+    server.mock(|when, then| {
+        when.method("GET").path(format!("/jobs/{JOB}"));
+        let then = then
+            .status(status)
+            .header("content-type", "application/json")
+            .json_body(api_error(status, "transient", "try again"));
+        if let Some(v) = retry_after {
+            then.header("retry-after", v);
+        }
+    })
+}
+
+/// Answers POST /jobs with `status` (and Retry-After when given).
+fn create_job_fails<'a>(
+    server: &'a MockServer,
+    status: u16,
+    retry_after: Option<&str>,
+) -> Mock<'a> {
+    server.mock(|when, then| {
+        when.method("POST").path("/jobs");
+        let then = then
+            .status(status)
+            .header("content-type", "application/json")
+            .json_body(api_error(status, "transient", "try again"));
+        if let Some(v) = retry_after {
+            then.header("retry-after", v);
+        }
+    })
+}
+
+fn api_attempts(err: &Error) -> u32 {
+    err.api()
+        .unwrap_or_else(|| panic!("not an API error: {err:?}"))
+        .attempts
+}
+
+#[tokio::test]
+async fn get_makes_three_attempts_on_each_transient_status() {
+    let server = MockServer::start_async().await;
+    let client = common::client(&server);
+    for status in [503, 502, 504, 429, 500, 408] {
+        let mut mock = get_job_fails(&server, status, None);
+        let err = client.jobs().get(JOB).send().await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(mock.calls(), 3, "{status}");
+        assert_eq!(api_attempts(&err), 3, "{status}");
+        assert!(err.to_string().contains("after 3 attempts"), "{err}");
+        assert!(err.is_retryable(), "{status}");
+        mock.delete();
+    }
+}
+
+#[tokio::test]
+async fn disabled_retries_make_one_attempt_and_max_attempts_five_makes_five() {
+    let server = MockServer::start_async().await;
+    let mock = get_job_fails(&server, 503, None);
+
+    let once = builder_for(&server.base_url())
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    let err = once.jobs().get(JOB).send().await.unwrap_err();
+    assert_eq!(mock.calls(), 1);
+    assert_eq!(api_attempts(&err), 1);
+    assert!(!err.to_string().contains("attempts"), "{err}");
+
+    let five = builder_for(&server.base_url())
+        .retry(common::fast_retry().with_max_attempts(5))
+        .build()
+        .unwrap();
+    let err = five.jobs().get(JOB).send().await.unwrap_err();
+    assert_eq!(mock.calls(), 1 + 5);
+    assert_eq!(api_attempts(&err), 5);
+
+    // with_max_attempts(0) still makes one attempt.
+    assert_eq!(RetryConfig::default().with_max_attempts(0).max_attempts, 1);
+    assert_eq!(RetryConfig::default().max_attempts, 3);
+}
+
+#[tokio::test]
+async fn a_transient_failure_followed_by_success_returns_the_success() {
+    let server = MockServer::start_async().await;
+    let failing = server.get_job(|when, then| {
+        when.job_id(JOB);
+        then.server_error(502, json!({"code": 502, "error": "bad_gateway"}))
+            .into_inner()
+            .up_to_n_times(2);
+    });
+    let ok = server.get_job(|when, then| {
+        when.job_id(JOB);
+        then.ok(&job(JOB));
+    });
+    let found = common::client(&server)
+        .jobs()
+        .get(JOB)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.metadata.name, JOB);
+    assert_eq!(failing.calls(), 2);
+    assert_eq!(ok.calls(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_is_honoured() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    let mock = server.mock(|when, then| {
+        when.method("GET").path(format!("/jobs/{JOB}"));
+        then.respond_with(rec.responder(|n, _| {
+            if n == 0 {
+                response(
+                    503,
+                    &[("retry-after", "1"), ("content-type", "application/json")],
+                    api_error(503, "unavailable", "busy").to_string(),
+                )
+            } else {
+                json_response(200, &serde_json::to_value(job(JOB)).unwrap())
+            }
+        }));
+    });
+    let started = Instant::now();
+    common::client(&server)
+        .jobs()
+        .get(JOB)
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(mock.calls(), 2);
+    // The fast backoff alone would retry within 5 ms.
+    assert!(elapsed >= Duration::from_millis(950), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
+    let server = MockServer::start_async().await;
+    let mut mock = get_job_fails(&server, 429, Some("120"));
+    let started = Instant::now();
+    let err = common::client(&server)
+        .jobs()
+        .get(JOB)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(mock.calls(), 1);
+    assert!(err.is_rate_limited());
+    let api = err.api().unwrap();
+    assert_eq!(api.retry_after, Some(Duration::from_secs(120)));
+    assert_eq!(api.attempts, 1);
+    mock.delete();
+
+    // The cap is configurable: 1 s asked, 500 ms allowed.
+    let mut mock2 = get_job_fails(&server, 503, Some("1"));
+    let capped = builder_for(&server.base_url())
+        .retry(RetryConfig {
+            max_retry_after: Duration::from_millis(500),
+            ..common::fast_retry()
+        })
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = capped.jobs().get(JOB).send().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(900));
+    assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(1)));
+    assert_eq!(mock2.calls(), 1);
+    mock2.delete();
+}
+
+#[tokio::test]
+async fn client_errors_are_never_retried() {
+    let server = MockServer::start_async().await;
+    let client = common::client(&server);
+    for status in [400, 401, 403, 404, 409, 422] {
+        let mut mock = get_job_fails(&server, status, None);
+        let err = client.jobs().get(JOB).send().await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(mock.calls(), 1, "{status}");
+        assert_eq!(api_attempts(&err), 1);
+        assert!(!err.is_retryable(), "{status}");
+        mock.delete();
+    }
+}
+
+#[tokio::test]
+async fn create_job_is_not_retried_on_500_502_504() {
+    let server = MockServer::start_async().await;
+    let client = common::client(&server);
+    for status in [500, 502, 504, 503] {
+        let mut mock = create_job_fails(&server, status, None);
+        let err = client.jobs().create(job(JOB)).send().await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(mock.calls(), 1, "{status}: the job may exist");
+        mock.delete();
+    }
+}
+
+#[tokio::test]
+async fn create_job_is_retried_on_429_and_on_503_with_retry_after() {
+    let server = MockServer::start_async().await;
+    let client = common::client(&server);
+
+    let mut mock = create_job_fails(&server, 429, None);
+    let err = client.jobs().create(job(JOB)).send().await.unwrap_err();
+    assert!(err.is_rate_limited());
+    assert_eq!(mock.calls(), 3);
+    mock.delete();
+
+    let mut mock = create_job_fails(&server, 503, Some("0"));
+    let err = client.jobs().create(job(JOB)).send().await.unwrap_err();
+    assert_eq!(mock.calls(), 3);
+    assert_eq!(api_attempts(&err), 3);
+    mock.delete();
+
+    // 503 with Retry-After, then success.
+    let failing = server.create_job(|when, then| {
+        then.server_error(503, json!({"code": 503, "error": "unavailable"}))
+            .into_inner()
+            .header("retry-after", "0")
+            .up_to_n_times(1);
+        let _ = when;
+    });
+    let ok = server.create_job(|_, then| {
+        then.ok(&job(JOB));
+    });
+    client.jobs().create(job(JOB)).send().await.unwrap();
+    assert_eq!((failing.calls(), ok.calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn create_job_is_not_retried_when_the_connection_drops_but_get_is() {
+    let server = HangUpServer::start();
+    let client = builder_for(&server.url).build().unwrap();
+
+    let err = client.jobs().create(job(JOB)).send().await.unwrap_err();
+    match &err {
+        Error::Transport(t) => {
+            assert_eq!(t.kind, TransportErrorKind::Other, "{t}");
+            assert_eq!(t.attempts, 1);
+            assert!(!t.is_connect());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.is_retryable());
+    assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
+    assert!(server.requests()[0].starts_with("POST /jobs "));
+
+    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.attempts == 3),
+        "{err:?}"
+    );
+    assert_eq!(server.requests().len(), 1 + 3);
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_for_get_but_not_for_create_job() {
+    let server = MockServer::start_async().await;
+    let slow_get = server.get_job(|when, then| {
+        when.job_id(JOB);
+        then.ok(&job(JOB))
+            .into_inner()
+            .delay(Duration::from_millis(500));
+    });
+    let slow_create = server.create_job(|_, then| {
+        then.ok(&job(JOB))
+            .into_inner()
+            .delay(Duration::from_millis(500));
+    });
+    let client = common::client(&server);
+
+    let err = client
+        .jobs()
+        .create(job(JOB))
+        .timeout(Duration::from_millis(50))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(&err, Error::Transport(t) if t.kind == TransportErrorKind::Timeout));
+    assert_eq!(slow_create.calls(), 1);
+
+    let err = client
+        .jobs()
+        .get(JOB)
+        .timeout(Duration::from_millis(50))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind == TransportErrorKind::Timeout && t.attempts == 3),
+        "{err:?}"
+    );
+    assert_eq!(slow_get.calls(), 3);
+
+    // The client-wide timeout works the same way.
+    let short = builder_for(&server.base_url())
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let err = short.jobs().get(JOB).send().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(slow_get.calls(), 6);
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported_as_a_connect_error() {
+    let client = builder_for(&closed_port_url()).build().unwrap();
+    for err in [
+        client.jobs().get(JOB).send().await.unwrap_err(),
+        // Nothing reached a server: even CreateJob may be retried.
+        client.jobs().create(job(JOB)).send().await.unwrap_err(),
+    ] {
+        match &err {
+            Error::Transport(t) => {
+                assert_eq!(t.kind, TransportErrorKind::Connect, "{t}");
+                assert!(t.is_connect());
+                assert_eq!(t.attempts, 3);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let shown = err.to_string();
+        assert!(shown.starts_with("transport error: "), "{shown}");
+        assert!(shown.contains("after 3 attempts"), "{shown}");
+    }
+}
+
+fn ids(body: &Value) -> (String, String) {
+    (
+        body["executionId"]
+            .as_str()
+            .expect("executionId")
+            .to_owned(),
+        body["id"].as_str().expect("id").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn create_execution_is_retried_on_500_and_503_with_the_same_ids() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    let mock = server.create_job_execution(|when, then| {
+        when.job_id(JOB);
+        then.into_inner()
+            .respond_with(rec.responder(|n, req| match n {
+            0 => json_response(500, &api_error(500, "internal", "oops")),
+            1 => json_response(503, &api_error(503, "unavailable", "busy")),
+            _ => {
+                let body: Value = serde_json::from_slice(req.body_ref()).unwrap();
+                json_response(
+                    200,
+                    &json!({"executionId": body["executionId"], "id": body["id"], "jobId": JOB}),
+                )
+            }
+        }));
+    });
+    let out = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .task(json!({"shard": 0}))
+        .task(json!({"shard": 1}))
+        .env("MODE", "full")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mock.calls(), 3);
+    let bodies = rec.json_bodies();
+    assert_eq!(bodies.len(), 3);
+    let (execution_id, message_id) = ids(&bodies[0]);
+    assert!(!execution_id.is_empty() && !message_id.is_empty());
+    assert_ne!(execution_id, message_id);
+    for body in &bodies {
+        assert_eq!(ids(body), (execution_id.clone(), message_id.clone()));
+        assert_eq!(body["tasks"], json!([{"shard": 0}, {"shard": 1}]));
+        assert_eq!(body["env"], json!({"MODE": "full"}));
+    }
+    assert_eq!(out.execution_id.as_deref(), Some(execution_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_given_execution_id_is_sent_on_every_attempt() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    let mock = server.create_job_execution(|when, then| {
+        when.job_id(JOB);
+        then.into_inner().respond_with(rec.responder(|n, _| {
+            if n < 2 {
+                json_response(503, &api_error(503, "unavailable", "busy"))
+            } else {
+                json_response(200, &json!({"executionId": "exec-mine"}))
+            }
+        }));
+    });
+    common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .execution_id("exec-mine")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mock.calls(), 3);
+    let bodies = rec.json_bodies();
+    assert!(bodies.iter().all(|b| b["executionId"] == "exec-mine"));
+    let first_id = &bodies[0]["id"];
+    assert!(first_id.is_string());
+    assert!(bodies.iter().all(|b| &b["id"] == first_id));
+}
+
+#[tokio::test]
+async fn two_create_execution_calls_get_different_ids() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    server.create_job_execution(|when, then| {
+        when.job_id(JOB);
+        then.into_inner()
+            .respond_with(rec.responder(|_, _| json_response(200, &json!({}))));
+    });
+    let client = common::client(&server);
+    for _ in 0..2 {
+        client.job(JOB).executions().create().send().await.unwrap();
+    }
+    let bodies = rec.json_bodies();
+    assert_ne!(ids(&bodies[0]).0, ids(&bodies[1]).0);
+    assert_ne!(ids(&bodies[0]).1, ids(&bodies[1]).1);
+}
+
+#[tokio::test]
+async fn a_retried_create_execution_that_conflicts_reports_the_existing_execution() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    let create = server.create_job_execution(|when, then| {
+        when.job_id(JOB);
+        then.into_inner().respond_with(rec.responder(|n, _| {
+            if n == 0 {
+                // The first attempt started it, but its answer was lost.
+                json_response(503, &api_error(503, "unavailable", "busy"))
+            } else {
+                json_response(409, &api_error(409, "conflict", "execution exists"))
+            }
+        }));
+    });
+    let get = server.mock(|when, then| {
+        when.method("GET")
+            .path_matches(format!("^/jobs/{JOB}/executions/[^/]+$").as_str());
+        then.status(200)
+            .json_body(serde_json::to_value(execution("whatever", "running")).unwrap());
+    });
+    let out = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .task(json!({"shard": 0}))
+        .send()
+        .await
+        .unwrap();
+    let (sent_id, _) = ids(&rec.json_bodies()[0]);
+    assert_eq!(create.calls(), 2);
+    assert_eq!(get.calls(), 1);
+    assert_eq!(out.execution_id.as_deref(), Some(sent_id.as_str()));
+    assert_eq!(out.job_id.as_deref(), Some(JOB));
+}
+
+#[tokio::test]
+async fn a_first_attempt_conflict_is_reported_as_a_conflict() {
+    let server = MockServer::start_async().await;
+    let create = server.create_job_execution(|when, then| {
+        when.job_id(JOB);
+        then.into_inner()
+            .status(409)
+            .json_body(api_error(409, "conflict", "execution exists"));
+    });
+    let get = server.mock(|when, then| {
+        when.method("GET");
+        then.status(200);
+    });
+    let err = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .execution_id("exec-taken")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(create.calls(), 1);
+    assert_eq!(get.calls(), 0);
+}
+
+#[tokio::test]
+async fn put_and_delete_are_retried_like_get() {
+    let server = MockServer::start_async().await;
+    let update = server.update_job(|when, then| {
+        when.job_id(JOB);
+        then.server_error(500, json!({"code": 500, "error": "internal"}));
+    });
+    let delete = server.delete_job_execution(|when, then| {
+        when.job_id(JOB).execution_id("exec-1");
+        then.server_error(502, json!({"code": 502, "error": "bad_gateway"}));
+    });
+    let client = common::client(&server);
+    client
+        .jobs()
+        .update(JOB, job(JOB))
+        .send()
+        .await
+        .unwrap_err();
+    client
+        .job(JOB)
+        .executions()
+        .cancel("exec-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(update.calls(), 3);
+    assert_eq!(delete.calls(), 3);
+}

@@ -1,0 +1,226 @@
+//! Tracing: each attempt's span records the operation, method, path,
+//! attempt, status and request id, and no credential ever appears in the
+//! output (spans, events, the SDK's and its dependencies').
+//!
+//! These tests install a thread-local subscriber. tracing-core caches each
+//! callsite's interest when it is first hit, racing with subscribers being
+//! registered on other threads, so this binary holds only tracing tests and
+//! runs them one at a time.
+
+mod common;
+
+use blaxel_jobs::Client;
+use blaxel_jobs_httpmock::MockServerExt;
+use common::{
+    CLIENT_ID, CLIENT_SECRET, JOB, Recorder, TOKEN, WS, api_error, assert_clean, fast_retry, job,
+    json_response,
+};
+use httpmock::MockServer;
+use serde_json::json;
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+/// Runs one test at a time, on a current-thread runtime.
+fn serial(test: impl Future<Output = ()>) {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(test);
+}
+
+/// A `MakeWriter` that appends to a shared buffer.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Runs `f` with every tracing event and span of this thread written to a
+/// buffer, at TRACE level, and returns the buffer's text.
+async fn traced<F: Future<Output = ()>>(f: F) -> String {
+    let buffer = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buffer.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    f.await;
+    buffer.text()
+}
+
+/// Whether a fmt line shows `name=value` (strings are quoted).
+fn has_field(line: &str, name: &str, value: &str) -> bool {
+    line.contains(&format!("{name}={value}")) || line.contains(&format!("{name}=\"{value}\""))
+}
+
+#[test]
+fn tracing_output_records_the_request_and_never_the_key() {
+    serial(records_the_request());
+}
+
+async fn records_the_request() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    server.get_job(|w, t| {
+        w.job_id(JOB);
+        t.into_inner().respond_with(rec.responder(|n, _| {
+            if n == 0 {
+                common::response(
+                    503,
+                    &[
+                        ("content-type", "application/json"),
+                        ("x-request-id", "req-first"),
+                    ],
+                    api_error(503, "unavailable", "busy").to_string(),
+                )
+            } else {
+                json_response(200, &serde_json::to_value(job(JOB)).unwrap())
+            }
+        }));
+    });
+    server.get_job(|w, t| {
+        w.job_id("missing");
+        t.not_found(api_error(404, "not_found", "no such job"));
+    });
+    let client = common::client(&server);
+    let out = traced(async {
+        client.jobs().get(JOB).send().await.unwrap();
+        client.jobs().get("missing").send().await.unwrap_err();
+    })
+    .await;
+    assert_clean("tracing output", &out);
+
+    let spans: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("blaxel_jobs.request") && l.contains("close"))
+        .collect();
+    assert_eq!(spans.len(), 3, "one span per attempt:\n{out}");
+    for line in &spans {
+        assert!(has_field(line, "operation", "GetJob"), "{line}");
+        assert!(has_field(line, "http.method", "GET"), "{line}");
+        assert!(line.contains("duration_ms="), "{line}");
+    }
+    assert!(has_field(spans[0], "attempt", "1"), "{}", spans[0]);
+    assert!(has_field(spans[0], "http.status", "503"), "{}", spans[0]);
+    assert!(
+        has_field(spans[0], "request_id", "req-first"),
+        "{}",
+        spans[0]
+    );
+    assert!(
+        has_field(spans[0], "url.path", &format!("/jobs/{JOB}")),
+        "{}",
+        spans[0]
+    );
+    assert!(has_field(spans[1], "attempt", "2"), "{}", spans[1]);
+    assert!(has_field(spans[1], "http.status", "200"), "{}", spans[1]);
+    assert!(has_field(spans[2], "http.status", "404"), "{}", spans[2]);
+    assert!(
+        has_field(spans[2], "url.path", "/jobs/missing"),
+        "{}",
+        spans[2]
+    );
+    // The retry is logged, inside the span of the failed attempt.
+    assert!(
+        out.lines()
+            .any(|l| l.contains("WARN") && l.contains("retrying") && l.contains("attempt=1")),
+        "{out}"
+    );
+}
+
+#[test]
+fn tracing_output_never_shows_client_credentials_or_tokens() {
+    serial(never_shows_client_credentials());
+}
+
+async fn never_shows_client_credentials() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    server.mock(|w, t| {
+        w.method("POST").path("/oauth/token");
+        t.respond_with(rec.responder(|n, _| {
+            if n == 0 {
+                json_response(503, &api_error(503, "unavailable", "busy"))
+            } else {
+                json_response(200, &json!({"access_token": TOKEN, "expires_in": 3600}))
+            }
+        }));
+    });
+    let get = server.get_job(|w, t| {
+        w.job_id(JOB)
+            .into_inner()
+            .header("authorization", format!("Bearer {TOKEN}"));
+        t.ok(&job(JOB));
+    });
+    let create = server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.server_error(500, json!({"code": 500, "error": "internal"}))
+            .into_inner()
+            .up_to_n_times(1);
+    });
+    server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::parse(json!({"executionId": "e-1"})));
+    });
+    let client = Client::builder()
+        .ignore_environment()
+        .base_url(server.base_url())
+        .workspace(WS)
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let out = traced(async {
+        client.jobs().get(JOB).send().await.unwrap();
+        client
+            .job(JOB)
+            .executions()
+            .create()
+            .env("DB_PASSWORD_HINT", "none")
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(get.calls(), 1);
+    assert_eq!(create.calls(), 1);
+    assert_clean("tracing output", &out);
+    assert!(
+        out.contains("retrying the access token request"),
+        "the token retry is logged: {out}"
+    );
+    assert!(
+        out.lines().any(|l| l.contains("blaxel_jobs.request")
+            && has_field(l, "operation", "CreateJobExecution")
+            && has_field(l, "attempt", "2")),
+        "{out}"
+    );
+}

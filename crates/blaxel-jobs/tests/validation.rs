@@ -1,0 +1,374 @@
+//! Client-side validation: invalid values are reported, naming the field,
+//! before anything is sent.
+
+mod common;
+
+use blaxel_jobs::{Client, Error, InvalidInput, JobBuilder, PortProtocol, types};
+use blaxel_jobs_httpmock::MockServerExt;
+use common::{JOB, job, job_value, parse};
+use httpmock::{Mock, MockServer};
+use serde_json::json;
+use std::time::Duration;
+
+/// A server whose every request is counted (and answered 200).
+async fn counting() -> (MockServer, Client) {
+    let server = MockServer::start_async().await;
+    let client = common::client(&server);
+    (server, client)
+}
+
+fn any(server: &MockServer) -> Mock<'_> {
+    server.mock(|w, t| {
+        w.any_request();
+        t.status(200);
+    })
+}
+
+fn invalid(result: Result<impl std::fmt::Debug, Error>) -> InvalidInput {
+    match result {
+        Err(Error::InvalidInput(i)) => i,
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+fn job_with(edit: impl FnOnce(&mut serde_json::Value)) -> types::Job {
+    let mut v = job_value(JOB);
+    edit(&mut v);
+    parse(v)
+}
+
+#[tokio::test]
+async fn an_invalid_job_is_not_sent() {
+    let (server, client) = counting().await;
+    let all = any(&server);
+    let cases: Vec<(types::Job, &str, &str)> = vec![
+        (
+            job_with(|v| v["metadata"]["name"] = json!("a".repeat(50))),
+            "metadata.name",
+            "at most 49",
+        ),
+        (
+            job_with(|v| v["metadata"]["name"] = json!("Nightly_Report")),
+            "metadata.name",
+            "does not match",
+        ),
+        (
+            job_with(|v| v["metadata"]["name"] = json!("-lead")),
+            "metadata.name",
+            "",
+        ),
+        (
+            job_with(|v| v["metadata"]["name"] = json!("")),
+            "metadata.name",
+            "empty",
+        ),
+        (
+            job_with(|v| v["spec"]["runtime"]["diskPercent"] = json!(9)),
+            "spec.runtime.diskPercent",
+            "at least 10",
+        ),
+        (
+            job_with(|v| v["spec"]["runtime"]["diskPercent"] = json!(96)),
+            "spec.runtime.diskPercent",
+            "at most 95",
+        ),
+        (
+            job_with(|v| v["spec"]["triggers"][0]["configuration"]["schedule"] = json!("0 3 * *")),
+            "spec.triggers[0].configuration.schedule",
+            "5 fields",
+        ),
+        (
+            job_with(|v| {
+                v["spec"]["triggers"][0]["configuration"]["schedule"] = json!("0 3 * * * *")
+            }),
+            "spec.triggers[0].configuration.schedule",
+            "5 fields",
+        ),
+        (
+            job_with(|v| v["spec"]["triggers"][2]["configuration"]["timeout"] = json!(901)),
+            "spec.triggers[2].configuration.timeout",
+            "at most 900",
+        ),
+        (
+            job_with(|v| v["spec"]["runtime"]["memory"] = json!(0)),
+            "spec.runtime.memory",
+            "at least 1",
+        ),
+        (
+            job_with(|v| v["spec"]["runtime"]["ports"][0]["target"] = json!(70000)),
+            "spec.runtime.ports[0].target",
+            "65535",
+        ),
+        (
+            job_with(|v| v["spec"]["volumes"][0]["mountPath"] = json!("scratch")),
+            "spec.volumes[0].mountPath",
+            "absolute",
+        ),
+        (
+            job_with(|v| v["metadata"]["displayName"] = json!("d".repeat(64))),
+            "metadata.displayName",
+            "at most 63",
+        ),
+        (
+            job_with(|v| v["metadata"]["externalId"] = json!("ticket 4821")),
+            "metadata.externalId",
+            "",
+        ),
+    ];
+    for (job, field, words) in cases {
+        let create = invalid(client.jobs().create(job.clone()).send().await);
+        assert_eq!(create.field.as_deref(), Some(field), "{create}");
+        assert!(create.message.contains(words), "{create}");
+        // Update checks the same.
+        let name = job.metadata.name.clone();
+        if !name.is_empty() {
+            let update = invalid(client.jobs().update(name, job).send().await);
+            assert_eq!(update.field.as_deref(), Some(field), "{update}");
+        }
+        let shown = Error::InvalidInput(create).to_string();
+        assert!(
+            shown.starts_with(&format!("invalid input: {field}: ")),
+            "{shown}"
+        );
+    }
+    assert_eq!(all.calls(), 0);
+}
+
+#[tokio::test]
+async fn update_requires_the_same_name() {
+    let (server, client) = counting().await;
+    let all = any(&server);
+    let e = invalid(client.jobs().update("other-job", job(JOB)).send().await);
+    assert_eq!(e.field.as_deref(), Some("metadata.name"));
+    assert!(e.message.contains("other-job"), "{e}");
+    assert_eq!(all.calls(), 0);
+}
+
+#[tokio::test]
+async fn list_limits_and_queries_are_checked() {
+    let (server, client) = counting().await;
+    let all = any(&server);
+    let e = invalid(client.jobs().list().limit(500).send().await);
+    assert_eq!(e.field.as_deref(), Some("limit"));
+    assert!(e.message.contains("at most 200"), "{e}");
+    let e = invalid(client.jobs().list().limit(0).send().await);
+    assert_eq!(e.field.as_deref(), Some("limit"));
+    let e = invalid(client.jobs().list().q("q".repeat(201)).send().await);
+    assert_eq!(e.field.as_deref(), Some("q"));
+
+    let executions = client.job(JOB).executions();
+    let e = invalid(executions.list().limit(101).send().await);
+    assert_eq!(e.field.as_deref(), Some("limit"));
+    assert!(e.message.contains("at most 100"), "{e}");
+    let e = invalid(executions.tasks("ex-1").limit(201).send().await);
+    assert_eq!(e.field.as_deref(), Some("limit"));
+
+    // Streams report the problem as their only item, without a request.
+    use futures_util::StreamExt as _;
+    let items: Vec<_> = client
+        .jobs()
+        .list()
+        .limit(500)
+        .into_stream()
+        .collect()
+        .await;
+    assert_eq!(items.len(), 1);
+    assert!(matches!(&items[0], Err(Error::InvalidInput(_))));
+
+    // The first problem is the one reported.
+    let e = invalid(
+        client
+            .jobs()
+            .list()
+            .limit(500)
+            .q("q".repeat(201))
+            .send()
+            .await,
+    );
+    assert_eq!(e.field.as_deref(), Some("limit"));
+    assert_eq!(all.calls(), 0);
+}
+
+#[tokio::test]
+async fn an_execution_memory_above_the_jobs_is_refused_after_reading_the_job() {
+    let server = MockServer::start_async().await;
+    let get = server.get_job(|w, t| {
+        w.job_id(JOB);
+        t.ok(&job(JOB)); // 4096 MB
+    });
+    let create = server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.ok(&parse(json!({"executionId": "e-1"})));
+    });
+    let client = common::client(&server);
+    let executions = client.job(JOB).executions();
+
+    let e = invalid(executions.create().memory(8192).send().await);
+    assert_eq!(e.field.as_deref(), Some("memory"));
+    assert!(
+        e.message.contains("8192") && e.message.contains("4096"),
+        "{e}"
+    );
+    assert_eq!((get.calls(), create.calls()), (1, 0));
+
+    executions.create().memory(4096).send().await.unwrap();
+    assert_eq!((get.calls(), create.calls()), (2, 1));
+
+    // Without a memory override the job is not read.
+    executions.create().send().await.unwrap();
+    assert_eq!((get.calls(), create.calls()), (2, 2));
+
+    // Zero is refused before anything is sent.
+    let e = invalid(executions.create().memory(0).send().await);
+    assert_eq!(e.field.as_deref(), Some("memory"));
+    assert_eq!((get.calls(), create.calls()), (2, 2));
+}
+
+#[tokio::test]
+async fn a_missing_job_fails_the_memory_check_with_not_found() {
+    let server = MockServer::start_async().await;
+    server.get_job(|w, t| {
+        w.job_id(JOB);
+        t.not_found(common::api_error(404, "not_found", "no such job"));
+    });
+    let create = server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.ok(&parse(json!({})));
+    });
+    let err = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .memory(1024)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(create.calls(), 0);
+}
+
+#[tokio::test]
+async fn tasks_must_be_json_objects() {
+    let (server, client) = counting().await;
+    let all = any(&server);
+    let executions = client.job(JOB).executions();
+    let e = invalid(executions.create().task(json!(42)).send().await);
+    assert_eq!(e.field.as_deref(), Some("tasks[0]"));
+    assert!(e.message.contains("object"), "{e}");
+    let e = invalid(
+        executions
+            .create()
+            .tasks([json!({"a": 1}), json!(["not", "an", "object"])])
+            .send()
+            .await,
+    );
+    assert_eq!(e.field.as_deref(), Some("tasks[1]"));
+    let e = invalid(executions.create().task("a string").build());
+    assert_eq!(e.field.as_deref(), Some("tasks[0]"));
+    let e = invalid(executions.create().env("", "x").send().await);
+    assert_eq!(e.field.as_deref(), Some("env"));
+    assert_eq!(all.calls(), 0);
+}
+
+#[tokio::test]
+async fn empty_job_and_execution_ids_are_refused() {
+    let (server, client) = counting().await;
+    let all = any(&server);
+    let jobs = client.jobs();
+    assert_eq!(
+        invalid(jobs.get("").send().await).field.as_deref(),
+        Some("jobId")
+    );
+    assert_eq!(
+        invalid(jobs.delete("").send().await).field.as_deref(),
+        Some("jobId")
+    );
+    assert_eq!(
+        invalid(jobs.revisions(" ").send().await).field.as_deref(),
+        Some("jobId")
+    );
+    let no_job = client.job("").executions();
+    assert_eq!(
+        invalid(no_job.list().send().await).field.as_deref(),
+        Some("jobId")
+    );
+    assert_eq!(
+        invalid(no_job.create().send().await).field.as_deref(),
+        Some("jobId")
+    );
+    assert_eq!(
+        invalid(no_job.get("e").send().await).field.as_deref(),
+        Some("jobId")
+    );
+    let executions = client.job(JOB).executions();
+    for e in [
+        invalid(executions.get("").send().await),
+        invalid(executions.cancel("").send().await),
+        invalid(executions.tasks("  ").send().await),
+    ] {
+        assert_eq!(e.field.as_deref(), Some("executionId"), "{e}");
+    }
+    let e = invalid(
+        client
+            .job("")
+            .wait_until_deployed()
+            .max_wait(Duration::from_secs(1))
+            .send()
+            .await,
+    );
+    assert_eq!(e.field.as_deref(), Some("jobId"));
+    assert_eq!(all.calls(), 0);
+}
+
+#[test]
+fn the_job_builder_checks_its_result() {
+    let e = invalid(JobBuilder::new("Bad_Name").build());
+    assert_eq!(e.field.as_deref(), Some("metadata.name"));
+    let e = invalid(JobBuilder::new("ok").disk_percent(99).build());
+    assert_eq!(e.field.as_deref(), Some("spec.runtime.diskPercent"));
+    let e = invalid(JobBuilder::new("ok").cron("0 3 * *", [json!({})]).build());
+    assert_eq!(
+        e.field.as_deref(),
+        Some("spec.triggers[0].configuration.schedule")
+    );
+    let e = invalid(JobBuilder::new("ok").cron("0 3 * * *", [json!(1)]).build());
+    assert!(e.field.as_deref().unwrap().contains("tasks[0]"), "{e}");
+    let e = invalid(
+        JobBuilder::new("ok")
+            .http_async_trigger(
+                "/run",
+                "https://hooks.example.com/x",
+                Duration::from_secs(901),
+            )
+            .build(),
+    );
+    assert_eq!(
+        e.field.as_deref(),
+        Some("spec.triggers[0].configuration.timeout")
+    );
+    let e = invalid(
+        JobBuilder::new("ok")
+            .port("metrics", 0, PortProtocol::Http)
+            .build(),
+    );
+    assert_eq!(e.field.as_deref(), Some("spec.runtime.ports[0].target"));
+    let e = invalid(JobBuilder::new("ok").volume("v", "/data", 0).build());
+    assert_eq!(e.field.as_deref(), Some("spec.volumes[0].sizeMb"));
+    let e = invalid(JobBuilder::new("ok").env("", "x").build());
+    assert_eq!(e.field.as_deref(), Some("spec.runtime.envs[0].name"));
+    JobBuilder::new("a".repeat(49)).build().unwrap();
+}
+
+#[test]
+fn a_bad_cron_task_names_the_trigger_index() {
+    let e = invalid(
+        JobBuilder::new("ok")
+            .http_trigger("/run")
+            .cron("0 3 * * *", [json!({}), json!("not an object")])
+            .build(),
+    );
+    assert_eq!(
+        e.field.as_deref(),
+        Some("spec.triggers[1].configuration.tasks[1]")
+    );
+}

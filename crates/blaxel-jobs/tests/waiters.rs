@@ -1,0 +1,400 @@
+//! Waiters: execution outcomes, polling until the deadline, progress
+//! callbacks, errors while polling, and deployments.
+
+mod common;
+
+use blaxel_jobs::{Error, JobExecutionStatus};
+use blaxel_jobs_httpmock::MockServerExt;
+use common::{
+    JOB, Recorder, api_error, execution_value, fast_poll, job_with_status, json_response,
+};
+use httpmock::MockServer;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const EX: &str = "exec-7h1c5vde";
+
+/// An execution endpoint that answers with `statuses` in turn (the last one
+/// forever after).
+fn execution_sequence<'a>(
+    server: &'a MockServer,
+    statuses: &'static [&'static str],
+) -> (httpmock::Mock<'a>, Recorder) {
+    let rec = Recorder::new();
+    let mock = server.get_job_execution(|w, t| {
+        w.job_id(JOB).execution_id(EX);
+        t.into_inner().respond_with(rec.responder(move |n, _| {
+            let status = statuses[n.min(statuses.len() - 1)];
+            json_response(200, &execution_value(EX, status))
+        }));
+    });
+    (mock, rec)
+}
+
+#[tokio::test]
+async fn wait_returns_the_execution_once_it_succeeds() {
+    let server = MockServer::start_async().await;
+    let (mock, _) = execution_sequence(&server, &["queued", "pending", "running", "succeeded"]);
+    let client = common::client(&server);
+    let done = client
+        .job(JOB)
+        .executions()
+        .wait(EX)
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
+    assert_eq!(done.metadata.id.as_deref(), Some(EX));
+    assert_eq!(mock.calls(), 4);
+}
+
+#[tokio::test]
+async fn failed_cancelled_and_timeout_end_the_wait_with_execution_ended() {
+    for (status, expected) in [
+        ("failed", JobExecutionStatus::Failed),
+        ("cancelled", JobExecutionStatus::Cancelled),
+        ("timeout", JobExecutionStatus::Timeout),
+    ] {
+        let server = MockServer::start_async().await;
+        let statuses: &'static [&'static str] = match status {
+            "failed" => &["running", "failed"],
+            "cancelled" => &["running", "cancelling", "cancelled"],
+            _ => &["running", "timeout"],
+        };
+        let (mock, _) = execution_sequence(&server, statuses);
+        let client = common::client(&server);
+        let err = client
+            .job(JOB)
+            .executions()
+            .wait(EX)
+            .poll_interval(fast_poll())
+            .max_wait(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap_err();
+        match &err {
+            Error::ExecutionEnded(ended) => {
+                assert_eq!(ended.status(), Some(&expected));
+                assert_eq!(ended.execution.metadata.id.as_deref(), Some(EX));
+            }
+            other => panic!("{status}: unexpected {other:?}"),
+        }
+        let shown = err.to_string();
+        assert!(
+            shown.contains(EX) && shown.contains(status),
+            "{status}: {shown}"
+        );
+        // The fixture's stats are part of the message.
+        assert!(shown.contains("1 of 3 tasks succeeded"), "{shown}");
+        assert_eq!(mock.calls(), statuses.len(), "{status}: stops at once");
+        assert!(!err.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn unknown_and_cancelling_statuses_keep_polling_until_max_wait() {
+    for status in ["paused", "cancelling"] {
+        let server = MockServer::start_async().await;
+        let statuses: &'static [&'static str] = if status == "paused" {
+            &["paused"]
+        } else {
+            &["cancelling"]
+        };
+        let (mock, _) = execution_sequence(&server, statuses);
+        let client = common::client(&server);
+        let max_wait = Duration::from_millis(150);
+        let started = Instant::now();
+        let err = client
+            .job(JOB)
+            .executions()
+            .wait(EX)
+            .poll_interval(fast_poll())
+            .max_wait(max_wait)
+            .send()
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+        match &err {
+            Error::WaitTimeout(t) => {
+                assert!(t.elapsed >= max_wait, "{status}: {:?}", t.elapsed);
+                assert!(t.polls >= 2, "{status}: {} polls", t.polls);
+                assert_eq!(t.polls as usize, mock.calls(), "{status}");
+                assert_eq!(t.last_status.as_deref(), Some(status));
+                assert!(t.what.contains(EX) && t.what.contains(JOB), "{}", t.what);
+            }
+            other => panic!("{status}: unexpected {other:?}"),
+        }
+        assert!(err.is_timeout());
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        let shown = err.to_string();
+        assert!(shown.contains("polls") && shown.contains(status), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn on_progress_is_called_on_each_poll() {
+    let server = MockServer::start_async().await;
+    let (mock, _) = execution_sequence(&server, &["queued", "running", "running", "succeeded"]);
+    let client = common::client(&server);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    client
+        .job(JOB)
+        .executions()
+        .wait(EX)
+        .poll_interval(fast_poll())
+        .on_progress(move |e| {
+            log.lock()
+                .unwrap()
+                .push(e.status.as_ref().map(|s| s.as_str().to_owned()))
+        })
+        .send()
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let expected: Vec<Option<String>> = ["queued", "running", "running", "succeeded"]
+        .iter()
+        .map(|s| Some(s.to_string()))
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(mock.calls(), 4);
+}
+
+#[tokio::test]
+async fn a_404_ends_the_wait_at_once() {
+    let server = MockServer::start_async().await;
+    let mock = server.get_job_execution(|w, t| {
+        w.job_id(JOB).execution_id(EX);
+        t.not_found(api_error(404, "not_found", "execution not found"));
+    });
+    let client = common::client(&server);
+    let started = Instant::now();
+    let err = client
+        .job(JOB)
+        .executions()
+        .wait(EX)
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(mock.calls(), 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_503_while_polling_is_not_fatal() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    // 4 unavailable answers: more than one request's 3 attempts.
+    let mock = server.get_job_execution(|w, t| {
+        w.job_id(JOB).execution_id(EX);
+        t.into_inner().respond_with(rec.responder(|n, _| match n {
+            0 => json_response(200, &execution_value(EX, "running")),
+            1..=4 => json_response(503, &api_error(503, "unavailable", "busy")),
+            _ => json_response(200, &execution_value(EX, "succeeded")),
+        }));
+    });
+    let client = common::client(&server);
+    let done = client
+        .job(JOB)
+        .executions()
+        .wait(EX)
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
+    assert_eq!(mock.calls(), 6);
+}
+
+#[tokio::test]
+async fn an_empty_execution_id_fails_before_polling() {
+    let server = MockServer::start_async().await;
+    let any = server.mock(|w, t| {
+        w.any_request();
+        t.status(200);
+    });
+    let client = common::client(&server);
+    let err = client
+        .job(JOB)
+        .executions()
+        .wait("")
+        .poll_interval(fast_poll())
+        .send()
+        .await
+        .unwrap_err();
+    match err {
+        Error::InvalidInput(i) => assert_eq!(i.field.as_deref(), Some("executionId")),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(any.calls(), 0);
+}
+
+/// A job endpoint that answers with deployment `statuses` in turn.
+fn deployment_sequence<'a>(
+    server: &'a MockServer,
+    statuses: &'static [&'static str],
+) -> httpmock::Mock<'a> {
+    let rec = Recorder::new();
+    server.get_job(|w, t| {
+        w.job_id(JOB);
+        t.into_inner().respond_with(rec.responder(move |n, _| {
+            let status = statuses[n.min(statuses.len() - 1)];
+            json_response(
+                200,
+                &serde_json::to_value(job_with_status(JOB, status)).unwrap(),
+            )
+        }));
+    })
+}
+
+#[tokio::test]
+async fn wait_until_deployed_returns_the_deployed_job() {
+    let server = MockServer::start_async().await;
+    let mock = deployment_sequence(&server, &["UPLOADING", "BUILDING", "DEPLOYING", "DEPLOYED"]);
+    let client = common::client(&server);
+    let job = client
+        .job(JOB)
+        .wait_until_deployed()
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.status, Some(blaxel_jobs::Status::Deployed));
+    assert_eq!(mock.calls(), 4);
+}
+
+#[tokio::test]
+async fn wait_until_deployed_fails_on_failed() {
+    let server = MockServer::start_async().await;
+    let mock = deployment_sequence(&server, &["BUILDING", "FAILED"]);
+    let client = common::client(&server);
+    let err = client
+        .job(JOB)
+        .wait_until_deployed()
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::DeploymentFailed(d) => {
+            assert_eq!(d.job.status, Some(blaxel_jobs::Status::Failed));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let shown = err.to_string();
+    assert!(shown.contains(JOB) && shown.contains("FAILED"), "{shown}");
+    // The last event's message explains it.
+    assert!(shown.contains("serving 90% of traffic"), "{shown}");
+    assert_eq!(mock.calls(), 2);
+}
+
+#[tokio::test]
+async fn wait_until_deployed_gives_up_after_max_wait() {
+    let server = MockServer::start_async().await;
+    let mock = deployment_sequence(&server, &["BUILDING"]);
+    let client = common::client(&server);
+    let err = client
+        .job(JOB)
+        .wait_until_deployed()
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_millis(100))
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::WaitTimeout(t) => {
+            assert!(t.polls >= 2);
+            assert_eq!(t.last_status.as_deref(), Some("BUILDING"));
+            assert!(t.elapsed >= Duration::from_millis(100));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(mock.calls() >= 2);
+}
+
+#[tokio::test]
+async fn an_unknown_execution_status_does_not_break_decoding() {
+    // A status the SDK does not know is kept as is in progress reports.
+    let server = MockServer::start_async().await;
+    let (_, _) = execution_sequence(&server, &["paused", "succeeded"]);
+    let client = common::client(&server);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    client
+        .job(JOB)
+        .executions()
+        .wait(EX)
+        .poll_interval(fast_poll())
+        .on_progress(move |e| {
+            let s = e.status.clone().unwrap();
+            log.lock()
+                .unwrap()
+                .push((s.as_str().to_owned(), s.is_known()));
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [("paused".to_owned(), false), ("succeeded".to_owned(), true)]
+    );
+}
+
+#[tokio::test]
+async fn a_long_retry_after_while_polling_is_respected() {
+    let server = MockServer::start_async().await;
+    let mock = server.get_job_execution(|w, t| {
+        w.job_id(JOB).execution_id(EX);
+        t.too_many_requests(api_error(429, "rate_limited", "slow down"))
+            .into_inner()
+            .header("retry-after", "120");
+    });
+    let client = common::client(&server);
+    let result = client
+        .job(JOB)
+        .executions()
+        .wait(EX)
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(result.is_err());
+    // The server asked for 120 s, more than the whole wait: one request only.
+    assert_eq!(mock.calls(), 1, "{result:?}");
+}
+
+#[tokio::test]
+async fn max_wait_bounds_a_slow_poll() {
+    let server = MockServer::start_async().await;
+    server.get_job_execution(|w, t| {
+        w.job_id(JOB).execution_id(EX);
+        t.ok(&common::execution(EX, "running"))
+            .into_inner()
+            .delay(Duration::from_secs(3));
+    });
+    let client = common::client(&server);
+    let started = Instant::now();
+    let err = client
+        .job(JOB)
+        .executions()
+        .wait(EX)
+        .poll_interval(fast_poll())
+        .max_wait(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
