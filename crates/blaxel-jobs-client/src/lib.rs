@@ -38,7 +38,7 @@ pub use generated::*;
 
 /// Types used as operation parameters and responses: the generated ones,
 /// plus the hand-written types that stand in for some schemas
-/// (in [`redacted`](crate::redacted) and [`open_enum`](crate::open_enum)), so that
+/// (in [`redacted`] and [`open_enum`]), so that
 /// every schema of the document has a type here under its own name.
 pub mod types {
     pub use crate::generated::types::*;
