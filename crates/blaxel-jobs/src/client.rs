@@ -157,3 +157,35 @@ impl Client {
         &self.inner.auth
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+
+    #[test]
+    fn clients_errors_and_futures_can_cross_threads() {
+        shareable::<Client>();
+        fn error_is_send_sync<T: Send + Sync + 'static>() {}
+        error_is_send_sync::<Error>();
+
+        let client = Client::builder()
+            .ignore_environment()
+            .base_url("http://127.0.0.1:9")
+            .api_key("k")
+            .workspace("w")
+            .build()
+            .unwrap();
+        // The futures are only built, never polled: this checks they are Send.
+        send(&client.jobs().get("a").send());
+        send(&client.jobs().list().into_stream());
+        send(&client.job("a").executions().create().send());
+        send(&client.job("a").executions().wait("e").send());
+        send(&client.job("a").wait_until_deployed().send());
+        // Clones share one pool and one credential.
+        let clone = client.clone();
+        assert!(Arc::ptr_eq(&client.inner, &clone.inner));
+    }
+}

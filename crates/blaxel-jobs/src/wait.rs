@@ -60,6 +60,23 @@ impl PollInterval {
     }
 }
 
+/// The `max_wait` and `poll_interval` settings of a waiter.
+macro_rules! waiter_settings {
+    ($default:literal) => {
+        #[doc = concat!("Gives up after this long (default ", $default, ").")]
+        pub fn max_wait(mut self, max_wait: Duration) -> Self {
+            self.max_wait = max_wait;
+            self
+        }
+
+        /// How to space polls (default 1 s growing to 10 s).
+        pub fn poll_interval(mut self, interval: PollInterval) -> Self {
+            self.interval = interval;
+            self
+        }
+    };
+}
+
 /// What one poll found.
 enum Poll<T> {
     Done(Result<T, Error>),
@@ -161,17 +178,7 @@ impl<'a> WaitForExecution<'a> {
         }
     }
 
-    /// Gives up after this long (default 30 minutes).
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait;
-        self
-    }
-
-    /// How to space polls (default 1 s growing to 10 s).
-    pub fn poll_interval(mut self, interval: PollInterval) -> Self {
-        self.interval = interval;
-        self
-    }
+    waiter_settings!("30 minutes");
 
     /// Calls `f` with the execution after every successful poll, for
     /// progress reports (status and `stats`).
@@ -246,17 +253,7 @@ impl<'a> WaitForDeployment<'a> {
         }
     }
 
-    /// Gives up after this long (default 15 minutes).
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait;
-        self
-    }
-
-    /// How to space polls (default 1 s growing to 10 s).
-    pub fn poll_interval(mut self, interval: PollInterval) -> Self {
-        self.interval = interval;
-        self
-    }
+    waiter_settings!("15 minutes");
 
     /// Waits. Returns the job once `DEPLOYED`; fails with
     /// [`Error::DeploymentFailed`] on `FAILED`, or on `DELETING`,
