@@ -2,9 +2,10 @@
 //!
 //! The generated client carries a [`Hooks`] value and, for every request,
 //! awaits its *prepare* step, calls its *on-request* function on the built
-//! request, and calls its *on-response* function on the response. The
-//! `blaxel-jobs` crate uses them to refresh and add the credential, to record
-//! the request in its tracing span, and to note the response's request id.
+//! request, sends it with its *exec* function (by default
+//! `reqwest::Client::execute`), and calls its *on-response* function on the
+//! response. The `blaxel-jobs` crate uses them to refresh and add the
+//! credential, and to send with retries and a tracing span per attempt.
 //! The `impl ClientHooks` has to live in this crate because of Rust's orphan
 //! rule.
 //!
@@ -31,6 +32,17 @@ pub type RequestHook = dyn Fn(&mut reqwest::Request) + Send + Sync;
 /// A function that sees each response (or transport error) as it arrives.
 pub type ResponseHook = dyn Fn(&reqwest::Result<reqwest::Response>) + Send + Sync;
 
+/// Sends a request in place of `reqwest::Client::execute`: given the
+/// client, the request and the operation's id, it answers the response. It
+/// may send the request more than once (retries), or add to it.
+pub type ExecHook = dyn Fn(
+        reqwest::Client,
+        reqwest::Request,
+        &'static str,
+    ) -> Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send>>
+    + Send
+    + Sync;
+
 /// An asynchronous step awaited before each request; an `Err` stops the
 /// request with [`Error::Custom`](crate::Error::Custom).
 pub type PrepareHook =
@@ -42,6 +54,7 @@ pub struct Hooks {
     prepare: Option<Arc<PrepareHook>>,
     on_request: Option<Arc<RequestHook>>,
     on_response: Option<Arc<ResponseHook>>,
+    exec: Option<Arc<ExecHook>>,
 }
 
 impl Hooks {
@@ -52,6 +65,7 @@ impl Hooks {
             prepare: None,
             on_request: None,
             on_response: None,
+            exec: None,
         }
     }
 
@@ -87,6 +101,18 @@ impl Hooks {
         self.on_response = Some(Arc::new(f));
         self
     }
+
+    /// Sends every request with `f` instead of `reqwest::Client::execute`.
+    pub fn with_exec<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(reqwest::Client, reqwest::Request, &'static str) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
+    {
+        self.exec = Some(Arc::new(move |client, request, operation| {
+            Box::pin(f(client, request, operation))
+        }));
+        self
+    }
 }
 
 impl Default for Hooks {
@@ -101,6 +127,7 @@ impl std::fmt::Debug for Hooks {
             .field("prepare", &self.prepare.is_some())
             .field("on_request", &self.on_request.is_some())
             .field("on_response", &self.on_response.is_some())
+            .field("exec", &self.exec.is_some())
             .finish()
     }
 }
@@ -118,6 +145,17 @@ impl ClientHooks<Hooks> for crate::Client {
             hook(request);
         }
         Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        match &self.inner.exec {
+            Some(exec) => exec(self.client.clone(), request, info.operation_id).await,
+            None => self.client.execute(request).await,
+        }
     }
 
     async fn post<E>(

@@ -7,7 +7,7 @@
 //! minutes, remains. Concurrent calls share one refresh.
 
 use crate::error::{ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, TransportError};
-use crate::retry::{RetryConfig, Safety};
+use crate::retry::{Failure, RetryConfig, Safety};
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use std::fmt;
@@ -254,7 +254,9 @@ impl OAuth {
             let result = self.fetch_once().await;
             match result {
                 Ok(token) => return Ok(token),
-                Err(err) => match self.retry.decide(Safety::Idempotent, &err, attempt) {
+                Err(err) => match Failure::of(&err)
+                    .and_then(|f| self.retry.decide(Safety::Idempotent, &f, attempt))
+                {
                     Some(delay) => {
                         tracing::warn!(attempt, error = %err, "retrying the access token request");
                         tokio::time::sleep(delay).await;

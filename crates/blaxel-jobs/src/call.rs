@@ -1,47 +1,29 @@
-//! One API call: the attempts of a generated builder's `send()`, with the
-//! credential refreshed, a tracing span per attempt, retries under
-//! [`crate::retry`]'s rules, and progenitor's errors turned into [`Error`].
+//! One API call: a generated builder's `send()`, with the credential
+//! refreshed first, the call's context handed to the transport (which makes
+//! the attempts), and progenitor's errors turned into [`Error`].
 
 use crate::Client;
 use crate::error::{ApiError, DecodeError, Error, InvalidInput, TransportError};
 use crate::retry::Safety;
+use crate::transport::{CALL, CallContext, Outcome};
 use blaxel_jobs_client::{ByteStream, ResponseValue, builder, types};
 use futures_util::TryStreamExt as _;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::future::Future;
-use std::time::{Duration, Instant};
-use tracing::Instrument as _;
+use std::time::Duration;
 
 type GenError = blaxel_jobs_client::Error<ByteStream>;
 
-tokio::task_local! {
-    /// The request id of the response the current attempt received.
-    static RESPONSE_REQUEST_ID: std::cell::RefCell<Option<String>>;
-}
-
-/// The generated client's response hook: records the status and request id
-/// in the attempt's span, and keeps the request id for errors that lose the
-/// response headers (decode errors).
-pub(crate) fn note_response(result: &reqwest::Result<reqwest::Response>) {
-    let Ok(response) = result else { return };
-    let span = tracing::Span::current();
-    span.record("http.status", response.status().as_u16());
-    if let Some(id) = crate::error::request_id(response.headers()) {
-        span.record("request_id", id.as_str());
-        let _ = RESPONSE_REQUEST_ID.try_with(|cell| *cell.borrow_mut() = Some(id));
-    }
-}
-
-/// A generated request builder that the SDK can send (and send again).
-pub(crate) trait Operation: Clone + Send {
+/// A generated request builder that the SDK can send.
+pub(crate) trait Operation: Send {
     /// What a successful response decodes to.
     type Output: DeserializeOwned + Send;
     /// The operationId, for spans and errors.
     const NAME: &'static str;
     /// Whether the request may be sent twice.
     const SAFETY: Safety;
-    /// Sends one attempt.
+    /// Sends the request (the transport makes the attempts).
     fn send_once(
         self,
     ) -> impl Future<Output = Result<ResponseValue<Self::Output>, GenError>> + Send;
@@ -83,92 +65,44 @@ operation!(
     Idempotent
 );
 
-/// Sends `op`, retrying as the client's retry settings and the operation's
-/// safety allow. `timeout` overrides the client's per-attempt timeout.
+/// Sends `op`. The transport below the generated client retries as the
+/// client's retry settings and the operation's safety allow (see
+/// [`crate::transport`]); `timeout` overrides the client's per-attempt
+/// timeout.
 pub(crate) async fn execute<O: Operation>(
     client: &Client,
     op: O,
     timeout: Option<Duration>,
 ) -> Result<O::Output, Error> {
-    let retry = &client.config().retry;
-    let mut attempt: u32 = 1;
-    loop {
-        client.auth().ensure_fresh().await?;
-        let span = tracing::info_span!(
-            "blaxel_jobs.request",
-            operation = O::NAME,
-            http.method = tracing::field::Empty,
-            url.path = tracing::field::Empty,
-            attempt,
-            http.status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-            request_id = tracing::field::Empty,
-        );
-        let started = Instant::now();
-        let result = attempt_once(op.clone(), timeout)
-            .instrument(span.clone())
-            .await;
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
-        let err = match result {
-            Ok(value) => return Ok(value.into_inner()),
-            Err(err) => err,
-        };
-        if err.is_unauthorized() {
-            // A refused access token may have been revoked: fetch a new one
-            // next time. (401 itself is never retried.)
-            client.auth().invalidate();
-        }
-        match retry.decide(O::SAFETY, &err, attempt) {
-            Some(delay) => {
-                tracing::warn!(
-                    parent: &span,
-                    operation = O::NAME,
-                    attempt,
-                    delay_ms = delay.as_millis() as u64,
-                    error = %err,
-                    "retrying"
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            None => return Err(with_attempts(err, attempt)),
-        }
-    }
-}
-
-async fn attempt_once<O: Operation>(
-    op: O,
-    timeout: Option<Duration>,
-) -> Result<ResponseValue<O::Output>, Error> {
-    let attempt = async move {
-        let sent = match timeout {
-            Some(t) => tokio::time::timeout(t, op.send_once())
-                .await
-                .map_err(|_| Error::Transport(TransportError::timeout(t)))?,
-            None => op.send_once().await,
-        };
-        match sent {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                let mut err = convert::<O::Output>(e).await;
-                if let Error::Decode(d) = &mut err
-                    && d.request_id.is_none()
-                {
-                    d.request_id = RESPONSE_REQUEST_ID.with(|c| c.borrow().clone());
-                }
-                Err(err)
-            }
-        }
+    client.auth().ensure_fresh().await?;
+    let context = CallContext::new(O::NAME, O::SAFETY, timeout);
+    // Boxed: the generated request future holds the whole typed request and
+    // reqwest's future (kilobytes); on the heap it is not copied through
+    // every enclosing future as they are moved.
+    let (sent, outcome) = Box::pin(CALL.scope(context, async {
+        let sent = op.send_once().await;
+        (sent, CALL.with(|c| c.outcome.take()))
+    }))
+    .await;
+    let err = match sent {
+        Ok(value) => return Ok(value.into_inner()),
+        Err(e) => Box::pin(convert::<O::Output>(e)).await,
     };
-    RESPONSE_REQUEST_ID
-        .scope(std::cell::RefCell::new(None), attempt)
-        .await
+    if err.is_unauthorized() {
+        // A refused access token may have been revoked: fetch a new one next
+        // time. (401 itself is never retried.)
+        client.auth().invalidate();
+    }
+    Err(with_outcome(err, outcome))
 }
 
-fn with_attempts(mut err: Error, attempts: u32) -> Error {
+fn with_outcome(mut err: Error, outcome: Outcome) -> Error {
+    let attempts = outcome.attempts.max(1);
     match &mut err {
         Error::Api(e) => e.attempts = attempts,
         Error::Transport(e) => e.attempts = attempts,
+        // Decoding loses the response headers; the transport kept the id.
+        Error::Decode(e) if e.request_id.is_none() => e.request_id = outcome.request_id,
         _ => {}
     }
     err

@@ -6,6 +6,7 @@ use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
 use crate::executions::Executions;
 use crate::jobs::{JobRef, Jobs};
+use crate::transport::Transport;
 use blaxel_jobs_client::hooks::Hooks;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
@@ -97,18 +98,14 @@ impl Client {
             http.clone(),
             config.retry.clone(),
         )?);
-        let hook_auth = Arc::clone(&auth);
-        let mut hooks = Hooks::on_request(move |request| {
-            if let Some(value) = hook_auth.header() {
-                request
-                    .headers_mut()
-                    .insert(reqwest::header::AUTHORIZATION, value);
-            }
-            let span = tracing::Span::current();
-            span.record("http.method", request.method().as_str());
-            span.record("url.path", request.url().path());
-        })
-        .with_on_response(crate::call::note_response);
+        // The transport adds the credential to every attempt.
+        let transport = Arc::new(Transport {
+            auth: Arc::clone(&auth),
+            retry: config.retry.clone(),
+        });
+        let mut hooks = Hooks::new().with_exec(move |http, request, operation| {
+            Arc::clone(&transport).send(http, request, operation)
+        });
         if auth.refreshes() {
             // Calls through `raw()` get a fresh token too (the SDK's own
             // calls refresh it first, with a typed error, so this is a no-op

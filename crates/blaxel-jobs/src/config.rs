@@ -488,7 +488,7 @@ impl ClientBuilder {
         if text.trim().is_empty() {
             return Ok(None);
         }
-        serde_saphyr::from_str::<ConfigFile>(&text)
+        serde_yaml_ng::from_str::<ConfigFile>(&text)
             .map(Some)
             .map_err(|e| {
                 ConfigError::new(

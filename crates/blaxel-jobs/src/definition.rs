@@ -336,7 +336,7 @@ pub fn parse_job(text: &str, format: Format) -> Result<types::Job, Error> {
     let value: serde_json::Value = match format {
         Format::Json => serde_json::from_str(text)
             .map_err(|e| InvalidInput::general(format!("not valid JSON: {e}")))?,
-        Format::Yaml => serde_saphyr::from_str(text).map_err(|e| {
+        Format::Yaml => serde_yaml_ng::from_str(text).map_err(|e| {
             InvalidInput::general(format!(
                 "not valid YAML: {}",
                 crate::error::one_line(&e.to_string())

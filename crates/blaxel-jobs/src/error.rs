@@ -209,6 +209,14 @@ impl InvalidInput {
         }
     }
 
+    /// The same problem, at another field.
+    pub(crate) fn at(self, field: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..self
+        }
+    }
+
     pub(crate) fn general(message: impl Into<String>) -> Self {
         Self {
             field: None,
@@ -268,6 +276,7 @@ impl TransportError {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn timeout(after: Duration) -> Self {
         Self {
             kind: TransportErrorKind::Timeout,
@@ -352,19 +361,20 @@ pub struct ApiError {
     pub attempts: u32,
 }
 
-/// Response headers that may carry a request id, in order of preference.
-pub(crate) const REQUEST_ID_HEADERS: &[&str] = &[
-    "x-request-id",
-    "x-blaxel-request-id",
-    "x-amzn-requestid",
-    "x-amz-apigw-id",
-    "cf-ray",
+/// Response headers that may carry a request id, in order of preference
+/// (`HeaderName` constants, so that a lookup does not parse the name).
+pub(crate) static REQUEST_ID_HEADERS: [reqwest::header::HeaderName; 5] = [
+    reqwest::header::HeaderName::from_static("x-request-id"),
+    reqwest::header::HeaderName::from_static("x-blaxel-request-id"),
+    reqwest::header::HeaderName::from_static("x-amzn-requestid"),
+    reqwest::header::HeaderName::from_static("x-amz-apigw-id"),
+    reqwest::header::HeaderName::from_static("cf-ray"),
 ];
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     REQUEST_ID_HEADERS.iter().find_map(|h| {
         headers
-            .get(*h)
+            .get(h)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     })

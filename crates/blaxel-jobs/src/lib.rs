@@ -106,6 +106,7 @@ mod executions;
 mod jobs;
 pub mod paginate;
 pub mod retry;
+mod transport;
 mod validate;
 pub mod wait;
 

@@ -14,6 +14,9 @@
 //! | 500 | retried (idempotent) | never |
 //! | 400, 401, 403, 404, 409, other 4xx | never | never |
 //!
+//! A connection that fails while a response body is being read is not
+//! retried: the request has reached the server, and the error is returned.
+//!
 //! CreateJobExecution counts as idempotent because the SDK always sends a
 //! client-generated `executionId` (and message `id`), the same on every
 //! attempt: the server returns the execution it already started instead of
@@ -79,18 +82,53 @@ impl RetryConfig {
         Duration::from_nanos(fastrand::u64(0..=nanos))
     }
 
-    /// Whether to retry after `err` on attempt `attempt`, and after how long.
-    pub(crate) fn decide(&self, safety: Safety, err: &Error, attempt: u32) -> Option<Duration> {
-        if attempt >= self.max_attempts || !safety.may_retry(err) {
+    /// Whether to retry after `failure` on attempt `attempt`, and after how long.
+    pub(crate) fn decide(
+        &self,
+        safety: Safety,
+        failure: &Failure,
+        attempt: u32,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts || !safety.may_retry(failure) {
             return None;
         }
-        match err {
-            Error::Api(api) => match api.retry_after {
-                Some(wait) if wait > self.max_retry_after => None,
-                Some(wait) => Some(wait),
-                None => Some(self.backoff(attempt)),
-            },
+        match failure {
+            Failure::Status {
+                retry_after: Some(wait),
+                ..
+            } => (*wait <= self.max_retry_after).then_some(*wait),
             _ => Some(self.backoff(attempt)),
+        }
+    }
+}
+
+/// What went wrong with one attempt, as the retry rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// No connection was made: the request never reached the server.
+    Connect,
+    /// The exchange failed after the request may have been sent (timeouts included).
+    Transport,
+    /// The server answered with an error status.
+    Status {
+        /// The status.
+        status: u16,
+        /// What `Retry-After` asked for.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Failure {
+    /// The failure of an error, when the retry rules have anything to say about it.
+    pub(crate) fn of(err: &Error) -> Option<Failure> {
+        match err {
+            Error::Transport(t) if t.kind == TransportErrorKind::Connect => Some(Failure::Connect),
+            Error::Transport(_) => Some(Failure::Transport),
+            Error::Api(api) => Some(Failure::Status {
+                status: api.status.as_u16(),
+                retry_after: api.retry_after,
+            }),
+            _ => None,
         }
     }
 }
@@ -106,22 +144,21 @@ pub(crate) enum Safety {
 }
 
 impl Safety {
-    pub(crate) fn may_retry(self, err: &Error) -> bool {
-        match err {
-            Error::Transport(t) => match self {
-                Safety::Idempotent => true,
-                Safety::NotIdempotent => t.kind == TransportErrorKind::Connect,
-            },
-            Error::Api(api) => {
-                let status = api.status.as_u16();
-                match self {
-                    Safety::Idempotent => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
-                    Safety::NotIdempotent => {
-                        status == 429 || (status == 503 && api.retry_after.is_some())
-                    }
-                }
+    pub(crate) fn may_retry(self, failure: &Failure) -> bool {
+        match (self, failure) {
+            (_, Failure::Connect) => true,
+            (Safety::Idempotent, Failure::Transport) => true,
+            (Safety::NotIdempotent, Failure::Transport) => false,
+            (Safety::Idempotent, Failure::Status { status, .. }) => {
+                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
             }
-            _ => false,
+            (
+                Safety::NotIdempotent,
+                Failure::Status {
+                    status,
+                    retry_after,
+                },
+            ) => *status == 429 || (*status == 503 && retry_after.is_some()),
         }
     }
 }
@@ -152,23 +189,26 @@ mod tests {
     use crate::error::{ApiError, TransportError};
     use reqwest::StatusCode;
 
-    fn api(status: u16, retry_after: Option<&str>) -> Error {
+    /// The failure of an API error with this status and `Retry-After`.
+    fn api(status: u16, retry_after: Option<&str>) -> Failure {
         let mut headers = HeaderMap::new();
         if let Some(v) = retry_after {
             headers.insert(reqwest::header::RETRY_AFTER, v.parse().unwrap());
         }
-        ApiError::from_parts(
+        let err: Error = ApiError::from_parts(
             StatusCode::from_u16(status).unwrap(),
             &headers,
             bytes::Bytes::new(),
         )
-        .into()
+        .into();
+        Failure::of(&err).unwrap()
     }
 
-    fn transport(kind: TransportErrorKind) -> Error {
+    /// The failure of a transport error of this kind.
+    fn transport(kind: TransportErrorKind) -> Failure {
         let mut e = TransportError::timeout(Duration::from_secs(1));
         e.kind = kind;
-        Error::Transport(e)
+        Failure::of(&Error::Transport(e)).unwrap()
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! Sending a request on the wire: the attempts, each in its own tracing
+//! span. An attempt ends when the response's status and headers arrive; a
+//! failure while its body is read later (the request has reached the
+//! server by then) is reported, not retried.
+//!
+//! Retries happen here, below the generated client, on copies of the built
+//! `reqwest::Request`. Copying one is cheap (its body is a reference-counted
+//! buffer), unlike copying the typed request it came from.
+
+use crate::auth::Auth;
+use crate::retry::{Failure, RetryConfig, Safety, parse_retry_after};
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument as _;
+
+tokio::task_local! {
+    /// The SDK call being made, if any (a call through `Client::raw` has none).
+    pub(crate) static CALL: CallContext;
+}
+
+/// What the transport needs to know about the SDK call it serves, and what
+/// it reports back.
+pub(crate) struct CallContext {
+    /// The operationId, for spans.
+    pub(crate) name: &'static str,
+    /// Whether the request may be sent again.
+    pub(crate) safety: Safety,
+    /// The per-attempt timeout, when the call overrides the client's.
+    pub(crate) timeout: Option<Duration>,
+    /// What happened, for the error the call may return.
+    pub(crate) outcome: RefCell<Outcome>,
+}
+
+/// How a call's attempts went.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Outcome {
+    /// Attempts made.
+    pub(crate) attempts: u32,
+    /// The request id of the last response.
+    pub(crate) request_id: Option<String>,
+}
+
+impl CallContext {
+    pub(crate) fn new(name: &'static str, safety: Safety, timeout: Option<Duration>) -> Self {
+        CallContext {
+            name,
+            safety,
+            timeout,
+            outcome: RefCell::new(Outcome::default()),
+        }
+    }
+}
+
+/// Sends requests for one client: the generated client's exec hook.
+pub(crate) struct Transport {
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) retry: RetryConfig,
+}
+
+impl Transport {
+    /// Sends `request`, retrying as the call's safety and the retry settings
+    /// allow. Outside an SDK call (through `Client::raw`), one attempt.
+    pub(crate) async fn send(
+        self: Arc<Self>,
+        http: reqwest::Client,
+        mut request: reqwest::Request,
+        operation: &'static str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let call = CALL.try_with(|c| (c.name, c.safety, c.timeout)).ok();
+        let (name, safety, max_attempts) = match call {
+            Some((name, safety, timeout)) => {
+                if let Some(t) = timeout {
+                    *request.timeout_mut() = Some(t);
+                }
+                (name, safety, self.retry.max_attempts)
+            }
+            None => (operation, Safety::NotIdempotent, 1),
+        };
+        let mut attempt: u32 = 1;
+        loop {
+            // The current credential (it may have been refreshed since the
+            // last attempt).
+            if let Some(value) = self.auth.header() {
+                request
+                    .headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, value);
+            }
+            // Keep a copy for the next attempt, if there may be one.
+            let next = if attempt < max_attempts {
+                request.try_clone()
+            } else {
+                None
+            };
+            let span = tracing::info_span!(
+                "blaxel_jobs.request",
+                operation = name,
+                http.method = request.method().as_str(),
+                url.path = request.url().path(),
+                attempt,
+                http.status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+            );
+            let started = Instant::now();
+            let result = http.execute(request).instrument(span.clone()).await;
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            let failure = match &result {
+                Ok(response) => {
+                    let status = response.status();
+                    span.record("http.status", status.as_u16());
+                    let id = crate::error::request_id(response.headers());
+                    if let Some(id) = &id {
+                        span.record("request_id", id.as_str());
+                    }
+                    let _ = CALL.try_with(|c| c.outcome.borrow_mut().request_id = id);
+                    (!status.is_success()).then(|| Failure::Status {
+                        status: status.as_u16(),
+                        retry_after: parse_retry_after(response.headers()),
+                    })
+                }
+                Err(e) if e.is_connect() => Some(Failure::Connect),
+                Err(_) => Some(Failure::Transport),
+            };
+            let _ = CALL.try_with(|c| c.outcome.borrow_mut().attempts = attempt);
+            let retry = failure.and_then(|f| self.retry.decide(safety, &f, attempt));
+            match (retry, next) {
+                (Some(delay), Some(again)) => {
+                    let why = match &result {
+                        Ok(r) => r.status().to_string(),
+                        Err(e) => crate::error::chain(e),
+                    };
+                    tracing::warn!(
+                        parent: &span,
+                        operation = name,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %why,
+                        "retrying"
+                    );
+                    drop(result);
+                    tokio::time::sleep(delay).await;
+                    request = again;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+}
