@@ -1,5 +1,6 @@
 //! Workspace automation for blaxel-jobs. See `cargo xtask --help`.
 
+pub mod build_cost;
 pub mod check;
 pub mod codegen;
 pub mod limits;

@@ -16,6 +16,15 @@ Commands:
                       difference and on listed deviations that no longer occur.
                       Adopting an upstream change: run spec-diff, edit
                       openapi/, run `cargo xtask codegen`.
+  build-cost [--variant NAME]... [--variants] [--reference] [--timings] [--keep]
+                      Clean debug build, in a fresh temporary target dir, of a
+                      tiny binary that depends on blaxel-jobs and calls GetJob:
+                      wall time, user+sys CPU, crates compiled, packages in the
+                      tree. Variants: default, no-tls, http2, aws-lc-rs
+                      (--variants: all). --reference also builds the same
+                      program on aws-sdk-batch + aws-config. --timings keeps
+                      cargo's timings report under target/build-cost/ and
+                      lists the slowest units.
   help                Show this text.
 
 Before generating, the document is checked for what progenitor cannot handle:
@@ -37,6 +46,8 @@ fn main() -> ExitCode {
         }
         Some("spec-diff") => xtask::spec_diff::Inputs::from_args(&root, &args[1..])
             .and_then(|inputs| xtask::spec_diff::run(&inputs)),
+        Some("build-cost") => xtask::build_cost::Options::from_args(&args[1..])
+            .and_then(|opts| xtask::build_cost::run(&root, &opts)),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
