@@ -34,7 +34,7 @@ pub fn load(path: &Path) -> Result<Value, String> {
 
 /// Parses YAML (or JSON) text into a JSON value.
 pub fn parse(text: &str) -> Result<Value, String> {
-    serde_saphyr::from_str::<Value>(text).map_err(|e| format!("not a valid YAML document: {e}"))
+    serde_yaml_ng::from_str::<Value>(text).map_err(|e| format!("not a valid YAML document: {e}"))
 }
 
 /// The marker of schemas whose Rust type the client crate writes by hand;

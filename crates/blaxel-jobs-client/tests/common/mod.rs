@@ -64,7 +64,7 @@ pub fn document() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi/jobs.yaml");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_saphyr::from_str::<Value>(&text).expect("openapi/jobs.yaml is valid YAML")
+    serde_yaml_ng::from_str::<Value>(&text).expect("openapi/jobs.yaml is valid YAML")
 }
 
 /// `components.schemas` of the document.
