@@ -120,7 +120,8 @@ pub(crate) struct Auth {
 }
 
 enum AuthKind {
-    Static(HeaderValue),
+    /// An API key: sent as a default header of the HTTP client.
+    Static,
     OAuth(Box<OAuth>),
 }
 
@@ -149,7 +150,7 @@ struct TokenResponse {
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            AuthKind::Static(_) => f.write_str("Auth::ApiKey(***)"),
+            AuthKind::Static => f.write_str("Auth::ApiKey(***)"),
             AuthKind::OAuth(o) => write!(f, "Auth::ClientCredentials(token_url: {})", o.token_url),
         }
     }
@@ -163,7 +164,7 @@ impl Auth {
         retry: RetryConfig,
     ) -> Result<Self, ConfigError> {
         let kind = match credentials {
-            Credentials::ApiKey(key) => AuthKind::Static(bearer(key.expose_secret())?),
+            Credentials::ApiKey(_) => AuthKind::Static,
             Credentials::ClientCredentials {
                 client_id,
                 client_secret,
@@ -206,10 +207,23 @@ impl Auth {
         }
     }
 
-    /// The header to send now, if one is available.
-    pub(crate) fn header(&self) -> Option<HeaderValue> {
+    /// The `Authorization` value of an API key, for the client's default
+    /// headers (marked sensitive). Other credentials have none.
+    pub(crate) fn bearer_value(credentials: &Credentials) -> Result<HeaderValue, ConfigError> {
+        match credentials {
+            Credentials::ApiKey(key) => bearer(key.expose_secret()),
+            Credentials::ClientCredentials { .. } => Err(ConfigError::new(
+                ConfigErrorKind::InvalidValue,
+                "client credentials have no fixed bearer value",
+            )),
+        }
+    }
+
+    /// The header of the current access token, for credentials that are
+    /// exchanged for tokens: the transport adds it to each attempt.
+    pub(crate) fn token_header(&self) -> Option<HeaderValue> {
         match &self.kind {
-            AuthKind::Static(h) => Some(h.clone()),
+            AuthKind::Static => None,
             AuthKind::OAuth(o) => o
                 .token
                 .read()

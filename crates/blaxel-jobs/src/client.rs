@@ -1,7 +1,7 @@
 //! The [`Client`]: configuration, the shared HTTP connection pool, and the
 //! entry points to jobs and executions.
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Credentials};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
 use crate::executions::Executions;
@@ -79,6 +79,11 @@ impl Client {
             header("blaxel-version", &config.api_version, "API version")?,
         ] {
             headers.insert(name, value);
+        }
+        if let Credentials::ApiKey(_) = &config.credentials {
+            // Sensitive, so that it never shows in Debug output.
+            let value = Auth::bearer_value(&config.credentials)?;
+            headers.insert(reqwest::header::AUTHORIZATION, value);
         }
         let http = blaxel_jobs_client::tls::http_client_builder()
             .user_agent(config.user_agent.clone())

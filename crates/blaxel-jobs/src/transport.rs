@@ -79,9 +79,9 @@ impl Transport {
         };
         let mut attempt: u32 = 1;
         loop {
-            // The current credential (it may have been refreshed since the
-            // last attempt).
-            if let Some(value) = self.auth.header() {
+            // The current access token (it may have been refreshed since the
+            // last attempt); an API key is a default header of the client.
+            if let Some(value) = self.auth.token_header() {
                 request
                     .headers_mut()
                     .insert(reqwest::header::AUTHORIZATION, value);
