@@ -6,6 +6,15 @@
 //! or [`http_client_builder`]). `ring` builds in a fraction of the time of
 //! `aws-lc-rs`; the `rustls-aws-lc-rs` and `native-tls` features choose the
 //! other back ends. A provider that the application installed itself is kept.
+//!
+//! **If your program also builds reqwest clients of its own**, note that the
+//! `rustls` feature compiles reqwest with `rustls-no-provider`, and features
+//! are shared by every user of reqwest in a build. Unless something else in
+//! your program enables one of reqwest's own TLS features, a reqwest client
+//! built before any client of this crate finds no crypto provider, and
+//! reqwest panics with a message saying so. Call [`ensure_crypto_provider`]
+//! first thing in `main` (or in your tests' set-up), install a provider
+//! yourself, or build with the `rustls-aws-lc-rs` feature instead.
 
 /// Makes sure rustls has a crypto provider. Cheap after the first call.
 pub fn ensure_crypto_provider() {

@@ -1024,7 +1024,7 @@ async fn new_with_client_keeps_the_reqwest_clients_default_headers() {
         "x-blaxel-authorization",
         reqwest::header::HeaderValue::from_static("Bearer bl_test_key"),
     );
-    let http = reqwest::Client::builder()
+    let http = blaxel_jobs_client::tls::http_client_builder()
         .default_headers(headers)
         .build()
         .expect("reqwest client");

@@ -13,7 +13,8 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let emu = Emulator::start_with(EmulatorConfig::default().clock(Clock::Manual)).await?;
-//! let http = reqwest::Client::new();
+//! // (`http_client_builder` makes sure rustls has a crypto provider.)
+//! let http = blaxel_jobs_client::tls::http_client_builder().build().unwrap();
 //! let call = |method, path: &str| {
 //!     http.request(method, format!("{}{path}", emu.base_url())) // http://127.0.0.1:<port>/v0
 //!         .bearer_auth(emu.api_key())

@@ -16,7 +16,7 @@ fn client(h: &H) -> Client {
         "Authorization",
         HeaderValue::from_str(&format!("Bearer {}", h.emu.api_key())).unwrap(),
     );
-    let http = reqwest::Client::builder()
+    let http = blaxel_jobs_client::tls::http_client_builder()
         .default_headers(headers)
         .build()
         .unwrap();

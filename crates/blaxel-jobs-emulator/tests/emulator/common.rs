@@ -69,7 +69,9 @@ impl H {
         let emu = Emulator::start_with(config).await.expect("emulator starts");
         H {
             emu,
-            http: reqwest::Client::new(),
+            http: blaxel_jobs_client::tls::http_client_builder()
+                .build()
+                .expect("an HTTP client"),
             ws: "test-ws".to_owned(),
         }
     }

@@ -40,7 +40,9 @@ async fn two_hundred_concurrent_creates_store_two_hundred_jobs() {
 async fn shutdown_stops_the_server() {
     let emu = Emulator::start().await.unwrap();
     let url = format!("{}/jobs", emu.base_url());
-    let http = reqwest::Client::new();
+    let http = blaxel_jobs_client::tls::http_client_builder()
+        .build()
+        .unwrap();
     let r = http.get(&url).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
     emu.shutdown().await;
@@ -49,5 +51,13 @@ async fn shutdown_stops_the_server() {
     let emu = Emulator::start().await.unwrap();
     let url = format!("{}/jobs", emu.base_url());
     drop(emu);
-    assert!(reqwest::Client::new().get(&url).send().await.is_err());
+    assert!(
+        blaxel_jobs_client::tls::http_client_builder()
+            .build()
+            .unwrap()
+            .get(&url)
+            .send()
+            .await
+            .is_err()
+    );
 }
