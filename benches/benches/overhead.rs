@@ -12,7 +12,8 @@
 //!                      timeout too (reqwest then arms a timer per request)
 //!   --profile C W N    instead: N sequential exchanges of workload W with
 //!                      client C (a, b or c) and nothing else, for running
-//!                      under `valgrind --tool=callgrind` or `strace -c -f`
+//!                      under `valgrind --tool=callgrind` or `strace -c -f`;
+//!                      prints its CPU time and context switches per request
 //!   --future-sizes     instead: print the size of each client's request
 //!                      futures (large futures are memcpy'd as they are moved)
 //!   --threads T        with --profile: tokio worker threads (0, the
@@ -512,17 +513,23 @@ fn main() {
             .then_some(blaxel_jobs::config::DEFAULT_TIMEOUT);
         // Spawned, as in the comparison, so that it runs on a worker.
         let (cpu0, started) = (procfs::cpu_time(), Instant::now());
+        let switches0 = procfs::context_switches();
         runtime.block_on(async move {
             tokio::spawn(async move { profile(&base, client, w, n, conc, timeout).await })
                 .await
                 .expect("the profile ran")
         });
         let (cpu, wall) = (procfs::cpu_time().since(&cpu0), started.elapsed());
+        let switches = procfs::context_switches();
+        let per_request = |after: u64, before: u64| after.saturating_sub(before) as f64 / n as f64;
         eprintln!(
-            "{client} {}: {n} requests, {:.0}/s, {:.1} µs CPU/request (client build included)",
+            "{client} {}: {n} requests, {:.0}/s, {:.1} µs CPU/request (client build included), \
+             context switches/request: {:.3} voluntary, {:.3} involuntary",
             w.label(),
             n as f64 / wall.as_secs_f64(),
-            cpu.total().as_secs_f64() * 1e6 / n as f64
+            cpu.total().as_secs_f64() * 1e6 / n as f64,
+            per_request(switches.0, switches0.0),
+            per_request(switches.1, switches0.1),
         );
         return;
     }

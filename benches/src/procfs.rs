@@ -111,6 +111,29 @@ pub fn status_kb(key: &str) -> Option<u64> {
     })
 }
 
+/// Context switches of this process's living threads so far, as
+/// (voluntary, involuntary): `/proc/self/task/*/status`. A thread switches
+/// voluntarily when it blocks (an idle runtime worker parking, a contended
+/// lock); involuntarily when the scheduler preempts it.
+pub fn context_switches() -> (u64, u64) {
+    let mut total = (0, 0);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return total;
+    };
+    for task in tasks.flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            let value = |key: &str| -> Option<u64> { line.strip_prefix(key)?.trim().parse().ok() };
+            if let Some(v) = value("voluntary_ctxt_switches:") {
+                total.0 += v;
+            } else if let Some(v) = value("nonvoluntary_ctxt_switches:") {
+                total.1 += v;
+            }
+        }
+    }
+    total
+}
+
 /// The peak resident set size of this process so far, in KiB.
 pub fn peak_rss_kb() -> Option<u64> {
     status_kb("VmHWM")

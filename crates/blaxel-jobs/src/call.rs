@@ -76,14 +76,16 @@ pub(crate) async fn execute<O: Operation>(
 ) -> Result<O::Output, Error> {
     client.auth().ensure_fresh().await?;
     let context = CallContext::new(O::NAME, O::SAFETY, timeout);
-    // Boxed: the generated request future holds the whole typed request and
-    // reqwest's future (kilobytes); on the heap it is not copied through
-    // every enclosing future as they are moved.
-    let (sent, outcome) = Box::pin(CALL.scope(context, async {
-        let sent = op.send_once().await;
-        (sent, CALL.with(|c| c.outcome.take()))
-    }))
-    .await;
+    // Not boxed: a heap block of kilobytes per call (the generated future
+    // holds the typed request and reqwest's future) costs more than the
+    // copies it saves, once tasks move between runtime workers and the block
+    // is freed on another thread than the one that allocated it.
+    let (sent, outcome) = CALL
+        .scope(context, async move {
+            let sent = op.send_once().await;
+            (sent, CALL.with(|c| c.outcome.take()))
+        })
+        .await;
     let err = match sent {
         Ok(value) => return Ok(value.into_inner()),
         Err(e) => Box::pin(convert::<O::Output>(e)).await,
@@ -102,7 +104,11 @@ fn with_outcome(mut err: Error, outcome: Outcome) -> Error {
         Error::Api(e) => e.attempts = attempts,
         Error::Transport(e) => e.attempts = attempts,
         // Decoding loses the response headers; the transport kept the id.
-        Error::Decode(e) if e.request_id.is_none() => e.request_id = outcome.request_id,
+        Error::Decode(e) if e.request_id.is_none() => {
+            e.request_id = outcome
+                .request_id
+                .and_then(|id| id.to_str().ok().map(str::to_owned));
+        }
         _ => {}
     }
     err

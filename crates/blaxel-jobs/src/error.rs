@@ -361,23 +361,40 @@ pub struct ApiError {
     pub attempts: u32,
 }
 
-/// Response headers that may carry a request id, in order of preference
-/// (`HeaderName` constants, so that a lookup does not parse the name).
-pub(crate) static REQUEST_ID_HEADERS: [reqwest::header::HeaderName; 5] = [
-    reqwest::header::HeaderName::from_static("x-request-id"),
-    reqwest::header::HeaderName::from_static("x-blaxel-request-id"),
-    reqwest::header::HeaderName::from_static("x-amzn-requestid"),
-    reqwest::header::HeaderName::from_static("x-amz-apigw-id"),
-    reqwest::header::HeaderName::from_static("cf-ray"),
+/// Response headers that may carry a request id, in order of preference.
+const REQUEST_ID_HEADERS: [&str; 5] = [
+    "x-request-id",
+    "x-blaxel-request-id",
+    "x-amzn-requestid",
+    "x-amz-apigw-id",
+    "cf-ray",
 ];
 
+/// The value of the preferred request-id header of a response, if any.
+///
+/// One pass over the response's headers (a handful), comparing names: no
+/// hashing of the five candidate names, and no allocation.
+pub(crate) fn request_id_value(headers: &HeaderMap) -> Option<&reqwest::header::HeaderValue> {
+    let mut best: Option<(usize, &reqwest::header::HeaderValue)> = None;
+    for (name, value) in headers {
+        let name = name.as_str();
+        // Header names are short; rule most of them out by length first.
+        if !(6..=19).contains(&name.len()) {
+            continue;
+        }
+        if let Some(rank) = REQUEST_ID_HEADERS.iter().position(|h| *h == name)
+            && value.to_str().is_ok()
+            && best.is_none_or(|(r, _)| rank < r)
+        {
+            best = Some((rank, value));
+        }
+    }
+    best.map(|(_, value)| value)
+}
+
+/// The request id of a response, if it sent one (see [`request_id_value`]).
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    REQUEST_ID_HEADERS.iter().find_map(|h| {
-        headers
-            .get(h)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    })
+    request_id_value(headers).and_then(|v| v.to_str().ok().map(str::to_owned))
 }
 
 impl ApiError {
@@ -590,3 +607,38 @@ impl fmt::Display for WaitTimeout {
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_preferred_request_id_header_wins_whatever_the_order() {
+        let map = headers(&[
+            ("cf-ray", b"ray-1"),
+            ("content-type", b"application/json"),
+            ("x-blaxel-request-id", b"gw-2"),
+            ("x-request-id", b"req-3"),
+        ]);
+        assert_eq!(request_id(&map).as_deref(), Some("req-3"));
+        let map = headers(&[("cf-ray", b"ray-1"), ("x-amz-apigw-id", b"apigw-4")]);
+        assert_eq!(request_id(&map).as_deref(), Some("apigw-4"));
+    }
+
+    #[test]
+    fn unreadable_or_missing_request_ids_are_skipped() {
+        let map = headers(&[("x-request-id", b"\xff\xfe"), ("cf-ray", b"ray-1")]);
+        assert_eq!(request_id(&map).as_deref(), Some("ray-1"));
+        let map = headers(&[("content-length", b"12"), ("x-request-idx", b"no")]);
+        assert_eq!(request_id(&map), None);
+    }
+}

@@ -4,8 +4,8 @@
 //! server by then) is reported, not retried.
 //!
 //! Retries happen here, below the generated client, on copies of the built
-//! `reqwest::Request`. Copying one is cheap (its body is a reference-counted
-//! buffer), unlike copying the typed request it came from.
+//! `reqwest::Request` (see [`copy_request`]), which are much cheaper than
+//! copies of the typed request it came from.
 
 use crate::auth::Auth;
 use crate::retry::{Failure, RetryConfig, Safety, parse_retry_after};
@@ -37,8 +37,9 @@ pub(crate) struct CallContext {
 pub(crate) struct Outcome {
     /// Attempts made.
     pub(crate) attempts: u32,
-    /// The request id of the last response.
-    pub(crate) request_id: Option<String>,
+    /// The request-id header of the last response (a reference-counted
+    /// view of the response's buffer: keeping it costs no allocation).
+    pub(crate) request_id: Option<reqwest::header::HeaderValue>,
 }
 
 impl CallContext {
@@ -88,7 +89,7 @@ impl Transport {
             }
             // Keep a copy for the next attempt, if there may be one.
             let next = if attempt < max_attempts {
-                request.try_clone()
+                copy_request(&request)
             } else {
                 None
             };
@@ -109,11 +110,13 @@ impl Transport {
                 Ok(response) => {
                     let status = response.status();
                     span.record("http.status", status.as_u16());
-                    let id = crate::error::request_id(response.headers());
-                    if let Some(id) = &id {
-                        span.record("request_id", id.as_str());
+                    let id = crate::error::request_id_value(response.headers());
+                    if let Some(id) = id.and_then(|id| id.to_str().ok())
+                        && !span.is_disabled()
+                    {
+                        span.record("request_id", id);
                     }
-                    let _ = CALL.try_with(|c| c.outcome.borrow_mut().request_id = id);
+                    let _ = CALL.try_with(|c| c.outcome.borrow_mut().request_id = id.cloned());
                     (!status.is_success()).then(|| Failure::Status {
                         status: status.as_u16(),
                         retry_after: parse_retry_after(response.headers()),
@@ -146,5 +149,69 @@ impl Transport {
                 _ => return result,
             }
         }
+    }
+}
+
+/// A copy of `request` for another attempt, or `None` when its body is a
+/// stream, which cannot be sent twice.
+///
+/// `reqwest::Request::try_clone` would do, but it also allocates the
+/// request's extension map (three heap blocks) to copy a timeout that the
+/// generated client never sets. This copies only what such a request holds:
+/// method, URL, headers, version, timeout and a buffered (JSON) body, whose
+/// bytes are copied (measured cheaper than sharing them, which reqwest then
+/// copies again when it sends the request).
+fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
+    let body = match request.body() {
+        None => None,
+        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
+            body.as_bytes()?,
+        ))),
+    };
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    *copy.body_mut() = body;
+    Some(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: Option<reqwest::Body>) -> reqwest::Request {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::POST,
+            "http://127.0.0.1:9/v0/jobs?limit=5".parse().unwrap(),
+        );
+        request
+            .headers_mut()
+            .insert("x-blaxel-workspace", "acme".parse().unwrap());
+        *request.body_mut() = body;
+        request
+    }
+
+    #[test]
+    fn a_copy_keeps_method_url_headers_timeout_and_body() {
+        let mut original = request(Some(reqwest::Body::from(r#"{"a":1}"#)));
+        *original.timeout_mut() = Some(Duration::from_secs(7));
+        let copy = copy_request(&original).expect("a buffered body can be copied");
+        assert_eq!(copy.method(), original.method());
+        assert_eq!(copy.url(), original.url());
+        assert_eq!(copy.headers(), original.headers());
+        assert_eq!(copy.version(), original.version());
+        assert_eq!(copy.timeout(), Some(&Duration::from_secs(7)));
+        let body = copy.body().and_then(|b| b.as_bytes());
+        assert_eq!(body, Some(&br#"{"a":1}"#[..]));
+    }
+
+    #[test]
+    fn a_bodiless_request_copies_without_a_timeout() {
+        let copy = copy_request(&request(None)).expect("no body to refuse");
+        assert!(copy.body().is_none());
+        assert_eq!(copy.timeout(), None);
     }
 }
