@@ -102,13 +102,18 @@ pub fn machine_busy() -> Duration {
     Duration::from_nanos(ticks * (1_000_000_000 / ticks_per_second()))
 }
 
-/// A `kB` value of `/proc/self/status`, such as `VmHWM` or `VmRSS`.
-pub fn status_kb(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// The number in the `key:` line of a `/proc/.../status` text (a `kB`
+/// unit, if any, dropped).
+fn status_field(status: &str, key: &str) -> Option<u64> {
     status.lines().find_map(|line| {
         let rest = line.strip_prefix(key)?.strip_prefix(':')?;
         rest.trim().trim_end_matches("kB").trim().parse().ok()
     })
+}
+
+/// A `kB` value of `/proc/self/status`, such as `VmHWM` or `VmRSS`.
+pub fn status_kb(key: &str) -> Option<u64> {
+    status_field(&std::fs::read_to_string("/proc/self/status").ok()?, key)
 }
 
 /// Context switches of this process's living threads so far, as
@@ -122,14 +127,8 @@ pub fn context_switches() -> (u64, u64) {
     };
     for task in tasks.flatten() {
         let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        for line in status.lines() {
-            let value = |key: &str| -> Option<u64> { line.strip_prefix(key)?.trim().parse().ok() };
-            if let Some(v) = value("voluntary_ctxt_switches:") {
-                total.0 += v;
-            } else if let Some(v) = value("nonvoluntary_ctxt_switches:") {
-                total.1 += v;
-            }
-        }
+        total.0 += status_field(&status, "voluntary_ctxt_switches").unwrap_or(0);
+        total.1 += status_field(&status, "nonvoluntary_ctxt_switches").unwrap_or(0);
     }
     total
 }

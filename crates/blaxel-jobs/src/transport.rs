@@ -111,8 +111,8 @@ impl Transport {
                     let status = response.status();
                     span.record("http.status", status.as_u16());
                     let id = crate::error::request_id_value(response.headers());
-                    if let Some(id) = id.and_then(|id| id.to_str().ok())
-                        && !span.is_disabled()
+                    if !span.is_disabled()
+                        && let Some(id) = id.and_then(|id| id.to_str().ok())
                     {
                         span.record("request_id", id);
                     }
@@ -158,9 +158,9 @@ impl Transport {
 /// `reqwest::Request::try_clone` would do, but it also allocates the
 /// request's extension map (three heap blocks) to copy a timeout that the
 /// generated client never sets. This copies only what such a request holds:
-/// method, URL, headers, version, timeout and a buffered (JSON) body, whose
-/// bytes are copied (measured cheaper than sharing them, which reqwest then
-/// copies again when it sends the request).
+/// method, URL, headers, version, timeout and a buffered (JSON) body. The
+/// body's bytes are copied: sharing them through `try_clone` measured no
+/// fewer instructions or large heap blocks per CreateJob.
 fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
     let body = match request.body() {
         None => None,
