@@ -2,7 +2,7 @@
 //! prettyplease, written to (or, with `--check`, compared with) the checked-in
 //! generated files.
 
-use crate::{check, limits, spec};
+use crate::{check, limits, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use serde_json::Value;
@@ -16,6 +16,9 @@ pub const HTTPMOCK_OUT: &str = "crates/blaxel-jobs-httpmock/src/generated.rs";
 /// Where the emulator's copy of the document goes, as JSON, relative to the
 /// workspace root. The emulator validates requests against it.
 pub const CONTRACT_OUT: &str = "crates/blaxel-jobs-emulator/src/openapi.json";
+/// Where the generated table of API versions goes, relative to the
+/// workspace root.
+pub const VERSIONS_OUT: &str = "crates/blaxel-jobs-client/src/versions.rs";
 /// The Rust path of the generated client crate, used by the mocks.
 pub const CLIENT_CRATE: &str = "blaxel_jobs_client";
 
@@ -153,7 +156,14 @@ fn format(tokens: proc_macro2::TokenStream, what: &str) -> Result<String, String
 
 /// Generates every output file from a document, in memory.
 pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> {
-    let problems = check::check(doc);
+    let mut problems = check::check(doc);
+    let versions = versions::collect(doc).unwrap_or_else(|mut p| {
+        problems.append(&mut p);
+        versions::Versions {
+            known: Vec::new(),
+            default: String::new(),
+        }
+    });
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -183,6 +193,7 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     let started = Instant::now();
     let client = format(client, "client").map_err(|e| vec![e])?;
     let mocks = format(mocks, "mocks").map_err(|e| vec![e])?;
+    let versions = format(versions::module(&versions), "versions table").map_err(|e| vec![e])?;
     let formatting = started.elapsed();
 
     Ok(Generated {
@@ -194,6 +205,10 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             OutputFile {
                 path: HTTPMOCK_OUT.into(),
                 contents: header(spec_path, "typed httpmock mocks") + &mocks,
+            },
+            OutputFile {
+                path: VERSIONS_OUT.into(),
+                contents: header(spec_path, "the API versions it knows") + &versions,
             },
             OutputFile {
                 path: CONTRACT_OUT.into(),

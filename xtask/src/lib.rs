@@ -6,6 +6,7 @@ pub mod codegen;
 pub mod limits;
 pub mod spec;
 pub mod spec_diff;
+pub mod versions;
 
 use std::path::PathBuf;
 

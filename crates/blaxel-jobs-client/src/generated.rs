@@ -222,7 +222,10 @@ generates one when it is missing.
         pub stats: ::std::option::Option<JobExecutionStats>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<crate::open_enum::JobExecutionStatus>,
-        ///The execution's tasks.
+        /**The execution's tasks with their status. It may be absent or
+incomplete when the server stores the task list apart (see
+`spec.tasksRef`); ListJobExecutionTasks always lists them all.
+*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tasks: ::std::vec::Vec<JobExecutionTask>,
     }
@@ -321,9 +324,27 @@ generates one when it is missing.
         ///How many tasks run at once.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub parallelism: ::std::option::Option<i64>,
-        ///The execution's tasks.
+        ///How many tasks the execution has, whether or not `tasks` lists them.
+        #[serde(
+            rename = "taskCount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub task_count: ::std::option::Option<i64>,
+        /**The execution's tasks. It may be absent or incomplete (see
+`tasksRef`); ListJobExecutionTasks always lists them all.
+*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tasks: ::std::vec::Vec<JobExecutionTask>,
+        /**Where the server stores the execution's task list when it keeps it
+apart from the execution (large executions); set by the server.
+`tasks` may then be absent or incomplete: read the tasks with
+ListJobExecutionTasks.
+*/
+        #[serde(
+            rename = "tasksRef",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tasks_ref: ::std::option::Option<::std::string::String>,
         ///Seconds each task may run, copied from the job when the execution started.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timeout: ::std::option::Option<i64>,
@@ -862,9 +883,21 @@ digits and inner hyphens, at most 49 characters. It cannot change.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub next_cursor: ::std::option::Option<::std::string::String>,
-        ///How many items the workspace holds in all, ignoring `q`.
+        /**How many items the workspace holds in all, ignoring `q`. When
+`totalIsPartial` is true it is only a lower bound: never compute a
+page count from it then, and keep following `nextCursor` until
+`hasMore` is false.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<i64>,
+        /**True when `total` is a lower bound, because the server stopped
+counting (counting is bounded on very large workspaces).
+*/
+        #[serde(
+            rename = "totalIsPartial",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_is_partial: ::std::option::Option<bool>,
     }
     impl PaginationMeta {
         pub fn builder() -> builder::PaginationMeta {
@@ -901,7 +934,10 @@ digits and inner hyphens, at most 49 characters. It cannot change.
         ///What went wrong, for a person to read.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
-        ///The component that produced the error.
+        /**`platform` when Blaxel's platform produced the error; absent
+otherwise. Branch on it (or on the `X-Blaxel-Source: platform`
+header) to tell platform errors from the API's own.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub origin: ::std::option::Option<::std::string::String>,
         ///Whether sending the same request again may succeed.
@@ -910,6 +946,9 @@ digits and inner hyphens, at most 49 characters. It cannot change.
         ///The HTTP status.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<i64>,
+        ///When the error happened, in ISO 8601.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub timestamp: ::std::option::Option<::std::string::String>,
     }
     impl PlatformErrorDetail {
         pub fn builder() -> builder::PlatformErrorDetail {
@@ -2216,8 +2255,16 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            task_count: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
             tasks: ::std::result::Result<
                 ::std::vec::Vec<super::JobExecutionTask>,
+                ::std::string::String,
+            >,
+            tasks_ref: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             timeout: ::std::result::Result<
@@ -2231,7 +2278,9 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     env_override: Ok(Default::default()),
                     memory_override: Ok(Default::default()),
                     parallelism: Ok(Default::default()),
+                    task_count: Ok(Default::default()),
                     tasks: Ok(Default::default()),
+                    tasks_ref: Ok(Default::default()),
                     timeout: Ok(Default::default()),
                 }
             }
@@ -2277,6 +2326,18 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     });
                 self
             }
+            pub fn task_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.task_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for task_count: {e}")
+                    });
+                self
+            }
             pub fn tasks<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::JobExecutionTask>>,
@@ -2286,6 +2347,18 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for tasks: {e}")
+                    });
+                self
+            }
+            pub fn tasks_ref<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tasks_ref = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tasks_ref: {e}")
                     });
                 self
             }
@@ -2311,7 +2384,9 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     env_override: value.env_override?,
                     memory_override: value.memory_override?,
                     parallelism: value.parallelism?,
+                    task_count: value.task_count?,
                     tasks: value.tasks?,
+                    tasks_ref: value.tasks_ref?,
                     timeout: value.timeout?,
                 })
             }
@@ -2322,7 +2397,9 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     env_override: Ok(value.env_override),
                     memory_override: Ok(value.memory_override),
                     parallelism: Ok(value.parallelism),
+                    task_count: Ok(value.task_count),
                     tasks: Ok(value.tasks),
+                    tasks_ref: Ok(value.tasks_ref),
                     timeout: Ok(value.timeout),
                 }
             }
@@ -3798,6 +3875,10 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            total_is_partial: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for PaginationMeta {
             fn default() -> Self {
@@ -3805,6 +3886,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     has_more: Ok(Default::default()),
                     next_cursor: Ok(Default::default()),
                     total: Ok(Default::default()),
+                    total_is_partial: Ok(Default::default()),
                 }
             }
         }
@@ -3845,6 +3927,20 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     });
                 self
             }
+            pub fn total_is_partial<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_is_partial = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for total_is_partial: {e}"
+                        )
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<PaginationMeta> for super::PaginationMeta {
             type Error = super::error::ConversionError;
@@ -3855,6 +3951,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     has_more: value.has_more?,
                     next_cursor: value.next_cursor?,
                     total: value.total?,
+                    total_is_partial: value.total_is_partial?,
                 })
             }
         }
@@ -3864,6 +3961,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     has_more: Ok(value.has_more),
                     next_cursor: Ok(value.next_cursor),
                     total: Ok(value.total),
+                    total_is_partial: Ok(value.total_is_partial),
                 }
             }
         }
@@ -3942,6 +4040,10 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            timestamp: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for PlatformErrorDetail {
             fn default() -> Self {
@@ -3954,6 +4056,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     origin: Ok(Default::default()),
                     retryable: Ok(Default::default()),
                     status: Ok(Default::default()),
+                    timestamp: Ok(Default::default()),
                 }
             }
         }
@@ -4054,6 +4157,18 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     });
                 self
             }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<PlatformErrorDetail>
         for super::PlatformErrorDetail {
@@ -4070,6 +4185,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     origin: value.origin?,
                     retryable: value.retryable?,
                     status: value.status?,
+                    timestamp: value.timestamp?,
                 })
             }
         }
@@ -4084,6 +4200,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
                     origin: Ok(value.origin),
                     retryable: Ok(value.retryable),
                     status: Ok(value.status),
+                    timestamp: Ok(value.timestamp),
                 }
             }
         }
@@ -4621,7 +4738,7 @@ digits and inner hyphens, at most 49 characters. It cannot change.
     }
 }
 #[derive(Clone, Debug)]
-#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` this document describes. Clients send\nit in the `Blaxel-Version` header; without it the list operations answer with\nbare arrays instead of `{data, meta}` pages.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21. The\ndifferences below are deliberate; `openapi/deviations.yaml` lists each of them\nfor `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** The name's length and\n   pattern (read as a DNS label: no leading or trailing hyphen), the\n   display name's and external id's lengths, the external id's\n   characters, `diskPercent` 10-95, the 5-field cron schedule, the 900 s\n   trigger timeout, port numbers and the default sort are expressed as\n   `maxLength`, `pattern`, `minimum`, `maximum` and `default`. So are a\n   few sanity bounds Blaxel does not state: memory, volume sizes and\n   memory overrides are at least 1 MB and `maxRetries` is not negative.\n   They describe what the server accepts in requests. Generated types do\n   not enforce them, so a response always parses; the SDK checks them\n   before sending.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env` and\n   `TriggerConfiguration`, whose `Debug` output must never show a secret\n   value or a callback secret. It is an SDK detail, not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n\n\nVersion: 2026-04-28"]
+#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` that clients send by default in the\n`Blaxel-Version` header; without the header the list operations answer with\nbare arrays instead of `{data, meta}` pages. `info.x-blaxel-api-versions`\nlists every version this document knows, oldest first, with what each one\nchanges: it is the only place where versions are stated.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21, and\nbrought up to date with the API as Blaxel's newest official SDK knows it\n(Python `blaxel` 0.4.24, generated from a later document that is not\npublished). The differences below are deliberate; `openapi/deviations.yaml`\nlists each of them for `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** The name's length and\n   pattern (read as a DNS label: no leading or trailing hyphen), the\n   display name's and external id's lengths, the external id's\n   characters, `diskPercent` 10-95, the 5-field cron schedule, the 900 s\n   trigger timeout, port numbers and the default sort are expressed as\n   `maxLength`, `pattern`, `minimum`, `maximum` and `default`. So are a\n   few sanity bounds Blaxel does not state: memory, volume sizes and\n   memory overrides are at least 1 MB and `maxRetries` is not negative.\n   They describe what the server accepts in requests. Generated types do\n   not enforce them, so a response always parses; the SDK checks them\n   before sending.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env` and\n   `TriggerConfiguration`, whose `Debug` output must never show a secret\n   value or a callback secret. It is an SDK detail, not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n9. **Newer than the published document.** `JobExecutionSpec.taskCount` and\n   `tasksRef`, `TriggerConfiguration.tasksRef`,\n   `PaginationMeta.totalIsPartial`, the `externalId` filter of ListJobs,\n   the deployment statuses `ARCHIVED`, `ARCHIVING` and `UNARCHIVING`, and\n   the `Blaxel-Version` 2026-09-22 come from Blaxel's newest SDK, whose\n   models were generated from a document newer than the published one.\n\n\nVersion: 2026-04-28"]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -4697,6 +4814,9 @@ Arguments:
 page. A cursor only works with the query that produced it and expires
 after 24 hours.
 
+- `external_id`: Keep only the jobs whose `metadata.externalId` is exactly this
+value. Bound into the cursor.
+
 - `limit`: Page size, from 1 to 200.
 - `q`: Case-insensitive substring filter over the name, the display name and
 the label keys and values. Fewer than 2 characters means no filter.
@@ -4711,6 +4831,7 @@ cursor.
 let response = client.list_jobs()
     .anchor(anchor)
     .cursor(cursor)
+    .external_id(external_id)
     .limit(limit)
     .q(q)
     .sort(sort)
@@ -4974,6 +5095,7 @@ pub mod builder {
         client: &'a super::Client,
         anchor: Result<Option<types::ListAnchor>, String>,
         cursor: Result<Option<::std::string::String>, String>,
+        external_id: Result<Option<::std::string::String>, String>,
         limit: Result<Option<i64>, String>,
         q: Result<Option<::std::string::String>, String>,
         sort: Result<Option<types::ListSort>, String>,
@@ -4985,6 +5107,7 @@ pub mod builder {
                 client: client,
                 anchor: Ok(None),
                 cursor: Ok(None),
+                external_id: Ok(None),
                 limit: Ok(None),
                 q: Ok(None),
                 sort: Ok(None),
@@ -5010,6 +5133,19 @@ pub mod builder {
                 .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn external_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.external_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for external_id failed"
                         .to_string()
                 });
             self
@@ -5063,9 +5199,10 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::JobList>, Error<ByteStream>> {
-            let Self { client, anchor, cursor, limit, q, sort, status } = self;
+            let Self { client, anchor, cursor, external_id, limit, q, sort, status } = self;
             let anchor = anchor.map_err(Error::InvalidRequest)?;
             let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let external_id = external_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let q = q.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
@@ -5089,6 +5226,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("anchor", &anchor))
                 .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("externalId", &external_id))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("q", &q))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))

@@ -53,3 +53,18 @@ pub mod hooks;
 pub mod open_enum;
 pub mod redacted;
 pub mod tls;
+
+/// The `Blaxel-Version`s the API document knows, what each changes, and the
+/// default one, generated from the document's `info.x-blaxel-api-versions`
+/// and `info.version`. The SDK's default version and the emulator's known
+/// versions both come from here.
+///
+/// ```
+/// use blaxel_jobs_client::versions;
+///
+/// let default = versions::find(versions::DEFAULT).unwrap();
+/// assert!(default.paged_lists);
+/// assert_eq!(versions::KNOWN[0].name, versions::UNVERSIONED);
+/// ```
+#[rustfmt::skip]
+pub mod versions;

@@ -166,6 +166,12 @@ open_enum! {
         Deployed = "DEPLOYED",
         /// Built, not yet deployed.
         Built = "BUILT",
+        /// Archived: kept, but not deployed.
+        Archived = "ARCHIVED",
+        /// Being archived.
+        Archiving = "ARCHIVING",
+        /// Being brought back from the archive.
+        Unarchiving = "UNARCHIVING",
     }
 }
 

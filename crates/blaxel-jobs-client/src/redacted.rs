@@ -96,9 +96,15 @@ pub struct TriggerConfiguration {
     /// For `cron`, a five-field cron expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    /// For `cron`, the tasks each scheduled execution runs.
+    /// For `cron`, the tasks each scheduled execution runs. It may be left
+    /// out of answers when the server stores the list apart (see
+    /// [`tasks_ref`](Self::tasks_ref)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<TriggerConfigurationTask>,
+    /// Where the server stores the trigger's task list when it keeps it
+    /// apart; set by the server (read-only).
+    #[serde(rename = "tasksRef", default, skip_serializing_if = "Option::is_none")]
+    pub tasks_ref: Option<String>,
     /// For `http-async`, seconds to wait for the result, at most 900 (mk3 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<i64>,
@@ -114,6 +120,7 @@ impl fmt::Debug for TriggerConfiguration {
             .field("retry", &self.retry)
             .field("schedule", &self.schedule)
             .field("tasks", &self.tasks)
+            .field("tasks_ref", &self.tasks_ref)
             .field("timeout", &self.timeout)
             .finish()
     }

@@ -104,6 +104,7 @@ impl ApiError {
                     action: None,
                     do_not: None,
                     docs_url: None,
+                    timestamp: None,
                 },
             }),
         };

@@ -64,6 +64,7 @@ impl<T> Page<T> {
             has_more: Some(self.has_more),
             next_cursor: Some(self.next_cursor.clone()),
             total: Some(i64::try_from(total).unwrap_or(i64::MAX)),
+            total_is_partial: Some(false),
         }
     }
 }

@@ -494,6 +494,8 @@ impl SimExecution {
                     .map(|k| (k.clone(), Value::String("***".to_owned())))
                     .collect(),
                 tasks: spec_tasks,
+                task_count: Some(i64::try_from(self.tasks.len()).unwrap_or(i64::MAX)),
+                tasks_ref: None,
             },
             stats: Some(types::JobExecutionStats {
                 total: Some(self.tasks.len() as i64),

@@ -40,6 +40,16 @@ pub mod operations {
                 Self(self.0.query_param_missing("cursor"))
             }
         }
+        pub fn external_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("externalId", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("externalId"))
+            }
+        }
         pub fn limit<T>(self, value: T) -> Self
         where
             T: Into<Option<i64>>,
