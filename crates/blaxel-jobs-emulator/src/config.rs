@@ -66,6 +66,8 @@ pub struct EmulatorConfig {
     pub(crate) execution_startup: Duration,
     pub(crate) capacity: usize,
     pub(crate) max_body_bytes: usize,
+    pub(crate) tasks_apart_from: Option<usize>,
+    pub(crate) count_limit: Option<usize>,
 }
 
 impl Default for EmulatorConfig {
@@ -81,6 +83,8 @@ impl Default for EmulatorConfig {
             execution_startup: Duration::from_millis(500),
             capacity: 100,
             max_body_bytes: 1024 * 1024,
+            tasks_apart_from: None,
+            count_limit: None,
         }
     }
 }
@@ -154,6 +158,26 @@ impl EmulatorConfig {
         self.max_body_bytes = max;
         self
     }
+
+    /// Stores the task list of every execution with at least `min_tasks`
+    /// tasks apart, as Blaxel may do for large executions: such an
+    /// execution is answered with `spec.tasksRef` set and without `tasks`
+    /// and `spec.tasks` (`spec.taskCount` and `stats` still count them);
+    /// only ListJobExecutionTasks lists its tasks. `0` does this for every
+    /// execution. Off by default: every execution carries its tasks.
+    pub fn store_tasks_apart_from(mut self, min_tasks: usize) -> Self {
+        self.tasks_apart_from = Some(min_tasks);
+        self
+    }
+
+    /// Bounds counting in listings, as Blaxel does on very large
+    /// workspaces: when a listing holds more than `limit` items, its
+    /// `meta.total` is `limit` and `meta.totalIsPartial` is true. Unbounded
+    /// by default (`totalIsPartial` is then always false).
+    pub fn count_limit(mut self, limit: usize) -> Self {
+        self.count_limit = Some(limit);
+        self
+    }
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -169,6 +193,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("execution_startup", &self.execution_startup)
             .field("capacity", &self.capacity)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("tasks_apart_from", &self.tasks_apart_from)
+            .field("count_limit", &self.count_limit)
             .finish()
     }
 }
@@ -189,6 +215,8 @@ mod tests {
         assert_eq!(c.deploy_delay, Duration::from_secs(2));
         assert_eq!(c.capacity, 100);
         assert_eq!(c.max_body_bytes, 1 << 20);
+        assert_eq!(c.tasks_apart_from, None);
+        assert_eq!(c.count_limit, None);
     }
 
     #[test]

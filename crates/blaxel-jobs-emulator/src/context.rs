@@ -5,52 +5,53 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::server::Shared;
 use crate::urlencoded;
+use blaxel_jobs_client::versions;
 use http::{HeaderMap, StatusCode};
 
-/// The `Blaxel-Version` values the emulator knows, oldest first. A request
+/// The `Blaxel-Version` values the emulator knows, oldest first: every
+/// version of the API document ([`blaxel_jobs_client::versions`]). A request
 /// without the header gets the oldest; one with any other value gets 400
 /// `invalid_api_version`.
-pub const API_VERSIONS: &[&str] = &["2026-04-16", "2026-04-28"];
-
-/// The first version whose list operations answer `{data, meta}` pages
-/// instead of bare arrays.
-const PAGINATION_SINCE: &str = "2026-04-28";
+pub const API_VERSIONS: &[&str] = versions::NAMES;
 
 /// An API version the emulator knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ApiVersion(&'static str);
+pub(crate) struct ApiVersion(&'static versions::ApiVersion);
 
 impl ApiVersion {
+    /// The version used without a `Blaxel-Version` header.
+    fn unversioned() -> Result<ApiVersion, ApiError> {
+        versions::find(versions::UNVERSIONED)
+            .map(ApiVersion)
+            .ok_or_else(|| ApiError::internal("the document lists no API version"))
+    }
+
     /// Reads `Blaxel-Version`; absent or blank means the oldest version.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Result<ApiVersion, ApiError> {
         let Some(value) = headers.get("blaxel-version") else {
-            return Ok(ApiVersion(API_VERSIONS[0]));
+            return Self::unversioned();
         };
         // A value that is not visible ASCII can only be an unknown version.
         let raw = value.to_str().map(str::trim).unwrap_or("\u{fffd}");
         if raw.is_empty() {
-            return Ok(ApiVersion(API_VERSIONS[0]));
+            return Self::unversioned();
         }
-        API_VERSIONS
-            .iter()
-            .find(|v| **v == raw)
-            .map(|v| ApiVersion(v))
-            .ok_or_else(|| {
-                let shown: String = raw.chars().take(64).collect();
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_api_version",
-                    format!(
-                        "Unknown API version {shown:?}; known versions are {}",
-                        API_VERSIONS.join(", ")
-                    ),
-                )
-            })
+        versions::find(raw).map(ApiVersion).ok_or_else(|| {
+            let shown: String = raw.chars().take(64).collect();
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_api_version",
+                format!(
+                    "Unknown API version {shown:?}; known versions are {}",
+                    API_VERSIONS.join(", ")
+                ),
+            )
+        })
     }
 
     /// Whether list operations answer with `{data, meta}` pages.
     pub(crate) fn paginated(self) -> bool {
-        self.0 >= PAGINATION_SINCE
+        self.0.paged_lists
     }
 }
 
@@ -116,16 +117,18 @@ mod tests {
     #[test]
     fn versions_default_to_the_oldest_and_unknown_ones_fail() {
         let oldest = ApiVersion::from_headers(&HeaderMap::new()).unwrap();
+        assert_eq!(oldest.0.name, versions::UNVERSIONED);
         assert!(!oldest.paginated());
+        for known in versions::KNOWN {
+            let v = ApiVersion::from_headers(&with_version(&format!(" {} ", known.name))).unwrap();
+            assert_eq!(v.0, known);
+            assert_eq!(v.paginated(), known.paged_lists);
+        }
         assert!(
-            ApiVersion::from_headers(&with_version("2026-04-28"))
+            ApiVersion::from_headers(&with_version(versions::DEFAULT))
                 .unwrap()
-                .paginated()
-        );
-        assert!(
-            !ApiVersion::from_headers(&with_version(" 2026-04-16 "))
-                .unwrap()
-                .paginated()
+                .paginated(),
+            "the SDK's default version pages"
         );
         let e = ApiVersion::from_headers(&with_version("2030-01-01")).unwrap_err();
         assert_eq!(e.kind, "invalid_api_version");

@@ -3,8 +3,9 @@
 //! API errors use the document's `Error` shape,
 //! `{"code": <status>, "error": "<kind>", "message": "..."}`. Authentication
 //! errors use the gateway's `PlatformError` envelope instead,
-//! `{"error": {"code": "AUTHENTICATION_REQUIRED", ...}}`, with the header
-//! `X-Blaxel-Source: platform`, as Blaxel's gateway does.
+//! `{"error": {"code": "AUTHENTICATION_REQUIRED", "origin": "platform",
+//! "timestamp": "...", ...}}`, with the header `X-Blaxel-Source: platform`,
+//! as Blaxel documents its platform errors.
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -98,18 +99,28 @@ impl ApiError {
                 error: types::PlatformErrorDetail {
                     code: Some(self.kind.to_owned()),
                     message: Some(self.message.clone()),
-                    origin: Some("gateway".to_owned()),
+                    origin: Some("platform".to_owned()),
                     retryable: Some(false),
                     status: Some(status),
                     action: None,
                     do_not: None,
                     docs_url: None,
-                    timestamp: None,
+                    timestamp: Some(wall_clock_timestamp()),
                 },
             }),
         };
         value.unwrap_or(serde_json::Value::Null)
     }
+}
+
+/// Now, in real time, as an ISO 8601 UTC timestamp: platform errors are
+/// stamped by the gateway's clock, not the simulation's.
+fn wall_clock_timestamp() -> String {
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    crate::clock::rfc3339_ms(unix_ms)
 }
 
 impl std::fmt::Display for ApiError {
@@ -190,6 +201,12 @@ mod tests {
         assert_eq!(b["error"]["code"], "AUTHENTICATION_REQUIRED");
         assert_eq!(b["error"]["retryable"], false);
         assert_eq!(b["error"]["status"], 401);
+        assert_eq!(b["error"]["origin"], "platform", "as Blaxel documents it");
+        let ts = b["error"]["timestamp"].as_str().unwrap();
+        assert!(
+            ts.len() == 24 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
+            "an ISO 8601 UTC timestamp: {ts}"
+        );
         let resp = e.into_response();
         assert_eq!(resp.headers()["x-blaxel-source"], "platform");
     }

@@ -209,6 +209,7 @@ fn status_filter(raw: Option<&str>) -> Result<Option<Vec<Status>>, ApiError> {
 async fn list_jobs(State(s): Shr, ctx: Option<Extension<Ctx>>, RawQuery(q): RawQuery) -> Answer {
     let call = Call::new(&s, ctx, Vec::new(), q, "ListJobs")?;
     let statuses = status_filter(call.params.str("status"))?;
+    let external_id = call.params.str("externalId").map(str::to_owned);
     let ctx = &call.ctx;
     with_workspace(&s, &ctx.workspace, |ws, now| {
         if !ctx.version.paginated() {
@@ -229,6 +230,7 @@ async fn list_jobs(State(s): Shr, ctx: Option<Extension<Ctx>>, RawQuery(q): RawQ
                 "ListJobs",
                 q.as_deref().unwrap_or(""),
                 &status_key,
+                external_id.as_deref().unwrap_or(""),
             ],
             now,
         )?;
@@ -237,6 +239,11 @@ async fn list_jobs(State(s): Shr, ctx: Option<Extension<Ctx>>, RawQuery(q): RawQ
             .jobs()
             .filter(|j| q.as_deref().is_none_or(|q| j.matches(q)))
             .filter(|j| statuses.as_ref().is_none_or(|st| st.contains(&j.status())))
+            .filter(|j| {
+                external_id
+                    .as_deref()
+                    .is_none_or(|x| j.external_id() == Some(x))
+            })
             .map(|j| Entry {
                 created: j.seq,
                 seq: j.seq,
@@ -245,7 +252,7 @@ async fn list_jobs(State(s): Shr, ctx: Option<Extension<Ctx>>, RawQuery(q): RawQ
             })
             .collect();
         let page: Page<_> = paginate(entries, &req)?;
-        let meta = page.meta(total);
+        let meta = page.meta(total, s.config.count_limit);
         page_body(page.items.iter().map(|j| j.render(false)).collect(), meta)
     })
 }
@@ -329,6 +336,31 @@ async fn list_revisions(
 
 // ---------------------------------------------------------------- executions
 
+/// An execution as answered when its task list is stored apart (see
+/// `EmulatorConfig::store_tasks_apart_from`): `spec.tasksRef` names where,
+/// and neither `tasks` nor `spec.tasks` is in the body; `spec.taskCount`
+/// and `stats` still count the tasks. Smaller executions are unchanged.
+fn stored_apart(s: &Shared, mut exec: types::JobExecution) -> types::JobExecution {
+    let Some(min) = s.config.tasks_apart_from else {
+        return exec;
+    };
+    let count = exec
+        .spec
+        .task_count
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(exec.tasks.len());
+    if count >= min {
+        exec.spec.tasks_ref = Some(format!(
+            "/v0/jobs/{}/executions/{}/tasks",
+            exec.metadata.job.as_deref().unwrap_or_default(),
+            exec.metadata.id.as_deref().unwrap_or_default()
+        ));
+        exec.spec.tasks = Vec::new();
+        exec.tasks = Vec::new();
+    }
+    exec
+}
+
 async fn list_executions(
     State(s): Shr,
     ctx: Option<Extension<Ctx>>,
@@ -354,7 +386,7 @@ async fn list_executions(
                 .iter()
                 .skip(offset)
                 .take(limit)
-                .map(|e| e.render(now, clock))
+                .map(|e| stored_apart(&s, e.render(now, clock)))
                 .collect();
             return ok(&slice);
         }
@@ -381,9 +413,12 @@ async fn list_executions(
             })
             .collect();
         let page = paginate(entries, &req)?;
-        let meta = page.meta(total);
+        let meta = page.meta(total, s.config.count_limit);
         page_body(
-            page.items.iter().map(|e| e.render(now, clock)).collect(),
+            page.items
+                .iter()
+                .map(|e| stored_apart(&s, e.render(now, clock)))
+                .collect(),
             meta,
         )
     })
@@ -448,7 +483,7 @@ async fn get_execution(
         let exec = ws
             .execution(&job, &id)
             .ok_or_else(|| execution_not_found(&job, &id))?;
-        ok(&exec.render(now, &s.clock))
+        ok(&stored_apart(&s, exec.render(now, &s.clock)))
     })
 }
 
@@ -462,7 +497,7 @@ async fn cancel_execution(
     let (job, id) = (call.path("jobId")?, call.path("executionId")?);
     with_workspace(&s, &call.ctx.workspace, |ws, now| {
         let exec = ws.cancel_execution(&job, &id, now)?;
-        ok(&exec.render(now, &s.clock))
+        ok(&stored_apart(&s, exec.render(now, &s.clock)))
     })
 }
 
@@ -510,7 +545,7 @@ async fn list_tasks(
             })
             .collect();
         let page = paginate(entries, &req)?;
-        let meta = page.meta(total);
+        let meta = page.meta(total, s.config.count_limit);
         page_body(page.items, meta)
     })
 }

@@ -19,7 +19,7 @@
 //!     http.request(method, format!("{}{path}", emu.base_url())) // http://127.0.0.1:<port>/v0
 //!         .bearer_auth(emu.api_key())
 //!         .header("X-Blaxel-Workspace", "my-workspace")
-//!         .header("Blaxel-Version", "2026-04-28")
+//!         .header("Blaxel-Version", blaxel_jobs_client::versions::DEFAULT)
 //! };
 //! let job = serde_json::json!({"metadata": {"name": "report"}, "spec": {}});
 //! call(reqwest::Method::POST, "/jobs").json(&job).send().await.unwrap();
@@ -42,9 +42,19 @@
 //!   envelope and `X-Blaxel-Source: platform`.
 //! - **Workspaces**: the `X-Blaxel-Workspace` header or the `workspace`
 //!   query parameter (required); any name works and workspaces are isolated.
-//! - **Versions**: `Blaxel-Version` is one of [`API_VERSIONS`]. Without it
-//!   list operations answer bare arrays (the oldest contract); from
-//!   `2026-04-28` on they answer `{data, meta}` pages with opaque cursors.
+//! - **Versions**: `Blaxel-Version` is one of [`API_VERSIONS`], the
+//!   versions of the API document (`blaxel_jobs_client::versions`), each
+//!   behaving as the document says: without the header (the oldest
+//!   version) list operations answer bare arrays; versions with paged lists
+//!   answer `{data, meta}` pages with opaque cursors. `2026-09-22` behaves
+//!   as `2026-04-28` for jobs. Any other version gets 400
+//!   `invalid_api_version`.
+//! - **Newer fields**: executions carry `spec.taskCount`; pages carry
+//!   `meta.totalIsPartial` (true only past
+//!   [`EmulatorConfig::count_limit`]); ListJobs filters by `externalId`.
+//!   With [`EmulatorConfig::store_tasks_apart_from`], large executions are
+//!   answered without their tasks and with `spec.tasksRef`, as Blaxel may
+//!   answer them; only ListJobExecutionTasks then lists their tasks.
 //! - **Validation**: bodies, path and query parameters are checked against
 //!   the document with OpenAPI 3.0 semantics (`readOnly` properties are
 //!   accepted and ignored in requests, `null` needs `nullable`, unknown

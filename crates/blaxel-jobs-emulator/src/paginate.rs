@@ -58,13 +58,21 @@ pub(crate) struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// The page's `meta`, given the total number of items.
-    pub(crate) fn meta(&self, total: usize) -> PaginationMeta {
+    /// The page's `meta`, given the total number of items and the bound on
+    /// counting (see `EmulatorConfig::count_limit`): past the bound, `total`
+    /// is the bound and `totalIsPartial` is true.
+    pub(crate) fn meta(&self, total: usize, count_limit: Option<usize>) -> PaginationMeta {
+        let partial = count_limit.is_some_and(|limit| total > limit);
+        let counted = if partial {
+            count_limit.unwrap_or(total)
+        } else {
+            total
+        };
         PaginationMeta {
             has_more: Some(self.has_more),
             next_cursor: Some(self.next_cursor.clone()),
-            total: Some(i64::try_from(total).unwrap_or(i64::MAX)),
-            total_is_partial: Some(false),
+            total: Some(i64::try_from(counted).unwrap_or(i64::MAX)),
+            total_is_partial: Some(partial),
         }
     }
 }

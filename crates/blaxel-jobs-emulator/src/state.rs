@@ -65,6 +65,11 @@ impl StoredJob {
         &self.job.metadata.name
     }
 
+    /// The caller's own id of the job (`metadata.externalId`).
+    pub(crate) fn external_id(&self) -> Option<&str> {
+        self.job.metadata.external_id.as_deref()
+    }
+
     /// The deployment status.
     pub(crate) fn status(&self) -> Status {
         self.job.status.clone().unwrap_or(Status::Deploying)

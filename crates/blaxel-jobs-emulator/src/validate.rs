@@ -795,7 +795,10 @@ mod tests {
         ] {
             assert!(spec().has_operation(op), "{op}");
         }
-        assert_eq!(spec().version(), Some("2026-04-28"));
+        assert_eq!(
+            spec().version(),
+            Some(blaxel_jobs_client::versions::DEFAULT)
+        );
     }
 
     #[test]

@@ -8,26 +8,44 @@
 //! | credentials | [`ClientBuilder::api_key`], [`ClientBuilder::client_credentials`] | `BL_API_KEY`, then `BL_CLIENT_CREDENTIALS` (base64 of `clientId:clientSecret`) | the workspace's `credentials.apiKey`, then `clientCredentials` / `client_credentials` | — (error) |
 //! | workspace | [`ClientBuilder::workspace`] | `BL_WORKSPACE` | `context.workspace` | — (error) |
 //! | API URL | [`ClientBuilder::base_url`], then [`ClientBuilder::environment`] | `BL_API_URL`, then `BL_ENV` | the workspace's `env` | production |
-//! | API version | [`ClientBuilder::api_version`] | `BL_API_VERSION` | — | `2026-04-28` |
+//! | API version | [`ClientBuilder::api_version`] | `BL_API_VERSION` | — | [`versions::DEFAULT`] |
 //!
 //! `BL_ENV` is `prod` (`https://api.blaxel.ai/v0`), `dev`
 //! (`https://api.blaxel.dev/v0`) or `local` (`http://localhost:8080/v0`).
 //! Missing credentials or workspace are reported before any request is
 //! sent, naming what to set. Credentials are never sent over plain HTTP,
 //! except to a loopback address.
+//!
+//! # API versions
+//!
+//! Every `Blaxel-Version` the API document knows is in [`versions::KNOWN`],
+//! generated from the document with what each version changes; any of them
+//! can be selected with [`ClientBuilder::api_version`] or `BL_API_VERSION`.
+//! The SDK does not refuse other values (a server may know versions newer
+//! than this SDK); a server answers an unknown one with 400
+//! `invalid_api_version`.
+//!
+//! The default, [`versions::DEFAULT`], is the version whose behaviour for
+//! jobs is known, and that Blaxel's TypeScript SDK and `bl` still send: the
+//! paged lists the SDK is written for. A newer version changes nothing for jobs so far
+//! (`2026-09-22` changes the image catalog), and a server that does not
+//! know a version refuses every call made with it, so the SDK moves its
+//! default only when a newer version changes the Jobs API. The SDK's tests
+//! run against the emulator with every known version that has paged lists.
 
 use crate::auth::{Credentials, Secret};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::retry::RetryConfig;
+pub use blaxel_jobs_client::versions;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The `Blaxel-Version` this SDK is written for: the version of its API
-/// document. List operations need at least `2026-04-28`.
+/// The `Blaxel-Version` sent when none is configured: [`versions::DEFAULT`],
+/// the document's `info.version` (see [API versions](self#api-versions)).
 pub fn default_api_version() -> &'static str {
-    <blaxel_jobs_client::Client as blaxel_jobs_client::ClientInfo<_>>::api_version()
+    versions::DEFAULT
 }
 
 /// A Blaxel environment.
@@ -274,7 +292,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The `Blaxel-Version` to send (default [`default_api_version`]).
+    /// The `Blaxel-Version` to send (default [`default_api_version`]); any
+    /// of [`versions::KNOWN`], or a newer one a server knows.
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
         self.api_version = Some(version.into());
         self

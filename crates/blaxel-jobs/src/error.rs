@@ -355,6 +355,9 @@ pub struct ApiError {
     pub retryable: Option<bool>,
     /// The `X-Blaxel-Source` header (`platform` for gateway errors).
     pub source: Option<String>,
+    /// `error.origin` of the platform envelope: `platform` when Blaxel's
+    /// platform produced the error (see [`ApiError::is_platform`]).
+    pub origin: Option<String>,
     /// The raw response body, exactly as received (possibly empty or HTML).
     pub body: bytes::Bytes,
     /// How many attempts were made before giving up.
@@ -402,17 +405,17 @@ impl ApiError {
     /// `Error` object or the platform's `{"error": {...}}` envelope when it is
     /// JSON; any other body is kept raw.
     pub fn from_parts(status: StatusCode, headers: &HeaderMap, body: bytes::Bytes) -> Self {
-        let (code, message, retryable) = match serde_json::from_slice::<types::ErrorBody>(&body) {
-            Ok(types::ErrorBody::Error(e)) => (Some(e.error), e.message, None),
-            Ok(types::ErrorBody::PlatformError(p)) => {
-                (p.error.code, p.error.message, p.error.retryable)
-            }
-            Err(_) => (None, None, None),
-        };
+        let ErrorFields {
+            code,
+            message,
+            retryable,
+            origin,
+        } = ErrorFields::parse(&body);
         ApiError {
             status,
             code: code.filter(|c| !c.is_empty()),
             message: message.filter(|m| !m.is_empty()),
+            origin: origin.filter(|o| !o.is_empty()),
             request_id: request_id(headers),
             retry_after: crate::retry::parse_retry_after(headers),
             retryable,
@@ -428,6 +431,59 @@ impl ApiError {
     /// The body as text (lossy for non-UTF-8 bytes).
     pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
+    }
+
+    /// Whether Blaxel's platform (its gateway) produced the error rather
+    /// than the Jobs API itself: the envelope's `origin` is `platform`, or
+    /// the response carries `X-Blaxel-Source: platform`. Blaxel documents
+    /// both as the way to tell the two apart.
+    pub fn is_platform(&self) -> bool {
+        let platform = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|s| s.trim().eq_ignore_ascii_case("platform"))
+        };
+        platform(&self.origin) || platform(&self.source)
+    }
+}
+
+/// The fields of an error body that the SDK reads, from the API's `Error`
+/// object (`{"error": "<code>", "message": ...}`) or the platform's
+/// envelope (`{"error": {"code", "message", "retryable", "origin", ...}}`,
+/// [`types::PlatformError`]). Each field is read on its own, so a field of
+/// an unexpected type (a numeric `timestamp`, a textual `status`, an
+/// `origin` other than `platform`) loses only itself, never the rest.
+#[derive(Debug, Default, PartialEq)]
+struct ErrorFields {
+    code: Option<String>,
+    message: Option<String>,
+    retryable: Option<bool>,
+    origin: Option<String>,
+}
+
+impl ErrorFields {
+    fn parse(body: &[u8]) -> Self {
+        use serde_json::Value;
+        let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else {
+            return Self::default();
+        };
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        match top.get("error") {
+            Some(Value::String(code)) => ErrorFields {
+                code: Some(code.clone()),
+                message: text(top.get("message")),
+                ..Self::default()
+            },
+            Some(Value::Object(inner)) => ErrorFields {
+                code: text(inner.get("code")),
+                message: text(inner.get("message")).or_else(|| text(top.get("message"))),
+                retryable: inner.get("retryable").and_then(Value::as_bool),
+                origin: text(inner.get("origin")),
+            },
+            _ => ErrorFields {
+                message: text(top.get("message")),
+                ..Self::default()
+            },
+        }
     }
 }
 

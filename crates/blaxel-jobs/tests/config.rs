@@ -87,7 +87,11 @@ fn the_config_file_supplies_what_nothing_else_does() {
         "https://api.blaxel.dev/v0",
         "the workspace's env"
     );
-    assert_eq!(cfg.api_version(), "2026-04-28", "the default version");
+    assert_eq!(
+        cfg.api_version(),
+        blaxel_jobs::config::versions::DEFAULT,
+        "the default version"
+    );
     assert_eq!(
         cfg.api_version(),
         blaxel_jobs::config::default_api_version()
@@ -169,14 +173,14 @@ fn api_version_from_env_and_default() {
     let base = [("BL_WORKSPACE", "ws"), ("BL_API_KEY", "k")];
     assert_eq!(
         with(&base, None).resolve().unwrap().api_version(),
-        "2026-04-28"
+        blaxel_jobs::config::versions::DEFAULT
     );
-    let mut vars = base.to_vec();
-    vars.push(("BL_API_VERSION", "2026-04-16"));
-    assert_eq!(
-        with(&vars, None).resolve().unwrap().api_version(),
-        "2026-04-16"
-    );
+    // Every version the document knows can be selected.
+    for known in blaxel_jobs::config::versions::NAMES {
+        let mut vars = base.to_vec();
+        vars.push(("BL_API_VERSION", known));
+        assert_eq!(with(&vars, None).resolve().unwrap().api_version(), *known);
+    }
 }
 
 #[test]

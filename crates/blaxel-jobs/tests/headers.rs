@@ -4,6 +4,7 @@
 mod common;
 
 use base64::Engine as _;
+use blaxel_jobs::config::versions;
 use blaxel_jobs::{Client, types};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{
@@ -119,7 +120,7 @@ async fn call_every_operation(server: &MockServer, client: &Client, token: &str,
 async fn every_operation_carries_the_key_workspace_version_and_user_agent() {
     let server = MockServer::start_async().await;
     let client = common::client(&server);
-    call_every_operation(&server, &client, KEY, "2026-04-28").await;
+    call_every_operation(&server, &client, KEY, versions::DEFAULT).await;
 }
 
 #[tokio::test]
@@ -138,7 +139,7 @@ async fn bl_api_version_from_the_environment_is_sent() {
     let mock = server.get_job(|w, t| {
         w.job_id(JOB)
             .into_inner()
-            .header("blaxel-version", "2026-04-16");
+            .header("blaxel-version", versions::UNVERSIONED);
         t.ok(&job(JOB));
     });
     let client = Client::builder()
@@ -146,7 +147,7 @@ async fn bl_api_version_from_the_environment_is_sent() {
             ("BL_API_KEY", KEY),
             ("BL_WORKSPACE", WS),
             ("BL_API_URL", server.base_url().as_str()),
-            ("BL_API_VERSION", "2026-04-16"),
+            ("BL_API_VERSION", versions::UNVERSIONED),
         ])
         .build()
         .unwrap();
@@ -200,7 +201,7 @@ async fn client_credentials_fetch_one_token_for_many_requests() {
     let server = MockServer::start_async().await;
     let (token, _) = token_endpoint(&server, 3600);
     let client = oauth_client(&server);
-    call_every_operation(&server, &client, "tok-1", "2026-04-28").await;
+    call_every_operation(&server, &client, "tok-1", versions::DEFAULT).await;
     // Clones share the cached token.
     let clone = client.clone();
     let get = server.get_job(|w, t| {

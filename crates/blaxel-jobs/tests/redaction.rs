@@ -58,7 +58,7 @@ fn builders_configs_and_clients_never_print_credentials() {
     let env = Client::builder().env_vars([
         ("BL_API_KEY", KEY),
         ("BL_WORKSPACE", WS),
-        ("BL_API_VERSION", "2026-04-28"),
+        ("BL_API_VERSION", blaxel_jobs::config::versions::DEFAULT),
     ]);
     assert_clean("ClientBuilder from env", &format!("{env:?}"));
     assert_clean("Client from env", &format!("{:?}", env.build().unwrap()));

@@ -7,8 +7,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// The paginated API version.
-pub const V2: &str = "2026-04-28";
+/// The API version the SDK sends by default, which pages.
+pub const V2: &str = blaxel_jobs_client::versions::DEFAULT;
 
 /// An emulator plus an HTTP client aimed at one workspace.
 pub struct H {
@@ -92,7 +92,7 @@ impl H {
             .header("X-Blaxel-Workspace", &self.ws)
     }
 
-    /// A request as the SDK sends it: API key, workspace, Blaxel-Version 2026-04-28.
+    /// A request as the SDK sends it: API key, workspace, the default Blaxel-Version.
     pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.v1(method, path).header("Blaxel-Version", V2)
     }

@@ -12,6 +12,7 @@ mod concurrency;
 mod executions;
 mod faults;
 mod jobs;
+mod newer_fields;
 mod pagination;
 mod validation;
 mod versions;

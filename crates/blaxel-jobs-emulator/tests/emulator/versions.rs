@@ -1,6 +1,9 @@
-//! Blaxel-Version: bare arrays before 2026-04-28, pages from it on.
+//! Blaxel-Version: bare arrays for the versions without paged lists (the
+//! oldest, used without the header), pages for the others; every version
+//! of the document is known, any other is rejected.
 
 use crate::common::{H, send};
+use blaxel_jobs_client::versions;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -33,16 +36,41 @@ async fn without_a_version_list_jobs_is_a_bare_array_of_everything() {
     // The oldest version, named, behaves like no version.
     let r = send(
         h.v1(Method::GET, "/jobs")
-            .header("Blaxel-Version", "2026-04-16"),
+            .header("Blaxel-Version", versions::UNVERSIONED),
     )
     .await;
     assert_eq!(names(&r.expect(200)).len(), 3);
 }
 
 #[tokio::test]
+async fn every_version_of_the_document_is_known_and_pages_as_it_says() {
+    let h = H::manual().await;
+    for n in ["one", "two"] {
+        h.create_job(n, json!({})).await;
+    }
+    assert!(versions::find(versions::NEWEST).is_some());
+    for v in versions::KNOWN {
+        let r = send(
+            h.v1(Method::GET, "/jobs?limit=1")
+                .header("Blaxel-Version", v.name),
+        )
+        .await;
+        let body = r.expect(200);
+        if v.paged_lists {
+            assert_eq!(body["data"].as_array().map(Vec::len), Some(1), "{}", v.name);
+            assert_eq!(body["meta"]["hasMore"], true, "{}", v.name);
+            assert_eq!(body["meta"]["totalIsPartial"], false, "{}", v.name);
+        } else {
+            assert_eq!(names(&body), vec!["two", "one"], "{}", v.name);
+        }
+    }
+}
+
+#[tokio::test]
 async fn unknown_versions_are_rejected() {
     let h = H::manual().await;
-    for v in ["2030-01-01", "latest", "2026-04-28.preview"] {
+    let preview = format!("{}.preview", versions::DEFAULT);
+    for v in ["2030-01-01", "latest", preview.as_str()] {
         let r = send(h.v1(Method::GET, "/jobs").header("Blaxel-Version", v)).await;
         let msg = r.api_error(400, "invalid_api_version");
         assert!(msg.starts_with("Unknown API version"), "{msg}");
