@@ -38,8 +38,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     let meta = first.meta.clone().unwrap_or_default();
+    // `total` is a lower bound when `totalIsPartial` is set: never derive a
+    // page count from it; follow the cursors instead.
+    let at_least = if meta.total_is_partial == Some(true) {
+        "at least "
+    } else {
+        ""
+    };
     println!(
-        "first page: {} job(s) of {}; more: {}",
+        "first page: {} job(s) of {at_least}{}; more: {}",
         first.data.len(),
         meta.total.unwrap_or_default(),
         meta.has_more.unwrap_or(false)

@@ -55,6 +55,11 @@ impl<'a> Executions<'a> {
     }
 
     /// Gets an execution by id.
+    ///
+    /// Its `tasks` (and `spec.tasks`) may be absent or incomplete: Blaxel
+    /// stores the task list of a large execution apart (`spec.tasksRef`)
+    /// and leaves it out. `spec.taskCount` and `stats` still count the
+    /// tasks; [`tasks`](Self::tasks) lists them all.
     pub fn get(&self, id: impl Into<String>) -> GetExecution<'a> {
         let id = id.into();
         let check = self.check_job().and(validate::path_id(&id, "executionId"));

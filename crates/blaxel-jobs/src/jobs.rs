@@ -260,6 +260,13 @@ impl<'a> ListJobs<'a> {
         Self(self.0.map(|b| b.status(joined)))
     }
 
+    /// Keep only the job whose `metadata.externalId` is exactly this value
+    /// (your own identifier, set when the job was created).
+    pub fn external_id(self, external_id: impl Into<String>) -> Self {
+        let external_id = external_id.into();
+        Self(self.0.map(|b| b.external_id(external_id)))
+    }
+
     /// Start from this cursor (`meta.nextCursor` of an earlier page).
     pub fn cursor(self, cursor: impl Into<String>) -> Self {
         let cursor = cursor.into();

@@ -8,6 +8,12 @@
 //! to detect cycles it keeps only a 64-bit hash of each cursor seen.
 //!
 //! Errors are yielded as items; a failed page ends the stream.
+//!
+//! `meta.total` is never used to decide when to stop, nor to compute a
+//! number of pages. When `meta.totalIsPartial` is true it is only a lower
+//! bound (Blaxel stops counting on very large workspaces): read it as "at
+//! least `total`", and follow the cursors until `hasMore` is false, as
+//! these streams do.
 
 use crate::error::Error;
 use blaxel_jobs_client::types;

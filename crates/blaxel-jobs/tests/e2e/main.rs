@@ -6,4 +6,5 @@ mod common;
 mod concurrency;
 mod faults;
 mod lifecycle;
+mod newer_api;
 mod waiters;
