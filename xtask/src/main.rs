@@ -9,8 +9,10 @@ Commands:
                       checked-in file is stale.
   spec-diff <FILE> [--ours <FILE>] [--deviations <FILE>]
                       Compare openapi/jobs.yaml with an upstream Blaxel
-                      control-plane document (its operations tagged `jobs` and
-                      every schema they reach). Prints each difference with a
+                      control-plane document (its operations tagged `jobs` or
+                      under /jobs, their response headers, and every schema
+                      they reach; the report lists what is not compared).
+                      Prints each difference with a
                       stable key, marks the ones listed in
                       openapi/deviations.yaml as known, and fails on any other
                       difference and on listed deviations that no longer occur.

@@ -1,11 +1,13 @@
 //! `cargo xtask spec-diff <FILE>`: what separates our document from an
 //! upstream Blaxel control-plane document, restricted to the operations
-//! tagged [`TAG`] and everything they reach.
+//! tagged [`TAG`] or under [`PATH_PREFIX`] (whatever their tag) and
+//! everything they reach.
 //!
-//! The comparison is semantic: descriptions, summaries, examples, security
-//! and `x-` extensions are ignored; parameter references are resolved; an
-//! inline enum equals a reference to a named enum with the same type and
-//! values; `allOf` members are merged into one object.
+//! The comparison is semantic: parameter, response and header references
+//! are resolved; an inline enum equals a reference to a named enum with the
+//! same type and values; `allOf` members are merged into one object. What
+//! is *not* compared is listed in [`NOT_COMPARED`], and the report says so
+//! in its first lines: nothing is ignored silently.
 //!
 //! # Keys
 //!
@@ -15,7 +17,8 @@
 //!
 //! * subjects: `operation GET /jobs/{jobId}` or `schema JobRuntime`;
 //! * places: `parameter query limit`, `request body application/json`,
-//!   `response 200 application/json`, `property runtime.ports` (nested
+//!   `response 200 application/json`, `response 200 header x-request-id`,
+//!   `error response 500 header retry-after`, `property runtime.ports` (nested
 //!   properties are joined with `.`, array items are `[]` and map values
 //!   `{}`; at the root of an array schema the items are `items`);
 //! * what: `only in ours` / `only upstream` (for an operation, parameter,
@@ -27,16 +30,19 @@
 //!   values of keywords are shown between backticks.
 //!
 //! Error responses are compared as one class per operation: upstream error
-//! statuses that ours do not cover, and upstream error bodies that ours do
-//! not accept, are reported one by one; statuses or bodies that only ours
-//! declare give the single key `<operation>: error statuses or bodies only
-//! in ours`, with the details on the next line.
+//! statuses that ours do not cover, and upstream error bodies and headers
+//! that ours do not accept or declare, are reported one by one; statuses,
+//! bodies or headers that only ours declare give the single key
+//! `<operation>: error statuses, bodies or headers only in ours`, with the
+//! details on the next line. Response headers of success responses are
+//! compared one by one (names case-insensitively, `Content-Type` excepted).
 //!
 //! Known, intended differences are listed in `openapi/deviations.yaml`
 //! (see [`deviations`]).
 
 pub mod deviations;
 mod errors;
+mod headers;
 mod operations;
 mod place;
 mod schemas;
@@ -47,6 +53,38 @@ use std::path::{Path, PathBuf};
 
 /// The tag of the operations that are compared.
 pub const TAG: &str = "jobs";
+
+/// Operations whose path is this prefix, or starts with it followed by `/`,
+/// are compared too, whatever their tags: a jobs operation filed under
+/// another tag must not slip through.
+pub const PATH_PREFIX: &str = "/jobs";
+
+/// What spec-diff does not compare, as the report states it. Everything
+/// else in the compared operations and the schemas they reach is compared.
+pub const NOT_COMPARED: &[&str] = &[
+    "descriptions, summaries and titles",
+    "examples",
+    "security requirements and schemes",
+    "`x-` extensions",
+    "servers, tags, links and callbacks",
+    "operations outside the tag `jobs` and the paths under `/jobs`",
+];
+
+/// The operations of a document that spec-diff compares: tagged [`TAG`],
+/// or under [`PATH_PREFIX`].
+pub fn compared_operations(doc: &Value) -> Vec<spec::Operation<'_>> {
+    spec::operations(doc)
+        .into_iter()
+        .filter(|op| {
+            op.has_tag(TAG)
+                || op.path == PATH_PREFIX
+                || op
+                    .path
+                    .strip_prefix(PATH_PREFIX)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .collect()
+}
 
 /// Path of the list of known deviations, relative to the workspace root.
 pub const DEVIATIONS_PATH: &str = "openapi/deviations.yaml";
@@ -64,6 +102,8 @@ pub enum Area {
     Body,
     /// Error statuses and bodies.
     ErrorResponse,
+    /// Response headers: added or removed, required, their schemas.
+    Header,
     /// A named schema added or removed.
     Schema,
     /// A property added or removed.
@@ -82,11 +122,12 @@ pub enum Area {
 
 impl Area {
     /// Every area, in report order.
-    pub const ALL: [Area; 11] = [
+    pub const ALL: [Area; 12] = [
         Area::Operation,
         Area::Parameter,
         Area::Body,
         Area::ErrorResponse,
+        Area::Header,
         Area::Schema,
         Area::Field,
         Area::Type,
@@ -103,6 +144,7 @@ impl Area {
             Area::Parameter => "parameters",
             Area::Body => "request bodies and success responses",
             Area::ErrorResponse => "error responses",
+            Area::Header => "response headers",
             Area::Schema => "schemas",
             Area::Field => "fields",
             Area::Type => "types",
@@ -158,14 +200,15 @@ impl Differences {
     }
 }
 
-/// Every difference between the [`TAG`] operations of `upstream` and `ours`
-/// and the schemas they reach: operations first, then schemas by name.
+/// Every difference between the [compared operations](compared_operations)
+/// of `upstream` and `ours` and the schemas they reach: operations first,
+/// then schemas by name.
 pub fn diff(upstream: &Value, ours: &Value) -> Vec<Difference> {
     let mut out = Differences::default();
     let docs = schemas::Docs { upstream, ours };
     operations::compare(&docs, &mut out);
-    let up_ops = spec::tagged_operations(upstream, TAG);
-    let our_ops = spec::tagged_operations(ours, TAG);
+    let up_ops = compared_operations(upstream);
+    let our_ops = compared_operations(ours);
     let mut names = spec::schema_closure(upstream, &up_ops);
     names.extend(spec::schema_closure(ours, &our_ops));
     for name in &names {

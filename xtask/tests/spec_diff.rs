@@ -24,7 +24,7 @@ fn reports_exactly_the_fixture_differences() {
     assert_eq!(
         keys(&fixture_diff()),
         [
-            "operation POST /widgets: error statuses or bodies only in ours",
+            "operation POST /widgets: error statuses, bodies or headers only in ours",
             "operation DELETE /widgets/{id} only upstream",
             "schema Color: enum value blue only upstream",
             "schema Color: enum value yellow only in ours",
@@ -177,7 +177,7 @@ fn known_deviations_suppress() {
         .unwrap();
     assert_eq!(
         error_class.known_as.as_deref(),
-        Some("operation *: error statuses or bodies only in ours")
+        Some("operation *: error statuses, bodies or headers only in ours")
     );
 }
 
@@ -354,5 +354,132 @@ components:
             "schema Kind only in ours",
             "schema Thing: property kind: type changed (upstream string, ours Kind)",
         ]
+    );
+}
+
+/// A document with `GET /jobs` (tagged `tag`) whose 200 and 500 responses
+/// carry the given `headers:` blocks, and `POST /jobs/{id}/pause` tagged
+/// `other`.
+fn jobs_doc(tag: &str, ok_headers: &str, error_headers: &str, pause: bool) -> serde_json::Value {
+    let pause = if pause {
+        r#"
+  /jobs/{id}/pause:
+    post:
+      tags: [other]
+      operationId: PauseJob
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok}"#
+    } else {
+        ""
+    };
+    xtask::spec::parse(&format!(
+        r#"
+openapi: 3.0.3
+info: {{title: t, version: "1"}}
+paths:
+  /jobs:
+    get:
+      tags: [{tag}]
+      operationId: ListJobs
+      responses:
+        "200":
+          description: ok
+{ok_headers}
+        "500":
+          description: failed
+{error_headers}{pause}
+"#
+    ))
+    .unwrap()
+}
+
+const REQUEST_ID: &str = "          headers:
+            X-Request-Id: {schema: {type: string}}";
+const REQUEST_ID_INT: &str = "          headers:
+            x-request-id: {required: true, schema: {type: integer}}";
+const RETRY_AFTER: &str = "          headers:
+            Retry-After: {schema: {type: string}}";
+
+#[test]
+fn response_headers_are_compared() {
+    let plain = jobs_doc("jobs", "", "", false);
+    let with_id = jobs_doc("jobs", REQUEST_ID, "", false);
+    assert_eq!(
+        keys(&spec_diff::diff(&with_id, &plain)),
+        ["operation GET /jobs: response 200 header x-request-id only upstream"]
+    );
+    assert_eq!(
+        keys(&spec_diff::diff(&plain, &with_id)),
+        ["operation GET /jobs: response 200 header x-request-id only in ours"]
+    );
+    let diffs = spec_diff::diff(&with_id, &jobs_doc("jobs", REQUEST_ID_INT, "", false));
+    assert_eq!(
+        keys(&diffs),
+        [
+            "operation GET /jobs: response 200 header x-request-id: required only in ours",
+            "operation GET /jobs: response 200 header x-request-id: type changed (upstream string, ours integer)",
+        ]
+    );
+    assert!(
+        diffs
+            .iter()
+            .all(|d| d.area == Area::Header || d.area == Area::Type)
+    );
+    // Same header, other case: no difference.
+    assert!(spec_diff::diff(&with_id, &with_id).is_empty());
+}
+
+#[test]
+fn error_response_headers_are_compared() {
+    let plain = jobs_doc("jobs", "", "", false);
+    let retry = jobs_doc("jobs", "", RETRY_AFTER, false);
+    assert_eq!(
+        keys(&spec_diff::diff(&retry, &plain)),
+        ["operation GET /jobs: error response 500 header retry-after only upstream"]
+    );
+    let diffs = spec_diff::diff(&plain, &retry);
+    assert_eq!(
+        keys(&diffs),
+        ["operation GET /jobs: error statuses, bodies or headers only in ours"]
+    );
+    assert_eq!(
+        diffs[0].detail.as_deref(),
+        Some("headers only in ours: error response 500 header retry-after")
+    );
+}
+
+#[test]
+fn operations_under_jobs_are_compared_whatever_their_tag() {
+    let without = jobs_doc("jobs", "", "", false);
+    let with_pause = jobs_doc("jobs", "", "", true);
+    assert_eq!(
+        keys(&spec_diff::diff(&with_pause, &without)),
+        ["operation POST /jobs/{id}/pause only upstream"]
+    );
+    // Even GET /jobs itself under another tag.
+    let retagged = jobs_doc("other", "", "", false);
+    assert!(spec_diff::diff(&without, &retagged).is_empty());
+    let ops = spec_diff::compared_operations(&with_pause);
+    assert_eq!(ops.len(), 2);
+}
+
+#[test]
+fn the_report_lists_what_is_not_compared() {
+    let report = deviations::classify(Vec::new(), &[]);
+    let names = deviations::Names {
+        upstream: "u".into(),
+        ours: "o".into(),
+        deviations: "d".into(),
+    };
+    let text = report.render(&names);
+    assert!(text.contains("or under `/jobs`"), "{text}");
+    for item in spec_diff::NOT_COMPARED {
+        assert!(text.contains(item), "{item} missing from {text}");
+    }
+    assert!(
+        !text.contains("response headers"),
+        "headers are compared: {text}"
     );
 }

@@ -190,11 +190,13 @@ impl Report {
     pub fn render(&self, names: &Names) -> String {
         let mut s = String::new();
         s.push_str(&format!(
-            "spec-diff: operations tagged `{}` and the schemas they reach\n  upstream    {}\n  ours        {}\n  deviations  {}\n",
+            "spec-diff: operations tagged `{}` or under `{}`, and the schemas they reach\n  upstream    {}\n  ours        {}\n  deviations  {}\n  not compared: {}\n",
             super::TAG,
+            super::PATH_PREFIX,
             names.upstream,
             names.ours,
-            names.deviations
+            names.deviations,
+            super::NOT_COMPARED.join("; ")
         ));
         for area in Area::ALL {
             let items: Vec<&Classified> = self

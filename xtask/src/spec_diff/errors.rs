@@ -1,8 +1,10 @@
 //! Comparison of error responses, as one deviation class per operation:
-//! upstream statuses ours do not cover and upstream bodies ours do not
-//! accept are reported one by one; what only ours declare is summed up in
-//! one difference, `<operation>: error statuses or bodies only in ours`.
+//! upstream statuses ours do not cover, upstream bodies ours do not accept
+//! and upstream headers ours do not declare are reported one by one; what
+//! only ours declare is summed up in one difference, `<operation>: error
+//! statuses, bodies or headers only in ours`.
 
+use super::headers;
 use super::operations::{content, is_error, responses};
 use super::place::Place;
 use super::schemas::{self, Docs};
@@ -66,6 +68,7 @@ pub(super) fn compare(
     };
     let (u, o) = (errors(docs.upstream, up), errors(docs.ours, ours));
     let mut matched: BTreeMap<&String, bool> = BTreeMap::new();
+    let mut headers_only_ours: Vec<String> = Vec::new();
     for (code, a) in &u {
         let Some((our_code, b)) = covering(&o, code) else {
             out.push(
@@ -74,6 +77,15 @@ pub(super) fn compare(
             );
             continue;
         };
+        headers::compare(
+            docs,
+            subject,
+            &format!("error response {code}"),
+            a,
+            b,
+            out,
+            Some(&mut headers_only_ours),
+        );
         let up_bodies: Vec<&Value> = content(a).into_values().flatten().collect();
         let our_bodies: Vec<&Value> = content(b).into_values().flatten().collect();
         let has_up_content = !content(a).is_empty();
@@ -113,7 +125,9 @@ pub(super) fn compare(
         .filter(|(c, r)| matched.get(c) == Some(&false) && !content(r).is_empty())
         .map(|(c, _)| c.as_str())
         .collect();
-    if statuses.is_empty() && bodies.is_empty() {
+    headers_only_ours.sort();
+    headers_only_ours.dedup();
+    if statuses.is_empty() && bodies.is_empty() && headers_only_ours.is_empty() {
         return;
     }
     let mut detail = Vec::new();
@@ -123,9 +137,18 @@ pub(super) fn compare(
     if !bodies.is_empty() {
         detail.push(format!("bodies only in ours: {}", bodies.join(" ")));
     }
+    if !headers_only_ours.is_empty() {
+        detail.push(format!(
+            "headers only in ours: {}",
+            headers_only_ours.join(", ")
+        ));
+    }
     out.push_detailed(
         Area::ErrorResponse,
-        format!("{subject}: error statuses or bodies {}", Side::Ours.only()),
+        format!(
+            "{subject}: error statuses, bodies or headers {}",
+            Side::Ours.only()
+        ),
         Some(detail.join("; ")),
     );
 }

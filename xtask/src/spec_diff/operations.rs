@@ -3,7 +3,7 @@
 
 use super::place::Place;
 use super::schemas::{self, Docs};
-use super::{Area, Differences, Side, TAG, errors};
+use super::{Area, Differences, Side, errors, headers};
 use crate::spec::{self, Operation};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 type ByKey<'a> = BTreeMap<(String, usize), Operation<'a>>;
 
 fn by_key(doc: &Value) -> ByKey<'_> {
-    spec::tagged_operations(doc, TAG)
+    super::compared_operations(doc)
         .into_iter()
         .map(|op| {
             let index = spec::METHODS
@@ -30,7 +30,7 @@ fn subject(op: &Operation<'_>) -> String {
     format!("operation {} {}", op.method.to_uppercase(), op.path)
 }
 
-/// Compares the [`TAG`] operations of both documents.
+/// Compares the [compared operations](super::compared_operations) of both documents.
 pub(super) fn compare(docs: &Docs<'_>, out: &mut Differences) {
     let (up, ours) = (by_key(docs.upstream), by_key(docs.ours));
     let keys: BTreeSet<&(String, usize)> = up.keys().chain(ours.keys()).collect();
@@ -295,7 +295,10 @@ fn compare_success(
     for code in codes {
         let base = format!("response {code}");
         match (u.get(code), o.get(code)) {
-            (Some(a), Some(b)) => compare_content(docs, subject, &base, a, b, out),
+            (Some(a), Some(b)) => {
+                compare_content(docs, subject, &base, a, b, out);
+                headers::compare(docs, subject, &base, a, b, out, None);
+            }
             (Some(_), None) => out.push(
                 Area::Body,
                 format!("{subject}: {base} {}", Side::Upstream.only()),
