@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+//!                      [--tasks-apart-from N] [--count-limit N]
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
@@ -10,14 +11,19 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+                            [--tasks-apart-from N] [--count-limit N]
 
 Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
 
 options:
-  --port N        TCP port to listen on (default 0: a free port)
-  --speed X       simulated seconds per real second, a positive number (default 1)
-  --api-key KEY   the API key to accept (default emulator-api-key)
-  -h, --help      print this help";
+  --port N              TCP port to listen on (default 0: a free port)
+  --speed X             simulated seconds per real second, a positive number (default 1)
+  --api-key KEY         the API key to accept (default emulator-api-key)
+  --tasks-apart-from N  answer executions of N tasks or more without their tasks,
+                        with spec.tasksRef, as Blaxel may (default: never)
+  --count-limit N       count at most N items in listings; past it meta.total is N
+                        and meta.totalIsPartial is true (default: no limit)
+  -h, --help            print this help";
 
 /// The command line, parsed.
 #[derive(Debug, Default, PartialEq)]
@@ -25,6 +31,8 @@ struct Args {
     port: u16,
     speed: Option<f64>,
     api_key: Option<String>,
+    tasks_apart_from: Option<usize>,
+    count_limit: Option<usize>,
     help: bool,
 }
 
@@ -74,6 +82,18 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 }
                 out.api_key = Some(v);
             }
+            "--tasks-apart-from" | "--count-limit" => {
+                let name = flag.clone();
+                let v = value(&name)?;
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number, not {v:?}"))?;
+                if name == "--count-limit" {
+                    out.count_limit = Some(n);
+                } else {
+                    out.tasks_apart_from = Some(n);
+                }
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -98,6 +118,12 @@ fn main() -> ExitCode {
     }
     if let Some(key) = args.api_key {
         config = config.api_key(key);
+    }
+    if let Some(n) = args.tasks_apart_from {
+        config = config.store_tasks_apart_from(n);
+    }
+    if let Some(n) = args.count_limit {
+        config = config.count_limit(n);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -154,13 +180,25 @@ mod tests {
     #[test]
     fn parses_every_option_in_both_forms() {
         assert_eq!(parse(&[]).unwrap(), Args::default());
-        let a = parse(&["--port", "8080", "--speed=10", "--api-key", "k"]).unwrap();
+        let a = parse(&[
+            "--port",
+            "8080",
+            "--speed=10",
+            "--api-key",
+            "k",
+            "--tasks-apart-from",
+            "0",
+            "--count-limit=500",
+        ])
+        .unwrap();
         assert_eq!(
             a,
             Args {
                 port: 8080,
                 speed: Some(10.0),
                 api_key: Some("k".into()),
+                tasks_apart_from: Some(0),
+                count_limit: Some(500),
                 help: false
             }
         );
@@ -178,6 +216,8 @@ mod tests {
             (&["--speed", "inf"][..], "positive"),
             (&["--api-key="][..], "--api-key must be non-empty"),
             (&["--bogus"][..], "unknown argument"),
+            (&["--tasks-apart-from", "-1"][..], "whole number"),
+            (&["--count-limit"][..], "--count-limit needs a value"),
             (&["serve"][..], "unknown argument"),
         ] {
             let e = parse(args).unwrap_err();
