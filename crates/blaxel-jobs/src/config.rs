@@ -26,8 +26,8 @@
 //! `invalid_api_version`.
 //!
 //! The default, [`versions::DEFAULT`], is the version whose behaviour for
-//! jobs is known, and that Blaxel's TypeScript SDK and `bl` still send: the
-//! paged lists the SDK is written for. A newer version changes nothing for jobs so far
+//! jobs is known, that introduced the paged lists the SDK is written for,
+//! and that Blaxel's TypeScript SDK still sends. A newer version changes nothing for jobs so far
 //! (`2026-09-22` changes the image catalog), and a server that does not
 //! know a version refuses every call made with it, so the SDK moves its
 //! default only when a newer version changes the Jobs API. The SDK's tests
