@@ -221,3 +221,86 @@ fn a_progenitor_panic_becomes_an_error() {
         ],
     );
 }
+
+#[test]
+fn the_versions_table_is_generated_from_the_document() {
+    let doc = real_doc();
+    let generated = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
+    let file = generated
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(codegen::VERSIONS_OUT))
+        .expect("the versions table is one of the generated files");
+    assert!(
+        file.contents.starts_with("// @generated"),
+        "{}",
+        file.contents
+    );
+    let versions = xtask::versions::collect(&doc).expect("the document's versions are valid");
+    let default = doc["info"]["version"].as_str().unwrap();
+    assert_eq!(versions.default, default);
+    assert!(
+        file.contents
+            .contains(&format!("pub const DEFAULT: &str = \"{default}\";"))
+    );
+    for v in &versions.known {
+        assert!(
+            file.contents.contains(&format!("name: \"{}\"", v.name)),
+            "{}",
+            v.name
+        );
+    }
+}
+
+#[test]
+fn rejects_bad_version_lists() {
+    let cases: [(&str, Value, &[&str]); 5] = [
+        (
+            "missing",
+            Value::Null,
+            &["x-blaxel-api-versions", "missing"],
+        ),
+        (
+            "default not listed",
+            json!([{"name": "2025-01-01", "pagedLists": true, "changes": "x"}]),
+            &["info.version", "must be listed"],
+        ),
+        (
+            "out of order",
+            json!([
+                {"name": "2026-01-01", "pagedLists": true, "changes": "x"},
+                {"name": "2025-01-01", "pagedLists": true, "changes": "y"}
+            ]),
+            &["2025-01-01", "not newer than"],
+        ),
+        (
+            "bad name",
+            json!([
+                {"name": "2026-01-01", "pagedLists": true, "changes": "x"},
+                {"name": "latest", "pagedLists": true, "changes": "y"}
+            ]),
+            &["`latest` is not a Blaxel-Version"],
+        ),
+        (
+            "no pagedLists",
+            json!([{"name": "2026-01-01", "changes": "x"}]),
+            &["pagedLists"],
+        ),
+    ];
+    for (what, list, fragments) in cases {
+        let problems = problems_after(|doc| {
+            let info = doc["info"].as_object_mut().unwrap();
+            if list.is_null() {
+                info.remove("x-blaxel-api-versions");
+            } else {
+                info.insert("x-blaxel-api-versions".into(), list.clone());
+            }
+        });
+        assert!(
+            problems
+                .iter()
+                .any(|p| fragments.iter().all(|f| p.contains(f))),
+            "{what}: {problems:?}"
+        );
+    }
+}
