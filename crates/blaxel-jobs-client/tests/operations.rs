@@ -1012,13 +1012,13 @@ async fn on_request_hook_runs_before_every_request() {
 async fn new_with_client_keeps_the_reqwest_clients_default_headers() {
     let server = MockServer::start_async().await;
     let mocks = mock_all_operations(&server, |w| {
-        w.header("blaxel-version", "2026-04-28")
+        w.header("blaxel-version", blaxel_jobs_client::versions::DEFAULT)
             .header("x-blaxel-authorization", "Bearer bl_test_key")
     });
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         "blaxel-version",
-        reqwest::header::HeaderValue::from_static("2026-04-28"),
+        reqwest::header::HeaderValue::from_static(blaxel_jobs_client::versions::DEFAULT),
     );
     headers.insert(
         "x-blaxel-authorization",

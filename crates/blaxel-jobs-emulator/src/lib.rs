@@ -37,17 +37,18 @@
 //! - **Authentication**: a bearer credential in `Authorization` or
 //!   `X-Blaxel-Authorization`, either the API key or an unexpired access
 //!   token from `POST /v0/oauth/token` (client credentials grant, with
-//!   `Authorization: Basic`). Failures get 401 with the gateway's
-//!   `{"error": {"code": "AUTHENTICATION_REQUIRED" | "AUTHENTICATION_FAILED", ...}}`
-//!   envelope and `X-Blaxel-Source: platform`.
+//!   `Authorization: Basic`). Failures get 401 with the platform's
+//!   `{"error": {"code": "AUTHENTICATION_REQUIRED" | "AUTHENTICATION_FAILED",
+//!   "origin": "platform", "timestamp": ..., ...}}` envelope and
+//!   `X-Blaxel-Source: platform`, as Blaxel documents its platform errors.
 //! - **Workspaces**: the `X-Blaxel-Workspace` header or the `workspace`
 //!   query parameter (required); any name works and workspaces are isolated.
 //! - **Versions**: `Blaxel-Version` is one of [`API_VERSIONS`], the
 //!   versions of the API document (`blaxel_jobs_client::versions`), each
 //!   behaving as the document says: without the header (the oldest
 //!   version) list operations answer bare arrays; versions with paged lists
-//!   answer `{data, meta}` pages with opaque cursors. `2026-09-22` behaves
-//!   as `2026-04-28` for jobs. Any other version gets 400
+//!   answer `{data, meta}` pages with opaque cursors (the document states
+//!   what each version changes). Any other version gets 400
 //!   `invalid_api_version`.
 //! - **Newer fields**: executions carry `spec.taskCount`; pages carry
 //!   `meta.totalIsPartial` (true only past
