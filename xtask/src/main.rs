@@ -4,7 +4,8 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  codegen [--check]   Generate the client and mocks from openapi/jobs.yaml.
+  codegen [--check]   Generate the client, its table of API versions, the mocks
+                      and the emulator's JSON copy from openapi/jobs.yaml.
                       --check regenerates in memory and fails with a diff when a
                       checked-in file is stale.
   spec-diff <FILE> [--ours <FILE>] [--deviations <FILE>]
@@ -32,7 +33,9 @@ Commands:
 Before generating, the document is checked for what progenitor cannot handle:
 an OpenAPI version other than 3.0.x, missing or duplicate operationIds, more
 than one request media type, multipart bodies, cookie parameters, and more
-than one success or error type per operation.
+than one success or error type per operation. The list of API versions
+(info.x-blaxel-api-versions) must name each version once, oldest first, with
+pagedLists and changes, and include info.version, the default.
 ";
 
 fn main() -> ExitCode {
