@@ -49,8 +49,8 @@ impl From<types::Job> for JobBuilder {
 }
 
 impl JobBuilder {
-    /// A job named `name` (lowercase letters, digits and inner hyphens, at
-    /// most 49 characters), enabled, with nothing else set.
+    /// A job named `name` (lowercase letters, digits and hyphens, at most
+    /// 49 characters), enabled, with nothing else set.
     pub fn new(name: impl Into<String>) -> Self {
         let metadata = types::Metadata {
             name: name.into(),
@@ -169,6 +169,7 @@ impl JobBuilder {
             name: Some(name),
             value: Some(value),
             secret: Some(secret),
+            value_from: None,
         });
         self
     }
@@ -237,8 +238,10 @@ impl JobBuilder {
         self
     }
 
-    /// Adds a cron trigger: `schedule` is a five-field cron expression, and
-    /// each scheduled execution runs `tasks` (values that serialize to JSON
+    /// Adds a cron trigger: `schedule` is a cron expression, such as the
+    /// five-field `0 3 * * *` Blaxel documents (another form, such as
+    /// `@hourly`, is sent with a warning: the server decides), and each
+    /// scheduled execution runs `tasks` (values that serialize to JSON
     /// objects).
     pub fn cron<T: Serialize>(
         self,
@@ -411,10 +414,10 @@ mod tests {
         assert!(matches!(e, Error::InvalidInput(_)), "{e}");
         let e = JobBuilder::new("ok").disk_percent(99).build().unwrap_err();
         assert!(e.to_string().contains("diskPercent"), "{e}");
-        let e = JobBuilder::new("ok")
-            .cron("0 3 * *", Vec::<serde_json::Value>::new())
+        // Schedules are the server's to judge.
+        JobBuilder::new("ok")
+            .cron("@hourly", Vec::<serde_json::Value>::new())
             .build()
-            .unwrap_err();
-        assert!(e.to_string().contains("schedule"), "{e}");
+            .unwrap();
     }
 }

@@ -212,10 +212,11 @@ fluent!(ListJobs, types::JobList);
 paginate::listing!(ListJobs, types::JobList);
 
 impl<'a> ListJobs<'a> {
-    /// Page size, 1 to 200 (the server's default is 50).
+    /// Page size, 1 to 200 (the server's default is 50); other values are
+    /// clamped into that range, as the server clamps them.
     pub fn limit(self, limit: u32) -> Self {
-        let check = validate::check_int(&limits::LIST_JOBS_LIMIT, limit.into(), "limit");
-        Self(self.0.check(check).map(|b| b.limit(i64::from(limit))))
+        let limit = validate::clamp(&limits::LIST_JOBS_LIMIT, limit, "limit");
+        Self(self.0.map(|b| b.limit(limit)))
     }
 
     /// Sort order (default `createdAt:desc`).
