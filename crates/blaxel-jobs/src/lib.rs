@@ -104,6 +104,7 @@ mod definition;
 mod error;
 mod executions;
 mod jobs;
+mod merge;
 pub mod paginate;
 pub mod retry;
 mod transport;
@@ -121,7 +122,9 @@ pub use error::{
 pub use executions::{
     CancelExecution, CreateExecution, Executions, GetExecution, ListExecutions, ListTasks,
 };
-pub use jobs::{CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob};
+pub use jobs::{
+    CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob, UpdateWith,
+};
 pub use retry::RetryConfig;
 pub use wait::{PollInterval, WaitForDeployment, WaitForExecution};
 
