@@ -386,4 +386,159 @@ mod tests {
         );
         assert!(merge("not json", &json!({}), &json!({"a": 1})).is_err());
     }
+
+    /// Random JSON for the randomized test: `u_` keys are unknown to the
+    /// "typed view"; the rest are known.
+    fn random_value(rng: &mut fastrand::Rng, depth: u32, unknown: bool) -> Value {
+        let pick = if depth == 0 {
+            rng.u8(0..4)
+        } else {
+            rng.u8(0..6)
+        };
+        match pick {
+            0 => Value::Null,
+            1 => json!(rng.bool()),
+            2 => json!(rng.i64(-5..5)),
+            3 => json!(["a", "b", "id", "name"][rng.usize(0..4)]),
+            4 => {
+                let mut m = Map::new();
+                for _ in 0..rng.usize(0..4) {
+                    let key = ["id", "name", "k", "v", "w"][rng.usize(0..5)];
+                    m.insert(key.into(), random_value(rng, depth - 1, unknown));
+                }
+                if unknown && rng.bool() {
+                    m.insert(
+                        format!("u_{}", rng.u8(0..3)),
+                        random_value(rng, depth - 1, false),
+                    );
+                }
+                Value::Object(m)
+            }
+            _ => Value::Array(
+                (0..rng.usize(0..4))
+                    .map(|_| random_value(rng, depth - 1, unknown))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn strip_unknown(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|k, _| !k.starts_with("u_"));
+                m.values_mut().for_each(strip_unknown);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip_unknown),
+            _ => {}
+        }
+    }
+
+    fn drop_empty_lists(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|_, v| v.as_array().is_none_or(|a| !a.is_empty()));
+                m.values_mut().for_each(drop_empty_lists);
+            }
+            Value::Array(a) => a.iter_mut().for_each(drop_empty_lists),
+            _ => {}
+        }
+    }
+
+    /// A random edit that never removes a list-valued member (which the
+    /// merge sends as `[]` on purpose).
+    fn random_edit(rng: &mut fastrand::Rng, v: &mut Value, depth: u32) {
+        match v {
+            Value::Object(m) => {
+                let keys: Vec<String> = m.keys().cloned().collect();
+                for k in keys {
+                    match rng.u8(0..6) {
+                        0 if !m[&k].is_array() => {
+                            m.remove(&k);
+                        }
+                        1 => {
+                            m.insert(k, random_value(rng, depth, false));
+                        }
+                        2 | 3 => random_edit(rng, m.get_mut(&k).unwrap(), depth.saturating_sub(1)),
+                        _ => {}
+                    }
+                }
+                if rng.u8(0..4) == 0 {
+                    m.insert("added".into(), random_value(rng, depth, false));
+                }
+            }
+            Value::Array(a) => {
+                if !a.is_empty() && rng.bool() {
+                    a.remove(rng.usize(0..a.len()));
+                }
+                if rng.bool() {
+                    a.push(random_value(rng, depth, false));
+                }
+                if a.len() > 1 && rng.bool() {
+                    let last = a.len() - 1;
+                    a.swap(0, last);
+                }
+                for item in a.iter_mut() {
+                    if rng.bool() {
+                        random_edit(rng, item, depth.saturating_sub(1));
+                    }
+                }
+            }
+            _ => {
+                if rng.bool() {
+                    *v = random_value(rng, 0, false);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn random_edits_apply_exactly_and_keep_unknown_members() {
+        let mut rng = fastrand::Rng::with_seed(0x5eed);
+        for round in 0..3000 {
+            let mut original = Value::Object(Map::new());
+            for _ in 0..rng.usize(1..5) {
+                let key = ["k", "v", "w", "u_top", "u_other"][rng.usize(0..5)];
+                original[key] = random_value(&mut rng, 3, true);
+            }
+            let text = if rng.bool() {
+                serde_json::to_string_pretty(&original).unwrap()
+            } else {
+                serde_json::to_string(&original).unwrap()
+            };
+            let mut before = original.clone();
+            strip_unknown(&mut before);
+            let mut after = before.clone();
+            random_edit(&mut rng, &mut after, 3);
+
+            let out = merge(&text, &before, &after).unwrap();
+            let mut sent: Value = serde_json::from_str(&out)
+                .unwrap_or_else(|e| panic!("round {round}: not JSON ({e}): {out}"));
+            if before == after {
+                assert_eq!(out, text, "round {round}");
+            }
+            // Every top-level unknown member is sent with its exact text.
+            for (k, v) in original.as_object().unwrap() {
+                if k.starts_with("u_") {
+                    assert_eq!(sent.get(k), Some(v), "round {round}: {k} in {out}");
+                    let exact = if text.contains('\n') {
+                        serde_json::to_string_pretty(v).unwrap()
+                    } else {
+                        serde_json::to_string(v).unwrap()
+                    };
+                    assert!(
+                        v.is_object() || v.is_array() || out.contains(&exact),
+                        "round {round}: {k} text in {out}"
+                    );
+                }
+            }
+            // The known members are exactly the edit (up to members holding
+            // `[]`: a list the edit dropped with its parent object is sent
+            // empty on purpose).
+            strip_unknown(&mut sent);
+            let mut want = after.clone();
+            drop_empty_lists(&mut sent);
+            drop_empty_lists(&mut want);
+            assert_eq!(sent, want, "round {round}: {text}\n=> {out}");
+        }
+    }
 }
