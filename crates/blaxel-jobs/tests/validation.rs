@@ -116,7 +116,8 @@ async fn values_the_document_allows_are_sent() {
         }));
     });
     let client = common::client(&server);
-    let edits: Vec<Box<dyn Fn(&mut serde_json::Value)>> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<Edit> = vec![
         Box::new(|v| v["metadata"]["name"] = json!("-lead")),
         Box::new(|v| v["metadata"]["name"] = json!("trail-")),
         Box::new(|v| v["spec"]["triggers"][0]["configuration"]["schedule"] = json!("@hourly")),
