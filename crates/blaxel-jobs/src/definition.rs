@@ -164,6 +164,36 @@ impl JobBuilder {
         self.push_env(name.into(), value.into(), true)
     }
 
+    /// Adds an environment variable whose value comes from a reference, in
+    /// the shape of a Kubernetes `EnvVar`'s `valueFrom` (a JSON object such
+    /// as `{"secretKeyRef": {"name": "db", "key": "password"}}`; which
+    /// references Blaxel resolves is the server's to say).
+    ///
+    /// ```
+    /// let job = blaxel_jobs::JobBuilder::new("etl")
+    ///     .env_from("DB_PASSWORD", serde_json::json!({"secretKeyRef": {"name": "db", "key": "password"}}))
+    ///     .build()
+    ///     .unwrap();
+    /// let env = &job.spec.runtime.unwrap().envs[0];
+    /// assert!(env.value.is_none() && env.value_from.is_some());
+    /// ```
+    pub fn env_from(mut self, name: impl Into<String>, source: serde_json::Value) -> Self {
+        let serde_json::Value::Object(source) = source else {
+            let i = self.job.spec.runtime.as_ref().map_or(0, |r| r.envs.len());
+            return self.fail(InvalidInput::field(
+                format!("spec.runtime.envs[{i}].valueFrom"),
+                "must be a JSON object",
+            ));
+        };
+        self.runtime().envs.push(types::Env {
+            name: Some(name.into()),
+            value: None,
+            secret: None,
+            value_from: Some(source),
+        });
+        self
+    }
+
     fn push_env(mut self, name: String, value: String, secret: bool) -> Self {
         self.runtime().envs.push(types::Env {
             name: Some(name),
@@ -414,6 +444,15 @@ mod tests {
         assert!(matches!(e, Error::InvalidInput(_)), "{e}");
         let e = JobBuilder::new("ok").disk_percent(99).build().unwrap_err();
         assert!(e.to_string().contains("diskPercent"), "{e}");
+        let e = JobBuilder::new("ok")
+            .env("A", "1")
+            .env_from("B", serde_json::json!("not an object"))
+            .build()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("spec.runtime.envs[1].valueFrom"),
+            "{e}"
+        );
         // Schedules are the server's to judge.
         JobBuilder::new("ok")
             .cron("@hourly", Vec::<serde_json::Value>::new())
