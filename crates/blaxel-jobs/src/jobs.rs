@@ -126,6 +126,10 @@ impl<'a> JobRef<'a> {
     /// and editing it loses whatever else the server had stored (fields
     /// Blaxel added after this SDK was generated, or set by the console or
     /// `bl`). To change part of a job, use [`update_with`](Self::update_with).
+    /// Nor can `update` send an empty list: the generated types leave empty
+    /// lists out, so a job sent with no `envs` relies on the server reading
+    /// a missing list as empty (a full replace does); `update_with` sends
+    /// `[]`.
     pub fn update(&self, job: types::Job) -> UpdateJob<'a> {
         let check = self
             .check_name()
