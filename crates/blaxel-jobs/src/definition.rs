@@ -340,12 +340,15 @@ impl JobBuilder {
         })
     }
 
-    /// Checks the definition and returns it.
+    /// Checks the definition against the limits the document states and
+    /// returns it. (Doubtful values the document allows, such as a cron
+    /// schedule that is not five fields, are warned about when the job is
+    /// sent, not here.)
     pub fn build(self) -> Result<types::Job, Error> {
         if let Some(e) = self.invalid {
             return Err(e.into());
         }
-        validate::job(&self.job)?;
+        validate::limits_of_job(&self.job)?;
         Ok(self.job)
     }
 }
@@ -380,7 +383,7 @@ pub fn parse_job(text: &str, format: Format) -> Result<types::Job, Error> {
         let field = e.path().to_string();
         InvalidInput::field(field, e.into_inner().to_string())
     })?;
-    validate::job(&job)?;
+    validate::limits_of_job(&job)?;
     Ok(job)
 }
 

@@ -157,10 +157,18 @@ fn warn(field: &dyn std::fmt::Display, what: &str) {
     );
 }
 
-/// Checks a job definition before it is created or updated: refuses only
-/// what the document's limits refuse, and warns about the rest (see the
-/// module's documentation).
+/// Checks a job definition that is about to be sent (created or updated):
+/// refuses only what the document's limits refuse, and warns about the
+/// rest (see the module's documentation).
 pub(crate) fn job(job: &types::Job) -> Result<(), InvalidInput> {
+    limits_of_job(job)?;
+    warn_unusual(job);
+    Ok(())
+}
+
+/// The document's limits on a job definition, without the warnings (for
+/// definitions being built or loaded, which warn when they are sent).
+pub(crate) fn limits_of_job(job: &types::Job) -> Result<(), InvalidInput> {
     let m = &job.metadata;
     job_name(&m.name, "metadata.name")?;
     opt_str(
@@ -189,7 +197,6 @@ pub(crate) fn job(job: &types::Job) -> Result<(), InvalidInput> {
                 .map_err(|e| e.at(format!("spec.triggers[{i}].configuration.timeout")))?;
         }
     }
-    warn_unusual(job);
     Ok(())
 }
 

@@ -245,8 +245,11 @@ fn doubtful_values_are_warnings_not_errors() {
                 .base_url("http://127.0.0.1:9")
                 .api_key("k")
                 .workspace(WS)
+                .retry(fast_retry())
                 .build()
                 .unwrap();
+            // Warned once, when it is sent (the connection is then refused).
+            let _ = client.jobs().create(job).send().await;
             // Built, not sent: the clamp happens when the limit is set.
             let _ = client.jobs().list().limit(1000);
         })
