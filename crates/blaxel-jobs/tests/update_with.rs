@@ -61,18 +61,31 @@ struct Server {
 }
 
 impl Server {
-    /// GetJob answers `original`; UpdateJob answers what it was sent.
+    /// GetJob answers `original`; UpdateJob answers what it was sent. Both
+    /// answer only requests with the SDK's credential, workspace, version
+    /// and content headers.
     async fn start(original: &'static str) -> Self {
         let server = MockServer::start_async().await;
         let (get, put) = (Recorder::new(), Recorder::new());
+        let bearer = format!("Bearer {}", common::KEY);
         server.mock(|w, t| {
-            w.method("GET").path(format!("/jobs/{JOB}"));
+            w.method("GET")
+                .path(format!("/jobs/{JOB}"))
+                .header("authorization", &bearer)
+                .header("x-blaxel-workspace", common::WS)
+                .header_exists("blaxel-version")
+                .header("accept", "application/json");
             t.respond_with(get.responder(move |_, _| {
                 common::response(200, &[("content-type", "application/json")], original)
             }));
         });
         server.mock(|w, t| {
-            w.method("PUT").path(format!("/jobs/{JOB}"));
+            w.method("PUT")
+                .path(format!("/jobs/{JOB}"))
+                .header("authorization", &bearer)
+                .header("x-blaxel-workspace", common::WS)
+                .header_exists("blaxel-version")
+                .header("content-type", "application/json");
             t.respond_with(put.responder(|_, req| {
                 common::response(
                     200,
@@ -292,11 +305,24 @@ async fn read_failures_are_typed_and_nothing_is_written() {
             .header("content-type", "application/json")
             .body(r#"{"metadata": {"name": "broken"}, "spec": {"runtime": {"memory": "big"}}}"#);
     });
+    server.mock(|w, t| {
+        w.method("GET").path("/jobs/binary");
+        t.status(200)
+            .header("content-type", "application/json")
+            .body([0xff_u8, 0xfe, b'{', b'}']);
+    });
     let put = server.mock(|w, t| {
         w.method("PUT");
         t.status(200);
     });
     let client = common::client(&server);
+    let err = client
+        .job("binary")
+        .update_with(|_| {})
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
     let err = client
         .job("missing")
         .update_with(|_| {})
@@ -315,6 +341,29 @@ async fn read_failures_are_typed_and_nothing_is_written() {
         other => panic!("{other:?}"),
     }
     assert_eq!(put.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_write_answered_with_garbage_is_a_decode_error() {
+    let server = MockServer::start_async().await;
+    server.mock(|w, t| {
+        w.method("GET").path(format!("/jobs/{JOB}"));
+        t.status(200)
+            .header("content-type", "application/json")
+            .body(ORIGINAL);
+    });
+    let put = server.mock(|w, t| {
+        w.method("PUT").path(format!("/jobs/{JOB}"));
+        t.status(200).body("<html>gateway</html>");
+    });
+    let err = common::client(&server)
+        .job(JOB)
+        .update_with(|job| runtime(job).memory = Some(512))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert_eq!(put.calls(), 1, "a decode failure is not retried");
 }
 
 #[tokio::test]
