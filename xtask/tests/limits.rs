@@ -21,10 +21,7 @@ fn collects_the_documented_limits() {
     let name = find(&all, "Metadata.name");
     assert_eq!(name.constant, "METADATA_NAME");
     assert_eq!(name.max_length, Some(49));
-    assert_eq!(
-        name.pattern.as_deref(),
-        Some("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-    );
+    assert_eq!(name.pattern.as_deref(), Some("^[a-z0-9-]+$"));
 
     let disk = find(&all, "JobRuntime.diskPercent");
     assert_eq!((disk.minimum, disk.maximum), (Some(10), Some(95)));
@@ -51,6 +48,14 @@ fn unconstrained_fields_have_no_limit() {
     let all = limits::collect(&real_doc());
     assert!(all.iter().all(|l| l.field != "Env.name"));
     assert!(all.iter().all(|l| l.field != "GetJob.show_secrets"));
+    // Nor the fields Blaxel states no limit for.
+    for field in [
+        "TriggerConfiguration.schedule",
+        "JobRuntime.memory",
+        "Port.target",
+    ] {
+        assert!(all.iter().all(|l| l.field != field), "{field}");
+    }
 }
 
 fn at<'a>(doc: &'a Value, pointer: &str) -> &'a Value {

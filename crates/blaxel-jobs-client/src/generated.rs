@@ -526,7 +526,9 @@ ListJobExecutionTasks.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub disk_percent: ::std::option::Option<i64>,
-        ///Environment variables of every task.
+        /**Environment variables of every task, in the shape of a Kubernetes
+`EnvVar`: a literal `value`, or a `valueFrom` reference.
+*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub envs: ::std::vec::Vec<crate::redacted::Env>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -800,7 +802,7 @@ Blaxel's API document, but still documented for `blaxel.toml`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub labels: ::std::option::Option<MetadataLabels>,
         /**The resource's unique name in the workspace: lowercase letters,
-digits and inner hyphens, at most 49 characters. It cannot change.
+digits and hyphens, at most 49 characters. It cannot change.
 */
         pub name: ::std::string::String,
         ///The billing plan applied to the resource, set by the server.
@@ -4738,7 +4740,7 @@ header) to tell platform errors from the API's own.
     }
 }
 #[derive(Clone, Debug)]
-#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` that clients send by default in the\n`Blaxel-Version` header; without the header the list operations answer with\nbare arrays instead of `{data, meta}` pages. `info.x-blaxel-api-versions`\nlists every version this document knows, oldest first, with what each one\nchanges: it is the only place where versions are stated.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21, and\nbrought up to date with the API as Blaxel's newest official SDK knows it\n(Python `blaxel` 0.4.24, generated from a later document that is not\npublished). The differences below are deliberate; `openapi/deviations.yaml`\nlists each of them for `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** The name's length and\n   pattern (read as a DNS label: no leading or trailing hyphen), the\n   display name's and external id's lengths, the external id's\n   characters, `diskPercent` 10-95, the 5-field cron schedule, the 900 s\n   trigger timeout, port numbers and the default sort are expressed as\n   `maxLength`, `pattern`, `minimum`, `maximum` and `default`. So are a\n   few sanity bounds Blaxel does not state: memory, volume sizes and\n   memory overrides are at least 1 MB and `maxRetries` is not negative.\n   They describe what the server accepts in requests. Generated types do\n   not enforce them, so a response always parses; the SDK checks them\n   before sending.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env` and\n   `TriggerConfiguration`, whose `Debug` output must never show a secret\n   value or a callback secret. It is an SDK detail, not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n9. **Newer than the published document.** `JobExecutionSpec.taskCount` and\n   `tasksRef`, `TriggerConfiguration.tasksRef`,\n   `PaginationMeta.totalIsPartial`, the `externalId` filter of ListJobs,\n   the deployment statuses `ARCHIVED`, `ARCHIVING` and `UNARCHIVING`, and\n   the `Blaxel-Version` 2026-09-22 come from Blaxel's newest SDK, whose\n   models were generated from a document newer than the published one.\n\n\nVersion: 2026-04-28"]
+#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` that clients send by default in the\n`Blaxel-Version` header; without the header the list operations answer with\nbare arrays instead of `{data, meta}` pages. `info.x-blaxel-api-versions`\nlists every version this document knows, oldest first, with what each one\nchanges: it is the only place where versions are stated.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21, and\nbrought up to date with the API as Blaxel's newest official SDK knows it\n(Python `blaxel` 0.4.24, generated from a later document that is not\npublished). The differences below are deliberate; `openapi/deviations.yaml`\nlists each of them for `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it. `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`.\n4. **Limits stated in prose are keywords.** The name's length and\n   characters (lowercase letters, digits and hyphens, wherever they\n   are), the display name's and external id's lengths, the external\n   id's characters, `diskPercent` 10-95, the 900 s trigger timeout and\n   the default sort are expressed as `maxLength`, `pattern`, `minimum`,\n   `maximum` and `default`, and nothing beyond what Blaxel's text says:\n   a keyword here must never refuse a request the server accepts.\n   Generated types do not enforce them, so a response always parses;\n   the SDK checks them before sending and the emulator on receipt.\n   `x-blaxel-clamp: true` on an integer marks a bound the server\n   clamps to instead of refusing (the page size of the listings):\n   clients and the emulator clamp too.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`. **`Env.valueFrom`** is a free-form object: upstream's\n   text says env entries take Kubernetes' `EnvVar` format with\n   `valueFrom` references, but its `Env` schema lacks the field.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env` and\n   `TriggerConfiguration`, whose `Debug` output must never show a secret\n   value or a callback secret. It is an SDK detail, not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n9. **Newer than the published document.** `JobExecutionSpec.taskCount` and\n   `tasksRef`, `TriggerConfiguration.tasksRef`,\n   `PaginationMeta.totalIsPartial`, the `externalId` filter of ListJobs,\n   the deployment statuses `ARCHIVED`, `ARCHIVING` and `UNARCHIVING`, and\n   the `Blaxel-Version` 2026-09-22 come from Blaxel's newest SDK, whose\n   models were generated from a document newer than the published one.\n\n\nVersion: 2026-04-28"]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -4817,7 +4819,7 @@ after 24 hours.
 - `external_id`: Keep only the jobs whose `metadata.externalId` is exactly this
 value. Bound into the cursor.
 
-- `limit`: Page size, from 1 to 200.
+- `limit`: Page size, from 1 to 200; the server clamps larger values to 200.
 - `q`: Case-insensitive substring filter over the name, the display name and
 the label keys and values. Fewer than 2 characters means no filter.
 Bound into the cursor.
@@ -5040,7 +5042,7 @@ Arguments:
 page. A cursor only works with the query that produced it and expires
 after 24 hours.
 
-- `limit`: Page size, from 1 to 200.
+- `limit`: Page size, from 1 to 200; the server clamps larger values to 200.
 - `q`: Case-insensitive substring filter over the name, the display name and
 the label keys and values. Fewer than 2 characters means no filter.
 Bound into the cursor.
@@ -6296,15 +6298,6 @@ pub mod limits {
         /// The largest number allowed.
         pub maximum: Option<i64>,
     }
-    ///`CreateJobExecutionRequest.memory`: at least 1.
-    pub const CREATE_JOB_EXECUTION_REQUEST_MEMORY: Limit = Limit {
-        field: "CreateJobExecutionRequest.memory",
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        minimum: Some(1i64),
-        maximum: None,
-    };
     ///`JobRuntime.diskPercent`: at least 10; at most 95.
     pub const JOB_RUNTIME_DISK_PERCENT: Limit = Limit {
         field: "JobRuntime.diskPercent",
@@ -6313,42 +6306,6 @@ pub mod limits {
         pattern: None,
         minimum: Some(10i64),
         maximum: Some(95i64),
-    };
-    ///`JobRuntime.maxConcurrentTasks`: at least 1.
-    pub const JOB_RUNTIME_MAX_CONCURRENT_TASKS: Limit = Limit {
-        field: "JobRuntime.maxConcurrentTasks",
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        minimum: Some(1i64),
-        maximum: None,
-    };
-    ///`JobRuntime.maxRetries`: at least 0.
-    pub const JOB_RUNTIME_MAX_RETRIES: Limit = Limit {
-        field: "JobRuntime.maxRetries",
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        minimum: Some(0i64),
-        maximum: None,
-    };
-    ///`JobRuntime.memory`: at least 1.
-    pub const JOB_RUNTIME_MEMORY: Limit = Limit {
-        field: "JobRuntime.memory",
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        minimum: Some(1i64),
-        maximum: None,
-    };
-    ///`JobVolume.sizeMb`: at least 1.
-    pub const JOB_VOLUME_SIZE_MB: Limit = Limit {
-        field: "JobVolume.sizeMb",
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        minimum: Some(1i64),
-        maximum: None,
     };
     ///`Metadata.displayName`: at most 63 characters.
     pub const METADATA_DISPLAY_NAME: Limit = Limit {
@@ -6368,30 +6325,12 @@ pub mod limits {
         minimum: None,
         maximum: None,
     };
-    ///`Metadata.name`: at most 49 characters; matches `^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`.
+    ///`Metadata.name`: at most 49 characters; matches `^[a-z0-9-]+$`.
     pub const METADATA_NAME: Limit = Limit {
         field: "Metadata.name",
         min_length: None,
         max_length: Some(49u64),
-        pattern: Some("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"),
-        minimum: None,
-        maximum: None,
-    };
-    ///`Port.target`: at least 1; at most 65535.
-    pub const PORT_TARGET: Limit = Limit {
-        field: "Port.target",
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        minimum: Some(1i64),
-        maximum: Some(65535i64),
-    };
-    ///`TriggerConfiguration.schedule`: matches `^\s*\S+(\s+\S+){4}\s*$`.
-    pub const TRIGGER_CONFIGURATION_SCHEDULE: Limit = Limit {
-        field: "TriggerConfiguration.schedule",
-        min_length: None,
-        max_length: None,
-        pattern: Some("^\\s*\\S+(\\s+\\S+){4}\\s*$"),
+        pattern: Some("^[a-z0-9-]+$"),
         minimum: None,
         maximum: None,
     };
@@ -6469,17 +6408,10 @@ pub mod limits {
     };
     /// Every limit above.
     pub const ALL: &[Limit] = &[
-        CREATE_JOB_EXECUTION_REQUEST_MEMORY,
         JOB_RUNTIME_DISK_PERCENT,
-        JOB_RUNTIME_MAX_CONCURRENT_TASKS,
-        JOB_RUNTIME_MAX_RETRIES,
-        JOB_RUNTIME_MEMORY,
-        JOB_VOLUME_SIZE_MB,
         METADATA_DISPLAY_NAME,
         METADATA_EXTERNAL_ID,
         METADATA_NAME,
-        PORT_TARGET,
-        TRIGGER_CONFIGURATION_SCHEDULE,
         TRIGGER_CONFIGURATION_TIMEOUT,
         LIST_JOBS_LIMIT,
         LIST_JOBS_Q,

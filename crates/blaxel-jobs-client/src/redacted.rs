@@ -5,9 +5,15 @@
 //! ```
 //! use blaxel_jobs_client::types::{Env, TriggerConfiguration};
 //!
-//! let env = Env { name: Some("DB_PASSWORD".into()), value: Some("hunter2".into()), secret: Some(true) };
+//! let env = Env { name: Some("DB_PASSWORD".into()), value: Some("hunter2".into()), secret: Some(true), value_from: None };
 //! assert!(!format!("{env:?}").contains("hunter2"));
 //! assert_eq!(serde_json::to_value(&env).unwrap()["value"], "hunter2");
+//!
+//! // A `valueFrom` reference shows only which kind of source it is.
+//! let env: Env = serde_json::from_str(
+//!     r#"{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}"#,
+//! ).unwrap();
+//! assert_eq!(format!("{env:?}"), r#"Env { name: Some("DB_PASSWORD"), secret: None, value: None, value_from: Some(["secretKeyRef"]) }"#);
 //!
 //! let config = TriggerConfiguration { callback_secret: Some("whsec_1".into()), ..Default::default() };
 //! assert!(!format!("{config:?}").contains("whsec_1"));
@@ -28,7 +34,21 @@ impl fmt::Debug for Masked<'_> {
     }
 }
 
-/// An environment variable of a job's tasks (`Env`).
+/// Shows the keys of a `valueFrom` object, never its values.
+struct SourceKinds<'a>(&'a serde_json::Map<String, serde_json::Value>);
+
+impl fmt::Debug for SourceKinds<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+/// An environment variable of a job's tasks (`Env`), in the shape of a
+/// Kubernetes `EnvVar`: a literal `value`, or a `value_from` reference.
+///
+/// `Debug` masks the value of a secret variable and shows only the keys of
+/// `value_from` (which kind of source, such as `secretKeyRef`), never what
+/// is inside it.
 #[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Env {
     /// The variable's name.
@@ -40,6 +60,11 @@ pub struct Env {
     /// The variable's value (masked by the server when secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Where the value comes from instead of `value`, as in a Kubernetes
+    /// `EnvVar` (for example `{"secretKeyRef": {"name": ..., "key": ...}}`).
+    /// Free-form: Blaxel's document does not list the references it supports.
+    #[serde(rename = "valueFrom", default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Env {
@@ -58,6 +83,7 @@ impl fmt::Debug for Env {
         } else {
             s.field("value", &self.value);
         }
+        s.field("value_from", &self.value_from.as_ref().map(SourceKinds));
         s.finish()
     }
 }

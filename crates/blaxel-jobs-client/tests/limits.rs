@@ -138,10 +138,6 @@ fn key_limits_agree_with_the_document() {
             limits::LIST_JOB_EXECUTION_TASKS_LIMIT,
             "ListJobExecutionTasks.limit",
         ),
-        (
-            limits::TRIGGER_CONFIGURATION_SCHEDULE,
-            "TriggerConfiguration.schedule",
-        ),
     ] {
         assert_eq!(constant.field, field);
         assert!(limits::ALL.contains(&constant), "{field} not in ALL");
@@ -188,10 +184,12 @@ fn metadata_name_pattern_accepts_and_rejects_what_it_says() {
     for good in ["nightly-report", "a", "job-2", "0", &"a".repeat(max)] {
         assert!(ok(good), "{good:?} should be a valid name");
     }
+    // Blaxel's text allows hyphens without saying where.
+    for good in ["-report", "report-", "-", "a--b"] {
+        assert!(ok(good), "{good:?} should be a valid name");
+    }
     for bad in [
         "Nightly-report",
-        "-report",
-        "report-",
         "nightly_report",
         "nightly report",
         "",
@@ -202,17 +200,25 @@ fn metadata_name_pattern_accepts_and_rejects_what_it_says() {
 }
 
 #[test]
-fn schedule_pattern_wants_five_cron_fields() {
-    let re = regex::Regex::new(
-        limits::TRIGGER_CONFIGURATION_SCHEDULE
-            .pattern
-            .expect("pattern"),
-    )
-    .expect("pattern compiles");
-    for good in ["0 3 * * *", "*/5 * * * 1-5", " 30 1 * * 0 "] {
-        assert!(re.is_match(good), "{good:?}");
+fn no_limit_goes_beyond_what_blaxel_states() {
+    // Blaxel's document says nothing that would refuse `@hourly`, a memory
+    // of 0 or a port number above 65535: no keyword of ours may either.
+    for field in [
+        "TriggerConfiguration.schedule",
+        "JobRuntime.memory",
+        "JobRuntime.maxRetries",
+        "JobRuntime.maxConcurrentTasks",
+        "JobVolume.sizeMb",
+        "Port.target",
+        "CreateJobExecutionRequest.memory",
+    ] {
+        assert!(
+            limits::ALL.iter().all(|l| l.field != field),
+            "{field} has a limit Blaxel does not state"
+        );
     }
-    for bad in ["0 3 * *", "0 0 3 * * *", "@daily", ""] {
-        assert!(!re.is_match(bad), "{bad:?}");
-    }
+    // The page size is clamped by the server, and the document says so.
+    let doc = common::document();
+    let shared = &doc["components"]["parameters"]["PaginationLimit"]["schema"];
+    assert_eq!(shared["x-blaxel-clamp"], serde_json::json!(true));
 }

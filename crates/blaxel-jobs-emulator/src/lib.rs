@@ -60,7 +60,8 @@
 //!   the document with OpenAPI 3.0 semantics (`readOnly` properties are
 //!   accepted and ignored in requests, `null` needs `nullable`, unknown
 //!   properties are ignored); violations get 400 naming the field, such as
-//!   `metadata.name: must match ...` or `query limit: must be at most 200`.
+//!   `metadata.name: must match ...` or `query limit: must be at most 100`.
+//!   Page sizes the document marks `x-blaxel-clamp` are clamped, not refused.
 //! - **Jobs**: `DEPLOYING` then `DEPLOYED` after
 //!   [`EmulatorConfig::deploy_delay`]; a revision per create or update
 //!   (ListJobRevisions answers newest first); events; secret environment

@@ -30,9 +30,13 @@
 //! `allOf`, `anyOf`, `oneOf`, `nullable` and `readOnly`. Unknown properties
 //! are ignored, as the document does not forbid them. Formats are not checked.
 //!
+//! One extension is honoured: `x-blaxel-clamp: true` on a number with a
+//! `maximum` clamps a larger value to the maximum instead of refusing it, as
+//! the server does with page sizes.
+//!
 //! Violations name the field, in the form `metadata.name: must match ...`,
 //! `spec.triggers[0].configuration.timeout: must be at most 900` or
-//! `query limit: must be at most 200`.
+//! `query limit: must be at most 100`.
 
 use regex_lite::Regex;
 use serde_json::{Map, Value};
@@ -51,7 +55,7 @@ const MAX_REF_CHAIN: usize = 32;
 pub(crate) struct Violation {
     /// Where: `metadata.name`, `query limit`, `body`.
     pub(crate) field: String,
-    /// What is wrong, such as `must be at most 200`.
+    /// What is wrong, such as `must be at most 100`.
     pub(crate) message: String,
 }
 
@@ -540,7 +544,13 @@ impl Spec {
                     }
                 }
             }
-            Value::Number(n) => check_number(s, n, at, errs),
+            Value::Number(n) => {
+                if let Some(max) = clamp_to(s, n) {
+                    *n = max;
+                } else {
+                    check_number(s, n, at, errs);
+                }
+            }
             _ => {}
         }
         cleaned
@@ -608,6 +618,16 @@ impl Spec {
         }
         (count, first)
     }
+}
+
+/// The `maximum` that a number above it is clamped to, when the schema
+/// says the server clamps (`x-blaxel-clamp: true`) instead of refusing.
+fn clamp_to(s: &Map<String, Value>, n: &serde_json::Number) -> Option<serde_json::Number> {
+    if s.get("x-blaxel-clamp").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let max = s.get("maximum").and_then(Value::as_number)?;
+    (compare(n, max) == Some(std::cmp::Ordering::Greater)).then(|| max.clone())
 }
 
 fn check_number(
@@ -816,10 +836,15 @@ mod tests {
             "CreateJob",
             json!({"metadata": {"name": "Bad_Name"}, "spec": {}}),
         );
-        assert_eq!(
-            e,
-            "metadata.name: must match ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-        );
+        assert_eq!(e, "metadata.name: must match ^[a-z0-9-]+$");
+        // Blaxel's text allows hyphens without saying where: at the ends too.
+        for name in ["-lead", "trail-", "-", "a--b"] {
+            let body = json!({"metadata": {"name": name}, "spec": {}});
+            assert!(
+                spec().validate_body("CreateJob", Some(&body)).is_ok(),
+                "{name}"
+            );
+        }
         let long = "a".repeat(50);
         let e = body_err("CreateJob", json!({"metadata": {"name": long}, "spec": {}}));
         assert_eq!(e, "metadata.name: must be at most 49 character(s) long");
@@ -851,21 +876,56 @@ mod tests {
     }
 
     #[test]
-    fn cron_schedules_need_five_fields() {
+    fn cron_schedules_are_not_restricted_to_five_fields() {
+        // Blaxel's document gives a five-field example but no rule, so
+        // other forms are the server's to judge.
         let job = |s: &str| {
             json!({"metadata": {"name": "a"}, "spec": {"triggers": [
                 {"type": "cron", "configuration": {"schedule": s}}
             ]}})
         };
-        let e = body_err("CreateJob", job("0 3 * *"));
-        assert!(
-            e.starts_with("spec.triggers[0].configuration.schedule: must match"),
-            "{e}"
+        for s in ["0 3 * * *", "@hourly", "0 0 3 * * *", ""] {
+            assert!(
+                spec().validate_body("CreateJob", Some(&job(s))).is_ok(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bounds_blaxel_does_not_state_are_not_enforced() {
+        let body = json!({"metadata": {"name": "a"}, "spec": {
+            "runtime": {"memory": 0, "maxRetries": -1, "maxConcurrentTasks": 0,
+                        "ports": [{"target": 70000}],
+                        "envs": [{"name": ""}]},
+            "volumes": [{"name": "v", "mountPath": "relative", "type": "ephemeral", "sizeMb": 0}],
+            "triggers": [{"type": "cron"}]
+        }});
+        spec().validate_body("CreateJob", Some(&body)).unwrap();
+        let run = json!({"memory": 0});
+        spec()
+            .validate_body("CreateJobExecution", Some(&run))
+            .unwrap();
+    }
+
+    #[test]
+    fn env_entries_keep_value_from() {
+        let body = json!({"metadata": {"name": "a"}, "spec": {"runtime": {"envs": [
+            {"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}
+        ]}}});
+        assert_eq!(
+            spec().validate_body("CreateJob", Some(&body)).unwrap(),
+            body
         );
-        assert!(
-            spec()
-                .validate_body("CreateJob", Some(&job("0 3 * * *")))
-                .is_ok()
+        let e = body_err(
+            "CreateJob",
+            json!({"metadata": {"name": "a"}, "spec": {"runtime": {"envs": [
+                {"name": "DB", "valueFrom": "db"}
+            ]}}}),
+        );
+        assert_eq!(
+            e,
+            "spec.runtime.envs[0].valueFrom: must be an object, not a string"
         );
     }
 
@@ -947,10 +1007,17 @@ mod tests {
         let p = spec().validate_params("ListJobs", &[], &q(&[])).unwrap();
         assert_eq!(p.i64("limit"), Some(50));
         assert_eq!(p.str("sort"), Some("createdAt:desc"));
+        // The server clamps page sizes to 200 rather than refusing them.
+        for (asked, got) in [("201", 200), ("100000", 200), ("200", 200), ("7", 7)] {
+            let p = spec()
+                .validate_params("ListJobs", &[], &q(&[("limit", asked)]))
+                .unwrap();
+            assert_eq!(p.i64("limit"), Some(got), "{asked}");
+        }
         let e = spec()
-            .validate_params("ListJobs", &[], &q(&[("limit", "201")]))
+            .validate_params("ListJobs", &[], &q(&[("limit", "0")]))
             .unwrap_err();
-        assert_eq!(describe(&e), "query limit: must be at most 200");
+        assert_eq!(describe(&e), "query limit: must be at least 1");
         let e = spec()
             .validate_params("ListJobs", &[], &q(&[("limit", "ten")]))
             .unwrap_err();

@@ -98,6 +98,57 @@ pub(crate) async fn execute<O: Operation>(
     Err(with_outcome(err, outcome))
 }
 
+/// Sends a request built by hand, for the calls whose bodies the generated
+/// builders cannot carry as they are (the raw JSON of a read-modify-write):
+/// the same credential, hooks, retries, spans and error mapping as
+/// [`execute`]. Answers the body of a 200 as the server sent it.
+pub(crate) async fn execute_raw(
+    client: &Client,
+    name: &'static str,
+    safety: Safety,
+    timeout: Option<Duration>,
+    request: reqwest::Request,
+) -> Result<bytes::Bytes, Error> {
+    use progenitor_client::{ClientHooks as _, OperationInfo};
+    client.auth().ensure_fresh().await?;
+    let context = CallContext::new(name, safety, timeout);
+    let (sent, outcome) = CALL
+        .scope(context, async move {
+            let sent: Result<bytes::Bytes, GenError> = async {
+                let raw = client.raw();
+                let info = OperationInfo { operation_id: name };
+                let mut request = request;
+                raw.pre::<ByteStream>(&mut request, &info).await?;
+                let result = raw.exec(request, &info).await;
+                raw.post::<ByteStream>(&result, &info).await?;
+                let response = result?;
+                match response.status() {
+                    StatusCode::OK => response
+                        .bytes()
+                        .await
+                        .map_err(blaxel_jobs_client::Error::ResponseBodyError),
+                    s if s.is_success() => {
+                        Err(blaxel_jobs_client::Error::UnexpectedResponse(response))
+                    }
+                    _ => Err(blaxel_jobs_client::Error::ErrorResponse(
+                        ResponseValue::stream(response),
+                    )),
+                }
+            }
+            .await;
+            (sent, CALL.with(|c| c.outcome.take()))
+        })
+        .await;
+    let err = match sent {
+        Ok(body) => return Ok(body),
+        Err(e) => Box::pin(convert::<serde_json::Value>(e)).await,
+    };
+    if err.is_unauthorized() {
+        client.auth().invalidate();
+    }
+    Err(with_outcome(err, outcome))
+}
+
 fn with_outcome(mut err: Error, outcome: Outcome) -> Error {
     let attempts = outcome.attempts.max(1);
     match &mut err {

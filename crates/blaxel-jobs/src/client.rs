@@ -186,6 +186,12 @@ mod tests {
         send(&client.job("a").executions().create().send());
         send(&client.job("a").executions().wait("e").send());
         send(&client.job("a").wait_until_deployed().send());
+        send(
+            &client
+                .job("a")
+                .update_with(|job| job.spec.enabled = false)
+                .send(),
+        );
         // Clones share one pool and one credential.
         let clone = client.clone();
         assert!(Arc::ptr_eq(&client.inner, &clone.inner));

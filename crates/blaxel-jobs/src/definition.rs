@@ -49,8 +49,8 @@ impl From<types::Job> for JobBuilder {
 }
 
 impl JobBuilder {
-    /// A job named `name` (lowercase letters, digits and inner hyphens, at
-    /// most 49 characters), enabled, with nothing else set.
+    /// A job named `name` (lowercase letters, digits and hyphens, at most
+    /// 49 characters), enabled, with nothing else set.
     pub fn new(name: impl Into<String>) -> Self {
         let metadata = types::Metadata {
             name: name.into(),
@@ -164,11 +164,42 @@ impl JobBuilder {
         self.push_env(name.into(), value.into(), true)
     }
 
+    /// Adds an environment variable whose value comes from a reference, in
+    /// the shape of a Kubernetes `EnvVar`'s `valueFrom` (a JSON object such
+    /// as `{"secretKeyRef": {"name": "db", "key": "password"}}`; which
+    /// references Blaxel resolves is the server's to say).
+    ///
+    /// ```
+    /// let job = blaxel_jobs::JobBuilder::new("etl")
+    ///     .env_from("DB_PASSWORD", serde_json::json!({"secretKeyRef": {"name": "db", "key": "password"}}))
+    ///     .build()
+    ///     .unwrap();
+    /// let env = &job.spec.runtime.unwrap().envs[0];
+    /// assert!(env.value.is_none() && env.value_from.is_some());
+    /// ```
+    pub fn env_from(mut self, name: impl Into<String>, source: serde_json::Value) -> Self {
+        let serde_json::Value::Object(source) = source else {
+            let i = self.job.spec.runtime.as_ref().map_or(0, |r| r.envs.len());
+            return self.fail(InvalidInput::field(
+                format!("spec.runtime.envs[{i}].valueFrom"),
+                "must be a JSON object",
+            ));
+        };
+        self.runtime().envs.push(types::Env {
+            name: Some(name.into()),
+            value: None,
+            secret: None,
+            value_from: Some(source),
+        });
+        self
+    }
+
     fn push_env(mut self, name: String, value: String, secret: bool) -> Self {
         self.runtime().envs.push(types::Env {
             name: Some(name),
             value: Some(value),
             secret: Some(secret),
+            value_from: None,
         });
         self
     }
@@ -237,8 +268,10 @@ impl JobBuilder {
         self
     }
 
-    /// Adds a cron trigger: `schedule` is a five-field cron expression, and
-    /// each scheduled execution runs `tasks` (values that serialize to JSON
+    /// Adds a cron trigger: `schedule` is a cron expression, such as the
+    /// five-field `0 3 * * *` Blaxel documents (another form, such as
+    /// `@hourly`, is sent with a warning: the server decides), and each
+    /// scheduled execution runs `tasks` (values that serialize to JSON
     /// objects).
     pub fn cron<T: Serialize>(
         self,
@@ -307,12 +340,15 @@ impl JobBuilder {
         })
     }
 
-    /// Checks the definition and returns it.
+    /// Checks the definition against the limits the document states and
+    /// returns it. (Doubtful values the document allows, such as a cron
+    /// schedule that is not five fields, are warned about when the job is
+    /// sent, not here.)
     pub fn build(self) -> Result<types::Job, Error> {
         if let Some(e) = self.invalid {
             return Err(e.into());
         }
-        validate::job(&self.job)?;
+        validate::limits_of_job(&self.job)?;
         Ok(self.job)
     }
 }
@@ -347,7 +383,7 @@ pub fn parse_job(text: &str, format: Format) -> Result<types::Job, Error> {
         let field = e.path().to_string();
         InvalidInput::field(field, e.into_inner().to_string())
     })?;
-    validate::job(&job)?;
+    validate::limits_of_job(&job)?;
     Ok(job)
 }
 
@@ -412,9 +448,18 @@ mod tests {
         let e = JobBuilder::new("ok").disk_percent(99).build().unwrap_err();
         assert!(e.to_string().contains("diskPercent"), "{e}");
         let e = JobBuilder::new("ok")
-            .cron("0 3 * *", Vec::<serde_json::Value>::new())
+            .env("A", "1")
+            .env_from("B", serde_json::json!("not an object"))
             .build()
             .unwrap_err();
-        assert!(e.to_string().contains("schedule"), "{e}");
+        assert!(
+            e.to_string().contains("spec.runtime.envs[1].valueFrom"),
+            "{e}"
+        );
+        // Schedules are the server's to judge.
+        JobBuilder::new("ok")
+            .cron("@hourly", Vec::<serde_json::Value>::new())
+            .build()
+            .unwrap();
     }
 }

@@ -310,10 +310,11 @@ fluent!(ListExecutions, types::JobExecutionList);
 paginate::listing!(ListExecutions, types::JobExecutionList);
 
 impl<'a> ListExecutions<'a> {
-    /// Page size, 1 to 100 (the server's default is 20).
+    /// Page size, 1 to 100 (the server's default is 20); other values are
+    /// clamped into that range.
     pub fn limit(self, limit: u32) -> Self {
-        let check = validate::check_int(&limits::LIST_JOB_EXECUTIONS_LIMIT, limit.into(), "limit");
-        Self(self.0.check(check).map(|b| b.limit(i64::from(limit))))
+        let limit = validate::clamp(&limits::LIST_JOB_EXECUTIONS_LIMIT, limit, "limit");
+        Self(self.0.map(|b| b.limit(limit)))
     }
 
     /// Legacy offset paging; ignored by the server with the cursor-capable
@@ -351,14 +352,11 @@ fluent!(ListTasks, types::JobExecutionTaskList);
 paginate::listing!(ListTasks, types::JobExecutionTaskList);
 
 impl<'a> ListTasks<'a> {
-    /// Page size, 1 to 200 (the server's default is 50).
+    /// Page size, 1 to 200 (the server's default is 50); other values are
+    /// clamped into that range, as the server clamps them.
     pub fn limit(self, limit: u32) -> Self {
-        let check = validate::check_int(
-            &limits::LIST_JOB_EXECUTION_TASKS_LIMIT,
-            limit.into(),
-            "limit",
-        );
-        Self(self.0.check(check).map(|b| b.limit(i64::from(limit))))
+        let limit = validate::clamp(&limits::LIST_JOB_EXECUTION_TASKS_LIMIT, limit, "limit");
+        Self(self.0.map(|b| b.limit(limit)))
     }
 
     /// Sort order.

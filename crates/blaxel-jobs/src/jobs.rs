@@ -4,10 +4,12 @@
 //! Each method returns a builder; set options on it, then `.send().await`.
 
 use crate::Client;
-use crate::call::Call;
-use crate::error::{Error, InvalidInput};
+use crate::call::{self, Call};
+use crate::error::{DecodeError, Error, InvalidInput};
 use crate::executions::Executions;
+use crate::merge;
 use crate::paginate;
+use crate::retry::Safety;
 use crate::validate;
 use crate::wait::WaitForDeployment;
 use blaxel_jobs_client::limits;
@@ -68,6 +70,16 @@ impl<'a> Jobs<'a> {
         JobRef::new(self.client, name.into()).update(job)
     }
 
+    /// Reads a job, applies `edit`, and writes it back, keeping every field
+    /// of the server's object that the typed view does not know. Same as
+    /// `client.job(name).update_with(edit)`; see [`JobRef::update_with`].
+    pub fn update_with<F>(self, name: impl Into<String>, edit: F) -> UpdateWith<'a, F>
+    where
+        F: FnOnce(&mut types::Job),
+    {
+        JobRef::new(self.client, name.into()).update_with(edit)
+    }
+
     /// Deletes a job and cancels its running executions.
     pub fn delete(self, name: impl Into<String>) -> DeleteJob<'a> {
         JobRef::new(self.client, name.into()).delete()
@@ -106,20 +118,23 @@ impl<'a> JobRef<'a> {
         GetJob(Call::new(self.client, op).check(self.check_name()))
     }
 
-    /// Replaces the job's definition. `job.metadata.name` must be this job's name.
+    /// Replaces the job's definition with `job`, as it is.
+    /// `job.metadata.name` must be this job's name.
+    ///
+    /// UpdateJob replaces the whole definition, and the typed view keeps
+    /// only the fields this SDK knows: a `job` obtained by reading the job
+    /// and editing it loses whatever else the server had stored (fields
+    /// Blaxel added after this SDK was generated, or set by the console or
+    /// `bl`). To change part of a job, use [`update_with`](Self::update_with).
+    /// Nor can `update` send an empty list: the generated types leave empty
+    /// lists out, so a job sent with no `envs` relies on the server reading
+    /// a missing list as empty (a full replace does); `update_with` sends
+    /// `[]`.
     pub fn update(&self, job: types::Job) -> UpdateJob<'a> {
-        let same_name = if job.metadata.name == self.name {
-            Ok(())
-        } else {
-            Err(InvalidInput::field(
-                "metadata.name",
-                format!(
-                    "`{}` differs from the job being updated, `{}` (names cannot change)",
-                    job.metadata.name, self.name
-                ),
-            ))
-        };
-        let check = self.check_name().and(same_name).and(validate::job(&job));
+        let check = self
+            .check_name()
+            .and(same_name(&job, &self.name))
+            .and(validate::job(&job));
         let op = self
             .client
             .raw()
@@ -127,6 +142,78 @@ impl<'a> JobRef<'a> {
             .job_id(self.name.clone())
             .body(job);
         UpdateJob(Call::new(self.client, op).check(check))
+    }
+
+    /// Changes part of the job without losing what the SDK does not model:
+    /// reads the job, lets `edit` change the typed view of it, and writes
+    /// back the server's own JSON with only the edit applied.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
+    /// let job = client
+    ///     .job("nightly-report")
+    ///     .update_with(|job| {
+    ///         let runtime = job.spec.runtime.get_or_insert_with(Default::default);
+    ///         runtime.memory = Some(4096);
+    ///     })
+    ///     .send()
+    ///     .await?;
+    /// # let _ = job; Ok(()) }
+    /// ```
+    ///
+    /// # Why not get, then update
+    ///
+    /// UpdateJob replaces the whole definition, and the generated types
+    /// keep only the fields they know. Reading a job into [`types::Job`] and
+    /// sending it back with [`update`](Self::update) silently deletes
+    /// everything else the server stored: fields Blaxel added after this SDK
+    /// was generated, and fields the console or `bl` set. `update_with`
+    /// sends the server's own JSON text instead, changed only where the
+    /// edit changed the typed view; every other byte of it is sent back as
+    /// read.
+    ///
+    /// # How the edit is applied
+    ///
+    /// - A field the edit did not touch keeps the server's exact text,
+    ///   unknown fields nested inside it included; a field the typed view
+    ///   does not know is kept as it is, in its place.
+    /// - A field the edit set to `None` is left out; a list the edit emptied
+    ///   or removed is sent as `[]`, so that emptying `envs` really removes
+    ///   every variable (a plain [`update`](Self::update) cannot: the
+    ///   generated types never serialize an empty list).
+    /// - List elements are matched to the server's by their `id`, else
+    ///   their `name` (env variables by name, triggers by id, volumes by
+    ///   name), else by content, else by position, and keep their unknown
+    ///   fields; an element whose `id` or `name` the edit changes counts as
+    ///   removed and added. The new list has the edit's order.
+    /// - If the edit changes nothing, nothing is written and the job as
+    ///   read is returned.
+    ///
+    /// The edited job is checked like [`update`](Self::update)'s (its name
+    /// cannot change). Secret values come back masked unless
+    /// [`show_secrets`](UpdateWith::show_secrets) is set, and are sent
+    /// back as they were read (masked); what the server does with a masked
+    /// value it receives is its own rule (the emulator keeps the stored
+    /// secret).
+    ///
+    /// # Concurrent writers
+    ///
+    /// The API has no conditional update (no `ETag` or `If-Match`, no
+    /// revision precondition), so a change another writer makes between the
+    /// read and the write is overwritten: read-modify-write narrows the
+    /// window to two requests but cannot close it. Serialize updates of one
+    /// job on your side if several writers may touch it.
+    pub fn update_with<F>(&self, edit: F) -> UpdateWith<'a, F>
+    where
+        F: FnOnce(&mut types::Job),
+    {
+        UpdateWith {
+            client: self.client,
+            name: self.name.clone(),
+            edit,
+            show_secrets: false,
+            timeout: None,
+        }
     }
 
     /// Deletes the job. The answer is the job with status `DELETING`.
@@ -181,6 +268,154 @@ impl GetJob<'_> {
 pub struct UpdateJob<'a>(Call<'a, builder::UpdateJob<'a>>);
 fluent!(UpdateJob, types::Job);
 
+fn same_name(job: &types::Job, name: &str) -> Result<(), InvalidInput> {
+    if job.metadata.name == name {
+        return Ok(());
+    }
+    Err(InvalidInput::field(
+        "metadata.name",
+        format!(
+            "`{}` differs from the job being updated, `{name}` (names cannot change)",
+            job.metadata.name
+        ),
+    ))
+}
+
+/// Builder of a read-modify-write update: GetJob, the edit, then UpdateJob
+/// with the server's JSON changed only by the edit. See
+/// [`JobRef::update_with`].
+#[must_use = "a request does nothing until it is sent"]
+pub struct UpdateWith<'a, F> {
+    client: &'a Client,
+    name: String,
+    edit: F,
+    show_secrets: bool,
+    timeout: Option<Duration>,
+}
+
+impl<F> std::fmt::Debug for UpdateWith<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateWith")
+            .field("name", &self.name)
+            .field("show_secrets", &self.show_secrets)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, F> UpdateWith<'a, F>
+where
+    F: FnOnce(&mut types::Job),
+{
+    /// Read secret environment values in clear (needs the workspace admin
+    /// role), so that they are written back in clear rather than masked.
+    pub fn show_secrets(mut self, show: bool) -> Self {
+        self.show_secrets = show;
+        self
+    }
+
+    /// Overrides the client's per-attempt timeout for both requests.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Reads the job, applies the edit, and writes the result back (unless
+    /// the edit changed nothing). Answers the job as stored.
+    pub async fn send(self) -> Result<types::Job, Error> {
+        let UpdateWith {
+            client,
+            name,
+            edit,
+            show_secrets,
+            timeout,
+        } = self;
+        validate::path_id(&name, "jobId")?;
+        let url = job_url(client, &name)?;
+        let mut get_url = url.clone();
+        if show_secrets {
+            get_url
+                .query_pairs_mut()
+                .append_pair("show_secrets", "true");
+        }
+        let get = raw_request(client, reqwest::Method::GET, get_url, None)?;
+        let read = call::execute_raw(client, "GetJob", Safety::Idempotent, timeout, get).await?;
+        let decode_error = |message: String| {
+            DecodeError::locate::<types::Job>(reqwest::StatusCode::OK, read.clone(), message)
+        };
+        let text = std::str::from_utf8(&read)
+            .map_err(|e| decode_error(format!("the job is not UTF-8: {e}")))?;
+        let mut job: types::Job =
+            serde_json::from_str(text).map_err(|e| decode_error(e.to_string()))?;
+        let before = to_value(&job)?;
+        edit(&mut job);
+        same_name(&job, &name)?;
+        validate::job(&job)?;
+        let after = to_value(&job)?;
+        if after == before {
+            return Ok(job);
+        }
+        let body = merge::merge(text, &before, &after).map_err(|e| decode_error(e.to_string()))?;
+        let put = raw_request(client, reqwest::Method::PUT, url, Some(body))?;
+        let written =
+            call::execute_raw(client, "UpdateJob", Safety::Idempotent, timeout, put).await?;
+        serde_json::from_slice(&written).map_err(|e| {
+            DecodeError::locate::<types::Job>(
+                reqwest::StatusCode::OK,
+                written.clone(),
+                e.to_string(),
+            )
+            .into()
+        })
+    }
+}
+
+/// The URL of a job, as the generated client forms it.
+fn job_url(client: &Client, name: &str) -> Result<reqwest::Url, Error> {
+    use progenitor_client::ClientInfo as _;
+    let text = format!(
+        "{}/jobs/{}",
+        client.raw().baseurl(),
+        progenitor_client::encode_path(name)
+    );
+    reqwest::Url::parse(&text)
+        .map_err(|e| InvalidInput::field("jobId", format!("cannot form the job's URL: {e}")).into())
+}
+
+/// A request with the headers the generated client adds to its own.
+fn raw_request(
+    client: &Client,
+    method: reqwest::Method,
+    url: reqwest::Url,
+    body: Option<String>,
+) -> Result<reqwest::Request, Error> {
+    use progenitor_client::ClientInfo as _;
+    let mut builder = client
+        .raw()
+        .client()
+        .request(method, url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .header("api-version", blaxel_jobs_client::Client::api_version());
+    if let Some(body) = body {
+        builder = builder
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+    }
+    builder.build().map_err(|e| {
+        InvalidInput::general(format!(
+            "cannot build the request: {}",
+            crate::error::chain(&e)
+        ))
+        .into()
+    })
+}
+
+fn to_value(job: &types::Job) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(job).map_err(|e| {
+        InvalidInput::general(format!("the job cannot be written as JSON: {e}")).into()
+    })
+}
+
 /// Builder of a DeleteJob call. See [`JobRef::delete`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent"]
@@ -212,10 +447,11 @@ fluent!(ListJobs, types::JobList);
 paginate::listing!(ListJobs, types::JobList);
 
 impl<'a> ListJobs<'a> {
-    /// Page size, 1 to 200 (the server's default is 50).
+    /// Page size, 1 to 200 (the server's default is 50); other values are
+    /// clamped into that range, as the server clamps them.
     pub fn limit(self, limit: u32) -> Self {
-        let check = validate::check_int(&limits::LIST_JOBS_LIMIT, limit.into(), "limit");
-        Self(self.0.check(check).map(|b| b.limit(i64::from(limit))))
+        let limit = validate::clamp(&limits::LIST_JOBS_LIMIT, limit, "limit");
+        Self(self.0.map(|b| b.limit(limit)))
     }
 
     /// Sort order (default `createdAt:desc`).

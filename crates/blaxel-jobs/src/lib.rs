@@ -73,6 +73,39 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Updating a job
+//!
+//! UpdateJob replaces the whole definition, and the generated types keep
+//! only the fields this SDK knows, so reading a job into [`Job`] and
+//! sending it back with [`JobRef::update`] deletes whatever else the
+//! server stored (fields added by Blaxel later, or set by the console or
+//! `bl`). [`JobRef::update_with`] reads the job, applies an edit to the
+//! typed view, and writes back the server's own JSON with only that edit
+//! applied; everything else is sent back byte for byte.
+//!
+//! ```no_run
+//! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
+//! client
+//!     .job("nightly-report")
+//!     .update_with(|job| job.spec.enabled = false)
+//!     .send()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Client-side checks
+//!
+//! The server is the authority. Before sending, the SDK refuses a value
+//! only where Blaxel's document states the limit (the name's characters
+//! and length, the display name's and external id's, `diskPercent`, the
+//! trigger timeout), so a check never blocks a request the server would
+//! take; the limits are generated from the document
+//! ([`raw::limits`]). Page sizes are clamped into the document's range, as
+//! the server clamps them. Values that only look wrong (a cron schedule
+//! that is not five fields, a cron trigger without a schedule, an empty env
+//! name, a relative mount path, a memory of 0, a port outside 1-65535) are
+//! `tracing` warnings with target `blaxel_jobs::validate`, and are sent.
+//!
 //! # Waiting
 //!
 //! [`Executions::wait`] polls with backoff until the execution ends and
@@ -104,6 +137,7 @@ mod definition;
 mod error;
 mod executions;
 mod jobs;
+mod merge;
 pub mod paginate;
 pub mod retry;
 mod transport;
@@ -121,7 +155,9 @@ pub use error::{
 pub use executions::{
     CancelExecution, CreateExecution, Executions, GetExecution, ListExecutions, ListTasks,
 };
-pub use jobs::{CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob};
+pub use jobs::{
+    CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob, UpdateWith,
+};
 pub use retry::RetryConfig;
 pub use wait::{PollInterval, WaitForDeployment, WaitForExecution};
 

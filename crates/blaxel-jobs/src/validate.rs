@@ -1,8 +1,18 @@
 //! Client-side checks of request values, against the limits the API
 //! document states (`blaxel_jobs_client::limits`, generated from it).
 //!
+//! The server is the authority: a check here refuses a value only where
+//! the document states the limit as Blaxel's own (lengths and characters
+//! of names and ids, `diskPercent`, the trigger timeout), so it can never
+//! block a request the server would take. Page sizes are clamped to the
+//! document's range, as the server clamps them. Everything else that looks
+//! wrong but may be accepted (an empty env name, a cron trigger without a
+//! schedule, a schedule that is not five fields, a relative mount path, a
+//! memory of 0, a port outside 1-65535) is a `tracing` warning with target
+//! `blaxel_jobs::validate`, and the request is sent.
+//!
 //! A failure names the field as a path in the request body, such as
-//! `spec.triggers[0].configuration.schedule`.
+//! `spec.triggers[0].configuration.timeout`.
 
 use crate::error::InvalidInput;
 use blaxel_jobs_client::limits::{self, Limit};
@@ -25,11 +35,6 @@ fn pattern(p: &'static str) -> Option<&'static regex_lite::Regex> {
     Some(re)
 }
 
-/// regex-lite's `\s`: `[\t\n\v\f\r ]`.
-fn is_regex_space(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\x0B' | '\x0C' | '\r' | ' ')
-}
-
 /// Whether `value` matches the pattern `p`. The patterns the document
 /// puts on job definitions today have a fast check here, because
 /// regex-lite's PikeVM spends about 10,000 instructions on a short match,
@@ -38,28 +43,18 @@ fn is_regex_space(c: char) -> bool {
 /// `fast_checks_agree_with_regex_lite` keeps the two in step.
 fn is_match(p: &'static str, value: &str) -> bool {
     match p {
-        // A DNS label: lowercase letters, digits and inner hyphens.
-        "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" => {
-            let b = value.as_bytes();
-            !b.is_empty()
-                && b.iter()
+        // Lowercase letters, digits and hyphens, anywhere.
+        "^[a-z0-9-]+$" => {
+            !value.is_empty()
+                && value
+                    .bytes()
                     .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-'))
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
         }
         "^[A-Za-z0-9-]+$" => {
             !value.is_empty()
                 && value
                     .bytes()
                     .all(|c| c.is_ascii_alphanumeric() || c == b'-')
-        }
-        // Five fields separated by white space: a cron expression.
-        "^\\s*\\S+(\\s+\\S+){4}\\s*$" => {
-            value
-                .split(is_regex_space)
-                .filter(|f| !f.is_empty())
-                .count()
-                == 5
         }
         _ => pattern(p).is_none_or(|re| re.is_match(value)),
     }
@@ -90,6 +85,30 @@ pub(crate) fn check_int(limit: &Limit, value: i64, field: &str) -> Result<(), In
         return Ok(());
     };
     Err(InvalidInput::field(field, problem))
+}
+
+/// `value` moved into the limit's range: how page sizes are treated, since
+/// the server clamps them rather than refusing them. A value that moves is
+/// reported as a `tracing` debug event.
+pub(crate) fn clamp(limit: &Limit, value: u32, field: &str) -> i64 {
+    let asked = i64::from(value);
+    let mut sent = asked;
+    if let Some(max) = limit.maximum {
+        sent = sent.min(max);
+    }
+    if let Some(min) = limit.minimum {
+        sent = sent.max(min);
+    }
+    if sent != asked {
+        tracing::debug!(
+            target: "blaxel_jobs::validate",
+            field,
+            asked,
+            sent,
+            "page size moved into the range the API document gives"
+        );
+    }
+    sent
 }
 
 fn opt_str(limit: &Limit, value: &Option<String>, field: &str) -> Result<(), InvalidInput> {
@@ -128,8 +147,28 @@ pub(crate) fn path_id(value: &str, field: &str) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// Checks a job definition before it is created or updated.
+/// A value the server may well refuse, but that the document does not rule
+/// out: said, not refused.
+fn warn(field: &dyn std::fmt::Display, what: &str) {
+    tracing::warn!(
+        target: "blaxel_jobs::validate",
+        field = %field,
+        "{what}; sending it anyway, the server decides"
+    );
+}
+
+/// Checks a job definition that is about to be sent (created or updated):
+/// refuses only what the document's limits refuse, and warns about the
+/// rest (see the module's documentation).
 pub(crate) fn job(job: &types::Job) -> Result<(), InvalidInput> {
+    limits_of_job(job)?;
+    warn_unusual(job);
+    Ok(())
+}
+
+/// The document's limits on a job definition, without the warnings (for
+/// definitions being built or loaded, which warn when they are sent).
+pub(crate) fn limits_of_job(job: &types::Job) -> Result<(), InvalidInput> {
     let m = &job.metadata;
     job_name(&m.name, "metadata.name")?;
     opt_str(
@@ -146,94 +185,106 @@ pub(crate) fn job(job: &types::Job) -> Result<(), InvalidInput> {
     let spec = &job.spec;
     if let Some(rt) = &spec.runtime {
         opt_int(
-            &limits::JOB_RUNTIME_MEMORY,
-            rt.memory,
-            "spec.runtime.memory",
-        )?;
-        opt_int(
-            &limits::JOB_RUNTIME_MAX_RETRIES,
-            rt.max_retries,
-            "spec.runtime.maxRetries",
-        )?;
-        opt_int(
-            &limits::JOB_RUNTIME_MAX_CONCURRENT_TASKS,
-            rt.max_concurrent_tasks,
-            "spec.runtime.maxConcurrentTasks",
-        )?;
-        opt_int(
             &limits::JOB_RUNTIME_DISK_PERCENT,
             rt.disk_percent,
             "spec.runtime.diskPercent",
         )?;
-        for (i, env) in rt.envs.iter().enumerate() {
-            if env.name.as_deref().is_none_or(str::is_empty) {
-                return Err(InvalidInput::field(
-                    format!("spec.runtime.envs[{i}].name"),
-                    "must not be empty",
-                ));
-            }
-        }
-        for (i, port) in rt.ports.iter().flat_map(|p| p.iter()).enumerate() {
-            // Field paths are only formatted when a check fails.
-            check_int(&limits::PORT_TARGET, port.target, "")
-                .map_err(|e| e.at(format!("spec.runtime.ports[{i}].target")))?;
-        }
     }
     for (i, trigger) in spec.triggers.iter().flat_map(|t| t.iter()).enumerate() {
-        let at = |what: &str| format!("spec.triggers[{i}].configuration.{what}");
-        let config = trigger.configuration.as_ref();
-        if trigger.type_ == Some(TriggerType::Cron)
-            && config.and_then(|c| c.schedule.as_deref()).is_none()
-        {
-            return Err(InvalidInput::field(
-                at("schedule"),
-                "a cron trigger needs a schedule",
-            ));
-        }
-        if let Some(c) = config {
-            opt_str(&limits::TRIGGER_CONFIGURATION_SCHEDULE, &c.schedule, "").map_err(|e| {
-                InvalidInput::field(
-                    at("schedule"),
-                    format!("must be a cron expression with 5 fields ({})", e.message),
-                )
-            })?;
+        if let Some(c) = &trigger.configuration {
+            // Field paths are only formatted when a check fails.
             opt_int(&limits::TRIGGER_CONFIGURATION_TIMEOUT, c.timeout, "")
-                .map_err(|e| e.at(at("timeout")))?;
-        }
-    }
-    for (i, v) in spec.volumes.iter().flat_map(|v| v.iter()).enumerate() {
-        let at = |what: &str| format!("spec.volumes[{i}].{what}");
-        check_int(&limits::JOB_VOLUME_SIZE_MB, v.size_mb, "").map_err(|e| e.at(at("sizeMb")))?;
-        if v.name.is_empty() {
-            return Err(InvalidInput::field(at("name"), "must not be empty"));
-        }
-        if !v.mount_path.starts_with('/') {
-            return Err(InvalidInput::field(
-                at("mountPath"),
-                "must be an absolute path",
-            ));
+                .map_err(|e| e.at(format!("spec.triggers[{i}].configuration.timeout")))?;
         }
     }
     Ok(())
 }
 
+/// Warns about values of a job definition that the document does not rule
+/// out but that the server may refuse or misread.
+fn warn_unusual(job: &types::Job) {
+    let spec = &job.spec;
+    if let Some(rt) = &spec.runtime {
+        if rt.memory.is_some_and(|m| m < 1) {
+            warn(&"spec.runtime.memory", "memory below 1 MB");
+        }
+        if rt.max_retries.is_some_and(|r| r < 0) {
+            warn(&"spec.runtime.maxRetries", "a negative retry count");
+        }
+        if rt.max_concurrent_tasks.is_some_and(|t| t < 1) {
+            warn(
+                &"spec.runtime.maxConcurrentTasks",
+                "fewer than 1 task at once",
+            );
+        }
+        for (i, env) in rt.envs.iter().enumerate() {
+            if env.name.as_deref().is_none_or(str::is_empty) {
+                warn(
+                    &format_args!("spec.runtime.envs[{i}].name"),
+                    "an environment variable without a name",
+                );
+            }
+        }
+        for (i, port) in rt.ports.iter().flat_map(|p| p.iter()).enumerate() {
+            if !(1..=65535).contains(&port.target) {
+                warn(
+                    &format_args!("spec.runtime.ports[{i}].target"),
+                    "a port number outside 1-65535",
+                );
+            }
+        }
+    }
+    for (i, trigger) in spec.triggers.iter().flat_map(|t| t.iter()).enumerate() {
+        if trigger.type_ != Some(TriggerType::Cron) {
+            continue;
+        }
+        let at = format_args!("spec.triggers[{i}].configuration.schedule");
+        match trigger
+            .configuration
+            .as_ref()
+            .and_then(|c| c.schedule.as_deref())
+        {
+            None => warn(&at, "a cron trigger without a schedule"),
+            Some(s) if s.split_whitespace().count() != 5 => warn(
+                &at,
+                "a schedule that is not the five-field cron form Blaxel documents",
+            ),
+            Some(_) => {}
+        }
+    }
+    for (i, v) in spec.volumes.iter().flat_map(|v| v.iter()).enumerate() {
+        if v.name.is_empty() {
+            warn(
+                &format_args!("spec.volumes[{i}].name"),
+                "a volume without a name",
+            );
+        }
+        if !v.mount_path.starts_with('/') {
+            warn(
+                &format_args!("spec.volumes[{i}].mountPath"),
+                "a mount path that is not absolute",
+            );
+        }
+        if v.size_mb < 1 {
+            warn(
+                &format_args!("spec.volumes[{i}].sizeMb"),
+                "a volume below 1 MB",
+            );
+        }
+    }
+}
+
 /// Checks an execution request on its own (memory against the job is
-/// checked by the caller, which knows the job).
+/// checked by the caller, which knows the job). The document states no
+/// limit on it, so this only warns.
 pub(crate) fn execution_request(
     req: &types::CreateJobExecutionRequest,
 ) -> Result<(), InvalidInput> {
-    opt_int(
-        &limits::CREATE_JOB_EXECUTION_REQUEST_MEMORY,
-        req.memory,
-        "memory",
-    )?;
-    for (k, _) in req.env.iter() {
-        if k.is_empty() {
-            return Err(InvalidInput::field(
-                "env",
-                "variable names must not be empty",
-            ));
-        }
+    if req.memory.is_some_and(|m| m < 1) {
+        warn(&"memory", "memory below 1 MB");
+    }
+    if req.env.keys().any(String::is_empty) {
+        warn(&"env", "an environment variable without a name");
     }
     Ok(())
 }
@@ -251,29 +302,32 @@ mod tests {
             "a-",
             "-a",
             "a-b",
+            "a--b",
             "nightly-report",
             "Nightly",
             "under_score",
             "sp ace",
             "0 3 * * *",
-            " 0 3 * * * ",
-            "0 3 * *",
-            "0 3 * * * *",
-            "0\t3\n*\x0B*\x0C*",
-            "0\u{a0}3 * * * *",
             "ticket-4821",
             "é",
             "a\n",
+            "\na",
         ];
-        for limit in [
-            &limits::METADATA_NAME,
-            &limits::METADATA_EXTERNAL_ID,
-            &limits::TRIGGER_CONFIGURATION_SCHEDULE,
-        ] {
+        for limit in [&limits::METADATA_NAME, &limits::METADATA_EXTERNAL_ID] {
             let p = limit.pattern.expect("the limit has a pattern");
             let re = regex_lite::Regex::new(p).unwrap();
             for s in samples {
                 assert_eq!(is_match(p, s), re.is_match(s), "{p} on {s:?}");
+            }
+        }
+        // Every pattern of the document either has a fast check above or
+        // goes to regex-lite; both must agree on the samples.
+        for limit in limits::ALL {
+            if let Some(p) = limit.pattern {
+                let re = regex_lite::Regex::new(p).unwrap();
+                for s in samples {
+                    assert_eq!(is_match(p, s), re.is_match(s), "{p} on {s:?}");
+                }
             }
         }
     }
@@ -301,13 +355,16 @@ mod tests {
         let e = job(&j).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("metadata.name"));
         assert!(e.message.contains("at most 49"), "{e}");
-        for bad in ["Nightly", "under_score", "-lead", "trail-", "sp ace", ""] {
+        for bad in ["Nightly", "under_score", "sp ace", ""] {
             j.metadata.name = bad.into();
             let e = job(&j).unwrap_err();
             assert_eq!(e.field.as_deref(), Some("metadata.name"), "{bad}");
         }
-        j.metadata.name = "a".repeat(49);
-        job(&j).unwrap();
+        // Blaxel's text allows hyphens without saying where.
+        for ok in ["-lead", "trail-", "-", "a--b", &"a".repeat(49)] {
+            j.metadata.name = ok.into();
+            job(&j).unwrap();
+        }
     }
 
     #[test]
@@ -324,27 +381,48 @@ mod tests {
     }
 
     #[test]
-    fn cron_schedules_need_five_fields() {
-        for (s, ok) in [
-            ("0 3 * * *", true),
-            ("*/5 * * * 1-5", true),
-            ("0 3 * *", false),
-            ("0 3 * * * *", false),
-            ("", false),
-        ] {
+    fn any_cron_schedule_is_sent() {
+        for s in ["0 3 * * *", "@hourly", "0 0 3 * * *", "0 3 * *", ""] {
             let mut j = base_job();
             let t = &mut j.spec.triggers.as_mut().unwrap().0[0];
             t.configuration.as_mut().unwrap().schedule = Some(s.into());
-            let r = job(&j);
-            assert_eq!(r.is_ok(), ok, "{s:?}: {r:?}");
-            if let Err(e) = r {
-                assert_eq!(
-                    e.field.as_deref(),
-                    Some("spec.triggers[0].configuration.schedule")
-                );
-                assert!(e.message.contains("5 fields"), "{e}");
-            }
+            job(&j).unwrap();
         }
+        let mut j = base_job();
+        j.spec.triggers.as_mut().unwrap().0[0].configuration = None;
+        job(&j).unwrap();
+    }
+
+    #[test]
+    fn rules_blaxel_does_not_state_do_not_refuse() {
+        let j: types::Job = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "a"},
+            "spec": {
+                "runtime": {"memory": 0, "maxRetries": -1, "maxConcurrentTasks": 0,
+                            "envs": [{"value": "x"}, {"name": ""}],
+                            "ports": [{"target": 0}, {"target": 70000}]},
+                "volumes": [{"name": "", "mountPath": "scratch", "type": "ephemeral", "sizeMb": 0}],
+                "triggers": [{"type": "cron"}]
+            }
+        }))
+        .unwrap();
+        job(&j).unwrap();
+        let req: types::CreateJobExecutionRequest =
+            serde_json::from_value(serde_json::json!({"memory": 0, "env": {"": "x"}})).unwrap();
+        execution_request(&req).unwrap();
+    }
+
+    #[test]
+    fn page_sizes_are_clamped_to_the_documents_range() {
+        let l = &limits::LIST_JOBS_LIMIT;
+        let max = l.maximum.unwrap();
+        let min = l.minimum.unwrap();
+        assert_eq!(clamp(l, 500, "limit"), max);
+        assert_eq!(clamp(l, u32::MAX, "limit"), max);
+        assert_eq!(clamp(l, 0, "limit"), min);
+        assert_eq!(clamp(l, 7, "limit"), 7);
+        let e = &limits::LIST_JOB_EXECUTIONS_LIMIT;
+        assert_eq!(clamp(e, 101, "limit"), e.maximum.unwrap());
     }
 
     #[test]

@@ -224,3 +224,57 @@ async fn never_shows_client_credentials() {
         "{out}"
     );
 }
+
+/// Values the SDK finds odd but the document allows are warned about, as
+/// tracing events naming the field, and sent; page sizes that move into the
+/// document's range are reported at debug level.
+#[test]
+fn doubtful_values_are_warnings_not_errors() {
+    serial(async {
+        let text = traced(async {
+            let job = blaxel_jobs::JobBuilder::new("odd-")
+                .memory(0)
+                .env("", "x")
+                .volume("v", "relative", 10)
+                .cron("@hourly", [json!({})])
+                .build()
+                .expect("the document allows all of it");
+            assert_eq!(job.metadata.name, "odd-");
+            let client = Client::builder()
+                .ignore_environment()
+                .base_url("http://127.0.0.1:9")
+                .api_key("k")
+                .workspace(WS)
+                .retry(fast_retry())
+                .build()
+                .unwrap();
+            // Warned once, when it is sent (the connection is then refused).
+            let _ = client.jobs().create(job).send().await;
+            // Built, not sent: the clamp happens when the limit is set.
+            let _ = client.jobs().list().limit(1000);
+        })
+        .await;
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("blaxel_jobs::validate"))
+            .collect();
+        for field in [
+            "spec.runtime.memory",
+            "spec.runtime.envs[0].name",
+            "spec.volumes[0].mountPath",
+            "spec.triggers[0].configuration.schedule",
+        ] {
+            assert!(
+                warnings.iter().any(|l| has_field(l, "field", field)),
+                "no warning for {field}: {text}"
+            );
+        }
+        assert_eq!(warnings.len(), 4, "{text}");
+        assert!(
+            text.lines().any(|l| l.contains("DEBUG")
+                && has_field(l, "asked", "1000")
+                && has_field(l, "sent", "200")),
+            "{text}"
+        );
+    });
+}

@@ -218,3 +218,68 @@ async fn paging_through_a_thousand_jobs() {
     let total = pages[0].meta.as_ref().and_then(|m| m.total);
     assert_eq!(total, Some(1000));
 }
+
+/// A read-modify-write through the emulator: what the SDK's checks used to
+/// refuse (a trailing hyphen, `@hourly`) goes through, `valueFrom` and the
+/// masked secret survive an edit elsewhere, and emptying the env list
+/// really empties it.
+#[tokio::test]
+async fn update_with_changes_only_what_the_edit_changes() {
+    let (_emu, client) = common::manual().await;
+    let name = "report-";
+    let mut job = JobBuilder::new(name)
+        .memory(1024)
+        .secret_env("API_TOKEN", "tok-123")
+        .cron("@hourly", [json!({"report": "hourly"})])
+        .build()
+        .unwrap();
+    let source = json!({"secretKeyRef": {"name": "db", "key": "password"}});
+    job.spec
+        .runtime
+        .as_mut()
+        .unwrap()
+        .envs
+        .push(blaxel_jobs::Env {
+            name: Some("DB_PASSWORD".into()),
+            value: None,
+            secret: None,
+            value_from: source.as_object().cloned(),
+        });
+    client.jobs().create(job).send().await.unwrap();
+
+    let updated = client
+        .job(name)
+        .update_with(|job| job.spec.runtime.as_mut().unwrap().memory = Some(2048))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.spec.runtime.as_ref().unwrap().memory, Some(2048));
+
+    let read = client
+        .jobs()
+        .get(name)
+        .show_secrets(true)
+        .send()
+        .await
+        .unwrap();
+    let runtime = read.spec.runtime.unwrap();
+    let env = |n: &str| runtime.envs.iter().find(|e| e.name.as_deref() == Some(n));
+    assert_eq!(env("API_TOKEN").unwrap().value.as_deref(), Some("tok-123"));
+    assert_eq!(
+        env("DB_PASSWORD").unwrap().value_from.as_ref(),
+        source.as_object()
+    );
+    let trigger = &read.spec.triggers.unwrap().0[0];
+    let schedule = trigger.configuration.as_ref().unwrap().schedule.as_deref();
+    assert_eq!(schedule, Some("@hourly"));
+    assert_eq!(client.jobs().revisions(name).send().await.unwrap().len(), 2);
+
+    client
+        .job(name)
+        .update_with(|job| job.spec.runtime.as_mut().unwrap().envs.clear())
+        .send()
+        .await
+        .unwrap();
+    let read = client.jobs().get(name).send().await.unwrap();
+    assert!(read.spec.runtime.unwrap().envs.is_empty());
+}
