@@ -3,15 +3,15 @@
 //! the attempts), and progenitor's errors turned into [`Error`].
 
 use crate::Client;
-use crate::error::{ApiError, DecodeError, Error, InvalidInput, TransportError};
+use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
+use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
 use crate::retry::Safety;
 use crate::transport::{CALL, CallContext, Outcome};
 use blaxel_jobs_client::{ByteStream, ResponseValue, builder, types};
-use futures_util::TryStreamExt as _;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type GenError = blaxel_jobs_client::Error<ByteStream>;
 
@@ -74,8 +74,13 @@ pub(crate) async fn execute<O: Operation>(
     op: O,
     timeout: Option<Duration>,
 ) -> Result<O::Output, Error> {
-    client.auth().ensure_fresh().await?;
-    let context = CallContext::new(O::NAME, O::SAFETY, timeout);
+    let operation_timeout = client.config().operation_timeout();
+    let deadline = Instant::now().checked_add(operation_timeout);
+    client
+        .auth()
+        .ensure_fresh_by(deadline, operation_timeout)
+        .await?;
+    let context = CallContext::new(O::NAME, O::SAFETY, timeout, deadline);
     // Not boxed: a heap block of kilobytes per call (the generated future
     // holds the typed request and reqwest's future) costs more than the
     // copies it saves, once tasks move between runtime workers and the block
@@ -86,6 +91,11 @@ pub(crate) async fn execute<O: Operation>(
             (sent, CALL.with(|c| c.outcome.take()))
         })
         .await;
+    if let Some((status, headers)) = &outcome.redirected {
+        // An HTTP client that follows redirects answered from another URL:
+        // whatever it got there is not this request's answer.
+        return Err(Redirect::from_parts(*status, headers).into());
+    }
     let err = match sent {
         Ok(value) => return Ok(value.into_inner()),
         Err(e) => Box::pin(convert::<O::Output>(e)).await,
@@ -95,20 +105,28 @@ pub(crate) async fn execute<O: Operation>(
         // time. (401 itself is never retried.)
         client.auth().invalidate();
     }
-    Err(with_outcome(err, outcome))
+    Err(with_outcome(err, outcome, operation_timeout))
 }
 
-fn with_outcome(mut err: Error, outcome: Outcome) -> Error {
+fn with_outcome(mut err: Error, outcome: Outcome, operation_timeout: Duration) -> Error {
     let attempts = outcome.attempts.max(1);
+    let request_id = || {
+        outcome
+            .request_id
+            .as_ref()
+            .and_then(|id| id.to_str().ok().map(str::to_owned))
+    };
     match &mut err {
         Error::Api(e) => e.attempts = attempts,
-        Error::Transport(e) => e.attempts = attempts,
-        // Decoding loses the response headers; the transport kept the id.
-        Error::Decode(e) if e.request_id.is_none() => {
-            e.request_id = outcome
-                .request_id
-                .and_then(|id| id.to_str().ok().map(str::to_owned));
+        Error::Transport(e) => {
+            e.attempts = attempts;
+            if outcome.deadline_bound && e.kind == crate::TransportErrorKind::Timeout {
+                e.deadline = Some(operation_timeout);
+            }
         }
+        // Decoding loses the response headers; the transport kept the id.
+        Error::Decode(e) if e.request_id.is_none() => e.request_id = request_id(),
+        Error::ResponseTooLarge(e) if e.request_id.is_none() => e.request_id = request_id(),
         _ => {}
     }
     err
@@ -123,24 +141,35 @@ pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
             InvalidInput::general(crate::error::chain(&e)).into()
         }
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
-            TransportError::from_reqwest(e).into()
+            body_error(e)
         }
         G::ErrorResponse(rv) => {
             let status = rv.status();
             let headers = rv.headers().clone();
-            match rv.into_inner().into_inner().try_collect::<Vec<_>>().await {
-                Ok(chunks) => ApiError::from_parts(status, &headers, chunks.concat().into()).into(),
-                Err(e) => TransportError::from_reqwest(e).into(),
+            if status.is_redirection() {
+                return Redirect::from_parts(status, &headers).into();
+            }
+            match read_prefix(rv.into_inner().into_inner(), ERROR_BODY_KEPT).await {
+                Ok((body, truncated)) => {
+                    let mut e = ApiError::from_parts(status, &headers, body);
+                    e.body_truncated = truncated;
+                    e.into()
+                }
+                Err(e) => body_error(e),
             }
         }
         G::UnexpectedResponse(response) => {
             let status = response.status();
             let headers = response.headers().clone();
-            let body = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => return TransportError::from_reqwest(e).into(),
-            };
+            if status.is_redirection() {
+                return Redirect::from_parts(status, &headers).into();
+            }
             if status.is_success() {
+                // Decoded only to say where it fails; the body limit holds.
+                let body = match response.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => return body_error(e),
+                };
                 let mut e = DecodeError::locate::<T>(
                     status,
                     body,
@@ -149,13 +178,29 @@ pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
                 e.request_id = crate::error::request_id(&headers);
                 e.into()
             } else {
-                ApiError::from_parts(status, &headers, body).into()
+                match read_prefix(Box::pin(response.bytes_stream()), ERROR_BODY_KEPT).await {
+                    Ok((body, truncated)) => {
+                        let mut e = ApiError::from_parts(status, &headers, body);
+                        e.body_truncated = truncated;
+                        e.into()
+                    }
+                    Err(e) => body_error(e),
+                }
             }
         }
         // Only the documented 200 response is decoded, so the status was 200.
         G::InvalidResponsePayload(body, e) => {
             DecodeError::locate::<T>(StatusCode::OK, body, e.to_string()).into()
         }
+    }
+}
+
+/// The error of a failed exchange or body read: the body limit's own error
+/// when that is what stopped it.
+fn body_error(e: reqwest::Error) -> Error {
+    match too_large_in(&e) {
+        Some(t) => t.into(),
+        None => TransportError::from_reqwest(e).into(),
     }
 }
 

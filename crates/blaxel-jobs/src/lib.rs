@@ -97,6 +97,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+pub mod body;
 mod call;
 mod client;
 pub mod config;
@@ -106,6 +107,7 @@ mod executions;
 mod jobs;
 pub mod paginate;
 pub mod retry;
+mod time;
 mod transport;
 mod validate;
 pub mod wait;
@@ -115,11 +117,12 @@ pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};
 pub use error::{
-    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error, ExecutionEnded,
-    InvalidInput, Result, TransportError, TransportErrorKind, WaitTimeout,
+    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error, ExecutionConflict,
+    ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result, TransportError,
+    TransportErrorKind, WaitTimeout,
 };
 pub use executions::{
-    CancelExecution, CreateExecution, Executions, GetExecution, ListExecutions, ListTasks,
+    CancelExecution, CreateExecution, ExecutionRequest, Executions, GetExecution, ListExecutions, ListTasks,
 };
 pub use jobs::{CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob};
 pub use retry::RetryConfig;

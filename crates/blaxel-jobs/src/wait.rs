@@ -55,8 +55,14 @@ impl PollInterval {
         }
     }
 
+    /// The delay after `current`: `current × factor`, at most `max`. Any
+    /// factor works: below 1 (or NaN) counts as 1, and a product too large
+    /// for a `Duration` is `max`.
     fn next(&self, current: Duration) -> Duration {
-        current.mul_f64(self.factor.max(1.0)).min(self.max)
+        let factor = self.factor.max(1.0);
+        Duration::try_from_secs_f64(current.as_secs_f64() * factor)
+            .unwrap_or(Duration::MAX)
+            .min(self.max)
     }
 }
 
@@ -112,7 +118,9 @@ where
         // A poll in flight is bounded by the deadline too, give or take a
         // small grace so that the poll made at the deadline can answer.
         let grace = (max_wait / 20).max(Duration::from_millis(50));
-        let budget = max_wait.saturating_sub(started.elapsed()) + grace;
+        let budget = max_wait
+            .saturating_sub(started.elapsed())
+            .saturating_add(grace);
         let mut wait_at_least = Duration::ZERO;
         match tokio::time::timeout(budget, fetch()).await {
             Err(_) => return Err(timed_out(polls, last_status)),
