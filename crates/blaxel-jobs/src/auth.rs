@@ -385,7 +385,8 @@ fn token_from(
         body: bytes::Bytes::new(),
         body_len: body.len(),
     })?;
-    let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1)).min(MAX_TOKEN_LIFETIME);
+    let lifetime =
+        Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1)).min(MAX_TOKEN_LIFETIME);
     let margin = (lifetime / 2).min(Duration::from_secs(300));
     let header = bearer(&parsed.access_token).map_err(Error::Config)?;
     Ok(Token {
@@ -441,8 +442,15 @@ mod tests {
                 .expect("a valid token response");
             assert!(token.refresh_at <= now + MAX_TOKEN_LIFETIME, "{expires}");
         }
-        for bad in [r#"{"access_token":"t","expires_in":-1}"#, r#"{"access_token":"t","expires_in":1e300}"#, "{}", "", "null"] {
-            let Err(err) = token_from(reqwest::StatusCode::OK, &headers, bad.as_bytes(), now) else {
+        for bad in [
+            r#"{"access_token":"t","expires_in":-1}"#,
+            r#"{"access_token":"t","expires_in":1e300}"#,
+            "{}",
+            "",
+            "null",
+        ] {
+            let Err(err) = token_from(reqwest::StatusCode::OK, &headers, bad.as_bytes(), now)
+            else {
                 panic!("{bad} was accepted");
             };
             assert!(matches!(err, Error::Decode(_)), "{bad}: {err}");

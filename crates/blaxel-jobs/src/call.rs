@@ -140,9 +140,7 @@ pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
         G::CommunicationError(e) if e.is_builder() => {
             InvalidInput::general(crate::error::chain(&e)).into()
         }
-        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
-            body_error(e)
-        }
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => body_error(e),
         G::ErrorResponse(rv) => {
             let status = rv.status();
             let headers = rv.headers().clone();

@@ -496,7 +496,10 @@ impl fmt::Debug for ApiError {
             )
             .field("retry_after", &self.retry_after)
             .field("retryable", &self.retryable)
-            .field("source", &self.source.as_deref().map(|c| Clip(c, SHORT_SHOWN)))
+            .field(
+                "source",
+                &self.source.as_deref().map(|c| Clip(c, SHORT_SHOWN)),
+            )
             .field("body", &BodySize(self.body.len(), self.body_truncated))
             .field("attempts", &self.attempts)
             .finish()
@@ -764,7 +767,7 @@ impl fmt::Display for DeploymentFailed {
             .and_then(|e| e.last())
             .and_then(|e| e.message.as_deref())
         {
-            write!(f, " ({msg})")?;
+            write!(f, " ({})", Clip(msg, MESSAGE_SHOWN))?;
         }
         Ok(())
     }
@@ -791,7 +794,7 @@ impl fmt::Display for WaitTimeout {
             self.what, self.elapsed, self.polls
         )?;
         if let Some(s) = &self.last_status {
-            write!(f, " (last status {s})")?;
+            write!(f, " (last status {})", Clip(s, SHORT_SHOWN))?;
         }
         Ok(())
     }
@@ -880,6 +883,67 @@ impl std::error::Error for ExecutionConflict {}
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod hostile_input_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header_map(pairs: &[(String, Vec<u8>)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            if let (Ok(n), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_bytes(value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        map
+    }
+
+    fn names() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("retry-after".to_owned()),
+            Just("x-request-id".to_owned()),
+            Just("cf-ray".to_owned()),
+            Just("x-blaxel-source".to_owned()),
+            Just("location".to_owned()),
+            "[a-z-]{1,20}",
+        ]
+    }
+
+    proptest! {
+        /// Any status, headers and body make an error whose `Display` and
+        /// `Debug` are short, whatever their size.
+        #[test]
+        fn any_error_response_makes_a_short_error(
+            status in 100u16..1000,
+            headers in proptest::collection::vec((names(), proptest::collection::vec(any::<u8>(), 0..3000)), 0..6),
+            body in proptest::collection::vec(any::<u8>(), 0..4000),
+            message in "\\PC{0,3000}",
+            code in "\\PC{0,500}",
+        ) {
+            let status = StatusCode::from_u16(status).unwrap();
+            let headers = header_map(&headers);
+            let shaped = serde_json::json!({"error": code, "message": message}).to_string();
+            let envelope = serde_json::json!({"error": {"code": code, "message": message, "retryable": true}}).to_string();
+            for body in [body, shaped.into_bytes(), envelope.into_bytes()] {
+                let e = ApiError::from_parts(status, &headers, bytes::Bytes::from(body));
+                let shown = e.to_string();
+                prop_assert!(shown.len() < 2500, "{}", shown.len());
+                let debug_len = format!("{e:?}").len();
+                prop_assert!(debug_len < 4000);
+                let r = Redirect::from_parts(status, &headers);
+                prop_assert!(r.to_string().len() < 2500);
+                let d = DecodeError::locate::<types::Job>(status, e.body.clone(), String::new());
+                prop_assert!(d.body.len() <= crate::body::ERROR_BODY_KEPT);
+                let debug_len = format!("{d:?}").len();
+                prop_assert!(debug_len < 4000);
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod request_id_tests {

@@ -318,7 +318,10 @@ pub(crate) fn started_by_this_request(
         return Err(format!("the execution belongs to job {}", clip(other)));
     }
     if let Some(other) = m.workspace.as_deref().filter(|w| *w != workspace) {
-        return Err(format!("the execution belongs to workspace {}", clip(other)));
+        return Err(format!(
+            "the execution belongs to workspace {}",
+            clip(other)
+        ));
     }
     if let Some(at) = &m.deleted_at {
         return Err(format!("the execution was deleted at {}", clip(at)));
@@ -337,9 +340,11 @@ pub(crate) fn started_by_this_request(
             clip(m.created_at.as_deref().unwrap_or_default()),
             clip(current.metadata.created_at.as_deref().unwrap_or_default())
         )),
-        _ => Err("the execution's or the job's creation time is missing or unreadable, so \
+        _ => Err(
+            "the execution's or the job's creation time is missing or unreadable, so \
                   the execution cannot be shown to be this request's"
-            .to_owned()),
+                .to_owned(),
+        ),
     }
 }
 
@@ -485,5 +490,81 @@ impl<'a> ListTasks<'a> {
     pub fn cursor(self, cursor: impl Into<String>) -> Self {
         let cursor = cursor.into();
         Self(self.0.map(|b| b.cursor(cursor)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn execution(
+        id: Option<&str>,
+        job: Option<&str>,
+        created: Option<&str>,
+    ) -> types::JobExecution {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"id": id, "job": job, "workspace": "ws", "createdAt": created},
+            "spec": {},
+        }))
+        .unwrap()
+    }
+
+    fn job(created: Option<&str>) -> types::Job {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "j", "createdAt": created},
+            "spec": {},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_this_job_s_execution_with_this_id_is_this_request_s() {
+        let t0 = Some("2026-10-01T00:00:00Z");
+        let t1 = Some("2026-10-02T00:00:00.5+00:00");
+        let ok = |e, j| started_by_this_request(&e, &j, "e1", "j", "ws");
+        assert_eq!(ok(execution(Some("e1"), Some("j"), t1), job(t0)), Ok(()));
+        assert_eq!(ok(execution(Some("e1"), None, t0), job(t0)), Ok(()));
+        let refused = [
+            (execution(Some("e1"), Some("j"), t0), job(t1)),
+            (execution(Some("e2"), Some("j"), t1), job(t0)),
+            (execution(None, Some("j"), t1), job(t0)),
+            (execution(Some("e1"), Some("k"), t1), job(t0)),
+            (execution(Some("e1"), Some("j"), None), job(t0)),
+            (execution(Some("e1"), Some("j"), t1), job(None)),
+            (execution(Some("e1"), Some("j"), Some("soon")), job(t0)),
+        ];
+        for (e, j) in refused {
+            assert!(ok(e.clone(), j.clone()).is_err(), "{e:?} {j:?}");
+        }
+    }
+
+    proptest! {
+        /// Whatever the server sent back, the check answers, and a reason
+        /// quotes at most short pieces of it.
+        #[test]
+        fn any_execution_read_back_is_judged_without_panicking(
+            id in proptest::option::of("e1|\\PC{0,300}"),
+            job_name in proptest::option::of("j|\\PC{0,300}"),
+            workspace in proptest::option::of("ws|\\PC{0,300}"),
+            created in proptest::option::of("\\PC{0,40}|20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,12})?(Z|[+-][0-2][0-9]:[0-5][0-9])"),
+            job_created in proptest::option::of("\\PC{0,40}|20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z"),
+            deleted in proptest::option::of("\\PC{0,300}"),
+        ) {
+            let found: types::JobExecution = serde_json::from_value(serde_json::json!({
+                "metadata": {"id": id, "job": job_name, "workspace": workspace,
+                             "createdAt": created, "deletedAt": deleted},
+                "spec": {},
+            })).unwrap();
+            let current = job(job_created.as_deref());
+            match started_by_this_request(&found, &current, "e1", "j", "ws") {
+                Ok(()) => {
+                    prop_assert_eq!(id.as_deref(), Some("e1"));
+                    prop_assert!(deleted.is_none());
+                    prop_assert!(created.is_some() && job_created.is_some());
+                }
+                Err(reason) => prop_assert!(reason.len() < 1500, "{}", reason.len()),
+            }
+        }
     }
 }

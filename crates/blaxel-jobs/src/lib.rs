@@ -117,12 +117,13 @@ pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};
 pub use error::{
-    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error, ExecutionConflict,
-    ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result, TransportError,
-    TransportErrorKind, WaitTimeout,
+    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
+    ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
+    TransportError, TransportErrorKind, WaitTimeout,
 };
 pub use executions::{
-    CancelExecution, CreateExecution, ExecutionRequest, Executions, GetExecution, ListExecutions, ListTasks,
+    CancelExecution, CreateExecution, ExecutionRequest, Executions, GetExecution, ListExecutions,
+    ListTasks,
 };
 pub use jobs::{CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob};
 pub use retry::RetryConfig;

@@ -321,13 +321,22 @@ mod tests {
     #[test]
     fn huge_retry_after_values_saturate_instead_of_panicking() {
         let now = SystemTime::now();
-        for v in ["1e300", "18446744073709551616", "1e20", "inf", "999999999999999999999999"] {
+        for v in [
+            "1e300",
+            "18446744073709551616",
+            "1e20",
+            "inf",
+            "999999999999999999999999",
+        ] {
             assert_eq!(retry_after_value(v, now), Some(Duration::MAX), "{v}");
         }
         for v in ["-1", "NaN", "-inf", ""] {
             assert_eq!(retry_after_value(v, now), None, "{v}");
         }
-        assert_eq!(retry_after_value("1.5", now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            retry_after_value("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
         // Longer than any wait: the error is returned, not retried.
         let failure = Failure::Status {
             status: 503,

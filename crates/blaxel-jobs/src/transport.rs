@@ -100,7 +100,13 @@ impl Transport {
                     *request.timeout_mut() = Some(t);
                 }
                 let attempt_timeout = timeout.unwrap_or(self.timeout);
-                (name, safety, self.retry.max_attempts, attempt_timeout, deadline)
+                (
+                    name,
+                    safety,
+                    self.retry.max_attempts,
+                    attempt_timeout,
+                    deadline,
+                )
             }
             None => (operation, Safety::NotIdempotent, 1, self.timeout, None),
         };

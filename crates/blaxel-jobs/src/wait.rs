@@ -290,3 +290,63 @@ impl<'a> WaitForDeployment<'a> {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::MAX),
+            Just(Duration::ZERO),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            (0u64..10_000).prop_map(Duration::from_millis),
+        ]
+    }
+
+    proptest! {
+        /// Any poll settings a caller gives: the next delay is computed
+        /// without panicking and stays within `max`.
+        #[test]
+        fn any_poll_interval_grows_within_its_maximum(
+            initial in duration(), max in duration(), current in duration(), factor in any::<f64>(),
+        ) {
+            let interval = PollInterval { initial, max, factor };
+            prop_assert!(interval.next(current) <= max);
+            let interval = PollInterval::new(initial, max);
+            prop_assert!(interval.next(current) <= interval.max);
+        }
+
+        /// Any `max_wait` and poll settings: a waiter whose third poll ends
+        /// returns that result (on a paused clock, so that long delays pass
+        /// at once).
+        #[test]
+        fn any_waiter_settings_wait_without_panicking(
+            max_wait in duration(), initial in duration(), max in duration(), factor in any::<f64>(),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let mut polls = 0;
+            let result = rt.block_on(poll_until(
+                "a test".to_owned(),
+                max_wait,
+                PollInterval { initial, max, factor },
+                || {
+                    polls += 1;
+                    std::future::ready(Ok::<u32, Error>(polls))
+                },
+                |n| if n >= 3 { Poll::Done(Ok(n)) } else { Poll::Pending(None) },
+            ));
+            // Either the third poll ended it, or the waiter gave up first
+            // (its deadline passed on the paused clock's jumps).
+            match result {
+                Ok(n) => prop_assert_eq!(n, 3),
+                Err(e) => prop_assert!(e.is_timeout(), "{e}"),
+            }
+        }
+    }
+}

@@ -27,7 +27,11 @@ fn client(server: &RawServer) -> Client {
 
 #[tokio::test]
 async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_carries_it() {
-    for value in ["1e300", "18446744073709551616", "99999999999999999999999999"] {
+    for value in [
+        "1e300",
+        "18446744073709551616",
+        "99999999999999999999999999",
+    ] {
         let server = RawServer::start(move |_, _| {
             Reply::http(
                 "503 Service Unavailable",
@@ -39,7 +43,13 @@ async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_car
         let client = client(&server);
         let get = client.jobs().get(JOB).send().await.unwrap_err();
         let create = client.jobs().create(job(JOB)).send().await.unwrap_err();
-        let start = client.job(JOB).executions().create().send().await.unwrap_err();
+        let start = client
+            .job(JOB)
+            .executions()
+            .create()
+            .send()
+            .await
+            .unwrap_err();
         let wait = client
             .job(JOB)
             .executions()
@@ -61,10 +71,9 @@ async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_car
 
 #[tokio::test]
 async fn a_retry_after_longer_than_the_operation_deadline_is_not_waited_for() {
-    let server = RawServer::start(|_, _| {
-        Reply::http("429 Too Many Requests", &[("retry-after", "30")], "")
-    })
-    .await;
+    let server =
+        RawServer::start(|_, _| Reply::http("429 Too Many Requests", &[("retry-after", "30")], ""))
+            .await;
     let client = builder_for(&server.url)
         .retry(RetryConfig {
             max_retry_after: Duration::from_secs(3600),
@@ -74,7 +83,10 @@ async fn a_retry_after_longer_than_the_operation_deadline_is_not_waited_for() {
         .build()
         .unwrap();
     let err = client.jobs().get(JOB).send().await.unwrap_err();
-    assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(30)));
+    assert_eq!(
+        err.api().unwrap().retry_after,
+        Some(Duration::from_secs(30))
+    );
     assert_eq!(server.received().len(), 1);
 }
 
@@ -154,7 +166,10 @@ async fn client_durations_of_any_size_build_and_call_without_panicking() {
         })
         .build()
         .unwrap();
-    assert_eq!(client.jobs().get(JOB).send().await.unwrap().metadata.name, JOB);
+    assert_eq!(
+        client.jobs().get(JOB).send().await.unwrap().metadata.name,
+        JOB
+    );
     let per_call = client
         .jobs()
         .get(JOB)
@@ -206,11 +221,18 @@ async fn a_307_or_308_never_carries_a_body_to_another_origin() {
                 other => panic!("{status}: unexpected {other:?}"),
             }
             let shown = err.to_string();
-            assert!(shown.contains(&status[..3]) && shown.contains("/steal"), "{shown}");
+            assert!(
+                shown.contains(&status[..3]) && shown.contains("/steal"),
+                "{shown}"
+            );
             common::assert_clean("a redirect error", &format!("{err} {err:?}"));
         }
         assert_eq!(api.received().len(), 2, "{status}: one attempt per call");
-        assert_eq!(elsewhere.connections(), 0, "{status}: nothing was sent elsewhere");
+        assert_eq!(
+            elsewhere.connections(),
+            0,
+            "{status}: nothing was sent elsewhere"
+        );
     }
 }
 
@@ -227,7 +249,10 @@ async fn a_redirect_to_plain_http_off_loopback_sends_nothing() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Redirect(r) if r.location.as_deref() == Some("http://192.0.2.1/v0/jobs")), "{err}");
+    assert!(
+        matches!(&err, Error::Redirect(r) if r.location.as_deref() == Some("http://192.0.2.1/v0/jobs")),
+        "{err}"
+    );
     assert_eq!(api.received().len(), 1);
 }
 
@@ -236,8 +261,16 @@ async fn a_302_after_create_job_is_not_a_successful_create() {
     let elsewhere = RawServer::silent().await;
     let location = format!("{}/jobs/{JOB}", elsewhere.url);
     let api = redirecting("302 Found", location).await;
-    let err = client(&api).jobs().create(job(JOB)).send().await.unwrap_err();
-    assert!(matches!(&err, Error::Redirect(r) if r.status.as_u16() == 302), "{err}");
+    let err = client(&api)
+        .jobs()
+        .create(job(JOB))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Redirect(r) if r.status.as_u16() == 302),
+        "{err}"
+    );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
     assert_eq!(api.received().len(), 1);
     assert_eq!(elsewhere.connections(), 0);
@@ -246,7 +279,11 @@ async fn a_302_after_create_job_is_not_a_successful_create() {
 #[tokio::test]
 async fn a_same_origin_redirect_loop_is_one_request() {
     let api = RawServer::start(|n, _| {
-        Reply::http("301 Moved Permanently", &[("location", &format!("/jobs/loop-{n}"))], "")
+        Reply::http(
+            "301 Moved Permanently",
+            &[("location", &format!("/jobs/loop-{n}"))],
+            "",
+        )
     })
     .await;
     let err = client(&api).jobs().get(JOB).send().await.unwrap_err();
@@ -289,10 +326,8 @@ fn streaming(prefix: &str, total: Option<u64>, declare: bool, status: &str) -> R
 
 #[tokio::test]
 async fn an_endless_body_ends_at_the_limit() {
-    let server = RawServer::start(|_, _| {
-        streaming(r#"{"metadata":{"name":""#, None, false, "200 OK")
-    })
-    .await;
+    let server =
+        RawServer::start(|_, _| streaming(r#"{"metadata":{"name":""#, None, false, "200 OK")).await;
     let client = builder_for(&server.url)
         .max_response_body(1024 * 1024)
         .build()
@@ -311,10 +346,8 @@ async fn an_endless_body_ends_at_the_limit() {
 
 #[tokio::test]
 async fn a_declared_length_over_the_limit_fails_before_reading() {
-    let server = RawServer::start(|_, _| {
-        streaming(r#"{"data":["#, Some(2 << 30), true, "200 OK")
-    })
-    .await;
+    let server =
+        RawServer::start(|_, _| streaming(r#"{"data":["#, Some(2 << 30), true, "200 OK")).await;
     let err = client(&server).jobs().list().send().await.unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
@@ -329,7 +362,12 @@ async fn a_declared_length_over_the_limit_fails_before_reading() {
 async fn a_huge_error_body_is_cut_and_its_message_is_shown_short() {
     // A gigabyte of error body, streamed: only the start is read and kept.
     let server = RawServer::start(|_, _| {
-        streaming(r#"{"error":"x","message":""#, Some(1 << 30), false, "400 Bad Request")
+        streaming(
+            r#"{"error":"x","message":""#,
+            Some(1 << 30),
+            false,
+            "400 Bad Request",
+        )
     })
     .await;
     let err = client(&server).jobs().get(JOB).send().await.unwrap_err();
@@ -353,10 +391,8 @@ async fn a_huge_error_body_is_cut_and_its_message_is_shown_short() {
 
 #[tokio::test]
 async fn a_huge_token_response_is_refused() {
-    let server = RawServer::start(|_, _| {
-        streaming(r#"{"access_token":""#, None, false, "200 OK")
-    })
-    .await;
+    let server =
+        RawServer::start(|_, _| streaming(r#"{"access_token":""#, None, false, "200 OK")).await;
     let err = builder_for(&server.url)
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
         .build()
@@ -423,7 +459,11 @@ fn a_two_gib_body_keeps_memory_bounded_by_the_limit() {
         .output()
         .expect("run the child");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = |key: &str| {
         stdout
             .lines()
@@ -505,12 +545,22 @@ async fn a_refused_connection_prints_each_cause_once() {
             );
         }
     }
-    assert!(texts[0].starts_with("transport error: cannot connect"), "{texts:?}");
+    assert!(
+        texts[0].starts_with("transport error: cannot connect"),
+        "{texts:?}"
+    );
 }
 
 #[test]
 fn configuration_and_input_errors_have_no_cause_repeating_them() {
-    let err = Client::builder().ignore_environment().workspace(WS).build().unwrap_err();
+    let err = Client::builder()
+        .ignore_environment()
+        .workspace(WS)
+        .build()
+        .unwrap_err();
     assert!(std::error::Error::source(&err).is_none(), "{err}");
-    assert!(err.to_string().starts_with("configuration error: "), "{err}");
+    assert!(
+        err.to_string().starts_with("configuration error: "),
+        "{err}"
+    );
 }

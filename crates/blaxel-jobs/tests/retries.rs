@@ -7,8 +7,8 @@ mod common;
 use blaxel_jobs::{Error, RetryConfig, TransportErrorKind};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{
-    HangUpServer, JOB, Recorder, api_error, builder_for, closed_port_url,
-    execution_value, job, job_value, json_response, response,
+    HangUpServer, JOB, Recorder, api_error, builder_for, closed_port_url, execution_value, job,
+    job_value, json_response, response,
 };
 use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
@@ -528,7 +528,10 @@ async fn an_execution_of_an_earlier_job_of_the_same_name_is_a_conflict_not_a_suc
         other => panic!("unexpected {other:?}"),
     }
     let shown = err.to_string();
-    assert!(shown.contains("exec-reused") && shown.contains("earlier job"), "{shown}");
+    assert!(
+        shown.contains("exec-reused") && shown.contains("earlier job"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

@@ -203,7 +203,11 @@ async fn serve(
                 };
                 let piece = match total {
                     Some(t) if written >= t => break,
-                    Some(t) => &piece[..piece.len().min(usize::try_from(t - written).unwrap_or(usize::MAX))],
+                    Some(t) => {
+                        &piece[..piece
+                            .len()
+                            .min(usize::try_from(t - written).unwrap_or(usize::MAX))]
+                    }
                     None => piece,
                 };
                 if piece.is_empty() {
