@@ -1,7 +1,7 @@
 //! Bounded response bodies: whatever a server sends, the SDK holds at most
 //! a known number of bytes of it.
 //!
-//! Every response the transport receives is wrapped in a [`Limited`] body
+//! Every response the transport receives is wrapped in a body
 //! that counts bytes as they arrive and fails, with [`ResponseTooLarge`] as
 //! the cause, as soon as the count passes the client's limit
 //! ([`DEFAULT_MAX_RESPONSE_BODY`] unless

@@ -56,12 +56,28 @@
 //! `executionId`, the same on every attempt. 400, 401, 403, 404 and 409 are
 //! never retried. See [`retry`] for the full table.
 //!
+//! # Timeouts, limits and redirects
+//!
+//! A connection gets 10 s, an attempt 60 s, and a whole call, every attempt
+//! and backoff included, 90 s ([`config::DEFAULT_OPERATION_TIMEOUT`]); each
+//! can be set on [`ClientBuilder`]. A response body larger than 32 MiB
+//! ([`body::DEFAULT_MAX_RESPONSE_BODY`], set with
+//! [`ClientBuilder::max_response_body`]) ends the call with
+//! [`Error::ResponseTooLarge`] without being read further, and error bodies
+//! are kept up to 16 KiB. Redirects are never followed: a 3xx is
+//! [`Error::Redirect`], and the request goes nowhere else. No value a
+//! server sends (`Retry-After`, `expires_in`, bodies, headers) and no
+//! duration a caller sets can make the SDK panic.
+//!
 //! # Errors
 //!
 //! Every call returns [`Error`]: configuration, invalid input (checked
 //! before sending, naming the field), transport, API errors (with status,
 //! Blaxel's code, message, request id, `Retry-After` and the raw body),
-//! decode errors (with the serde path), and waiter outcomes.
+//! decode errors (with the serde path), and waiter outcomes. `Display`
+//! says what failed, and the cause is [`std::error::Error::source`], so a
+//! report prints each cause once; `Debug` shows the size of a body, never
+//! its bytes.
 //!
 //! ```no_run
 //! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
