@@ -127,21 +127,25 @@ impl http_body::Body for Limited {
 }
 
 /// `response` with its body limited to `limit` bytes.
-///
-/// The rebuilt response reports `http://no.url.provided.local` as its URL
-/// (reqwest keeps the URL outside the `http::Response`); nothing after the
-/// transport reads it.
 pub(crate) fn limit(response: reqwest::Response, limit: u64) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt as _;
     let status = response.status();
+    // reqwest keeps the URL beside the `http::Response`, and parses a
+    // placeholder URL (thousands of instructions) when it converts one back
+    // without it; the URL is carried over in the extension it reads.
+    let url = response.url().clone();
     let response: http::Response<reqwest::Body> = response.into();
-    reqwest::Response::from(response.map(|inner| {
-        reqwest::Body::wrap(Limited {
-            inner,
-            status,
-            limit,
-            remaining: limit,
-        })
-    }))
+    let (mut parts, inner) = response.into_parts();
+    if let Ok(carrier) = http::Response::builder().url(url).body(()) {
+        parts.extensions.extend(carrier.into_parts().0.extensions);
+    }
+    let body = reqwest::Body::wrap(Limited {
+        inner,
+        status,
+        limit,
+        remaining: limit,
+    });
+    reqwest::Response::from(http::Response::from_parts(parts, body))
 }
 
 /// The [`ResponseTooLarge`] somewhere in `e`'s causes, if any.
@@ -201,6 +205,40 @@ mod tests {
                 .map(|p| Ok(Bytes::from_static(p)))
                 .collect::<Vec<_>>(),
         )
+    }
+
+    #[test]
+    fn a_limited_response_keeps_its_status_headers_and_url() {
+        let url: reqwest::Url = "http://127.0.0.1:9/v0/jobs/a?x=1".parse().unwrap();
+        let response = http::Response::builder()
+            .status(404)
+            .header("x-request-id", "r-1")
+            .url(url.clone())
+            .body(reqwest::Body::from("{}"))
+            .unwrap();
+        use reqwest::ResponseBuilderExt as _;
+        let limited = limit(reqwest::Response::from(response), 10);
+        assert_eq!(limited.status().as_u16(), 404);
+        assert_eq!(limited.headers()["x-request-id"], "r-1");
+        assert_eq!(limited.url(), &url);
+    }
+
+    #[tokio::test]
+    async fn a_limited_body_fails_past_its_limit_with_the_typed_cause() {
+        use reqwest::ResponseBuilderExt as _;
+        let url: reqwest::Url = "http://127.0.0.1:9/".parse().unwrap();
+        let make = |body: &'static str| {
+            reqwest::Response::from(
+                http::Response::builder()
+                    .url(url.clone())
+                    .body(reqwest::Body::from(body))
+                    .unwrap(),
+            )
+        };
+        assert_eq!(&limit(make("12345"), 5).bytes().await.unwrap()[..], b"12345");
+        let err = limit(make("123456"), 5).bytes().await.unwrap_err();
+        let cause = too_large_in(&err).expect("the limit's error is the cause");
+        assert_eq!((cause.limit, cause.status.as_u16()), (5, 200));
     }
 
     #[tokio::test]
