@@ -7,7 +7,9 @@
 //! ([`DEFAULT_MAX_RESPONSE_BODY`] unless
 //! [`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)
 //! says otherwise). A `Content-Length` above the limit fails before any of
-//! the body is read. Error bodies are read only up to [`ERROR_BODY_KEPT`]
+//! the body is read; one within the limit bounds the body already (the HTTP
+//! client reads that many bytes and no more), and such a response is not
+//! wrapped. Error bodies are read only up to [`ERROR_BODY_KEPT`]
 //! bytes (the rest is never read), and access-token responses up to
 //! [`TOKEN_RESPONSE_LIMIT`].
 
@@ -127,8 +129,16 @@ impl http_body::Body for Limited {
 }
 
 /// `response` with its body limited to `limit` bytes.
+///
+/// A body whose `Content-Length` is within the limit is left as it is (no
+/// cost on the common path): the HTTP client reads exactly that many bytes
+/// and no more. Any other body (chunked, delimited by the connection's end,
+/// decompressed, or declared too large) gets the counting wrapper.
 pub(crate) fn limit(response: reqwest::Response, limit: u64) -> reqwest::Response {
     use reqwest::ResponseBuilderExt as _;
+    if response.content_length().is_some_and(|n| n <= limit) {
+        return response;
+    }
     let status = response.status();
     // reqwest keeps the URL beside the `http::Response`, and parses a
     // placeholder URL (thousands of instructions) when it converts one back
@@ -237,6 +247,19 @@ mod tests {
         };
         assert_eq!(&limit(make("12345"), 5).bytes().await.unwrap()[..], b"12345");
         let err = limit(make("123456"), 5).bytes().await.unwrap_err();
+        // A streamed body of unknown size is counted as it arrives.
+        let chunks = futures_util::stream::iter(
+            ["1234", "56"].map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c.as_bytes()))),
+        );
+        let streamed = reqwest::Response::from(
+            http::Response::builder()
+                .url(url.clone())
+                .body(reqwest::Body::wrap_stream(chunks))
+                .unwrap(),
+        );
+        assert_eq!(streamed.content_length(), None);
+        let streamed_err = limit(streamed, 5).bytes().await.unwrap_err();
+        assert_eq!(too_large_in(&streamed_err).map(|c| c.declared), Some(None));
         let cause = too_large_in(&err).expect("the limit's error is the cause");
         assert_eq!((cause.limit, cause.status.as_u16()), (5, 200));
     }
