@@ -250,7 +250,7 @@ impl Auth {
     /// call's, which `operation_timeout` set).
     pub(crate) async fn ensure_fresh_by(
         &self,
-        deadline: Option<Instant>,
+        deadline: Option<tokio::time::Instant>,
         operation_timeout: Duration,
     ) -> Result<(), Error> {
         let AuthKind::OAuth(o) = &self.kind else {
@@ -266,7 +266,7 @@ impl Auth {
         }
         let token = match deadline {
             None => o.fetch(None).await?,
-            Some(at) => tokio::time::timeout_at(at.into(), o.fetch(Some(at)))
+            Some(at) => tokio::time::timeout_at(at, o.fetch(Some(at)))
                 .await
                 .map_err(|_| TransportError::deadline(operation_timeout))??,
         };
@@ -286,7 +286,7 @@ impl OAuth {
             .unwrap_or(false)
     }
 
-    async fn fetch(&self, deadline: Option<Instant>) -> Result<Token, Error> {
+    async fn fetch(&self, deadline: Option<tokio::time::Instant>) -> Result<Token, Error> {
         let mut attempt = 1;
         loop {
             let result = self.fetch_once().await;
@@ -295,8 +295,9 @@ impl OAuth {
                 Err(err) => match Failure::of(&err)
                     .and_then(|f| self.retry.decide(Safety::Idempotent, &f, attempt))
                     .filter(|delay| {
-                        deadline
-                            .is_none_or(|d| *delay < d.saturating_duration_since(Instant::now()))
+                        deadline.is_none_or(|d| {
+                            *delay < d.saturating_duration_since(tokio::time::Instant::now())
+                        })
                     }) {
                     Some(delay) => {
                         tracing::warn!(attempt, error = %err, "retrying the access token request");

@@ -245,7 +245,10 @@ mod tests {
                     .unwrap(),
             )
         };
-        assert_eq!(&limit(make("12345"), 5).bytes().await.unwrap()[..], b"12345");
+        assert_eq!(
+            &limit(make("12345"), 5).bytes().await.unwrap()[..],
+            b"12345"
+        );
         let err = limit(make("123456"), 5).bytes().await.unwrap_err();
         // A streamed body of unknown size is counted as it arrives.
         let chunks = futures_util::stream::iter(

@@ -11,7 +11,7 @@ use blaxel_jobs_client::{ByteStream, ResponseValue, builder, types};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type GenError = blaxel_jobs_client::Error<ByteStream>;
 
@@ -75,7 +75,7 @@ pub(crate) async fn execute<O: Operation>(
     timeout: Option<Duration>,
 ) -> Result<O::Output, Error> {
     let operation_timeout = client.config().operation_timeout();
-    let deadline = Instant::now().checked_add(operation_timeout);
+    let deadline = tokio::time::Instant::now().checked_add(operation_timeout);
     client
         .auth()
         .ensure_fresh_by(deadline, operation_timeout)

@@ -35,7 +35,8 @@ pub(crate) struct CallContext {
     pub(crate) timeout: Option<Duration>,
     /// When the whole call must end, attempts and backoff included (`None`:
     /// no deadline, or one too far away to represent).
-    pub(crate) deadline: Option<Instant>,
+    /// On tokio's clock, so that tests can run it paused.
+    pub(crate) deadline: Option<tokio::time::Instant>,
     /// What happened, for the error the call may return.
     pub(crate) outcome: RefCell<Outcome>,
 }
@@ -60,7 +61,7 @@ impl CallContext {
         name: &'static str,
         safety: Safety,
         timeout: Option<Duration>,
-        deadline: Option<Instant>,
+        deadline: Option<tokio::time::Instant>,
     ) -> Self {
         CallContext {
             name,
@@ -123,7 +124,7 @@ impl Transport {
             // that would outlive it gets a timeout of its own (setting one
             // allocates the request's extension map).
             if let Some(deadline) = deadline {
-                let remaining = deadline.saturating_duration_since(Instant::now());
+                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
                 if remaining < attempt_timeout {
                     *request.timeout_mut() = Some(remaining);
                     let _ = CALL.try_with(|c| c.outcome.borrow_mut().deadline_bound = true);
@@ -189,7 +190,9 @@ impl Transport {
             // call ends now with this attempt's answer (which carries any
             // `Retry-After`).
             let retry = retry.filter(|delay| {
-                deadline.is_none_or(|d| *delay < d.saturating_duration_since(Instant::now()))
+                deadline.is_none_or(|d| {
+                    *delay < d.saturating_duration_since(tokio::time::Instant::now())
+                })
             });
             match (retry, next) {
                 (Some(delay), Some(again)) => {
