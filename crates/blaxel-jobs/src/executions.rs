@@ -259,9 +259,18 @@ impl<'a> CreateExecution<'a> {
                     client.job(job.clone()).get().send(),
                 )
                 .await;
-                let found = found.ok();
+                let (found, unread) = match found {
+                    Ok(found) => (Some(found), None),
+                    Err(err) if err.is_not_found() => {
+                        (None, Some("no execution has this id".to_owned()))
+                    }
+                    Err(err) => (
+                        None,
+                        Some(format!("the execution could not be read ({err})")),
+                    ),
+                };
                 let verdict = match (&found, current) {
-                    (None, _) => Err("no execution has this id".to_owned()),
+                    (None, _) => Err(unread.unwrap_or_default()),
                     (Some(_), Err(err)) => Err(format!("the job could not be read ({err})")),
                     (Some(found), Ok(current)) => started_by_this_request(
                         found,

@@ -548,6 +548,43 @@ async fn a_conflict_whose_execution_cannot_be_dated_is_not_a_success() {
 }
 
 #[tokio::test]
+async fn a_conflict_with_no_execution_to_show_for_it_is_not_a_success() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    server.create_job_execution(|when, then| {
+        when.job_id(JOB);
+        then.into_inner().respond_with(rec.responder(|n, _| {
+            let status = if n == 0 { 503 } else { 409 };
+            json_response(status, &api_error(status, "x", "no"))
+        }));
+    });
+    server.mock(|when, then| {
+        when.method("GET").path(format!("/jobs/{JOB}"));
+        then.status(200).json_body(job_value(JOB));
+    });
+    server.mock(|when, then| {
+        when.method("GET")
+            .path_matches(format!("^/jobs/{JOB}/executions/[^/]+$").as_str());
+        then.status(404)
+            .json_body(api_error(404, "not_found", "no such execution"));
+    });
+    let err = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::ExecutionConflict(c) => {
+            assert!(c.found.is_none());
+            assert_eq!(c.reason, "no execution has this id");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_first_attempt_conflict_is_reported_as_a_conflict() {
     let server = MockServer::start_async().await;
     let create = server.create_job_execution(|when, then| {
