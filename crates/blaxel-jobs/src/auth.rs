@@ -5,8 +5,17 @@
 //! with `clientId:clientSecret`) for an access token, which is cached and
 //! refreshed before it expires: when less than half its lifetime, or five
 //! minutes, remains. Concurrent calls share one refresh.
+//!
+//! The token endpoint is server input like any other: its redirects are not
+//! followed ([`Error::Redirect`]), its response is read up to
+//! [`TOKEN_RESPONSE_LIMIT`](crate::body::TOKEN_RESPONSE_LIMIT) bytes, and an
+//! `expires_in` of any size is trusted for at most a day.
 
-use crate::error::{ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, TransportError};
+use crate::body::{ERROR_BODY_KEPT, TOKEN_RESPONSE_LIMIT, read_prefix};
+use crate::error::{
+    ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, Redirect, ResponseTooLarge,
+    TransportError,
+};
 use crate::retry::{Failure, RetryConfig, Safety};
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
@@ -234,6 +243,16 @@ impl Auth {
 
     /// Makes sure a fresh access token is cached (no-op for API keys).
     pub(crate) async fn ensure_fresh(&self) -> Result<(), Error> {
+        self.ensure_fresh_by(None, Duration::MAX).await
+    }
+
+    /// [`ensure_fresh`](Self::ensure_fresh), giving up at `deadline` (the
+    /// call's, which `operation_timeout` set).
+    pub(crate) async fn ensure_fresh_by(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        operation_timeout: Duration,
+    ) -> Result<(), Error> {
         let AuthKind::OAuth(o) = &self.kind else {
             return Ok(());
         };
@@ -245,7 +264,12 @@ impl Auth {
         if o.is_fresh() {
             return Ok(());
         }
-        let token = o.fetch().await?;
+        let token = match deadline {
+            None => o.fetch(None).await?,
+            Some(at) => tokio::time::timeout_at(at, o.fetch(Some(at)))
+                .await
+                .map_err(|_| TransportError::deadline(operation_timeout))??,
+        };
         if let Ok(mut slot) = o.token.write() {
             *slot = Some(token);
         }
@@ -262,7 +286,7 @@ impl OAuth {
             .unwrap_or(false)
     }
 
-    async fn fetch(&self) -> Result<Token, Error> {
+    async fn fetch(&self, deadline: Option<tokio::time::Instant>) -> Result<Token, Error> {
         let mut attempt = 1;
         loop {
             let result = self.fetch_once().await;
@@ -270,7 +294,11 @@ impl OAuth {
                 Ok(token) => return Ok(token),
                 Err(err) => match Failure::of(&err)
                     .and_then(|f| self.retry.decide(Safety::Idempotent, &f, attempt))
-                {
+                    .filter(|delay| {
+                        deadline.is_none_or(|d| {
+                            *delay < d.saturating_duration_since(tokio::time::Instant::now())
+                        })
+                    }) {
                     Some(delay) => {
                         tracing::warn!(attempt, error = %err, "retrying the access token request");
                         tokio::time::sleep(delay).await;
@@ -293,35 +321,80 @@ impl OAuth {
             .map_err(TransportError::from_reqwest)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
+        if status.is_redirection() {
+            return Err(Redirect::from_parts(status, &headers).into());
+        }
+        let cap = if status.is_success() {
+            usize::try_from(TOKEN_RESPONSE_LIMIT).unwrap_or(usize::MAX)
+        } else {
+            ERROR_BODY_KEPT
+        };
+        let (body, truncated) = read_prefix(Box::pin(response.bytes_stream()), cap)
             .await
             .map_err(TransportError::from_reqwest)?;
         if !status.is_success() {
-            return Err(ApiError::from_parts(status, &headers, body).into());
+            let mut e = ApiError::from_parts(status, &headers, body);
+            e.body_truncated = truncated;
+            return Err(e.into());
         }
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| DecodeError {
-            // The body holds a token: keep it, and serde's message (which may
-            // quote a value), out of the error.
-            status,
-            path: "access token response".into(),
-            message: format!(
-                "{:?} error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ),
-            request_id: crate::error::request_id(&headers),
-            body: bytes::Bytes::new(),
-        })?;
-        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1));
-        let margin = (lifetime / 2).min(Duration::from_secs(300));
-        let header = bearer(&parsed.access_token).map_err(Error::Config)?;
-        Ok(Token {
-            header,
-            refresh_at: Instant::now() + lifetime - margin,
-        })
+        if truncated {
+            return Err(ResponseTooLarge {
+                status,
+                limit: TOKEN_RESPONSE_LIMIT,
+                declared: response_length(&headers),
+                request_id: crate::error::request_id(&headers),
+            }
+            .into());
+        }
+        token_from(status, &headers, &body, Instant::now())
     }
+}
+
+/// The `Content-Length` a response declared, if readable.
+fn response_length(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(reqwest::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The longest lifetime an access token is trusted for, whatever its
+/// `expires_in` says.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The token of a successful token response read at `now`.
+fn token_from(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+    now: Instant,
+) -> Result<Token, Error> {
+    let parsed: TokenResponse = serde_json::from_slice(body).map_err(|e| DecodeError {
+        // The body holds a token: keep it, and serde's message (which may
+        // quote a value), out of the error.
+        status,
+        path: "access token response".into(),
+        message: format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+        request_id: crate::error::request_id(headers),
+        body: bytes::Bytes::new(),
+        body_len: body.len(),
+    })?;
+    let lifetime =
+        Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1)).min(MAX_TOKEN_LIFETIME);
+    let margin = (lifetime / 2).min(Duration::from_secs(300));
+    let header = bearer(&parsed.access_token).map_err(Error::Config)?;
+    Ok(Token {
+        header,
+        // Cannot overflow for any real clock; if it did, refresh now.
+        refresh_at: now.checked_add(lifetime - margin).unwrap_or(now),
+    })
 }
 
 #[cfg(test)]
@@ -357,6 +430,52 @@ mod tests {
             let err = Credentials::from_encoded_client_credentials(bad).unwrap_err();
             assert_eq!(err.kind, ConfigErrorKind::InvalidValue, "{bad}");
             assert!(!err.message.contains(bad) || bad.is_empty());
+        }
+    }
+
+    #[test]
+    fn huge_token_lifetimes_are_capped_instead_of_panicking() {
+        let now = Instant::now();
+        let headers = reqwest::header::HeaderMap::new();
+        for expires in ["18446744073709551615", "9223372036854775807", "0"] {
+            let body = format!(r#"{{"access_token":"t","expires_in":{expires}}}"#);
+            let token = token_from(reqwest::StatusCode::OK, &headers, body.as_bytes(), now)
+                .expect("a valid token response");
+            assert!(token.refresh_at <= now + MAX_TOKEN_LIFETIME, "{expires}");
+        }
+        for bad in [
+            r#"{"access_token":"t","expires_in":-1}"#,
+            r#"{"access_token":"t","expires_in":1e300}"#,
+            "{}",
+            "",
+            "null",
+        ] {
+            let Err(err) = token_from(reqwest::StatusCode::OK, &headers, bad.as_bytes(), now)
+            else {
+                panic!("{bad} was accepted");
+            };
+            assert!(matches!(err, Error::Decode(_)), "{bad}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_token_response_parses_or_fails_without_panicking(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            token in "\\PC{0,40}",
+            expires in proptest::num::u64::ANY,
+            float in proptest::num::f64::ANY,
+        ) {
+            let now = Instant::now();
+            let headers = reqwest::header::HeaderMap::new();
+            let _ = token_from(reqwest::StatusCode::OK, &headers, &body, now);
+            let json = serde_json::json!({"access_token": token, "expires_in": expires}).to_string();
+            if let Ok(t) = token_from(reqwest::StatusCode::OK, &headers, json.as_bytes(), now) {
+                proptest::prop_assert!(t.refresh_at <= now + MAX_TOKEN_LIFETIME);
+                proptest::prop_assert!(t.header.is_sensitive());
+            }
+            let json = format!(r#"{{"access_token":"x","expires_in":{float}}}"#);
+            let _ = token_from(reqwest::StatusCode::OK, &headers, json.as_bytes(), now);
         }
     }
 

@@ -3,11 +3,11 @@
 //! the attempts), and progenitor's errors turned into [`Error`].
 
 use crate::Client;
-use crate::error::{ApiError, DecodeError, Error, InvalidInput, TransportError};
+use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
+use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
 use crate::retry::Safety;
 use crate::transport::{CALL, CallContext, Outcome};
 use blaxel_jobs_client::{ByteStream, ResponseValue, builder, types};
-use futures_util::TryStreamExt as _;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -74,34 +74,16 @@ pub(crate) async fn execute<O: Operation>(
     op: O,
     timeout: Option<Duration>,
 ) -> Result<O::Output, Error> {
-    client.auth().ensure_fresh().await?;
-    let context = CallContext::new(O::NAME, O::SAFETY, timeout);
-    // Not boxed: a heap block of kilobytes per call (the generated future
-    // holds the typed request and reqwest's future) costs more than the
-    // copies it saves, once tasks move between runtime workers and the block
-    // is freed on another thread than the one that allocated it.
-    let (sent, outcome) = CALL
-        .scope(context, async move {
-            let sent = op.send_once().await;
-            (sent, CALL.with(|c| c.outcome.take()))
-        })
-        .await;
-    let err = match sent {
-        Ok(value) => return Ok(value.into_inner()),
-        Err(e) => Box::pin(convert::<O::Output>(e)).await,
-    };
-    if err.is_unauthorized() {
-        // A refused access token may have been revoked: fetch a new one next
-        // time. (401 itself is never retried.)
-        client.auth().invalidate();
-    }
-    Err(with_outcome(err, outcome))
+    let value =
+        run::<O::Output, _, _>(client, O::NAME, O::SAFETY, timeout, || op.send_once()).await?;
+    Ok(value.into_inner())
 }
 
 /// Sends a request built by hand, for the calls whose bodies the generated
 /// builders cannot carry as they are (the raw JSON of a read-modify-write):
-/// the same credential, hooks, retries, spans and error mapping as
-/// [`execute`]. Answers the body of a 200 as the server sent it.
+/// the same credential, hooks, retries, deadline, body limit, spans and
+/// error mapping as [`execute`]. Answers the body of a 200 as the server
+/// sent it.
 pub(crate) async fn execute_raw(
     client: &Client,
     name: &'static str,
@@ -110,56 +92,97 @@ pub(crate) async fn execute_raw(
     request: reqwest::Request,
 ) -> Result<bytes::Bytes, Error> {
     use progenitor_client::{ClientHooks as _, OperationInfo};
-    client.auth().ensure_fresh().await?;
-    let context = CallContext::new(name, safety, timeout);
+    run::<serde_json::Value, _, _>(client, name, safety, timeout, || async move {
+        let raw = client.raw();
+        let info = OperationInfo { operation_id: name };
+        let mut request = request;
+        raw.pre::<ByteStream>(&mut request, &info).await?;
+        let result = raw.exec(request, &info).await;
+        raw.post::<ByteStream>(&result, &info).await?;
+        let response = result?;
+        match response.status() {
+            StatusCode::OK => response
+                .bytes()
+                .await
+                .map_err(blaxel_jobs_client::Error::ResponseBodyError),
+            s if s.is_success() => Err(blaxel_jobs_client::Error::UnexpectedResponse(response)),
+            _ => Err(blaxel_jobs_client::Error::ErrorResponse(
+                ResponseValue::stream(response),
+            )),
+        }
+    })
+    .await
+}
+
+/// One call: the credential checked against the call's deadline, the
+/// call's context handed to the transport for the attempts `send` makes,
+/// and a failure turned into [`Error`] with the attempts, request id and
+/// deadline the transport saw. `D` is what a 200 decodes to, for a decode
+/// error to say where the body departs from it.
+async fn run<D: DeserializeOwned, T, F>(
+    client: &Client,
+    name: &'static str,
+    safety: Safety,
+    timeout: Option<Duration>,
+    send: impl FnOnce() -> F,
+) -> Result<T, Error>
+where
+    T: Send,
+    F: Future<Output = Result<T, GenError>> + Send,
+{
+    let operation_timeout = client.config().operation_timeout();
+    let deadline = tokio::time::Instant::now().checked_add(operation_timeout);
+    client
+        .auth()
+        .ensure_fresh_by(deadline, operation_timeout)
+        .await?;
+    let context = CallContext::new(name, safety, timeout, deadline);
+    // Not boxed: a heap block of kilobytes per call (the generated future
+    // holds the typed request and reqwest's future) costs more than the
+    // copies it saves, once tasks move between runtime workers and the block
+    // is freed on another thread than the one that allocated it.
     let (sent, outcome) = CALL
         .scope(context, async move {
-            let sent: Result<bytes::Bytes, GenError> = async {
-                let raw = client.raw();
-                let info = OperationInfo { operation_id: name };
-                let mut request = request;
-                raw.pre::<ByteStream>(&mut request, &info).await?;
-                let result = raw.exec(request, &info).await;
-                raw.post::<ByteStream>(&result, &info).await?;
-                let response = result?;
-                match response.status() {
-                    StatusCode::OK => response
-                        .bytes()
-                        .await
-                        .map_err(blaxel_jobs_client::Error::ResponseBodyError),
-                    s if s.is_success() => {
-                        Err(blaxel_jobs_client::Error::UnexpectedResponse(response))
-                    }
-                    _ => Err(blaxel_jobs_client::Error::ErrorResponse(
-                        ResponseValue::stream(response),
-                    )),
-                }
-            }
-            .await;
+            let sent = send().await;
             (sent, CALL.with(|c| c.outcome.take()))
         })
         .await;
+    if let Some((status, headers)) = &outcome.redirected {
+        // An HTTP client that follows redirects answered from another URL:
+        // whatever it got there is not this request's answer.
+        return Err(Redirect::from_parts(*status, headers).into());
+    }
     let err = match sent {
-        Ok(body) => return Ok(body),
-        Err(e) => Box::pin(convert::<serde_json::Value>(e)).await,
+        Ok(value) => return Ok(value),
+        Err(e) => Box::pin(convert::<D>(e)).await,
     };
     if err.is_unauthorized() {
+        // A refused access token may have been revoked: fetch a new one next
+        // time. (401 itself is never retried.)
         client.auth().invalidate();
     }
-    Err(with_outcome(err, outcome))
+    Err(with_outcome(err, outcome, operation_timeout))
 }
 
-fn with_outcome(mut err: Error, outcome: Outcome) -> Error {
+fn with_outcome(mut err: Error, outcome: Outcome, operation_timeout: Duration) -> Error {
     let attempts = outcome.attempts.max(1);
+    let request_id = || {
+        outcome
+            .request_id
+            .as_ref()
+            .and_then(|id| id.to_str().ok().map(str::to_owned))
+    };
     match &mut err {
         Error::Api(e) => e.attempts = attempts,
-        Error::Transport(e) => e.attempts = attempts,
-        // Decoding loses the response headers; the transport kept the id.
-        Error::Decode(e) if e.request_id.is_none() => {
-            e.request_id = outcome
-                .request_id
-                .and_then(|id| id.to_str().ok().map(str::to_owned));
+        Error::Transport(e) => {
+            e.attempts = attempts;
+            if outcome.deadline_bound && e.kind == crate::TransportErrorKind::Timeout {
+                e.deadline = Some(operation_timeout);
+            }
         }
+        // Decoding loses the response headers; the transport kept the id.
+        Error::Decode(e) if e.request_id.is_none() => e.request_id = request_id(),
+        Error::ResponseTooLarge(e) if e.request_id.is_none() => e.request_id = request_id(),
         _ => {}
     }
     err
@@ -173,25 +196,34 @@ pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
         G::CommunicationError(e) if e.is_builder() => {
             InvalidInput::general(crate::error::chain(&e)).into()
         }
-        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
-            TransportError::from_reqwest(e).into()
-        }
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => body_error(e),
         G::ErrorResponse(rv) => {
             let status = rv.status();
             let headers = rv.headers().clone();
-            match rv.into_inner().into_inner().try_collect::<Vec<_>>().await {
-                Ok(chunks) => ApiError::from_parts(status, &headers, chunks.concat().into()).into(),
-                Err(e) => TransportError::from_reqwest(e).into(),
+            if status.is_redirection() {
+                return Redirect::from_parts(status, &headers).into();
+            }
+            match read_prefix(rv.into_inner().into_inner(), ERROR_BODY_KEPT).await {
+                Ok((body, truncated)) => {
+                    let mut e = ApiError::from_parts(status, &headers, body);
+                    e.body_truncated = truncated;
+                    e.into()
+                }
+                Err(e) => body_error(e),
             }
         }
         G::UnexpectedResponse(response) => {
             let status = response.status();
             let headers = response.headers().clone();
-            let body = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => return TransportError::from_reqwest(e).into(),
-            };
+            if status.is_redirection() {
+                return Redirect::from_parts(status, &headers).into();
+            }
             if status.is_success() {
+                // Decoded only to say where it fails; the body limit holds.
+                let body = match response.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => return body_error(e),
+                };
                 let mut e = DecodeError::locate::<T>(
                     status,
                     body,
@@ -200,13 +232,29 @@ pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
                 e.request_id = crate::error::request_id(&headers);
                 e.into()
             } else {
-                ApiError::from_parts(status, &headers, body).into()
+                match read_prefix(Box::pin(response.bytes_stream()), ERROR_BODY_KEPT).await {
+                    Ok((body, truncated)) => {
+                        let mut e = ApiError::from_parts(status, &headers, body);
+                        e.body_truncated = truncated;
+                        e.into()
+                    }
+                    Err(e) => body_error(e),
+                }
             }
         }
         // Only the documented 200 response is decoded, so the status was 200.
         G::InvalidResponsePayload(body, e) => {
             DecodeError::locate::<T>(StatusCode::OK, body, e.to_string()).into()
         }
+    }
+}
+
+/// The error of a failed exchange or body read: the body limit's own error
+/// when that is what stopped it.
+fn body_error(e: reqwest::Error) -> Error {
+    match too_large_in(&e) {
+        Some(t) => t.into(),
+        None => TransportError::from_reqwest(e).into(),
     }
 }
 

@@ -90,6 +90,9 @@ impl Client {
             .default_headers(headers)
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
+            // The Jobs API never redirects; a 3xx is an error (see
+            // `Error::Redirect`), and nothing is sent to its `Location`.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 ConfigError::new(
@@ -107,6 +110,8 @@ impl Client {
         let transport = Arc::new(Transport {
             auth: Arc::clone(&auth),
             retry: config.retry.clone(),
+            timeout: config.timeout,
+            max_body: config.max_response_body,
         });
         let mut hooks = Hooks::new().with_exec(move |http, request, operation| {
             Arc::clone(&transport).send(http, request, operation)

@@ -85,6 +85,12 @@ impl Environment {
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default timeout of one attempt of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default timeout of a whole call: every attempt and every wait between
+/// them. With the defaults, a server that never answers ends a call after
+/// 90 s (one 60 s attempt, then one that gets what remains), not after
+/// three full attempts.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
+pub use crate::body::DEFAULT_MAX_RESPONSE_BODY;
 
 /// The resolved configuration of a [`crate::Client`].
 ///
@@ -97,6 +103,8 @@ pub struct Config {
     pub(crate) api_version: String,
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
+    pub(crate) operation_timeout: Duration,
+    pub(crate) max_response_body: u64,
     pub(crate) retry: RetryConfig,
     pub(crate) user_agent: String,
 }
@@ -132,6 +140,16 @@ impl Config {
         self.timeout
     }
 
+    /// The timeout of a whole call, all attempts and waits included.
+    pub fn operation_timeout(&self) -> Duration {
+        self.operation_timeout
+    }
+
+    /// The largest response body the client reads, in bytes.
+    pub fn max_response_body(&self) -> u64 {
+        self.max_response_body
+    }
+
     /// The retry settings.
     pub fn retry(&self) -> &RetryConfig {
         &self.retry
@@ -155,6 +173,8 @@ impl fmt::Debug for Config {
             .field("api_version", &self.api_version)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("max_response_body", &self.max_response_body)
             .field("retry", &self.retry)
             .finish()
     }
@@ -207,6 +227,8 @@ pub struct ClientBuilder {
     api_version: Option<String>,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
+    operation_timeout: Option<Duration>,
+    max_response_body: Option<u64>,
     retry: Option<RetryConfig>,
     env: EnvSource,
     file: FileSource,
@@ -234,6 +256,8 @@ impl Default for ClientBuilder {
             api_version: None,
             connect_timeout: None,
             timeout: None,
+            operation_timeout: None,
+            max_response_body: None,
             retry: None,
             env: EnvSource::Process,
             file: FileSource::Home,
@@ -309,6 +333,29 @@ impl ClientBuilder {
     /// call's builder can override it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long a whole call may take, every attempt and every wait between
+    /// attempts included (default [`DEFAULT_OPERATION_TIMEOUT`], 90 s). An
+    /// attempt that would end later gets a shorter timeout, and a retry
+    /// that would start later is not made: the call returns its last
+    /// answer, or a [`TransportError`](crate::TransportError) naming the
+    /// deadline. [`Duration::MAX`] means no deadline. Waiters have their
+    /// own `max_wait`; each of their polls is one call.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// The largest response body to read, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BODY`], 32 MiB). A larger body, whether
+    /// announced by `Content-Length` or noticed while reading, ends the call
+    /// with [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge), and
+    /// what was read of it is dropped: memory stays bounded by the limit
+    /// whatever a server sends. See [`crate::body`].
+    pub fn max_response_body(mut self, bytes: u64) -> Self {
+        self.max_response_body = Some(bytes);
         self
     }
 
@@ -461,6 +508,8 @@ impl ClientBuilder {
             api_version: api_version.trim().to_owned(),
             connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            operation_timeout: self.operation_timeout.unwrap_or(DEFAULT_OPERATION_TIMEOUT),
+            max_response_body: self.max_response_body.unwrap_or(DEFAULT_MAX_RESPONSE_BODY),
             retry: self.retry.clone().unwrap_or_default(),
             user_agent: format!(
                 "blaxel-jobs-rust/{} ({}/{})",

@@ -11,6 +11,8 @@ use reqwest::header::HeaderMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::body::ResponseTooLarge;
+
 /// The errors of the Blaxel Jobs SDK.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -19,16 +21,35 @@ pub enum Error {
     /// an invalid setting, an unreadable config file, or an insecure URL.
     /// Raised before any request is sent.
     #[error("configuration error: {0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
 
     /// A value was rejected on the client side before anything was sent.
     #[error("invalid input: {0}")]
-    InvalidInput(#[from] InvalidInput),
+    InvalidInput(InvalidInput),
 
     /// The request did not complete: connection failure, timeout, or the
-    /// connection closed before a full response arrived.
-    #[error("transport error: {0}")]
-    Transport(#[from] TransportError),
+    /// connection closed before a full response arrived. Its `Display`
+    /// says what failed; the underlying error is its
+    /// [`source`](std::error::Error::source).
+    #[error(transparent)]
+    Transport(TransportError),
+
+    /// A response body was larger than the client's limit (see
+    /// [`crate::body`]); the rest of it was not read.
+    #[error("{0}")]
+    ResponseTooLarge(Box<ResponseTooLarge>),
+
+    /// The API answered with a redirection (3xx). The Jobs API never
+    /// redirects, so the SDK follows none: the request was sent nowhere
+    /// else.
+    #[error("{0}")]
+    Redirect(Box<Redirect>),
+
+    /// A retried CreateJobExecution was refused as a conflict (409), and
+    /// the execution the SDK found under its `executionId` cannot be shown
+    /// to be the one this request started.
+    #[error("{0}")]
+    ExecutionConflict(Box<ExecutionConflict>),
 
     /// The API answered with an error status.
     #[error("{0}")]
@@ -64,6 +85,9 @@ impl Error {
         match self {
             Error::Api(e) => Some(e.status),
             Error::Decode(e) => Some(e.status),
+            Error::ResponseTooLarge(e) => Some(e.status),
+            Error::Redirect(e) => Some(e.status),
+            Error::ExecutionConflict(e) => Some(e.error.status),
             _ => None,
         }
     }
@@ -72,6 +96,7 @@ impl Error {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Error::Api(e) => Some(e),
+            Error::ExecutionConflict(e) => Some(&e.error),
             _ => None,
         }
     }
@@ -81,6 +106,9 @@ impl Error {
         match self {
             Error::Api(e) => e.request_id.as_deref(),
             Error::Decode(e) => e.request_id.as_deref(),
+            Error::ResponseTooLarge(e) => e.request_id.as_deref(),
+            Error::Redirect(e) => e.request_id.as_deref(),
+            Error::ExecutionConflict(e) => e.error.request_id.as_deref(),
             _ => None,
         }
     }
@@ -90,7 +118,8 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
-    /// 409: for example, a job with this name already exists.
+    /// 409: for example, a job with this name already exists, or an
+    /// execution id is taken ([`Error::ExecutionConflict`]).
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(StatusCode::CONFLICT)
     }
@@ -146,6 +175,63 @@ impl From<DecodeError> for Error {
         Error::Decode(Box::new(e))
     }
 }
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<InvalidInput> for Error {
+    fn from(e: InvalidInput) -> Self {
+        Error::InvalidInput(e)
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
+    }
+}
+
+impl From<ResponseTooLarge> for Error {
+    fn from(e: ResponseTooLarge) -> Self {
+        Error::ResponseTooLarge(Box::new(e))
+    }
+}
+
+impl From<Redirect> for Error {
+    fn from(e: Redirect) -> Self {
+        Error::Redirect(Box::new(e))
+    }
+}
+
+/// Writes at most `.1` characters of `.0`, then `…` if it was longer: the
+/// way every text a server sent is shown.
+pub(crate) struct Clip<'a>(pub(crate) &'a str, pub(crate) usize);
+
+impl fmt::Display for Clip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(self.1) {
+            None => f.write_str(self.0),
+            Some((end, _)) => {
+                f.write_str(&self.0[..end])?;
+                f.write_str("…")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Clip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+/// The longest server message, in characters, that `Display` shows.
+pub(crate) const MESSAGE_SHOWN: usize = 300;
+/// The longest server code, request id or header value `Display` shows.
+pub(crate) const SHORT_SHOWN: usize = 128;
 
 /// What kind of configuration problem occurred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,14 +335,22 @@ pub enum TransportErrorKind {
 }
 
 /// A request that did not complete.
+///
+/// Its `Display` says what failed (and after how many attempts); the
+/// underlying error (reqwest's, with the I/O error below it) is its
+/// [`source`](std::error::Error::source), so that error reporters show each
+/// cause once.
 #[derive(Debug)]
 pub struct TransportError {
     /// The kind of failure.
     pub kind: TransportErrorKind,
     /// How many attempts were made.
     pub attempts: u32,
+    /// The operation's deadline (see
+    /// [`ClientBuilder::operation_timeout`](crate::ClientBuilder::operation_timeout)),
+    /// when it is what ended the call.
+    pub deadline: Option<Duration>,
     source: Option<reqwest::Error>,
-    message: String,
 }
 
 impl TransportError {
@@ -271,18 +365,28 @@ impl TransportError {
         Self {
             kind,
             attempts: 1,
-            message: chain(&e),
+            deadline: None,
             source: Some(e),
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn timeout(after: Duration) -> Self {
+    /// The call's deadline passed (`operation_timeout` after it started).
+    pub(crate) fn deadline(operation_timeout: Duration) -> Self {
         Self {
             kind: TransportErrorKind::Timeout,
             attempts: 1,
+            deadline: Some(operation_timeout),
             source: None,
-            message: format!("no response within {after:?}"),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn timeout(_after: Duration) -> Self {
+        Self {
+            kind: TransportErrorKind::Timeout,
+            attempts: 1,
+            deadline: None,
+            source: None,
         }
     }
 
@@ -294,7 +398,14 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        f.write_str(match self.kind {
+            TransportErrorKind::Connect => "transport error: cannot connect to the API",
+            TransportErrorKind::Timeout => "transport error: no response in time",
+            TransportErrorKind::Other => "transport error: the exchange with the API failed",
+        })?;
+        if let Some(d) = self.deadline {
+            write!(f, " (the operation's deadline of {d:?} passed)")?;
+        }
         if self.attempts > 1 {
             write!(f, " (after {} attempts)", self.attempts)?;
         }
@@ -337,7 +448,12 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// An error status from the API, with everything the response said.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the body's size, never its bytes (a body may hold a
+/// secret the server echoed); read them through [`ApiError::body`] or
+/// [`ApiError::body_text`]. Its `Display` shows at most 300 characters of
+/// the server's message.
+#[derive(Clone)]
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
@@ -358,10 +474,52 @@ pub struct ApiError {
     /// `error.origin` of the platform envelope: `platform` when Blaxel's
     /// platform produced the error (see [`ApiError::is_platform`]).
     pub origin: Option<String>,
-    /// The raw response body, exactly as received (possibly empty or HTML).
+    /// The raw response body, exactly as received (possibly empty or HTML),
+    /// up to [`ERROR_BODY_KEPT`](crate::body::ERROR_BODY_KEPT) bytes: the
+    /// rest of a longer body is not read.
     pub body: bytes::Bytes,
+    /// Whether the body was longer than what [`body`](Self::body) holds.
+    pub body_truncated: bool,
     /// How many attempts were made before giving up.
     pub attempts: u32,
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("code", &self.code.as_deref().map(|c| Clip(c, SHORT_SHOWN)))
+            .field(
+                "message",
+                &self.message.as_deref().map(|m| Clip(m, MESSAGE_SHOWN)),
+            )
+            .field(
+                "request_id",
+                &self.request_id.as_deref().map(|c| Clip(c, SHORT_SHOWN)),
+            )
+            .field("retry_after", &self.retry_after)
+            .field("retryable", &self.retryable)
+            .field(
+                "source",
+                &self.source.as_deref().map(|c| Clip(c, SHORT_SHOWN)),
+            )
+            .field("body", &BodySize(self.body.len(), self.body_truncated))
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+/// A body in `Debug` output: its size only.
+struct BodySize(usize, bool);
+
+impl fmt::Debug for BodySize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes", self.0)?;
+        if self.1 {
+            f.write_str(", truncated")?;
+        }
+        f.write_str(">")
+    }
 }
 
 /// Response headers that may carry a request id, in order of preference.
@@ -424,6 +582,7 @@ impl ApiError {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             body,
+            body_truncated: false,
             attempts: 1,
         }
     }
@@ -491,20 +650,30 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "API error {}", self.status)?;
         if let Some(code) = &self.code {
-            write!(f, " [{code}]")?;
+            write!(f, " [{}]", Clip(code, SHORT_SHOWN))?;
         }
         match &self.message {
-            Some(m) => write!(f, ": {m}")?,
+            Some(m) => write!(f, ": {}", Clip(m, MESSAGE_SHOWN))?,
             None if self.body.is_empty() => f.write_str(" (empty body)")?,
             None => {
-                let text = self.body_text();
-                let snippet: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                let snippet: String = snippet.chars().take(120).collect();
-                write!(f, ": {snippet}")?;
+                // The start of the body, its whitespace runs made single
+                // spaces, without copying more than is shown.
+                let text = String::from_utf8_lossy(&self.body[..self.body.len().min(1024)]);
+                f.write_str(":")?;
+                let mut shown = 0;
+                for word in text.split_whitespace() {
+                    if shown >= 120 {
+                        f.write_str("…")?;
+                        break;
+                    }
+                    let room = 120 - shown;
+                    write!(f, " {}", Clip(word, room))?;
+                    shown += word.chars().count().min(room) + 1;
+                }
             }
         }
         if let Some(id) = &self.request_id {
-            write!(f, " (request id {id})")?;
+            write!(f, " (request id {})", Clip(id, SHORT_SHOWN))?;
         }
         if self.attempts > 1 {
             write!(f, " after {} attempts", self.attempts)?;
@@ -516,7 +685,10 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// A success response whose body does not match the document.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the body's size, never its bytes; read them through
+/// [`DecodeError::body`].
+#[derive(Clone)]
 pub struct DecodeError {
     /// The HTTP status of the response.
     pub status: StatusCode,
@@ -526,8 +698,29 @@ pub struct DecodeError {
     pub message: String,
     /// The request id from the response headers, if known.
     pub request_id: Option<String>,
-    /// The raw body.
+    /// The raw body, up to [`ERROR_BODY_KEPT`](crate::body::ERROR_BODY_KEPT)
+    /// bytes.
     pub body: bytes::Bytes,
+    /// The size of the whole body, of which [`body`](Self::body) is the start.
+    pub body_len: usize,
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("status", &self.status)
+            .field("path", &Clip(&self.path, MESSAGE_SHOWN))
+            .field("message", &Clip(&self.message, MESSAGE_SHOWN))
+            .field(
+                "request_id",
+                &self.request_id.as_deref().map(|c| Clip(c, SHORT_SHOWN)),
+            )
+            .field(
+                "body",
+                &BodySize(self.body_len, self.body.len() < self.body_len),
+            )
+            .finish()
+    }
 }
 
 impl DecodeError {
@@ -543,12 +736,14 @@ impl DecodeError {
             Ok(_) => (String::from("."), fallback),
             Err(e) => (e.path().to_string(), e.into_inner().to_string()),
         };
+        let body_len = body.len();
         DecodeError {
             status,
             path,
             message,
             request_id: None,
-            body,
+            body: body.slice(..body_len.min(crate::body::ERROR_BODY_KEPT)),
+            body_len,
         }
     }
 }
@@ -559,9 +754,9 @@ impl fmt::Display for DecodeError {
             f,
             "cannot decode the {} response at `{}`: {} ({} bytes)",
             self.status,
-            self.path,
-            self.message,
-            self.body.len()
+            Clip(&self.path, MESSAGE_SHOWN),
+            Clip(&self.message, MESSAGE_SHOWN),
+            self.body_len
         )
     }
 }
@@ -628,7 +823,7 @@ impl fmt::Display for DeploymentFailed {
             .and_then(|e| e.last())
             .and_then(|e| e.message.as_deref())
         {
-            write!(f, " ({msg})")?;
+            write!(f, " ({})", Clip(msg, MESSAGE_SHOWN))?;
         }
         Ok(())
     }
@@ -655,14 +850,156 @@ impl fmt::Display for WaitTimeout {
             self.what, self.elapsed, self.polls
         )?;
         if let Some(s) = &self.last_status {
-            write!(f, " (last status {s})")?;
+            write!(f, " (last status {})", Clip(s, SHORT_SHOWN))?;
         }
         Ok(())
     }
 }
 
+/// A redirection (3xx) from the API, which the SDK never follows.
+///
+/// The Jobs API does not redirect; a 3xx comes from something between the
+/// client and the API (a proxy, a misconfigured base URL). Following it
+/// could carry a request body, which may hold secret values, to another
+/// origin or over plain HTTP, or turn a POST into a GET whose answer looks
+/// like a success, so the call ends here and nothing is sent anywhere else.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    /// The 3xx status, or the final status when an HTTP client that
+    /// follows redirects was used.
+    pub status: StatusCode,
+    /// The `Location` header, if any (at most 2 KiB of it).
+    pub location: Option<String>,
+    /// The request id from the response headers, if any.
+    pub request_id: Option<String>,
+}
+
+impl Redirect {
+    pub(crate) fn from_parts(status: StatusCode, headers: &HeaderMap) -> Self {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .map(|l| Clip(&l, 2048).to_string());
+        Redirect {
+            status,
+            location,
+            request_id: request_id(headers),
+        }
+    }
+}
+
+impl fmt::Display for Redirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the API answered {} redirecting to {}; the SDK follows no redirect",
+            self.status,
+            match &self.location {
+                Some(l) => Clip(l, MESSAGE_SHOWN).to_string(),
+                None => "no Location".into(),
+            }
+        )?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {})", Clip(id, SHORT_SHOWN))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Redirect {}
+
+/// A CreateJobExecution retry that the server refused as a conflict, when
+/// the execution found under the same `executionId` cannot be shown to be
+/// this request's (it may belong to an earlier job of the same name).
+#[derive(Debug, Clone)]
+pub struct ExecutionConflict {
+    /// The execution id the request carried.
+    pub execution_id: String,
+    /// The conflict the server answered.
+    pub error: ApiError,
+    /// The execution found under that id, if any.
+    pub found: Option<JobExecution>,
+    /// Why the execution found is not taken as this request's.
+    pub reason: String,
+}
+
+impl fmt::Display for ExecutionConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "execution {} conflicts with an execution this request did not start: {} ({})",
+            Clip(&self.execution_id, SHORT_SHOWN),
+            self.reason,
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for ExecutionConflict {}
+
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod hostile_input_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header_map(pairs: &[(String, Vec<u8>)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            if let (Ok(n), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_bytes(value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        map
+    }
+
+    fn names() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("retry-after".to_owned()),
+            Just("x-request-id".to_owned()),
+            Just("cf-ray".to_owned()),
+            Just("x-blaxel-source".to_owned()),
+            Just("location".to_owned()),
+            "[a-z-]{1,20}",
+        ]
+    }
+
+    proptest! {
+        /// Any status, headers and body make an error whose `Display` and
+        /// `Debug` are short, whatever their size.
+        #[test]
+        fn any_error_response_makes_a_short_error(
+            status in 100u16..1000,
+            headers in proptest::collection::vec((names(), proptest::collection::vec(any::<u8>(), 0..3000)), 0..6),
+            body in proptest::collection::vec(any::<u8>(), 0..4000),
+            message in "\\PC{0,3000}",
+            code in "\\PC{0,500}",
+        ) {
+            let status = StatusCode::from_u16(status).unwrap();
+            let headers = header_map(&headers);
+            let shaped = serde_json::json!({"error": code, "message": message}).to_string();
+            let envelope = serde_json::json!({"error": {"code": code, "message": message, "retryable": true}}).to_string();
+            for body in [body, shaped.into_bytes(), envelope.into_bytes()] {
+                let e = ApiError::from_parts(status, &headers, bytes::Bytes::from(body));
+                let shown = e.to_string();
+                prop_assert!(shown.len() < 2500, "{}", shown.len());
+                let debug_len = format!("{e:?}").len();
+                prop_assert!(debug_len < 4000);
+                let r = Redirect::from_parts(status, &headers);
+                prop_assert!(r.to_string().len() < 2500);
+                let d = DecodeError::locate::<types::Job>(status, e.body.clone(), String::new());
+                prop_assert!(d.body.len() <= crate::body::ERROR_BODY_KEPT);
+                let debug_len = format!("{d:?}").len();
+                prop_assert!(debug_len < 4000);
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod request_id_tests {

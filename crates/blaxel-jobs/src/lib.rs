@@ -56,12 +56,28 @@
 //! `executionId`, the same on every attempt. 400, 401, 403, 404 and 409 are
 //! never retried. See [`retry`] for the full table.
 //!
+//! # Timeouts, limits and redirects
+//!
+//! A connection gets 10 s, an attempt 60 s, and a whole call, every attempt
+//! and backoff included, 90 s ([`config::DEFAULT_OPERATION_TIMEOUT`]); each
+//! can be set on [`ClientBuilder`]. A response body larger than 32 MiB
+//! ([`body::DEFAULT_MAX_RESPONSE_BODY`], set with
+//! [`ClientBuilder::max_response_body`]) ends the call with
+//! [`Error::ResponseTooLarge`] without being read further, and error bodies
+//! are kept up to 16 KiB. Redirects are never followed: a 3xx is
+//! [`Error::Redirect`], and the request goes nowhere else. No value a
+//! server sends (`Retry-After`, `expires_in`, bodies, headers) and no
+//! duration a caller sets can make the SDK panic.
+//!
 //! # Errors
 //!
 //! Every call returns [`Error`]: configuration, invalid input (checked
 //! before sending, naming the field), transport, API errors (with status,
 //! Blaxel's code, message, request id, `Retry-After` and the raw body),
-//! decode errors (with the serde path), and waiter outcomes.
+//! decode errors (with the serde path), and waiter outcomes. `Display`
+//! says what failed, and the cause is [`std::error::Error::source`], so a
+//! report prints each cause once; `Debug` shows the size of a body, never
+//! its bytes.
 //!
 //! ```no_run
 //! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
@@ -130,6 +146,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+pub mod body;
 mod call;
 mod client;
 pub mod config;
@@ -140,6 +157,7 @@ mod jobs;
 mod merge;
 pub mod paginate;
 pub mod retry;
+mod time;
 mod transport;
 mod validate;
 pub mod wait;
@@ -149,11 +167,13 @@ pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};
 pub use error::{
-    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error, ExecutionEnded,
-    InvalidInput, Result, TransportError, TransportErrorKind, WaitTimeout,
+    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
+    ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
+    TransportError, TransportErrorKind, WaitTimeout,
 };
 pub use executions::{
-    CancelExecution, CreateExecution, Executions, GetExecution, ListExecutions, ListTasks,
+    CancelExecution, CreateExecution, ExecutionRequest, Executions, GetExecution, ListExecutions,
+    ListTasks,
 };
 pub use jobs::{
     CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob, UpdateWith,

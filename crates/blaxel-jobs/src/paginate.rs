@@ -123,8 +123,9 @@ where
                             None => State::Done,
                             Some(c) if !seen.insert(cursor_hash(c)) => {
                                 State::Fail(Error::Pagination(format!(
-                                    "the server returned the cursor `{c}` a second time; \
-                                     stopping instead of looping"
+                                    "the server returned the cursor `{}` a second time; \
+                                     stopping instead of looping",
+                                    crate::error::Clip(c, crate::error::SHORT_SHOWN)
                                 )))
                             }
                             Some(c) => State::Next {
@@ -303,6 +304,51 @@ mod tests {
         let all: Vec<_> = items(pages(None, fetch)).collect().await;
         assert_eq!(all.len(), 3);
         assert!(matches!(all.last(), Some(Err(Error::Pagination(_)))));
+    }
+
+    proptest::proptest! {
+        /// Whatever the metadata says, a listing ends: with its pages, or
+        /// with an error, never by looping or panicking, and an error
+        /// message quotes at most a short piece of a cursor.
+        #[test]
+        fn any_paging_metadata_ends_the_listing(
+            metas in proptest::collection::vec(
+                (proptest::option::of(proptest::bool::ANY),
+                 proptest::option::of("[a-c]{0,2}|\\PC{0,400}"),
+                 proptest::option::of(proptest::num::i64::ANY),
+                 0usize..3),
+                1..12,
+            ),
+        ) {
+            let served_pages: Vec<types::JobList> = metas
+                .iter()
+                .map(|(more, cursor, total, items)| {
+                    serde_json::from_value(serde_json::json!({
+                        "data": (0..*items).map(|i| serde_json::json!({"metadata": {"name": format!("j{i}")}, "spec": {}})).collect::<Vec<_>>(),
+                        "meta": {"hasMore": more, "nextCursor": cursor, "total": total},
+                    }))
+                    .unwrap()
+                })
+                .collect();
+            let served = served_pages.len();
+            let mut n = 0usize;
+            let fetch = move |_cursor: Option<String>| {
+                // The n-th request gets the n-th page; past the end, an error.
+                let page = served_pages.get(n).cloned().ok_or_else(|| Error::Pagination("past the end".into()));
+                n += 1;
+                std::future::ready(page)
+            };
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let all: Vec<_> = rt.block_on(items(pages(None, fetch)).collect());
+            // One request per page at most, plus the failing one.
+            proptest::prop_assert!(all.len() <= served * 2 + 1);
+            for item in &all {
+                if let Err(e) = item {
+                    proptest::prop_assert!(e.to_string().len() < 1200, "{}", e.to_string().len());
+                }
+            }
+            proptest::prop_assert!(all.iter().filter(|i| i.is_err()).count() <= 1);
+        }
     }
 
     #[tokio::test]

@@ -13,9 +13,16 @@
 //! | 503 | retried | only with `Retry-After` |
 //! | 500 | retried (idempotent) | never |
 //! | 400, 401, 403, 404, 409, other 4xx | never | never |
+//! | 3xx (see [`crate::Error::Redirect`]) | never | never |
 //!
 //! A connection that fails while a response body is being read is not
 //! retried: the request has reached the server, and the error is returned.
+//!
+//! Retries never outlast the call's deadline
+//! ([`ClientBuilder::operation_timeout`](crate::ClientBuilder::operation_timeout)):
+//! an attempt that would end after it gets a shorter timeout, and a backoff
+//! or `Retry-After` wait that would end after it is not started; the call
+//! returns the last answer instead.
 //!
 //! CreateJobExecution counts as idempotent because the SDK always sends a
 //! client-generated `executionId` (and message `id`), the same on every
@@ -116,6 +123,8 @@ pub(crate) enum Failure {
         /// What `Retry-After` asked for.
         retry_after: Option<Duration>,
     },
+    /// The server answered with a redirection, which is never followed.
+    Redirect,
 }
 
 impl Failure {
@@ -146,6 +155,7 @@ pub(crate) enum Safety {
 impl Safety {
     pub(crate) fn may_retry(self, failure: &Failure) -> bool {
         match (self, failure) {
+            (_, Failure::Redirect) => false,
             (_, Failure::Connect) => true,
             (Safety::Idempotent, Failure::Transport) => true,
             (Safety::NotIdempotent, Failure::Transport) => false,
@@ -164,23 +174,38 @@ impl Safety {
 }
 
 /// Reads `Retry-After` as seconds or as an HTTP date.
+///
+/// Any value a server sends gives a duration or `None`, never a panic: a
+/// number of seconds too large for a [`Duration`] (`1e300`,
+/// `18446744073709551616`) saturates to [`Duration::MAX`], which is longer
+/// than any wait the SDK accepts, so the call ends with the error that
+/// carries it.
 pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
+    retry_after_value(value, SystemTime::now())
+}
+
+/// [`parse_retry_after`] of one header value, at time `now`.
+pub(crate) fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
+    if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() {
+        // Digits only, yet not a u64: more seconds than a u64 holds.
+        return Some(Duration::MAX);
+    }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if secs.is_nan() || secs < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -291,5 +316,77 @@ mod tests {
         );
         h.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(parse_retry_after(&h), None);
+    }
+
+    #[test]
+    fn huge_retry_after_values_saturate_instead_of_panicking() {
+        let now = SystemTime::now();
+        for v in [
+            "1e300",
+            "18446744073709551616",
+            "1e20",
+            "inf",
+            "999999999999999999999999",
+        ] {
+            assert_eq!(retry_after_value(v, now), Some(Duration::MAX), "{v}");
+        }
+        for v in ["-1", "NaN", "-inf", ""] {
+            assert_eq!(retry_after_value(v, now), None, "{v}");
+        }
+        assert_eq!(
+            retry_after_value("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
+        // Longer than any wait: the error is returned, not retried.
+        let failure = Failure::Status {
+            status: 503,
+            retry_after: Some(Duration::MAX),
+        };
+        assert_eq!(
+            RetryConfig::default().decide(Safety::Idempotent, &failure, 1),
+            None
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_after_header_parses_without_panicking(value in "\\PC*", secs in proptest::num::f64::ANY, n in proptest::num::u128::ANY) {
+            let now = SystemTime::now();
+            let _ = retry_after_value(&value, now);
+            let _ = retry_after_value(&secs.to_string(), now);
+            let _ = retry_after_value(&format!("{secs:e}"), now);
+            proptest::prop_assert!(retry_after_value(&n.to_string(), now).is_some());
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&value) {
+                let mut h = HeaderMap::new();
+                h.insert(reqwest::header::RETRY_AFTER, v);
+                let _ = parse_retry_after(&h);
+            }
+        }
+
+        #[test]
+        fn any_retry_settings_and_failures_decide_without_panicking(
+            attempts in proptest::num::u32::ANY,
+            initial in proptest::num::u64::ANY,
+            max in proptest::num::u64::ANY,
+            max_after in proptest::num::u64::ANY,
+            nanos in proptest::num::u32::ANY,
+            after in proptest::option::of(proptest::num::u64::ANY),
+            status in 100u16..1000,
+            attempt in proptest::num::u32::ANY,
+        ) {
+            let cfg = RetryConfig {
+                max_attempts: attempts,
+                initial_backoff: Duration::new(initial, nanos % 1_000_000_000),
+                max_backoff: Duration::new(max, nanos % 1_000_000_000),
+                max_retry_after: Duration::from_secs(max_after),
+            };
+            let failure = Failure::Status { status, retry_after: after.map(Duration::from_secs) };
+            for safety in [Safety::Idempotent, Safety::NotIdempotent] {
+                if let Some(d) = cfg.decide(safety, &failure, attempt) {
+                    proptest::prop_assert!(d <= cfg.max_retry_after.max(cfg.max_backoff));
+                }
+                let _ = cfg.decide(safety, &Failure::Connect, attempt);
+            }
+        }
     }
 }

@@ -6,6 +6,11 @@
 //! Retries happen here, below the generated client, on copies of the built
 //! `reqwest::Request` (see [`copy_request`]), which are much cheaper than
 //! copies of the typed request it came from.
+//!
+//! Every response passes here, so this is also where its body gets its size
+//! limit ([`crate::body`]), where a 3xx is stopped (it is never retried, and
+//! the call turns it into [`crate::Error::Redirect`]), and where the
+//! operation's deadline bounds each attempt and each backoff.
 
 use crate::auth::Auth;
 use crate::retry::{Failure, RetryConfig, Safety, parse_retry_after};
@@ -28,6 +33,10 @@ pub(crate) struct CallContext {
     pub(crate) safety: Safety,
     /// The per-attempt timeout, when the call overrides the client's.
     pub(crate) timeout: Option<Duration>,
+    /// When the whole call must end, attempts and backoff included (`None`:
+    /// no deadline, or one too far away to represent).
+    /// On tokio's clock, so that tests can run it paused.
+    pub(crate) deadline: Option<tokio::time::Instant>,
     /// What happened, for the error the call may return.
     pub(crate) outcome: RefCell<Outcome>,
 }
@@ -40,14 +49,25 @@ pub(crate) struct Outcome {
     /// The request-id header of the last response (a reference-counted
     /// view of the response's buffer: keeping it costs no allocation).
     pub(crate) request_id: Option<reqwest::header::HeaderValue>,
+    /// The last attempt's timeout was shortened to meet the deadline.
+    pub(crate) deadline_bound: bool,
+    /// The response came from another URL than the request's: the HTTP
+    /// client followed a redirect (the SDK's own client never does).
+    pub(crate) redirected: Option<(reqwest::StatusCode, reqwest::header::HeaderMap)>,
 }
 
 impl CallContext {
-    pub(crate) fn new(name: &'static str, safety: Safety, timeout: Option<Duration>) -> Self {
+    pub(crate) fn new(
+        name: &'static str,
+        safety: Safety,
+        timeout: Option<Duration>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Self {
         CallContext {
             name,
             safety,
             timeout,
+            deadline,
             outcome: RefCell::new(Outcome::default()),
         }
     }
@@ -57,6 +77,10 @@ impl CallContext {
 pub(crate) struct Transport {
     pub(crate) auth: Arc<Auth>,
     pub(crate) retry: RetryConfig,
+    /// The client's per-attempt timeout.
+    pub(crate) timeout: Duration,
+    /// The size limit of response bodies.
+    pub(crate) max_body: u64,
 }
 
 impl Transport {
@@ -68,15 +92,24 @@ impl Transport {
         mut request: reqwest::Request,
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
-        let call = CALL.try_with(|c| (c.name, c.safety, c.timeout)).ok();
-        let (name, safety, max_attempts) = match call {
-            Some((name, safety, timeout)) => {
+        let call = CALL
+            .try_with(|c| (c.name, c.safety, c.timeout, c.deadline))
+            .ok();
+        let (name, safety, max_attempts, attempt_timeout, deadline) = match call {
+            Some((name, safety, timeout, deadline)) => {
                 if let Some(t) = timeout {
                     *request.timeout_mut() = Some(t);
                 }
-                (name, safety, self.retry.max_attempts)
+                let attempt_timeout = timeout.unwrap_or(self.timeout);
+                (
+                    name,
+                    safety,
+                    self.retry.max_attempts,
+                    attempt_timeout,
+                    deadline,
+                )
             }
-            None => (operation, Safety::NotIdempotent, 1),
+            None => (operation, Safety::NotIdempotent, 1, self.timeout, None),
         };
         let mut attempt: u32 = 1;
         loop {
@@ -87,12 +120,23 @@ impl Transport {
                     .headers_mut()
                     .insert(reqwest::header::AUTHORIZATION, value);
             }
+            // An attempt ends by the deadline at the latest. Only an attempt
+            // that would outlive it gets a timeout of its own (setting one
+            // allocates the request's extension map).
+            if let Some(deadline) = deadline {
+                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if remaining < attempt_timeout {
+                    *request.timeout_mut() = Some(remaining);
+                    let _ = CALL.try_with(|c| c.outcome.borrow_mut().deadline_bound = true);
+                }
+            }
             // Keep a copy for the next attempt, if there may be one.
             let next = if attempt < max_attempts {
                 copy_request(&request)
             } else {
                 None
             };
+            let sent_url = url_fingerprint(request.url());
             let span = tracing::info_span!(
                 "blaxel_jobs.request",
                 operation = name,
@@ -105,7 +149,10 @@ impl Transport {
             );
             let started = Instant::now();
             let result = http.execute(request).instrument(span.clone()).await;
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            span.record(
+                "duration_ms",
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
             let failure = match &result {
                 Ok(response) => {
                     let status = response.status();
@@ -116,17 +163,37 @@ impl Transport {
                     {
                         span.record("request_id", id);
                     }
-                    let _ = CALL.try_with(|c| c.outcome.borrow_mut().request_id = id.cloned());
-                    (!status.is_success()).then(|| Failure::Status {
-                        status: status.as_u16(),
-                        retry_after: parse_retry_after(response.headers()),
-                    })
+                    let followed = url_fingerprint(response.url()) != sent_url;
+                    let _ = CALL.try_with(|c| {
+                        let mut outcome = c.outcome.borrow_mut();
+                        outcome.request_id = id.cloned();
+                        if followed {
+                            outcome.redirected = Some((status, response.headers().clone()));
+                        }
+                    });
+                    if followed || status.is_redirection() {
+                        // Never retried, never a success.
+                        Some(Failure::Redirect)
+                    } else {
+                        (!status.is_success()).then(|| Failure::Status {
+                            status: status.as_u16(),
+                            retry_after: parse_retry_after(response.headers()),
+                        })
+                    }
                 }
                 Err(e) if e.is_connect() => Some(Failure::Connect),
                 Err(_) => Some(Failure::Transport),
             };
             let _ = CALL.try_with(|c| c.outcome.borrow_mut().attempts = attempt);
             let retry = failure.and_then(|f| self.retry.decide(safety, &f, attempt));
+            // A wait that would end past the deadline is not started: the
+            // call ends now with this attempt's answer (which carries any
+            // `Retry-After`).
+            let retry = retry.filter(|delay| {
+                deadline.is_none_or(|d| {
+                    *delay < d.saturating_duration_since(tokio::time::Instant::now())
+                })
+            });
             match (retry, next) {
                 (Some(delay), Some(again)) => {
                     let why = match &result {
@@ -137,7 +204,7 @@ impl Transport {
                         parent: &span,
                         operation = name,
                         attempt,
-                        delay_ms = delay.as_millis() as u64,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                         error = %why,
                         "retrying"
                     );
@@ -146,10 +213,19 @@ impl Transport {
                     request = again;
                     attempt += 1;
                 }
-                _ => return result,
+                _ => return result.map(|r| crate::body::limit(r, self.max_body)),
             }
         }
     }
+}
+
+/// A cheap fingerprint of a URL (FNV-1a over its text), to notice a
+/// response that came from another URL without keeping a copy of the
+/// request's.
+fn url_fingerprint(url: &reqwest::Url) -> u64 {
+    url.as_str().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A copy of `request` for another attempt, or `None` when its body is a

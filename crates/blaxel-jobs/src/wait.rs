@@ -55,8 +55,14 @@ impl PollInterval {
         }
     }
 
+    /// The delay after `current`: `current × factor`, at most `max`. Any
+    /// factor works: below 1 (or NaN) counts as 1, and a product too large
+    /// for a `Duration` is `max`.
     fn next(&self, current: Duration) -> Duration {
-        current.mul_f64(self.factor.max(1.0)).min(self.max)
+        let factor = self.factor.max(1.0);
+        Duration::try_from_secs_f64(current.as_secs_f64() * factor)
+            .unwrap_or(Duration::MAX)
+            .min(self.max)
     }
 }
 
@@ -112,7 +118,9 @@ where
         // A poll in flight is bounded by the deadline too, give or take a
         // small grace so that the poll made at the deadline can answer.
         let grace = (max_wait / 20).max(Duration::from_millis(50));
-        let budget = max_wait.saturating_sub(started.elapsed()) + grace;
+        let budget = max_wait
+            .saturating_sub(started.elapsed())
+            .saturating_add(grace);
         let mut wait_at_least = Duration::ZERO;
         match tokio::time::timeout(budget, fetch()).await {
             Err(_) => return Err(timed_out(polls, last_status)),
@@ -280,5 +288,65 @@ impl<'a> WaitForDeployment<'a> {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::MAX),
+            Just(Duration::ZERO),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            (0u64..10_000).prop_map(Duration::from_millis),
+        ]
+    }
+
+    proptest! {
+        /// Any poll settings a caller gives: the next delay is computed
+        /// without panicking and stays within `max`.
+        #[test]
+        fn any_poll_interval_grows_within_its_maximum(
+            initial in duration(), max in duration(), current in duration(), factor in any::<f64>(),
+        ) {
+            let interval = PollInterval { initial, max, factor };
+            prop_assert!(interval.next(current) <= max);
+            let interval = PollInterval::new(initial, max);
+            prop_assert!(interval.next(current) <= interval.max);
+        }
+
+        /// Any `max_wait` and poll settings: a waiter whose third poll ends
+        /// returns that result (on a paused clock, so that long delays pass
+        /// at once).
+        #[test]
+        fn any_waiter_settings_wait_without_panicking(
+            max_wait in duration(), initial in duration(), max in duration(), factor in any::<f64>(),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let mut polls = 0;
+            let result = rt.block_on(poll_until(
+                "a test".to_owned(),
+                max_wait,
+                PollInterval { initial, max, factor },
+                || {
+                    polls += 1;
+                    std::future::ready(Ok::<u32, Error>(polls))
+                },
+                |n| if n >= 3 { Poll::Done(Ok(n)) } else { Poll::Pending(None) },
+            ));
+            // Either the third poll ended it, or the waiter gave up first
+            // (its deadline passed on the paused clock's jumps).
+            match result {
+                Ok(n) => prop_assert_eq!(n, 3),
+                Err(e) => prop_assert!(e.is_timeout(), "{e}"),
+            }
+        }
     }
 }

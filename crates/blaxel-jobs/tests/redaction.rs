@@ -158,3 +158,60 @@ fn a_job_with_a_callback_secret_never_prints_it() {
     );
     assert!(!format!("{job:?}").contains(secret));
 }
+
+#[tokio::test]
+async fn error_bodies_are_never_printed_by_debug_but_stay_readable() {
+    // A server that echoes a secret back in an error body, and in a success
+    // body that does not decode (as GetJob with `show_secrets` could).
+    let server = MockServer::start_async().await;
+    let echoed = json!({"error": "bad", "detail": {"env": {"DB_PASSWORD": SECRET_VALUE}}});
+    server.mock(|when, then| {
+        when.method("GET").path(format!("/jobs/{JOB}"));
+        then.status(400).json_body(echoed.clone());
+    });
+    server.mock(|when, then| {
+        when.method("GET").path("/jobs/undecodable");
+        then.status(200)
+            .json_body(json!({"metadata": {"name": 7}, "spec": {"env": {"A": SECRET_VALUE}}}));
+    });
+    let client = builder_for(&server.base_url()).build().unwrap();
+    let api = client.jobs().get(JOB).send().await.unwrap_err();
+    let decode = client.jobs().get("undecodable").send().await.unwrap_err();
+    for err in [&api, &decode] {
+        let debug = format!("{err:?} {err:#?}");
+        assert_clean("an error's Debug", &debug);
+        assert!(debug.contains("bytes"), "the body's size is shown: {debug}");
+    }
+    // `fn main() -> Result<(), Error>` prints the error's Debug.
+    let from_main: Result<(), Error> = Err(api);
+    assert_clean("main's report", &format!("{from_main:?}"));
+    // The raw bytes are there for who asks.
+    let Err(Error::Api(api)) = from_main else {
+        unreachable!()
+    };
+    assert!(api.body_text().contains(SECRET_VALUE));
+    match decode {
+        Error::Decode(d) => assert!(String::from_utf8_lossy(&d.body).contains(SECRET_VALUE)),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn a_built_execution_request_never_prints_env_values() {
+    let client = builder_for("http://127.0.0.1:9").build().unwrap();
+    let built = client
+        .job(JOB)
+        .executions()
+        .create()
+        .env("DB_PASSWORD", SECRET_VALUE)
+        .task(json!({"shard": 0}))
+        .build()
+        .unwrap();
+    let shown = format!("{built:?} {built:#?}");
+    assert_clean("ExecutionRequest Debug", &shown);
+    assert!(shown.contains("DB_PASSWORD"), "names are shown: {shown}");
+    // The values are sent, and reachable explicitly.
+    assert_eq!(built.env["DB_PASSWORD"], SECRET_VALUE);
+    let request = built.into_inner();
+    assert_eq!(request.env["DB_PASSWORD"], SECRET_VALUE);
+}

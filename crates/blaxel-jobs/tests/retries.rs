@@ -7,8 +7,8 @@ mod common;
 use blaxel_jobs::{Error, RetryConfig, TransportErrorKind};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{
-    HangUpServer, JOB, Recorder, api_error, builder_for, closed_port_url, execution, job,
-    json_response, response,
+    HangUpServer, JOB, Recorder, api_error, builder_for, closed_port_url, execution_value, job,
+    job_value, json_response, response,
 };
 use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
@@ -446,27 +446,49 @@ async fn two_create_execution_calls_get_different_ids() {
     assert_ne!(ids(&bodies[0]).1, ids(&bodies[1]).1);
 }
 
-#[tokio::test]
-async fn a_retried_create_execution_that_conflicts_reports_the_existing_execution() {
+/// A server whose CreateJobExecution answers 503 first (the answer lost),
+/// then 409; whose GetJobExecution answers an execution with the requested
+/// id created at `execution_created`; and whose GetJob answers the job
+/// created at `job_created`.
+async fn conflict_after_retry(
+    execution_created: &'static str,
+    job_created: &'static str,
+) -> (MockServer, Recorder) {
     let server = MockServer::start_async().await;
     let rec = Recorder::new();
-    let create = server.create_job_execution(|when, then| {
+    server.create_job_execution(|when, then| {
         when.job_id(JOB);
         then.into_inner().respond_with(rec.responder(|n, _| {
             if n == 0 {
-                // The first attempt started it, but its answer was lost.
                 json_response(503, &api_error(503, "unavailable", "busy"))
             } else {
                 json_response(409, &api_error(409, "conflict", "execution exists"))
             }
         }));
     });
-    let get = server.mock(|when, then| {
+    server.mock(|when, then| {
         when.method("GET")
             .path_matches(format!("^/jobs/{JOB}/executions/[^/]+$").as_str());
-        then.status(200)
-            .json_body(serde_json::to_value(execution("whatever", "running")).unwrap());
+        then.respond_with(move |req: &httpmock::HttpMockRequest| {
+            let path = req.uri().path().to_owned();
+            let id = path.rsplit('/').next().unwrap_or_default();
+            let mut v = execution_value(id, "running");
+            v["metadata"]["createdAt"] = json!(execution_created);
+            json_response(200, &v)
+        });
     });
+    server.mock(|when, then| {
+        when.method("GET").path(format!("/jobs/{JOB}"));
+        let mut v = job_value(JOB);
+        v["metadata"]["createdAt"] = json!(job_created);
+        then.status(200).json_body(v);
+    });
+    (server, rec)
+}
+
+#[tokio::test]
+async fn a_retried_create_execution_that_conflicts_reports_the_existing_execution() {
+    let (server, rec) = conflict_after_retry("2026-11-03T03:00:00Z", "2026-10-28T14:02:11Z").await;
     let out = common::client(&server)
         .job(JOB)
         .executions()
@@ -476,10 +498,90 @@ async fn a_retried_create_execution_that_conflicts_reports_the_existing_executio
         .await
         .unwrap();
     let (sent_id, _) = ids(&rec.json_bodies()[0]);
-    assert_eq!(create.calls(), 2);
-    assert_eq!(get.calls(), 1);
+    assert_eq!(rec.count(), 2);
     assert_eq!(out.execution_id.as_deref(), Some(sent_id.as_str()));
     assert_eq!(out.job_id.as_deref(), Some(JOB));
+}
+
+#[tokio::test]
+async fn an_execution_of_an_earlier_job_of_the_same_name_is_a_conflict_not_a_success() {
+    // The execution id was used before the job was deleted and created
+    // again; the first attempt was dropped before the server processed it.
+    let (server, _) = conflict_after_retry("2026-10-01T09:00:00Z", "2026-10-28T14:02:11Z").await;
+    let err = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .execution_id("exec-reused")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    match &err {
+        Error::ExecutionConflict(c) => {
+            assert_eq!(c.execution_id, "exec-reused");
+            assert_eq!(c.error.attempts, 2);
+            let found = c.found.as_ref().expect("what was found is kept");
+            assert_eq!(found.metadata.id.as_deref(), Some("exec-reused"));
+            assert!(c.reason.contains("older than the job"), "{}", c.reason);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let shown = err.to_string();
+    assert!(
+        shown.contains("exec-reused") && shown.contains("earlier job"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_conflict_whose_execution_cannot_be_dated_is_not_a_success() {
+    let (server, _) = conflict_after_retry("yesterday", "2026-10-28T14:02:11Z").await;
+    let err = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ExecutionConflict(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_conflict_with_no_execution_to_show_for_it_is_not_a_success() {
+    let server = MockServer::start_async().await;
+    let rec = Recorder::new();
+    server.create_job_execution(|when, then| {
+        when.job_id(JOB);
+        then.into_inner().respond_with(rec.responder(|n, _| {
+            let status = if n == 0 { 503 } else { 409 };
+            json_response(status, &api_error(status, "x", "no"))
+        }));
+    });
+    server.mock(|when, then| {
+        when.method("GET").path(format!("/jobs/{JOB}"));
+        then.status(200).json_body(job_value(JOB));
+    });
+    server.mock(|when, then| {
+        when.method("GET")
+            .path_matches(format!("^/jobs/{JOB}/executions/[^/]+$").as_str());
+        then.status(404)
+            .json_body(api_error(404, "not_found", "no such execution"));
+    });
+    let err = common::client(&server)
+        .job(JOB)
+        .executions()
+        .create()
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::ExecutionConflict(c) => {
+            assert!(c.found.is_none());
+            assert_eq!(c.reason, "no execution has this id");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 //! for transport failures.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use blaxel_jobs::{Client, ClientBuilder, PollInterval, RetryConfig, types};
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 use serde::de::DeserializeOwned;
