@@ -32,13 +32,17 @@ pub(crate) fn pairs(args: &[OsString]) -> Result<Vec<(String, String)>, Error> {
         };
         if let Some((key, value)) = key.split_once('=') {
             if key.is_empty() {
-                return Err(Error::Arguments(format!("argument {position} has an empty key")));
+                return Err(Error::Arguments(format!(
+                    "argument {position} has an empty key"
+                )));
             }
             out.push((key.to_owned(), value.to_owned()));
             continue;
         }
         if key.is_empty() {
-            return Err(Error::Arguments(format!("argument {position} has an empty key")));
+            return Err(Error::Arguments(format!(
+                "argument {position} has an empty key"
+            )));
         }
         let value = match args.get(i).map(|a| a.to_str()) {
             Some(Some(v)) if !v.starts_with("--") => {
@@ -163,7 +167,9 @@ impl<'de> de::Deserializer<'de> for Text {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.json(visitor, |de, v| de::Deserializer::deserialize_tuple(de, len, v))
+        self.json(visitor, |de, v| {
+            de::Deserializer::deserialize_tuple(de, len, v)
+        })
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -245,8 +251,18 @@ mod tests {
     #[test]
     fn values_take_the_type_of_their_field() {
         let p: P = parse(&args(&[
-            "--count", "3", "--name", "42", "--verbose", "--ratio=0.5", "--regions",
-            r#"["eu", "us"]"#, "--mode", "slow", "--offset", "-5",
+            "--count",
+            "3",
+            "--name",
+            "42",
+            "--verbose",
+            "--ratio=0.5",
+            "--regions",
+            r#"["eu", "us"]"#,
+            "--mode",
+            "slow",
+            "--offset",
+            "-5",
         ]))
         .unwrap();
         assert_eq!(
@@ -280,9 +296,16 @@ mod tests {
         assert!(!text.contains("hunter2"), "{text}");
         let err = parse::<P>(&args(&["--name", "x"])).unwrap_err().to_string();
         assert!(err.contains("missing field `count`"), "{err}");
-        let err = parse::<P>(&args(&["--count", "1", "--name", "x", "--regions", "[\"sk-1\""]))
-            .unwrap_err()
-            .to_string();
+        let err = parse::<P>(&args(&[
+            "--count",
+            "1",
+            "--name",
+            "x",
+            "--regions",
+            "[\"sk-1\"",
+        ]))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("`regions`"), "{err}");
         assert!(!err.contains("sk-1"), "{err}");
     }

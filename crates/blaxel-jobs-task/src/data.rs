@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use crate::redact::redact;
 
@@ -64,7 +66,10 @@ impl fmt::Display for DataError {
                 line,
                 column,
                 ..
-            } => write!(f, "not valid JSON: {message} at line {line} column {column}"),
+            } => write!(
+                f,
+                "not valid JSON: {message} at line {line} column {column}"
+            ),
             DataError::Shape(m) => write!(f, "not an object with a `tasks` array: {m}"),
             DataError::Parameters { path, message } => {
                 write!(f, "tasks[..] does not match at `{path}`: {message}")
@@ -100,20 +105,18 @@ pub fn select<T: DeserializeOwned>(body: &[u8], index: usize) -> Result<Selected
     let result = seed.deserialize(&mut de).and_then(|s| de.end().map(|()| s));
     match result {
         Ok(s) => Ok(s),
-        Err(e) => {
-            match e.classify() {
-                serde_json::error::Category::Data => Err(match failure {
-                    Some(f) => f,
-                    None => DataError::Shape(redact(&json_message(&e))),
-                }),
-                category => Err(DataError::Syntax {
-                    message: json_message(&e),
-                    line: e.line(),
-                    column: e.column(),
-                    eof: category == serde_json::error::Category::Eof,
-                }),
-            }
-        }
+        Err(e) => match e.classify() {
+            serde_json::error::Category::Data => Err(match failure {
+                Some(f) => f,
+                None => DataError::Shape(redact(&json_message(&e))),
+            }),
+            category => Err(DataError::Syntax {
+                message: json_message(&e),
+                line: e.line(),
+                column: e.column(),
+                eof: category == serde_json::error::Category::Eof,
+            }),
+        },
     }
 }
 
@@ -296,7 +299,13 @@ mod tests {
     fn only_the_indexed_task_is_read_and_all_are_counted() {
         let body = br#"{"meta": {"x": [1, 2]}, "tasks": [{"n": 1}, {"n": 2, "name": "b"}, {"other": true}]}"#;
         let s = select::<P>(body, 1).unwrap();
-        assert_eq!(s.params, Some(P { n: 2, name: Some("b".into()) }));
+        assert_eq!(
+            s.params,
+            Some(P {
+                n: 2,
+                name: Some("b".into())
+            })
+        );
         assert_eq!(s.count, 3);
         // Other tasks need not match the type.
         assert_eq!(select::<P>(body, 0).unwrap().params.unwrap().n, 1);
@@ -341,9 +350,15 @@ mod tests {
             );
         }
         let err = select::<P>(br#"{"tasks": [{"n": 1},, ]}"#, 0).unwrap_err();
-        assert!(matches!(err, DataError::Syntax { eof: false, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::Syntax { eof: false, .. }),
+            "{err:?}"
+        );
         let err = select::<P>(br#"{"tasks": [{"n": 1}]} trailing"#, 0).unwrap_err();
-        assert!(matches!(err, DataError::Syntax { eof: false, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::Syntax { eof: false, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -355,7 +370,9 @@ mod tests {
             br#"[1, 2]"#,
         ] {
             let err = select::<P>(body, 0).unwrap_err();
-            let DataError::Shape(m) = &err else { panic!("{err:?}") };
+            let DataError::Shape(m) = &err else {
+                panic!("{err:?}")
+            };
             assert!(!m.contains("sk-secret-value"), "{m}");
         }
     }

@@ -142,7 +142,10 @@ mod tests {
     fn a_missing_or_empty_index_is_zero_and_a_bad_one_an_error() {
         assert_eq!(Environment::new().task_index().unwrap(), 0);
         assert_eq!(
-            Environment::new().var("TASK_INDEX", "").task_index().unwrap(),
+            Environment::new()
+                .var("TASK_INDEX", "")
+                .task_index()
+                .unwrap(),
             0
         );
         for bad in ["-1", "one", "1.5", "99999999999999999999999"] {

@@ -74,7 +74,9 @@ pub enum Error {
         source: FetchError,
     },
     /// The parameters do not match the task's parameter type.
-    #[error("the task parameters from {origin} do not match the expected type at `{path}`: {message}")]
+    #[error(
+        "the task parameters from {origin} do not match the expected type at `{path}`: {message}"
+    )]
     Parameters {
         /// Where the parameters came from.
         origin: Source,

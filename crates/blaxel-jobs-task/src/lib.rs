@@ -62,7 +62,11 @@
 //! # Features
 //!
 //! - `rustls` (default): HTTPS for the data URL, with rustls and `ring`.
-//!   Without it only `http://` URLs (a local emulator) work.
+//!   Without it only `http://` URLs (a local emulator) work. Keep it on
+//!   in a program that also depends on `blaxel-jobs` (or anything else
+//!   that builds reqwest with `rustls-no-provider` and no provider): this
+//!   crate's `rustls` feature is what installs `ring` before the data URL
+//!   client is built, and reqwest panics without a provider.
 //! - `lean-idna` (default): `url`'s IDNA through unicode-rs rather than
 //!   ICU4X, for a smaller build.
 
@@ -80,8 +84,8 @@ mod run;
 mod task;
 
 pub use environment::{
-    DATA_URL_VAR, DEFAULT_EXECUTION_ID_VAR, DEFAULT_TASK_INDEX_VAR, EXECUTION_KEY_VAR,
-    Environment, TASK_KEY_VAR,
+    DATA_URL_VAR, DEFAULT_EXECUTION_ID_VAR, DEFAULT_TASK_INDEX_VAR, EXECUTION_KEY_VAR, Environment,
+    TASK_KEY_VAR,
 };
 pub use error::{Error, FetchError, Source};
 pub use log::{LogFormat, TaskLayer};

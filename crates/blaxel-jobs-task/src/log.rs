@@ -355,10 +355,10 @@ where
         }
         let mut ids = SpanIds::default();
         attrs.record(&mut ids);
-        if ids.trace_id.is_some() || ids.span_id.is_some() {
-            if let Some(span) = ctx.span(id) {
-                span.extensions_mut().insert(ids);
-            }
+        if (ids.trace_id.is_some() || ids.span_id.is_some())
+            && let Some(span) = ctx.span(id)
+        {
+            span.extensions_mut().insert(ids);
         }
     }
 

@@ -63,7 +63,12 @@ pub(crate) fn redact(message: &str) -> String {
         };
     }
     // Forms that name a field of the type or a length, never a value.
-    let safe = ["missing field `", "duplicate field `", "invalid length ", NOT_JSON];
+    let safe = [
+        "missing field `",
+        "duplicate field `",
+        "invalid length ",
+        NOT_JSON,
+    ];
     if safe.iter().any(|p| message.starts_with(p)) || message.starts_with("unknown field `") {
         return message.to_owned();
     }
@@ -74,8 +79,8 @@ pub(crate) fn redact(message: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde::de::{Error as _, Unexpected};
     use serde::de::value::Error;
+    use serde::de::{Error as _, Unexpected};
 
     fn msg(e: Error) -> String {
         e.to_string()
@@ -84,11 +89,17 @@ mod tests {
     #[test]
     fn standard_messages_keep_the_kind_and_the_expectation() {
         assert_eq!(
-            redact(&msg(Error::invalid_type(Unexpected::Str("hunter2"), &"u32"))),
+            redact(&msg(Error::invalid_type(
+                Unexpected::Str("hunter2"),
+                &"u32"
+            ))),
             "invalid type: string, expected u32"
         );
         assert_eq!(
-            redact(&msg(Error::invalid_value(Unexpected::Float(2.5), &"a whole number"))),
+            redact(&msg(Error::invalid_value(
+                Unexpected::Float(2.5),
+                &"a whole number"
+            ))),
             "invalid value: floating point, expected a whole number"
         );
         assert_eq!(

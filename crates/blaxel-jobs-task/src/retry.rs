@@ -40,8 +40,8 @@ impl RetryPolicy {
             .and_then(|factor| self.base.checked_mul(factor))
             .unwrap_or(Duration::MAX);
         let scale = 0.5 + 0.5 * jitter.clamp(0.0, 1.0);
-        let backoff = Duration::try_from_secs_f64(backoff.as_secs_f64() * scale)
-            .unwrap_or(Duration::MAX);
+        let backoff =
+            Duration::try_from_secs_f64(backoff.as_secs_f64() * scale).unwrap_or(Duration::MAX);
         backoff
             .max(retry_after.unwrap_or(Duration::ZERO))
             .min(self.max_delay)
@@ -76,9 +76,18 @@ mod tests {
     #[test]
     fn retry_after_raises_the_delay_up_to_the_cap() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(0, 0.0, Some(Duration::from_secs(7))), Duration::from_secs(7));
-        assert_eq!(p.delay(2, 1.0, Some(Duration::from_secs(1))), Duration::from_secs(4));
-        assert_eq!(p.delay(0, 0.0, Some(Duration::from_secs(3600))), Duration::from_secs(30));
+        assert_eq!(
+            p.delay(0, 0.0, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            p.delay(2, 1.0, Some(Duration::from_secs(1))),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            p.delay(0, 0.0, Some(Duration::from_secs(3600))),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]
@@ -88,7 +97,13 @@ mod tests {
             parse_retry_after(b"99999999999999999999999"),
             Some(Duration::from_secs(u64::MAX))
         );
-        for bad in [&b""[..], b"-1", b"1.5", b"Wed, 21 Oct 2015 07:28:00 GMT", b"\xff"] {
+        for bad in [
+            &b""[..],
+            b"-1",
+            b"1.5",
+            b"Wed, 21 Oct 2015 07:28:00 GMT",
+            b"\xff",
+        ] {
             assert_eq!(parse_retry_after(bad), None);
         }
     }

@@ -36,7 +36,12 @@ impl<T> std::fmt::Debug for Task<T> {
 
 impl<T> Task<T> {
     /// A task with these values, for tests of code that takes a `Task`.
-    pub fn new(params: T, index: usize, count: Option<usize>, execution_id: Option<String>) -> Task<T> {
+    pub fn new(
+        params: T,
+        index: usize,
+        count: Option<usize>,
+        execution_id: Option<String>,
+    ) -> Task<T> {
         Task {
             params,
             index,
@@ -233,7 +238,9 @@ impl Loader {
             if !outcome.error.is_retryable() || retry >= self.retry.max_retries {
                 return Err(failed(attempts, outcome.error));
             }
-            let delay = self.retry.delay(retry, fastrand::f64(), outcome.retry_after);
+            let delay = self
+                .retry
+                .delay(retry, fastrand::f64(), outcome.retry_after);
             tracing::warn!(
                 attempt = attempts,
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
@@ -269,7 +276,11 @@ fn parse_url(raw: &str) -> Result<reqwest::Url, Error> {
     match url.scheme() {
         "http" => {}
         "https" if cfg!(feature = "rustls") => {}
-        "https" => return Err(invalid("https needs the `rustls` feature of blaxel-jobs-task")),
+        "https" => {
+            return Err(invalid(
+                "https needs the `rustls` feature of blaxel-jobs-task",
+            ));
+        }
         _ => return Err(invalid("the scheme is not http or https")),
     }
     if url.host_str().is_none() {
@@ -293,7 +304,12 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_with_a_host_and_are_never_echoed() {
-        for bad in ["not a url", "ftp://h/x?token=sk-1", "file:///etc/passwd", "http://"] {
+        for bad in [
+            "not a url",
+            "ftp://h/x?token=sk-1",
+            "file:///etc/passwd",
+            "http://",
+        ] {
             let err = parse_url(bad).unwrap_err().to_string();
             assert!(err.contains("BL_EXECUTION_DATA_URL"), "{err}");
             assert!(!err.contains("sk-1") && !err.contains("passwd"), "{err}");

@@ -41,8 +41,10 @@ fn ok(body: &str) -> Reply {
 
 fn status(code: u16, headers: &str) -> Reply {
     Reply::Raw(
-        format!("HTTP/1.1 {code} Whatever\r\ncontent-length: 0\r\nconnection: close\r\n{headers}\r\n")
-            .into_bytes(),
+        format!(
+            "HTTP/1.1 {code} Whatever\r\ncontent-length: 0\r\nconnection: close\r\n{headers}\r\n"
+        )
+        .into_bytes(),
     )
 }
 
@@ -59,7 +61,9 @@ async fn serve(replies: Vec<Reply>) -> Server {
     let counter = hits.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let reply = replies[n.min(replies.len() - 1)].clone();
             tokio::spawn(answer(stream, reply));
@@ -201,7 +205,10 @@ async fn parameters_that_do_not_match_name_the_field_not_the_value() {
     }
     let text = format!("{err} {err:?}");
     assert!(!text.contains("sk-value-secret"), "{text}");
-    assert!(text.contains("invalid type: string, expected u32"), "{text}");
+    assert!(
+        text.contains("invalid type: string, expected u32"),
+        "{text}"
+    );
     // The server answered: a mismatch is not retried.
     assert_eq!(server.hits.load(Ordering::SeqCst), 1);
 }
@@ -240,10 +247,16 @@ async fn after_the_last_retry_the_error_names_the_variable_and_host_only() {
     assert_eq!(variable, "BL_EXECUTION_DATA_URL");
     assert!(server.url.contains(host.as_str()) && host.starts_with("127.0.0.1:"));
     assert_eq!(*attempts, 4);
-    assert!(matches!(source, FetchError::Status { status: 503 }), "{source:?}");
+    assert!(
+        matches!(source, FetchError::Status { status: 503 }),
+        "{source:?}"
+    );
     let text = format!("{err} / {source} / {err:?}");
     assert!(text.contains("BL_EXECUTION_DATA_URL") && text.contains(host.as_str()));
-    assert!(!text.contains("sk-query-secret") && !text.contains("/executions"), "{text}");
+    assert!(
+        !text.contains("sk-query-secret") && !text.contains("/executions"),
+        "{text}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -293,7 +306,10 @@ async fn a_body_shorter_than_its_content_length_is_retried() {
 async fn a_truncated_body_without_length_is_retried_then_reported() {
     // No content-length: the body ends when the connection closes, and
     // only the JSON shows it was cut.
-    let cut = format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{}", &THREE[..30]);
+    let cut = format!(
+        "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{}",
+        &THREE[..30]
+    );
     let server = serve(vec![Reply::Raw(cut.into_bytes())]).await;
     let err = loader(env(&server)).load::<Params>().await.unwrap_err();
     assert!(
@@ -315,13 +331,31 @@ async fn malformed_json_is_not_retried() {
     let server = serve(vec![ok(r#"{"tasks": [{"n": 1},, ]}"#)]).await;
     let err = loader(env(&server)).load::<Params>().await.unwrap_err();
     assert!(
-        matches!(&err, Error::DataUrl { attempts: 1, source: FetchError::Syntax { eof: false, line: 1, .. }, .. }),
+        matches!(
+            &err,
+            Error::DataUrl {
+                attempts: 1,
+                source: FetchError::Syntax {
+                    eof: false,
+                    line: 1,
+                    ..
+                },
+                ..
+            }
+        ),
         "{err:?}"
     );
     let server = serve(vec![ok(r#"["not", "execution", "data"]"#)]).await;
     let err = loader(env(&server)).load::<Params>().await.unwrap_err();
     assert!(
-        matches!(&err, Error::DataUrl { attempts: 1, source: FetchError::Shape(_), .. }),
+        matches!(
+            &err,
+            Error::DataUrl {
+                attempts: 1,
+                source: FetchError::Shape(_),
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -345,7 +379,8 @@ async fn an_undeclared_huge_body_stops_at_the_limit() {
         format!("{:x}\r\n{data}\r\n", data.len()).into_bytes()
     };
     let server = serve(vec![Reply::Drip {
-        head: b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec(),
+        head: b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+            .to_vec(),
         chunk,
         count: 16 * 1024,
         every: Duration::from_millis(1),
@@ -358,11 +393,22 @@ async fn an_undeclared_huge_body_stops_at_the_limit() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::DataUrl { attempts: 1, source: FetchError::TooLarge { limit: 65536 }, .. }),
+        matches!(
+            &err,
+            Error::DataUrl {
+                attempts: 1,
+                source: FetchError::TooLarge { limit: 65536 },
+                ..
+            }
+        ),
         "{err:?}"
     );
     // It stopped after about 16 chunks, not 16,384.
-    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -463,11 +509,16 @@ async fn a_bad_index_or_url_fails_before_any_request() {
         .load::<Params>()
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::InvalidIndex { variable, value } if variable == "TASK_INDEX" && value == "two"));
+    assert!(
+        matches!(&err, Error::InvalidIndex { variable, value } if variable == "TASK_INDEX" && value == "two")
+    );
     let err = loader(Environment::new().var("BL_EXECUTION_DATA_URL", "gopher://x/sk-1"))
         .load::<Params>()
         .await
         .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("BL_EXECUTION_DATA_URL") && !text.contains("sk-1"), "{text}");
+    assert!(
+        text.contains("BL_EXECUTION_DATA_URL") && !text.contains("sk-1"),
+        "{text}"
+    );
 }

@@ -27,10 +27,19 @@ fn main() -> ExitCode {
     }
     let tests: &[(&str, fn())] = &[
         ("arguments_success_exits_0", arguments_success_exits_0),
-        ("task_error_exits_1_with_the_chain", task_error_exits_1_with_the_chain),
-        ("bad_parameters_exit_2_naming_the_field", bad_parameters_exit_2_naming_the_field),
+        (
+            "task_error_exits_1_with_the_chain",
+            task_error_exits_1_with_the_chain,
+        ),
+        (
+            "bad_parameters_exit_2_naming_the_field",
+            bad_parameters_exit_2_naming_the_field,
+        ),
         ("data_url_with_json_logs", data_url_with_json_logs),
-        ("json_failure_is_one_error_line", json_failure_is_one_error_line),
+        (
+            "json_failure_is_one_error_line",
+            json_failure_is_one_error_line,
+        ),
         ("data_url_failure_exits_2", data_url_failure_exits_2),
         ("blocking_variant_exit_codes", blocking_variant_exit_codes),
     ];
@@ -134,9 +143,16 @@ fn arguments_success_exits_0() {
     );
     // Text logs on standard error.
     let err = text(&out.stderr);
-    assert!(err.contains("INFO    counting primes start=10 end=30 task=0 of=None"), "{err}");
+    assert!(
+        err.contains("INFO    counting primes start=10 end=30 task=0 of=None"),
+        "{err}"
+    );
     let out = child("primes", &["--start", "0", "--end", "1000000"], &[]);
-    assert!(text(&out.stdout).contains("\"primes\":78498"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("\"primes\":78498"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 fn task_error_exits_1_with_the_chain() {
@@ -158,12 +174,23 @@ fn task_error_exits_1_with_the_chain() {
 }
 
 fn bad_parameters_exit_2_naming_the_field() {
-    let out = child("primes", &["--start", "sk-not-a-number", "--end", "20"], &[]);
+    let out = child(
+        "primes",
+        &["--start", "sk-not-a-number", "--end", "20"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("`start`") && err.contains("invalid type: string, expected u64"), "{err}");
+    assert!(
+        err.contains("`start`") && err.contains("invalid type: string, expected u64"),
+        "{err}"
+    );
     assert!(!err.contains("sk-not-a-number"), "{err}");
-    let out = child("primes", &["--start", "1", "--end", "20", "--stop", "x"], &[]);
+    let out = child(
+        "primes",
+        &["--start", "1", "--end", "20", "--stop", "x"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown field `stop`"));
     let out = child("primes", &["--end", "20"], &[("TASK_INDEX", "-1")]);
@@ -171,7 +198,8 @@ fn bad_parameters_exit_2_naming_the_field() {
     assert!(text(&out.stderr).contains("TASK_INDEX is `-1`"));
 }
 
-const TASKS: &str = r#"{"tasks": [{"start": 0, "end": 10}, {"start": 10, "end": 30}, {"start": 5, "end": 1}]}"#;
+const TASKS: &str =
+    r#"{"tasks": [{"start": 0, "end": 10}, {"start": 10, "end": 30}, {"start": 5, "end": 1}]}"#;
 
 fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
     stderr
@@ -237,7 +265,10 @@ fn json_failure_is_one_error_line() {
     let first: serde_json::Value = serde_json::from_str(err.lines().next().unwrap()).unwrap();
     assert_eq!(first["severity"], "ERROR");
     assert!(
-        first["message"].as_str().unwrap().contains("panicked on purpose"),
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("panicked on purpose"),
         "{err}"
     );
 }
@@ -245,11 +276,7 @@ fn json_failure_is_one_error_line() {
 fn data_url_failure_exits_2() {
     // 404 is not retried, so this is quick.
     let url = serve(404, "");
-    let out = child(
-        "primes",
-        &[],
-        &[("BL_EXECUTION_DATA_URL", url.as_str())],
-    );
+    let out = child("primes", &[], &[("BL_EXECUTION_DATA_URL", url.as_str())]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     let host = url.trim_start_matches("http://").split('/').next().unwrap();

@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use blaxel_jobs_task::log::{LogFormat, TaskLayer, json_requested, level_from_environment};
 use blaxel_jobs_task::Environment;
+use blaxel_jobs_task::log::{LogFormat, TaskLayer, json_requested, level_from_environment};
 use serde_json::{Value, json};
 use tracing::Level;
 use tracing_subscriber::layer::SubscriberExt;
@@ -29,11 +29,18 @@ fn capture(layer: TaskLayer, f: impl FnOnce()) -> Vec<String> {
     let layer = layer.with_writer(move || writer.clone());
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     let bytes = buffer.0.lock().unwrap().clone();
-    String::from_utf8(bytes).unwrap().lines().map(str::to_owned).collect()
+    String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse(lines: &[String]) -> Vec<Value> {
-    lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect()
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn platform_env() -> Environment {
@@ -101,9 +108,18 @@ fn keys_and_prefixes_follow_the_environment() {
 #[test]
 fn labels_are_left_out_when_their_variables_are_not_set() {
     let format = LogFormat::from_environment(&Environment::new().var("BL_LOGGER", "json"));
-    assert_eq!((format.task_label.as_deref(), format.execution_label.as_deref()), (None, None));
+    assert_eq!(
+        (
+            format.task_label.as_deref(),
+            format.execution_label.as_deref()
+        ),
+        (None, None)
+    );
     let lines = parse(&capture(TaskLayer::json(format), || tracing::info!("x")));
-    assert_eq!(lines, [json!({"message": "x", "severity": "INFO", "labels": {}})]);
+    assert_eq!(
+        lines,
+        [json!({"message": "x", "severity": "INFO", "labels": {}})]
+    );
     // An execution id without dashes is its own last part.
     let format = LogFormat::from_environment(&Environment::new().var("BL_EXECUTION_ID", "abc"));
     assert_eq!(format.execution_label.as_deref(), Some("abc"));
