@@ -115,7 +115,10 @@ pub enum FetchError {
     /// The request or the body failed on the network (connection refused or
     /// reset, body cut short, TLS failure...).
     #[error("network error")]
-    Network(#[source] reqwest::Error),
+    Network(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// A redirect could not be followed.
+    #[error("{0}")]
+    Redirect(&'static str),
     /// The body is not JSON. `eof` is true when it ends early (a truncated
     /// body, retried).
     #[error("the execution data is not valid JSON: {message} at line {line} column {column}")]
@@ -142,7 +145,7 @@ impl FetchError {
             FetchError::Status { status } => *status == 408 || *status == 429 || *status >= 500,
             FetchError::Network(_) | FetchError::Timeout(_) => true,
             FetchError::Syntax { eof, .. } => *eof,
-            FetchError::TooLarge { .. } | FetchError::Shape(_) => false,
+            FetchError::TooLarge { .. } | FetchError::Shape(_) | FetchError::Redirect(_) => false,
         }
     }
 }

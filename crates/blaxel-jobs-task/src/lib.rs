@@ -61,14 +61,14 @@
 //!
 //! # Features
 //!
-//! - `rustls` (default): HTTPS for the data URL, with rustls and `ring`.
-//!   Without it only `http://` URLs (a local emulator) work. Keep it on
-//!   in a program that also depends on `blaxel-jobs` (or anything else
-//!   that builds reqwest with `rustls-no-provider` and no provider): this
-//!   crate's `rustls` feature is what installs `ring` before the data URL
-//!   client is built, and reqwest panics without a provider.
-//! - `lean-idna` (default): `url`'s IDNA through unicode-rs rather than
-//!   ICU4X, for a smaller build.
+//! - `rustls` (default): HTTPS for the data URL, with rustls, `ring` and
+//!   the platform's certificate verifier (the system's root
+//!   certificates). Without it only `http://` URLs (a local emulator)
+//!   work.
+//!
+//! The one GET goes through hyper's HTTP/1 client rather than reqwest,
+//! which would add about 24 crates (URL parsing with IDNA, tower, form
+//! encoding) to every job image. Redirects (up to 5) are followed.
 
 #![deny(missing_docs)]
 

@@ -196,7 +196,7 @@ impl Loader {
 
     async fn fetch_selected<T: DeserializeOwned>(
         &self,
-        url: &reqwest::Url,
+        url: &http::Uri,
         index: usize,
     ) -> Result<(Option<T>, usize), Error> {
         let failed = |attempts, source| Error::DataUrl {
@@ -267,32 +267,36 @@ fn parameters(e: DataError, source: Source) -> Error {
     }
 }
 
-fn parse_url(raw: &str) -> Result<reqwest::Url, Error> {
+fn parse_url(raw: &str) -> Result<http::Uri, Error> {
     let invalid = |reason| Error::InvalidDataUrl {
         variable: DATA_URL_VAR.to_owned(),
         reason,
     };
-    let url = reqwest::Url::parse(raw.trim()).map_err(|_| invalid("it does not parse as a URL"))?;
-    match url.scheme() {
-        "http" => {}
-        "https" if cfg!(feature = "rustls") => {}
-        "https" => {
+    let url: http::Uri = raw
+        .trim()
+        .parse()
+        .map_err(|_| invalid("it does not parse as a URL"))?;
+    match url.scheme_str() {
+        Some("http") => {}
+        Some("https") if cfg!(feature = "rustls") => {}
+        Some("https") => {
             return Err(invalid(
                 "https needs the `rustls` feature of blaxel-jobs-task",
             ));
         }
         _ => return Err(invalid("the scheme is not http or https")),
     }
-    if url.host_str().is_none() {
+    if url.host().is_none_or(str::is_empty) {
         return Err(invalid("it has no host"));
     }
     Ok(url)
 }
 
-/// `host` or `host:port`, never the path or query (they may carry a token).
-fn host_of(url: &reqwest::Url) -> String {
-    let host = url.host_str().unwrap_or("?");
-    match url.port() {
+/// `host` or `host:port`, never user information, the path or the query
+/// (they may carry a token).
+fn host_of(url: &http::Uri) -> String {
+    let host = url.host().unwrap_or("?");
+    match url.port_u16() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     }
@@ -309,6 +313,7 @@ mod tests {
             "ftp://h/x?token=sk-1",
             "file:///etc/passwd",
             "http://",
+            "/relative?sk-1",
         ] {
             let err = parse_url(bad).unwrap_err().to_string();
             assert!(err.contains("BL_EXECUTION_DATA_URL"), "{err}");
@@ -316,6 +321,8 @@ mod tests {
         }
         let url = parse_url("http://127.0.0.1:8080/data?sig=sk-1").unwrap();
         assert_eq!(host_of(&url), "127.0.0.1:8080");
+        let url = parse_url("https://user:sk-pass@data.example/x").unwrap();
+        assert_eq!(host_of(&url), "data.example");
     }
 
     #[test]

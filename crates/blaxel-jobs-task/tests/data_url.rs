@@ -290,6 +290,35 @@ async fn client_errors_are_not_retried() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn redirects_are_followed_a_few_times() {
+    let server = serve(vec![
+        status(302, "location: /moved?sig=2\r\n"),
+        status(307, "location: /again\r\n"),
+        ok(THREE),
+    ])
+    .await;
+    let task: Task<Params> = loader(env(&server)).load().await.unwrap();
+    assert_eq!(task.params().n, 10);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 3);
+
+    let server = serve(vec![status(301, "location: /loop\r\n")]).await;
+    let err = loader(env(&server)).load::<Params>().await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::DataUrl {
+                attempts: 1,
+                source: FetchError::Redirect(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The first request and 5 redirects.
+    assert_eq!(server.hits.load(Ordering::SeqCst), 6);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_body_shorter_than_its_content_length_is_retried() {
     let cut = format!(
         "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
@@ -482,6 +511,35 @@ async fn a_refused_connection_is_retried_then_reported_as_a_network_error() {
     };
     let text = format!("{err} {inner} {err:?}");
     assert!(!text.contains("sk-1"), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_https_url_to_a_server_that_does_not_speak_tls_is_a_network_error() {
+    // The TLS handshake meets a plain HTTP answer: rustls (with ring and the
+    // platform verifier) rejects it, and the attempts are retried.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    let env = Environment::new().var("BL_EXECUTION_DATA_URL", format!("https://{addr}/data"));
+    let err = loader(env).load::<Params>().await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::DataUrl {
+                attempts: 4,
+                source: FetchError::Network(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
