@@ -31,6 +31,8 @@ use std::time::{Duration, Instant};
 pub struct Options {
     /// The variants of the SDK build to measure, in order.
     pub variants: Vec<Variant>,
+    /// The variants of the task program to measure, in order.
+    pub task_variants: Vec<TaskVariant>,
     /// Also build the AWS SDK reference.
     pub reference: bool,
     /// Keep cargo's timings report and list the slowest units.
@@ -87,11 +89,46 @@ impl Variant {
     }
 }
 
+/// A feature set of `blaxel-jobs-task` to build the task program with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskVariant {
+    /// Default features: HTTPS with rustls and ring.
+    Default,
+    /// `default-features = false`: plain HTTP only.
+    NoTls,
+}
+
+impl TaskVariant {
+    /// Every variant, in the order `--task` measures them.
+    pub const ALL: [TaskVariant; 2] = [TaskVariant::Default, TaskVariant::NoTls];
+
+    /// The variant's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskVariant::Default => "default",
+            TaskVariant::NoTls => "no-tls",
+        }
+    }
+
+    /// The variant with this name.
+    pub fn parse(name: &str) -> Option<TaskVariant> {
+        TaskVariant::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    fn dependency_features(self) -> &'static str {
+        match self {
+            TaskVariant::Default => "",
+            TaskVariant::NoTls => ", default-features = false",
+        }
+    }
+}
+
 impl Options {
     /// Parses the arguments after `build-cost`.
     pub fn from_args(args: &[String]) -> Result<Options, String> {
         let mut opts = Options {
             variants: Vec::new(),
+            task_variants: Vec::new(),
             reference: false,
             timings: false,
             keep: false,
@@ -103,6 +140,19 @@ impl Options {
                 "--timings" => opts.timings = true,
                 "--keep" => opts.keep = true,
                 "--variants" => opts.variants = Variant::ALL.to_vec(),
+                "--task" => opts.task_variants = TaskVariant::ALL.to_vec(),
+                "--task-variant" => {
+                    let name = it.next().ok_or("build-cost: --task-variant needs a name")?;
+                    let v = TaskVariant::parse(name).ok_or_else(|| {
+                        format!(
+                            "build-cost: unknown task variant `{name}` (expected one of {})",
+                            TaskVariant::ALL.map(TaskVariant::name).join(", ")
+                        )
+                    })?;
+                    if !opts.task_variants.contains(&v) {
+                        opts.task_variants.push(v);
+                    }
+                }
                 "--variant" => {
                     let name = it.next().ok_or("build-cost: --variant needs a name")?;
                     let v = Variant::parse(name).ok_or_else(|| {
@@ -118,7 +168,7 @@ impl Options {
                 other => return Err(format!("build-cost: unknown argument `{other}`")),
             }
         }
-        if opts.variants.is_empty() {
+        if opts.variants.is_empty() && opts.task_variants.is_empty() {
             opts.variants.push(Variant::Default);
         }
         Ok(opts)
@@ -145,6 +195,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let job = client.jobs().get("nightly-report").send().await?;
     println!("{:?}", job.status);
     Ok(())
+}
+"#;
+
+const TASK_MAIN: &str = r#"//! A minimal task: typed parameters, one log line, an exit code.
+#[derive(serde::Deserialize)]
+struct Params {
+    table: String,
+    limit: Option<u32>,
+}
+
+fn main() -> std::process::ExitCode {
+    blaxel_jobs_task::run(|task: blaxel_jobs_task::Task<Params>| async move {
+        let p = task.params();
+        tracing::info!(table = %p.table, limit = ?p.limit, "exporting");
+        Ok::<(), blaxel_jobs_task::BoxError>(())
+    })
 }
 "#;
 
@@ -184,6 +250,30 @@ pub fn sdk_project(root: &Path, variant: Variant) -> Project {
         label: format!("blaxel-jobs-{}", variant.name()),
         manifest: manifest("build-cost-sdk", &dependency),
         main_rs: SDK_MAIN.into(),
+        lockfile: Some(root.join("Cargo.lock")),
+    }
+}
+
+/// The minimal task program on `blaxel-jobs-task` from the workspace at
+/// `root`: no tokio of its own (the crate starts its runtime), serde for
+/// the parameter type and tracing for its log line.
+pub fn task_project(root: &Path, variant: TaskVariant) -> Project {
+    let path = root.join("crates/blaxel-jobs-task");
+    let dependencies = format!(
+        "blaxel-jobs-task = {{ path = {:?}{} }}\n\
+         serde = {{ version = \"1\", features = [\"derive\"] }}\n\
+         tracing = {{ version = \"0.1\", default-features = false, features = [\"std\"] }}\n",
+        path.display().to_string(),
+        variant.dependency_features()
+    );
+    Project {
+        label: format!("blaxel-jobs-task-{}", variant.name()),
+        manifest: format!(
+            "[package]\nname = \"build-cost-task\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             # Its own workspace, whatever directory it is in.\n[workspace]\n\n\
+             [dependencies]\n{dependencies}"
+        ),
+        main_rs: TASK_MAIN.into(),
         lockfile: Some(root.join("Cargo.lock")),
     }
 }
@@ -442,6 +532,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<(), String> {
         .variants
         .iter()
         .map(|&v| sdk_project(root, v))
+        .chain(opts.task_variants.iter().map(|&v| task_project(root, v)))
         .collect();
     if opts.reference {
         projects.push(reference_project());
@@ -501,6 +592,16 @@ mod tests {
         );
         assert!(Options::from_args(&args(&["--variant", "nope"])).is_err());
         assert!(Options::from_args(&args(&["--frobnicate"])).is_err());
+        let o = Options::from_args(&args(&["--task"])).unwrap();
+        assert_eq!(o.task_variants, TaskVariant::ALL);
+        assert!(o.variants.is_empty(), "--task alone measures only the task");
+        let o = Options::from_args(&args(&["--task-variant", "no-tls", "--variant", "default"]))
+            .unwrap();
+        assert_eq!(
+            (o.task_variants, o.variants),
+            (vec![TaskVariant::NoTls], vec![Variant::Default])
+        );
+        assert!(Options::from_args(&args(&["--task-variant", "http2"])).is_err());
     }
 
     #[test]
@@ -539,5 +640,16 @@ const CONCURRENCY_DATA = [];
         assert!(p.main_rs.contains("jobs().get("));
         assert_eq!(p.lockfile.as_deref(), Some(Path::new("/ws/Cargo.lock")));
         assert!(reference_project().manifest.contains("aws-sdk-batch"));
+        let t = task_project(Path::new("/ws"), TaskVariant::NoTls);
+        assert!(
+            t.manifest
+                .contains("path = \"/ws/crates/blaxel-jobs-task\", default-features = false")
+        );
+        assert!(
+            !t.manifest.contains("tokio"),
+            "the task crate brings its own runtime"
+        );
+        assert!(!t.manifest.contains("blaxel-jobs ="));
+        assert!(t.main_rs.contains("blaxel_jobs_task::run("));
     }
 }

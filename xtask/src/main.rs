@@ -19,12 +19,16 @@ Commands:
                       difference and on listed deviations that no longer occur.
                       Adopting an upstream change: run spec-diff, edit
                       openapi/, run `cargo xtask codegen`.
-  build-cost [--variant NAME]... [--variants] [--reference] [--timings] [--keep]
+  build-cost [--variant NAME]... [--variants] [--task] [--task-variant NAME]...
+             [--reference] [--timings] [--keep]
                       Clean debug build, in a fresh temporary target dir, of a
                       tiny binary that depends on blaxel-jobs and calls GetJob:
                       wall time, user+sys CPU, crates compiled, packages in the
                       tree. Variants: default, no-tls, http2, aws-lc-rs
-                      (--variants: all). --reference also builds the same
+                      (--variants: all). --task measures instead (or as well,
+                      with --variant) a minimal task program on
+                      blaxel-jobs-task, in its variants default and no-tls
+                      (--task-variant picks one). --reference also builds the same
                       program on aws-sdk-batch + aws-config. --timings keeps
                       cargo's timings report under target/build-cost/ and
                       lists the slowest units.
