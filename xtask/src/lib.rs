@@ -4,6 +4,7 @@ pub mod build_cost;
 pub mod check;
 pub mod codegen;
 pub mod limits;
+pub mod operations;
 pub mod spec;
 pub mod spec_diff;
 pub mod versions;

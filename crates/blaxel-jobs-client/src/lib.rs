@@ -68,3 +68,27 @@ pub mod tls;
 /// ```
 #[rustfmt::skip]
 pub mod versions;
+
+/// Every operation of the API document, generated from it: its
+/// `operationId` ([`Operation::name`](operations::Operation::name)), the
+/// generated client's method, HTTP method, path template, and how safe it is
+/// to send its request again ([`RetrySafety`](operations::RetrySafety), the
+/// document's `x-blaxel-retry`). Each generated request builder implements
+/// [`OperationBuilder`](operations::OperationBuilder), which names its
+/// operation and the types of its answer.
+///
+/// ```
+/// use blaxel_jobs_client::operations::{Operation, OperationBuilder, RetrySafety};
+///
+/// let op = Operation::CreateJobExecution;
+/// assert_eq!(op.name(), "CreateJobExecution");
+/// assert_eq!(op.retry(), RetrySafety::IdempotentWithClientToken);
+/// assert_eq!(op.client_token(), Some("executionId"));
+/// assert_eq!(Operation::from_name(op.name()), Some(op));
+/// assert_eq!(
+///     <blaxel_jobs_client::builder::GetJob<'_> as OperationBuilder>::OPERATION,
+///     Operation::GetJob,
+/// );
+/// ```
+#[rustfmt::skip]
+pub mod operations;
