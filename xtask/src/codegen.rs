@@ -2,7 +2,7 @@
 //! prettyplease, written to (or, with `--check`, compared with) the checked-in
 //! generated files.
 
-use crate::{check, limits, operations, spec, versions};
+use crate::{check, limits, operations, pins, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use serde_json::Value;
@@ -358,6 +358,7 @@ pub fn write(root: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>, String> 
 
 /// `cargo xtask codegen [--check]` on the workspace at `root`.
 pub fn run(root: &Path, check_only: bool) -> Result<(), String> {
+    pins::check(root)?;
     let doc = spec::load_workspace_spec(root)?;
     let generated = generate(&doc, spec::SPEC_PATH).map_err(|problems| {
         let mut msg = format!(

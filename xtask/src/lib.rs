@@ -5,6 +5,7 @@ pub mod check;
 pub mod codegen;
 pub mod limits;
 pub mod operations;
+pub mod pins;
 pub mod spec;
 pub mod spec_diff;
 pub mod versions;

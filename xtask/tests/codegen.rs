@@ -446,3 +446,8 @@ fn mock_path_matchers_are_patched_once_per_path_parameter() {
     assert_eq!(patched, codegen::path_parameter_count(&doc));
     assert!(patched > 0);
 }
+
+#[test]
+fn the_workspace_pins_the_generator_and_requires_its_runtime() {
+    xtask::pins::check(&xtask::workspace_root()).expect("generator and runtime in step");
+}
