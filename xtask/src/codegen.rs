@@ -2,7 +2,7 @@
 //! prettyplease, written to (or, with `--check`, compared with) the checked-in
 //! generated files.
 
-use crate::{check, limits, operations, pins, spec, versions};
+use crate::{check, limits, open_enums, operations, pins, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use serde_json::Value;
@@ -22,6 +22,8 @@ pub const VERSIONS_OUT: &str = "crates/blaxel-jobs-client/src/versions.rs";
 /// Where the generated table of operations goes, relative to the workspace
 /// root.
 pub const OPERATIONS_OUT: &str = "crates/blaxel-jobs-client/src/operations.rs";
+/// Where the generated open enums go, relative to the workspace root.
+pub const OPEN_ENUMS_OUT: &str = "crates/blaxel-jobs-client/src/open_enum/known.rs";
 /// The Rust path of the generated client crate, used by the mocks.
 pub const CLIENT_CRATE: &str = "blaxel_jobs_client";
 
@@ -226,6 +228,10 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             base_path: String::new(),
         }
     });
+    let open_enums = open_enums::collect(doc).unwrap_or_else(|mut p| {
+        problems.append(&mut p);
+        Vec::new()
+    });
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -260,6 +266,7 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     let client = prettyplease::unparse(&client);
     let mocks = prettyplease::unparse(&mocks);
     let operations = format(operations, "operations table").map_err(|e| vec![e])?;
+    let open_enums = format(open_enums::module(&open_enums), "open enums").map_err(|e| vec![e])?;
     let versions = format(versions::module(&versions), "versions table").map_err(|e| vec![e])?;
     let formatting = started.elapsed();
 
@@ -280,6 +287,11 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             OutputFile {
                 path: OPERATIONS_OUT.into(),
                 contents: header(spec_path, "the table of its operations") + &operations,
+            },
+            OutputFile {
+                path: OPEN_ENUMS_OUT.into(),
+                contents: header(spec_path, "its open enums and the values they know")
+                    + &open_enums,
             },
             OutputFile {
                 path: CONTRACT_OUT.into(),

@@ -4,6 +4,7 @@ pub mod build_cost;
 pub mod check;
 pub mod codegen;
 pub mod limits;
+pub mod open_enums;
 pub mod operations;
 pub mod pins;
 pub mod spec;

@@ -12,7 +12,7 @@ fn generation_is_deterministic() {
     let doc = real_doc();
     let first = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
     let second = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
-    assert_eq!(first.files.len(), 5);
+    assert_eq!(first.files.len(), 6);
     for (a, b) in first.files.iter().zip(&second.files) {
         assert_eq!(a.path, b.path);
         assert!(
@@ -450,4 +450,86 @@ fn mock_path_matchers_are_patched_once_per_path_parameter() {
 #[test]
 fn the_workspace_pins_the_generator_and_requires_its_runtime() {
     xtask::pins::check(&xtask::workspace_root()).expect("generator and runtime in step");
+}
+
+/// The minimal fixture with one open enum, `Colour`, after `edit`.
+fn with_open_enum(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = fixture("codegen/minimal.yaml");
+    doc["components"]["schemas"]["Colour"] = json!({
+        "type": "string",
+        "description": "A colour.",
+        "x-blaxel-open-enum": true,
+        "enum": ["dark-red", "BLUE"],
+        "x-enum-descriptions": ["Quite red.", "Blue."]
+    });
+    edit(&mut doc["components"]["schemas"]["Colour"]);
+    doc
+}
+
+#[test]
+fn open_enums_are_generated_with_their_descriptions() {
+    let doc = with_open_enum(|_| {});
+    let enums = xtask::open_enums::collect(&doc).expect("valid");
+    assert_eq!(enums.len(), 1);
+    let variants: Vec<&str> = enums[0].known.iter().map(|k| k.variant.as_str()).collect();
+    assert_eq!(variants, ["DarkRed", "Blue"]);
+    let generated = codegen::generate(&doc, "minimal.yaml").expect("generates");
+    let file = generated
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(codegen::OPEN_ENUMS_OUT))
+        .expect("the open enums are one of the generated files");
+    for fragment in [
+        "pub enum Colour {",
+        "/// `dark-red`: Quite red.",
+        "DarkRed,",
+        "Unknown(UnknownValue),",
+        r#"pub const KNOWN: &'static [&'static str] = &["dark-red", "BLUE"];"#,
+        "open_enum_impls!(Colour);",
+        r#"("Colour", Colour::KNOWN)"#,
+    ] {
+        assert!(file.contents.contains(fragment), "`{fragment}` missing");
+    }
+}
+
+#[test]
+fn rejects_open_enums_the_generator_cannot_name() {
+    let cases: [(&str, fn(&mut Value), &[&str]); 4] = [
+        (
+            "no descriptions",
+            |s| {
+                s.as_object_mut().unwrap().remove("x-enum-descriptions");
+            },
+            &["schema Colour", "`x-enum-descriptions` must give one", "2 value(s), 0"],
+        ),
+        (
+            "one description short",
+            |s| s["x-enum-descriptions"] = json!(["Quite red."]),
+            &["schema Colour", "2 value(s), 1 description(s)"],
+        ),
+        (
+            "values that differ in case only",
+            |s| {
+                s["enum"] = json!(["blue", "BLUE"]);
+            },
+            &["`blue` and `BLUE` differ only in case"],
+        ),
+        (
+            "values that give one variant",
+            |s| {
+                s["enum"] = json!(["dark-red", "dark_red"]);
+            },
+            &["both become the variant `DarkRed`"],
+        ),
+    ];
+    for (what, edit, fragments) in cases {
+        let doc = with_open_enum(edit);
+        let problems = codegen::generate(&doc, "minimal.yaml").expect_err(what);
+        assert!(
+            problems
+                .iter()
+                .any(|p| fragments.iter().all(|f| p.contains(f))),
+            "{what}: {problems:?}"
+        );
+    }
 }
