@@ -172,9 +172,9 @@ impl syn::visit_mut::VisitMut for PathMatcherFix {
         let mut found = false;
         for arg in args.iter_mut().skip(1) {
             if Self::is_value_to_string(arg) {
-                *arg = syn::parse_quote!(
-                    regex::escape(&progenitor_client::encode_path(&value.to_string()))
-                );
+                *arg = syn::parse_quote!(regex::escape(&progenitor_client::encode_path(
+                    &value.to_string()
+                )));
                 self.patched += 1;
                 found = true;
             }
@@ -438,9 +438,7 @@ mod tests {
         let mut file: syn::File = syn::parse_str(MOCK).unwrap();
         fix_mock_path_matchers(&mut file, 2).unwrap();
         // prettyplease spaces macro bodies its own way: compare without spaces.
-        let fixed: String = prettyplease::unparse(&file)
-            .split_whitespace()
-            .collect();
+        let fixed: String = prettyplease::unparse(&file).split_whitespace().collect();
         assert_eq!(
             fixed
                 .matches("regex::escape(&progenitor_client::encode_path(&value.to_string()))")
@@ -449,7 +447,10 @@ mod tests {
             "{fixed}"
         );
         // A format! that is not a path regex is left alone.
-        assert!(fixed.contains(r#"format!("{}",value.to_string())"#), "{fixed}");
+        assert!(
+            fixed.contains(r#"format!("{}",value.to_string())"#),
+            "{fixed}"
+        );
     }
 
     #[test]
@@ -458,7 +459,10 @@ mod tests {
             let mut file: syn::File = syn::parse_str(MOCK).unwrap();
             let err = fix_mock_path_matchers(&mut file, expected).unwrap_err();
             assert!(err.contains("patched 2 path matcher(s)"), "{err}");
-            assert!(err.contains(&format!("{expected} path parameter(s)")), "{err}");
+            assert!(
+                err.contains(&format!("{expected} path parameter(s)")),
+                "{err}"
+            );
         }
     }
 

@@ -138,7 +138,11 @@ pub fn module(enums: &[OpenEnum]) -> TokenStream {
         let name = format_ident!("{}", e.name);
         let description = e.description.lines().map(|l| format!(" {l}"));
         let origin = format!(" `{}` in the document.", e.name);
-        let variants: Vec<_> = e.known.iter().map(|k| format_ident!("{}", k.variant)).collect();
+        let variants: Vec<_> = e
+            .known
+            .iter()
+            .map(|k| format_ident!("{}", k.variant))
+            .collect();
         let values: Vec<&str> = e.known.iter().map(|k| k.value.as_str()).collect();
         let docs = e.known.iter().map(|k| format!(" `{}`: {}", k.value, k.doc));
         quote! {

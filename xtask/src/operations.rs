@@ -406,24 +406,29 @@ pub fn module(ops: &Operations, builders: &[BuilderTypes]) -> TokenStream {
         let s = &o.id;
         quote!(#s => Some(Operation::#v))
     });
-    let impls = ops.ops.iter().zip(&variants).zip(builders).map(|((o, v), b)| {
-        let builder = format_ident!("{}", o.builder_name());
-        let (output, error) = (&b.output, &b.error);
-        quote! {
-            impl<'a> OperationBuilder for crate::builder::#builder<'a> {
-                const OPERATION: Operation = Operation::#v;
-                type Output = #output;
-                type ErrorBody = #error;
-                fn send_request(
-                    self,
-                ) -> impl ::std::future::Future<
-                    Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
-                > + Send {
-                    crate::builder::#builder::send(self)
+    let impls = ops
+        .ops
+        .iter()
+        .zip(&variants)
+        .zip(builders)
+        .map(|((o, v), b)| {
+            let builder = format_ident!("{}", o.builder_name());
+            let (output, error) = (&b.output, &b.error);
+            quote! {
+                impl<'a> OperationBuilder for crate::builder::#builder<'a> {
+                    const OPERATION: Operation = Operation::#v;
+                    type Output = #output;
+                    type ErrorBody = #error;
+                    fn send_request(
+                        self,
+                    ) -> impl ::std::future::Future<
+                        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+                    > + Send {
+                        crate::builder::#builder::send(self)
+                    }
                 }
             }
-        }
-    });
+        });
     let count = ops.ops.len();
     let base_path = &ops.base_path;
     let base_doc = format!(

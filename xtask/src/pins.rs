@@ -51,14 +51,20 @@ pub fn locked_versions(lock: &str, name: &str) -> Vec<String> {
 /// occurrence.
 pub fn requirement(manifest: &str, name: &str) -> Option<String> {
     manifest.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix(name)?.trim_start().strip_prefix('=')?;
+        let rest = l
+            .trim()
+            .strip_prefix(name)?
+            .trim_start()
+            .strip_prefix('=')?;
         let rest = rest.trim();
         if let Some(s) = rest.strip_prefix('"') {
             return s.split('"').next().map(str::to_owned);
         }
         let inner = rest.strip_prefix('{')?;
         let at = inner.find("version")?;
-        let v = inner[at + "version".len()..].trim_start().strip_prefix('=')?;
+        let v = inner[at + "version".len()..]
+            .trim_start()
+            .strip_prefix('=')?;
         v.trim_start()
             .strip_prefix('"')?
             .split('"')
@@ -135,7 +141,8 @@ pub fn check(root: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    const WORKSPACE: &str = "[workspace.dependencies]\nprogenitor-client = \"0.15.1\"\nserde = \"1\"\n";
+    const WORKSPACE: &str =
+        "[workspace.dependencies]\nprogenitor-client = \"0.15.1\"\nserde = \"1\"\n";
     const XTASK: &str =
         "[dependencies]\nprogenitor = { version = \"=0.15.1\", default-features = false }\n";
     const LOCK: &str = "version = 4\n\n[[package]]\nname = \"progenitor\"\nversion = \"0.15.1\"\n\n\
@@ -168,14 +175,21 @@ mod tests {
     fn a_loose_generator_is_refused() {
         let x = XTASK.replace("=0.15.1", "0.15.1");
         let p = check_texts(WORKSPACE, &x, LOCK);
-        assert!(p.iter().any(|m| m.contains("must be an exact pin")), "{p:?}");
+        assert!(
+            p.iter().any(|m| m.contains("must be an exact pin")),
+            "{p:?}"
+        );
     }
 
     #[test]
     fn a_runtime_requirement_of_another_version_is_refused() {
         let ws = WORKSPACE.replace("0.15.1", "0.15.0");
         let p = check_texts(&ws, XTASK, LOCK);
-        assert!(p.iter().any(|m| m.contains("must require the generator's version")), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|m| m.contains("must require the generator's version")),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -186,6 +200,9 @@ mod tests {
         );
         let p = check_texts(WORKSPACE, XTASK, &lock);
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].contains("`progenitor-client` resolves to [\"0.15.2\"]"), "{p:?}");
+        assert!(
+            p[0].contains("`progenitor-client` resolves to [\"0.15.2\"]"),
+            "{p:?}"
+        );
     }
 }

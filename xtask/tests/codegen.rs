@@ -342,7 +342,14 @@ fn a_client_token_must_name_a_request_body_property() {
         token_class(d);
         d["paths"]["/things"]["post"]["x-blaxel-client-token"] = json!("nope");
     });
-    assert_one_problem(&p, &[CREATE, "\"nope\"", "not a property of its JSON request body"]);
+    assert_one_problem(
+        &p,
+        &[
+            CREATE,
+            "\"nope\"",
+            "not a property of its JSON request body",
+        ],
+    );
     // A token on an operation of another class is a contradiction.
     let p = problems_after(|d| {
         d["paths"]["/things/{id}"]["get"]["x-blaxel-client-token"] = json!("name");
@@ -358,7 +365,10 @@ fn a_client_token_must_name_a_request_body_property() {
         table.contains("Operation::CreateThing => RetrySafety::IdempotentWithClientToken"),
         "{table}"
     );
-    assert!(table.contains("Operation::CreateThing => Some(\"name\")"), "{table}");
+    assert!(
+        table.contains("Operation::CreateThing => Some(\"name\")"),
+        "{table}"
+    );
 }
 
 fn operations_file(generated: &codegen::Generated) -> String {
@@ -492,15 +502,22 @@ fn open_enums_are_generated_with_their_descriptions() {
     }
 }
 
+/// A named edit of a schema and the fragments of the problem it causes.
+type SchemaCase = (&'static str, fn(&mut Value), &'static [&'static str]);
+
 #[test]
 fn rejects_open_enums_the_generator_cannot_name() {
-    let cases: [(&str, fn(&mut Value), &[&str]); 4] = [
+    let cases: [SchemaCase; 4] = [
         (
             "no descriptions",
             |s| {
                 s.as_object_mut().unwrap().remove("x-enum-descriptions");
             },
-            &["schema Colour", "`x-enum-descriptions` must give one", "2 value(s), 0"],
+            &[
+                "schema Colour",
+                "`x-enum-descriptions` must give one",
+                "2 value(s), 0",
+            ],
         ),
         (
             "one description short",

@@ -7,8 +7,8 @@
 use blaxel_jobs_client::operations::{BASE_PATH, Operation};
 use http::Method;
 use std::collections::VecDeque;
-use std::sync::{LazyLock, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 /// One operation of the API: the unit of fault injection and request counts.
@@ -175,9 +175,9 @@ impl Route {
                 op.method() == method.as_str() && {
                     let template = op.path().trim_start_matches('/').split('/');
                     template.clone().count() == segs.len()
-                        && template.zip(&segs).all(|(t, s)| {
-                            (t.starts_with('{') && t.ends_with('}')) || t == *s
-                        })
+                        && template
+                            .zip(&segs)
+                            .all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == *s)
                 }
             })
             .map(Route::from_operation)
@@ -347,7 +347,10 @@ mod tests {
             assert_eq!(route.path(), format!("/v0{}", op.path()));
             // The router can serve the operation's method.
             let method: Method = op.method().parse().unwrap();
-            assert!(axum::routing::MethodFilter::try_from(method).is_ok(), "{op}");
+            assert!(
+                axum::routing::MethodFilter::try_from(method).is_ok(),
+                "{op}"
+            );
         }
         assert_eq!(Route::OAuthToken.operation(), None);
         assert_eq!(Route::ALL.last(), Some(&Route::OAuthToken));

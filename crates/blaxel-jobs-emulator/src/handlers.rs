@@ -7,10 +7,10 @@
 //! and renders the generated API types.
 
 use crate::auth;
-use crate::faults::Route;
 use crate::clock::Micros;
 use crate::context::Ctx;
 use crate::error::{ApiError, json_response};
+use crate::faults::Route;
 use crate::paginate::{Entry, Page, PageRequest, fingerprint, normalize_q, paginate};
 use crate::server::Shared;
 use crate::state::{ExecutionRequest, Mutation, Workspace, execution_not_found, job_not_found};
