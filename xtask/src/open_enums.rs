@@ -195,8 +195,8 @@ pub fn module(enums: &[OpenEnum]) -> TokenStream {
 
         #(#defs)*
 
-        /// Every open enum, as `(schema name, known values)`, in the order of
-        /// the document's schemas (public as `open_enum::ALL`).
+        /// Every open enum, as `(schema name, known values)`, sorted by schema
+        /// name (public as `open_enum::ALL`).
         pub(crate) const ALL: &[(&str, &[&str])] = &[#(#table),*];
     }
 }

@@ -104,7 +104,7 @@ impl Op {
 /// The operations of a document and the path prefix of its servers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operations {
-    /// Every operation, in document order.
+    /// Every operation, in the order of [`spec::operations`].
     pub ops: Vec<Op>,
     /// The path of the servers' URLs, such as `/v0` (empty when they have none).
     pub base_path: String,
@@ -429,7 +429,7 @@ pub fn module(ops: &Operations, builders: &[BuilderTypes]) -> TokenStream {
                 }
             }
         });
-    let count = ops.ops.len();
+    let count = proc_macro2::Literal::usize_unsuffixed(ops.ops.len());
     let base_path = &ops.base_path;
     let base_doc = format!(
         " The path of the servers' URLs (`{base_path}`): operation paths are relative to it."
@@ -518,7 +518,8 @@ pub fn module(ops: &Operations, builders: &[BuilderTypes]) -> TokenStream {
         }
 
         impl Operation {
-            /// Every operation, in document order.
+            /// Every operation, sorted by path template, then by method in the
+            /// order GET, PUT, POST, DELETE.
             pub const ALL: [Operation; #count] = [#(Operation::#variants),*];
 
             /// The `operationId`, such as `"CreateJobExecution"`: the name of

@@ -118,8 +118,7 @@ pub(crate) mod known;
 
 pub use known::*;
 
-/// Every open enum, as `(schema name, known values)`, in the order of the
-/// document's schemas.
+/// Every open enum, as `(schema name, known values)`, sorted by schema name.
 pub const ALL: &[(&str, &[&str])] = known::ALL;
 
 impl JobExecutionStatus {

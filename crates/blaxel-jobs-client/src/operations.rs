@@ -81,8 +81,9 @@ pub enum Operation {
     ListJobRevisions,
 }
 impl Operation {
-    /// Every operation, in document order.
-    pub const ALL: [Operation; 11usize] = [
+    /// Every operation, sorted by path template, then by method in the
+    /// order GET, PUT, POST, DELETE.
+    pub const ALL: [Operation; 11] = [
         Operation::ListJobs,
         Operation::CreateJob,
         Operation::GetJob,

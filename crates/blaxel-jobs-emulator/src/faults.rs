@@ -73,8 +73,8 @@ static OPERATION_PATHS: LazyLock<Vec<String>> = LazyLock::new(|| {
 });
 
 impl Route {
-    /// Every route: the operations of the document, in document order, then
-    /// [`Route::OAuthToken`].
+    /// Every route: the operations of the document, in the order of
+    /// [`Operation::ALL`], then [`Route::OAuthToken`].
     pub const ALL: [Route; Operation::ALL.len() + 1] = {
         let mut all = [Route::OAuthToken; Operation::ALL.len() + 1];
         let mut i = 0;

@@ -511,8 +511,8 @@ impl VolumeType {
     }
 }
 open_enum_impls!(VolumeType);
-/// Every open enum, as `(schema name, known values)`, in the order of
-/// the document's schemas (public as `open_enum::ALL`).
+/// Every open enum, as `(schema name, known values)`, sorted by schema
+/// name (public as `open_enum::ALL`).
 pub(crate) const ALL: &[(&str, &[&str])] = &[
     ("Generation", Generation::KNOWN),
     ("JobExecutionStatus", JobExecutionStatus::KNOWN),
