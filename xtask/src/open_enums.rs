@@ -24,6 +24,10 @@ pub struct Known {
     pub doc: String,
 }
 
+/// The extension that lists the values after which nothing changes any
+/// more (the final statuses of a status enum).
+pub const FINAL: &str = "x-blaxel-final";
+
 /// One open enum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenEnum {
@@ -33,6 +37,8 @@ pub struct OpenEnum {
     pub description: String,
     /// The values known today, in document order.
     pub known: Vec<Known>,
+    /// The final values (`x-blaxel-final`), when the schema states them.
+    pub finals: Option<Vec<String>>,
 }
 
 /// The Rust variant of a value: `http-async` gives `HttpAsync`, `DELETING`
@@ -110,7 +116,28 @@ pub fn collect(doc: &Value) -> Result<Vec<OpenEnum>, Vec<String>> {
                 doc: doc.trim().to_owned(),
             });
         }
+        let finals = match schema.get(FINAL) {
+            None => None,
+            Some(list) => {
+                let items: Vec<&str> = list
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let well_formed = list.as_array().is_some_and(|a| a.len() == items.len());
+                match items.iter().find(|v| !values.contains(v)) {
+                    _ if !well_formed => problems.push(format!(
+                        "{at}: `{FINAL}` must be a list of strings, not {list}"
+                    )),
+                    Some(v) => problems.push(format!(
+                        "{at}: `{FINAL}` lists `{v}`, which is not one of its `enum` values"
+                    )),
+                    None => {}
+                }
+                Some(items.iter().map(|s| (*s).to_owned()).collect())
+            }
+        };
         out.push(OpenEnum {
+            finals,
             name: name.to_owned(),
             description: schema
                 .get("description")
@@ -145,6 +172,27 @@ pub fn module(enums: &[OpenEnum]) -> TokenStream {
             .collect();
         let values: Vec<&str> = e.known.iter().map(|k| k.value.as_str()).collect();
         let docs = e.known.iter().map(|k| format!(" `{}`: {}", k.value, k.doc));
+        let terminal = e.finals.as_ref().map(|finals| {
+            let listed: Vec<String> = finals.iter().map(|f| format!("`{f}`")).collect();
+            let doc = format!(
+                " Whether this is a final value ({}): nothing changes after it. \
+                 Unknown values are not final.",
+                listed.join(", ")
+            );
+            let arms = e
+                .known
+                .iter()
+                .filter(|k| finals.contains(&k.value))
+                .map(|k| format_ident!("{}", k.variant));
+            quote! {
+                impl #name {
+                    #[doc = #doc]
+                    pub fn is_terminal(&self) -> bool {
+                        matches!(self, #(Self::#arms)|*)
+                    }
+                }
+            }
+        });
         quote! {
             #(#[doc = #description])*
             #[doc = ""]
@@ -182,6 +230,8 @@ pub fn module(enums: &[OpenEnum]) -> TokenStream {
                     })
                 }
             }
+
+            #terminal
 
             open_enum_impls!(#name);
         }

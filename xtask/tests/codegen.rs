@@ -470,7 +470,8 @@ fn with_open_enum(edit: impl FnOnce(&mut Value)) -> Value {
         "description": "A colour.",
         "x-blaxel-open-enum": true,
         "enum": ["dark-red", "BLUE"],
-        "x-enum-descriptions": ["Quite red.", "Blue."]
+        "x-enum-descriptions": ["Quite red.", "Blue."],
+        "x-blaxel-final": ["BLUE"]
     });
     edit(&mut doc["components"]["schemas"]["Colour"]);
     doc
@@ -497,6 +498,7 @@ fn open_enums_are_generated_with_their_descriptions() {
         r#"pub const KNOWN: &'static [&'static str] = &["dark-red", "BLUE"];"#,
         "open_enum_impls!(Colour);",
         r#"("Colour", Colour::KNOWN)"#,
+        "matches!(self, Self::Blue)",
     ] {
         assert!(file.contents.contains(fragment), "`{fragment}` missing");
     }
@@ -507,7 +509,20 @@ type SchemaCase = (&'static str, fn(&mut Value), &'static [&'static str]);
 
 #[test]
 fn rejects_open_enums_the_generator_cannot_name() {
-    let cases: [SchemaCase; 4] = [
+    let cases: [SchemaCase; 6] = [
+        (
+            "a final value that is not a value",
+            |s| s["x-blaxel-final"] = json!(["BLUE", "green"]),
+            &["schema Colour", "`x-blaxel-final` lists `green`"],
+        ),
+        (
+            "final values that are not strings",
+            |s| s["x-blaxel-final"] = json!("BLUE"),
+            &[
+                "schema Colour",
+                "`x-blaxel-final` must be a list of strings",
+            ],
+        ),
         (
             "no descriptions",
             |s| {

@@ -120,22 +120,3 @@ pub use known::*;
 
 /// Every open enum, as `(schema name, known values)`, sorted by schema name.
 pub const ALL: &[(&str, &[&str])] = known::ALL;
-
-impl JobExecutionStatus {
-    /// Whether the execution has reached a final status: `succeeded`,
-    /// `failed`, `cancelled` or `timeout`. Unknown values are not final.
-    pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            Self::Succeeded | Self::Failed | Self::Cancelled | Self::Timeout
-        )
-    }
-}
-
-impl JobExecutionTaskStatus {
-    /// Whether the task has reached a final status: `succeeded`, `failed` or
-    /// `cancelled`. Unknown values are not final.
-    pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
-    }
-}

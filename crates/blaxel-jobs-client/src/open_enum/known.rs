@@ -142,6 +142,12 @@ impl JobExecutionStatus {
             })
     }
 }
+impl JobExecutionStatus {
+    /// Whether this is a final value (`succeeded`, `failed`, `cancelled`, `timeout`): nothing changes after it. Unknown values are not final.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Cancelled | Self::Failed | Self::Succeeded | Self::Timeout)
+    }
+}
 open_enum_impls!(JobExecutionStatus);
 /// Where a task stands. `succeeded`, `failed` and `cancelled` are final.
 ///
@@ -227,6 +233,12 @@ impl JobExecutionTaskStatus {
                 }
                 None
             })
+    }
+}
+impl JobExecutionTaskStatus {
+    /// Whether this is a final value (`succeeded`, `failed`, `cancelled`): nothing changes after it. Unknown values are not final.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Failed | Self::Succeeded | Self::Cancelled)
     }
 }
 open_enum_impls!(JobExecutionTaskStatus);
