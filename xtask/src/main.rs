@@ -39,7 +39,8 @@ than one success or error type per operation. The list of API versions
 pagedLists and changes, and include info.version, the default.
 Every operation needs x-blaxel-retry (idempotent, not-idempotent, or
 idempotent-with-client-token with x-blaxel-client-token naming a request-body
-property); every open enum needs x-enum-descriptions, one per value. The
+property); every open enum needs x-enum-descriptions, one per value, and its
+x-blaxel-final, if any, lists only its own values. The
 generator (progenitor, pinned exactly in xtask/Cargo.toml), the workspace's
 progenitor-client requirement and Cargo.lock must agree on one version.
 ";
