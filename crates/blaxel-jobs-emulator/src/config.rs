@@ -38,6 +38,9 @@ impl Default for Clock {
     }
 }
 
+/// How long a final execution is kept by default: one simulated day.
+const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
 /// The settings of an [`Emulator`](crate::Emulator), built in the builder style.
 ///
 /// Every setter takes and returns the configuration by value, so settings
@@ -66,6 +69,8 @@ pub struct EmulatorConfig {
     pub(crate) execution_startup: Duration,
     pub(crate) capacity: usize,
     pub(crate) max_body_bytes: usize,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) execution_retention: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -81,6 +86,8 @@ impl Default for EmulatorConfig {
             execution_startup: Duration::from_millis(500),
             capacity: 100,
             max_body_bytes: 1024 * 1024,
+            body_read_timeout: Duration::from_secs(30),
+            execution_retention: DEFAULT_RETENTION,
         }
     }
 }
@@ -154,6 +161,29 @@ impl EmulatorConfig {
         self.max_body_bytes = max;
         self
     }
+
+    /// How long, in real time, a client may take to send a request's body
+    /// once its headers have arrived (default 30 s, the time it has to send
+    /// the headers). A body not complete by then gets 408
+    /// `request_timeout` and the connection is closed, so that clients that
+    /// stop mid-body cannot hold connections open.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long, in simulated time, a finished (succeeded, failed, timed
+    /// out or cancelled) execution is kept before it is forgotten (default
+    /// one day). After that, GetJobExecution answers 404, listings leave it
+    /// out, and its `executionId` may be used again.
+    ///
+    /// Blaxel keeps execution history "for a limited time" without saying
+    /// how long, so this period is the emulator's own choice; it keeps the
+    /// emulator's memory bounded when it runs for a long time.
+    pub fn execution_retention(mut self, retention: Duration) -> Self {
+        self.execution_retention = retention;
+        self
+    }
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -169,6 +199,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("execution_startup", &self.execution_startup)
             .field("capacity", &self.capacity)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("execution_retention", &self.execution_retention)
             .finish()
     }
 }
@@ -189,6 +221,8 @@ mod tests {
         assert_eq!(c.deploy_delay, Duration::from_secs(2));
         assert_eq!(c.capacity, 100);
         assert_eq!(c.max_body_bytes, 1 << 20);
+        assert_eq!(c.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(c.execution_retention, Duration::from_secs(86_400));
     }
 
     #[test]

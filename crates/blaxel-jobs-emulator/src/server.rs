@@ -6,11 +6,13 @@
 //! through [`App::handle`]:
 //!
 //! 1. classify it into a [`Route`], count it and take its injected fault;
-//! 2. read the body (at most `max_body_bytes`, else 413);
+//! 2. read the body (at most `max_body_bytes`, else 413; within
+//!    `body_read_timeout`, else 408 and the connection closes);
 //! 3. apply faults that replace processing (status, HTML page, dropped
 //!    connection);
-//! 4. check credential, version and workspace, then hand the request to the
-//!    axum [`Router`](axum::Router) of [`crate::handlers`];
+//! 4. check credential, version and workspace, bring the workspace's
+//!    simulation up to now in bounded steps (`Shared::catch_up`), then hand
+//!    the request to the axum [`Router`](axum::Router) of [`crate::handlers`];
 //! 5. apply faults that spoil the answer (dropped connection after
 //!    processing, malformed or truncated body);
 //! 6. add `x-request-id`.
@@ -25,7 +27,8 @@ use crate::context;
 use crate::error::{ApiError, raw_response};
 use crate::faults::{Fault, FaultBook, Route};
 use crate::handlers;
-use crate::state::{SimSettings, State};
+use crate::clock::Micros;
+use crate::state::{self, SimSettings, State, Workspace};
 use crate::validate::Spec;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -42,7 +45,7 @@ use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -51,6 +54,10 @@ use tokio::task::{JoinHandle, JoinSet};
 /// How much of an oversized body is read (and thrown away) before answering
 /// 413, so that the client is done sending and reads the answer.
 const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// The work (events plus tasks looked at) of one step of a catch-up: well
+/// under a millisecond.
+const CATCH_UP_STEP: u64 = 4096;
 
 /// How long [`Emulator::shutdown`] waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -65,15 +72,45 @@ pub(crate) struct Shared {
     pub(crate) tokens: TokenStore,
     /// `http://127.0.0.1:<port>`.
     pub(crate) origin: String,
-    state: Mutex<State>,
+    state: State,
     request_prefix: String,
     request_counter: AtomicU64,
 }
 
 impl Shared {
-    /// The store. A panic elsewhere never makes it unusable.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// Runs `f` on the workspace (created on first use), advanced to now,
+    /// under the workspace's own lock.
+    pub(crate) fn with_workspace<R>(
+        &self,
+        workspace: &str,
+        f: impl FnOnce(&mut Workspace, Micros) -> R,
+    ) -> R {
+        let ws = self.state.workspace(workspace);
+        let mut ws = state::lock(&ws);
+        let now = self.clock.now();
+        ws.advance_to(now, &self.settings, &self.clock);
+        f(&mut ws, now)
+    }
+
+    /// Brings an existing workspace up to now in bounded steps, releasing
+    /// its lock and yielding to the runtime between steps: a long catch-up
+    /// (after a big jump of simulated time) never blocks a runtime thread,
+    /// or other requests to the workspace, for long.
+    pub(crate) async fn catch_up(&self, workspace: &str) {
+        let Some(ws) = self.state.existing(workspace) else {
+            return;
+        };
+        loop {
+            let done = {
+                let mut ws = state::lock(&ws);
+                let now = self.clock.now();
+                ws.advance_by(now, &self.settings, &self.clock, CATCH_UP_STEP)
+            };
+            if done {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     fn next_request_id(&self) -> String {
@@ -167,6 +204,7 @@ impl Emulator {
             deploy_delay: micros(config.deploy_delay),
             startup: micros(config.execution_startup),
             capacity: config.capacity,
+            retention: micros(config.execution_retention),
         };
         let shared = Arc::new(Shared {
             clock: SimClock::new(config.clock),
@@ -176,7 +214,7 @@ impl Emulator {
             faults: FaultBook::default(),
             tokens: TokenStore::default(),
             origin: origin.clone(),
-            state: Mutex::new(State::default()),
+            state: State::default(),
             request_prefix: crate::state::random_id("req-", 8),
             request_counter: AtomicU64::new(1),
         });
@@ -246,10 +284,10 @@ impl Emulator {
     /// The names of the jobs stored in `workspace` (deleted ones excluded),
     /// sorted.
     pub fn job_names(&self, workspace: &str) -> Vec<String> {
-        let mut state = self.shared.lock();
-        state
+        self.shared
+            .state
             .existing(workspace)
-            .map(|ws| ws.job_names())
+            .map(|ws| state::lock(&ws).job_names())
             .unwrap_or_default()
     }
 
@@ -258,11 +296,11 @@ impl Emulator {
     /// deleted job with the same name are included.
     pub fn executions(&self, workspace: &str, job: &str) -> Vec<types::JobExecution> {
         let shared = &self.shared;
-        let mut state = shared.lock();
-        let now = shared.clock.now();
-        let Some(ws) = state.existing(workspace) else {
+        let Some(ws) = shared.state.existing(workspace) else {
             return Vec::new();
         };
+        let mut ws = state::lock(&ws);
+        let now = shared.clock.now();
         ws.advance_to(now, &shared.settings, &shared.clock);
         ws.executions_named(job)
             .map(|e| e.render(now, &shared.clock))
@@ -379,10 +417,16 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         let max = self.shared.config.max_body_bytes;
-        let body = match read_body(body, max, content_length).await {
-            Ok(b) => Ok(b),
-            Err(BodyError::TooLarge) => Err(()),
-            Err(BodyError::Broken) => return Err(ConnectionDropped),
+        let deadline = self.shared.config.body_read_timeout;
+        let body = match tokio::time::timeout(deadline, read_body(body, max, content_length)).await
+        {
+            Ok(Ok(b)) => Ok(b),
+            Ok(Err(BodyError::TooLarge)) => Err(too_large(max)),
+            Ok(Err(BodyError::Broken)) => return Err(ConnectionDropped),
+            Err(_) => {
+                tracing::debug!(%request_id, ?route, "the request body did not arrive in time");
+                Err(body_timeout(deadline))
+            }
         };
         let resp = match fault {
             Some(Fault::DropConnection {
@@ -399,7 +443,7 @@ impl App {
             Some(Fault::HtmlError { status }) => html_error(status),
             other => {
                 let resp = match body {
-                    Err(()) => too_large(max),
+                    Err(answer) => answer,
                     Ok(bytes) => {
                         self.process(Request::from_parts(parts, Body::from(bytes)), route)
                             .await
@@ -431,6 +475,7 @@ impl App {
         if route.is_some_and(|r| r != Route::OAuthToken) {
             match context::resolve(&self.shared, req.headers(), req.uri().query()) {
                 Ok(ctx) => {
+                    self.shared.catch_up(&ctx.workspace).await;
                     req.extensions_mut().insert(ctx);
                 }
                 Err(e) => return e.into_response(),
@@ -482,6 +527,23 @@ fn too_large(max: usize) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
         format!("the request body is larger than {max} bytes"),
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// 408 for a body that did not arrive in time; the connection is closed
+/// after it (the rest of the body is never read).
+fn body_timeout(deadline: Duration) -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        format!(
+            "the request body did not arrive within {} s",
+            deadline.as_secs_f64()
+        ),
     )
     .into_response();
     resp.headers_mut()
