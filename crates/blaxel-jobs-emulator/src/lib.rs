@@ -92,14 +92,33 @@
 //!
 //! Deployments and executions run on a simulated [`Clock`]: scaled real
 //! time by default, or [`Clock::Manual`], which only [`Emulator::advance`]
-//! moves, for deterministic tests. State catches up lazily on each request.
+//! moves, for deterministic tests. State catches up lazily on each request,
+//! from a time-ordered queue of what changes when: the work is in
+//! proportion to the executions that start, finish or expire, not to the
+//! time that passed or the number of tasks. A long catch-up is done in
+//! short steps that give the runtime thread back in between, and each
+//! workspace has its own lock, so one busy workspace never holds up
+//! requests to another.
+//!
+//! # Retention and limits
+//!
+//! A finished execution is kept for
+//! [`EmulatorConfig::execution_retention`] of simulated time (one day by
+//! default), then forgotten: GetJobExecution answers 404 and its
+//! `executionId` may be used again. Blaxel does not document how long it
+//! keeps execution history, so this period is the emulator's own choice.
+//! Executions are stored compactly (about 8 KiB for one of 100 tasks).
+//!
+//! A request body must arrive within
+//! [`EmulatorConfig::body_read_timeout`] (30 s by default) once the headers
+//! have, else the answer is 408 `request_timeout` and the connection closes;
+//! headers must arrive within 30 s and idle connections close after 30 s.
 //!
 //! # Not emulated
 //!
 //! The run plane (`metadata.url`, triggers firing, callbacks), logs,
 //! permissions and scopes (every valid credential may do everything,
-//! including `show_secrets`), rate limits other than capacity, and expiry of
-//! execution records.
+//! including `show_secrets`), and rate limits other than capacity.
 #![deny(missing_docs)]
 
 mod auth;

@@ -1,15 +1,16 @@
 //! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C.
 //!
 //! ```text
-//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const USAGE: &str = "\
-usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
 
 Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
 
@@ -17,6 +18,9 @@ options:
   --port N        TCP port to listen on (default 0: a free port)
   --speed X       simulated seconds per real second, a positive number (default 1)
   --api-key KEY   the API key to accept (default emulator-api-key)
+  --execution-retention SECS
+                  simulated seconds a finished execution is kept before it is
+                  forgotten (default 86400; Blaxel does not document its own)
   -h, --help      print this help";
 
 /// The command line, parsed.
@@ -25,6 +29,7 @@ struct Args {
     port: u16,
     speed: Option<f64>,
     api_key: Option<String>,
+    retention: Option<Duration>,
     help: bool,
 }
 
@@ -74,6 +79,13 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 }
                 out.api_key = Some(v);
             }
+            "--execution-retention" => {
+                let v = value("--execution-retention")?;
+                let secs: u64 = v.parse().map_err(|_| {
+                    format!("--execution-retention must be a whole number of seconds, not {v:?}")
+                })?;
+                out.retention = Some(Duration::from_secs(secs));
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -98,6 +110,9 @@ fn main() -> ExitCode {
     }
     if let Some(key) = args.api_key {
         config = config.api_key(key);
+    }
+    if let Some(retention) = args.retention {
+        config = config.execution_retention(retention);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -154,15 +169,29 @@ mod tests {
     #[test]
     fn parses_every_option_in_both_forms() {
         assert_eq!(parse(&[]).unwrap(), Args::default());
-        let a = parse(&["--port", "8080", "--speed=10", "--api-key", "k"]).unwrap();
+        let a = parse(&[
+            "--port",
+            "8080",
+            "--speed=10",
+            "--api-key",
+            "k",
+            "--execution-retention",
+            "3600",
+        ])
+        .unwrap();
         assert_eq!(
             a,
             Args {
                 port: 8080,
                 speed: Some(10.0),
                 api_key: Some("k".into()),
+                retention: Some(Duration::from_secs(3600)),
                 help: false
             }
+        );
+        assert_eq!(
+            parse(&["--execution-retention=0"]).unwrap().retention,
+            Some(Duration::ZERO)
         );
         assert_eq!(parse(&["--port=0"]).unwrap().port, 0);
         assert!(parse(&["-h"]).unwrap().help);
@@ -178,6 +207,11 @@ mod tests {
             (&["--speed", "inf"][..], "positive"),
             (&["--api-key="][..], "--api-key must be non-empty"),
             (&["--bogus"][..], "unknown argument"),
+            (
+                &["--execution-retention", "1.5"][..],
+                "--execution-retention must be a whole number",
+            ),
+            (&["--execution-retention", "-1"][..], "whole number"),
             (&["serve"][..], "unknown argument"),
         ] {
             let e = parse(args).unwrap_err();

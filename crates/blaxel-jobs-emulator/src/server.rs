@@ -21,13 +21,13 @@
 //! closes the connection without writing a response.
 
 use crate::auth::TokenStore;
+use crate::clock::Micros;
 use crate::clock::{SimClock, micros};
 use crate::config::EmulatorConfig;
 use crate::context;
 use crate::error::{ApiError, raw_response};
 use crate::faults::{Fault, FaultBook, Route};
 use crate::handlers;
-use crate::clock::Micros;
 use crate::state::{self, SimSettings, State, Workspace};
 use crate::validate::Spec;
 use axum::body::Body;
@@ -44,8 +44,8 @@ use hyper_util::service::TowerToHyperService;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -618,4 +618,118 @@ fn with_request_id(mut resp: Response, id: &str) -> Response {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Clock;
+    use crate::state::{ExecutionRequest, Mutation};
+    use std::sync::atomic::AtomicBool;
+
+    /// Fills workspace `w` with `n` executions of 20 tasks of 1 to 60
+    /// simulated seconds, one task at a time.
+    fn fill(shared: &Shared, workspace: &str, n: usize) {
+        shared.with_workspace(workspace, |ws, now| {
+            let ctx = Mutation {
+                now,
+                principal: "me",
+                origin: &shared.origin,
+                clock: &shared.clock,
+                settings: &shared.settings,
+            };
+            let job: types::Job = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "job"},
+                "spec": {"runtime": {"maxConcurrentTasks": 1}}
+            }))
+            .unwrap();
+            ws.create_job(job, &ctx).unwrap();
+            for i in 0..n {
+                let tasks = (0..20)
+                    .map(|k| {
+                        let p = serde_json::json!({"durationSeconds": 1 + (i + k * 7) % 60});
+                        p.as_object().unwrap().clone()
+                    })
+                    .collect();
+                let req = ExecutionRequest {
+                    execution_id: None,
+                    message_id: None,
+                    tasks,
+                    env: Vec::new(),
+                    memory: None,
+                    allow_queue: true,
+                };
+                ws.create_execution("job", req, &ctx).unwrap();
+            }
+        });
+    }
+
+    async fn emulator() -> Emulator {
+        Emulator::start_with(
+            EmulatorConfig::default()
+                .clock(Clock::Manual)
+                .capacity(10_000),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_locked_workspace_does_not_hold_up_another() {
+        let emu = emulator().await;
+        let shared = &emu.shared;
+        fill(shared, "a", 1);
+        let a = shared.state.workspace("a");
+        let _held = state::lock(&a);
+        // With one lock for every workspace, this would wait for `_held`
+        // forever (on this very thread).
+        let names = shared.with_workspace("b", |ws, _| {
+            assert!(ws.job_names().is_empty());
+            ws.job_names()
+        });
+        assert!(names.is_empty());
+        assert!(a.try_lock().is_err(), "a is still locked");
+        let b = shared.state.workspace("b");
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&b, &shared.state.workspace("b")));
+    }
+
+    #[tokio::test]
+    async fn a_long_catch_up_yields_to_the_runtime_between_steps() {
+        let emu = emulator().await;
+        let shared = emu.shared.clone();
+        fill(&shared, "w", 2_000);
+        emu.advance(Duration::from_secs(6 * 3600));
+        // On this single-threaded runtime, the spawned task only runs if
+        // the catch-up gives the thread back before it is done.
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        shared.catch_up("w").await;
+        assert!(ran.load(Ordering::SeqCst), "the catch-up never yielded");
+        other.await.unwrap();
+        // And it is complete: every execution is over.
+        let statuses = emu.executions("w", "job");
+        assert_eq!(statuses.len(), 2_000);
+        assert!(
+            statuses
+                .iter()
+                .all(|e| e.status.as_ref().is_some_and(|s| s.is_terminal()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_short_catch_up_does_not_yield() {
+        let emu = emulator().await;
+        let shared = emu.shared.clone();
+        fill(&shared, "w", 2);
+        emu.advance(Duration::from_secs(6 * 3600));
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        shared.catch_up("w").await;
+        assert!(!ran.load(Ordering::SeqCst));
+        other.await.unwrap();
+        assert!(ran.load(Ordering::SeqCst));
+    }
 }

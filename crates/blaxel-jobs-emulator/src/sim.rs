@@ -260,6 +260,8 @@ pub(crate) struct SimExecution {
     cancel_at: Option<Micros>,
     /// When the running (or cancelling) phase ends.
     end_at: Option<Micros>,
+    /// How it ends unless cancelled, known once its tasks started.
+    planned: Outcome,
 }
 
 /// What a new execution is made of.
@@ -304,6 +306,7 @@ impl SimExecution {
             updated_at: now,
             cancel_at: None,
             end_at: None,
+            planned: Outcome::Succeeded,
         }
     }
 
@@ -363,33 +366,33 @@ impl SimExecution {
                 self.status = ES::Running;
                 self.started_at = Some(t);
                 self.updated_at = t;
-                let views = self.views();
-                self.end_at = Some(
-                    views
-                        .iter()
-                        .filter_map(|v| v.run.map(|r| r.end()))
-                        .max()
-                        .unwrap_or(t),
-                );
-                views.len() as u64
+                // The whole plan follows from the start: when it ends and how.
+                let (mut end, mut timed_out, mut failed) = (t, false, false);
+                for run in self.schedule(t) {
+                    end = end.max(run.end());
+                    timed_out |= run.outcome == Outcome::TimedOut;
+                    failed |= run.outcome == Outcome::Failed;
+                }
+                self.end_at = Some(end);
+                self.planned = if timed_out {
+                    Outcome::TimedOut
+                } else if failed {
+                    Outcome::Failed
+                } else {
+                    Outcome::Succeeded
+                };
+                self.scripts.len() as u64
             }
             ES::Running | ES::Cancelling if self.end_at.is_some_and(|e| e <= t) => {
-                let views = self.views();
-                self.status = if self.status == ES::Cancelling {
-                    ES::Cancelled
-                } else if views
-                    .iter()
-                    .any(|v| v.run.is_some_and(|r| r.outcome == Outcome::TimedOut))
-                {
-                    ES::Timeout
-                } else if views.iter().any(|v| v.status(t, None) == TS::Failed) {
-                    ES::Failed
-                } else {
-                    ES::Succeeded
+                self.status = match (&self.status, self.planned) {
+                    (ES::Cancelling, _) => ES::Cancelled,
+                    (_, Outcome::TimedOut) => ES::Timeout,
+                    (_, Outcome::Failed) => ES::Failed,
+                    (_, Outcome::Succeeded) => ES::Succeeded,
                 };
                 self.completed_at = Some(t);
                 self.updated_at = t;
-                views.len() as u64
+                1
             }
             _ => 1,
         }
@@ -417,58 +420,66 @@ impl SimExecution {
         views.len() as u64
     }
 
-    /// Every task, from the schedule: tasks start in submission order, each
-    /// as soon as fewer than `parallelism` run; a cancellation cancels the
-    /// tasks that had not started and cuts the retries of running ones.
-    fn views(&self) -> Vec<TaskView> {
+    /// The runs of the tasks, in submission order, as planned when the
+    /// tasks started at `origin` (cancellation aside): tasks start in
+    /// submission order, each as soon as fewer than `parallelism` run.
+    fn schedule(&self, origin: Micros) -> impl Iterator<Item = TaskRun> + '_ {
         let n = self.scripts.len();
-        let Some(origin) = self.started_at else {
-            return vec![
-                TaskView {
-                    run: None,
-                    cancelled_while_running: false,
-                };
-                n
-            ];
-        };
         let slots = self.config.parallelism.max(1).min(n);
         // When each busy slot frees up; only needed when tasks wait.
         let mut free: BinaryHeap<Reverse<Micros>> = BinaryHeap::new();
         if slots < n {
             free.reserve(slots);
         }
-        let mut out = Vec::with_capacity(n);
-        for (i, script) in self.scripts.iter().enumerate() {
+        self.scripts.iter().enumerate().map(move |(i, script)| {
             let start = if i < slots {
                 origin
             } else {
                 free.pop().map_or(origin, |Reverse(f)| f)
             };
-            let mut run = TaskRun::plan(start, *script, &self.config);
+            let run = TaskRun::plan(start, *script, &self.config);
             if slots < n {
                 free.push(Reverse(run.end()));
             }
-            let mut view = TaskView {
-                run: Some(run),
-                cancelled_while_running: false,
-            };
-            if let Some(c) = self.cancel_at {
-                if start > c {
-                    view.run = None;
-                } else if run.end() > c {
-                    let current = run.attempt_at(c);
-                    if current + 1 < run.attempts {
-                        // Every attempt but the last of a plan fails.
-                        run.attempts = current + 1;
-                        run.outcome = Outcome::Failed;
-                        view.run = Some(run);
-                        view.cancelled_while_running = true;
+            run
+        })
+    }
+
+    /// Every task, from the schedule; a cancellation cancels the tasks that
+    /// had not started and cuts the retries of running ones.
+    fn views(&self) -> Vec<TaskView> {
+        let Some(origin) = self.started_at else {
+            return vec![
+                TaskView {
+                    run: None,
+                    cancelled_while_running: false,
+                };
+                self.scripts.len()
+            ];
+        };
+        self.schedule(origin)
+            .map(|mut run| {
+                let mut view = TaskView {
+                    run: Some(run),
+                    cancelled_while_running: false,
+                };
+                if let Some(c) = self.cancel_at {
+                    if run.start > c {
+                        view.run = None;
+                    } else if run.end() > c {
+                        let current = run.attempt_at(c);
+                        if current + 1 < run.attempts {
+                            // Every attempt but the last of a plan fails.
+                            run.attempts = current + 1;
+                            run.outcome = Outcome::Failed;
+                            view.run = Some(run);
+                            view.cancelled_while_running = true;
+                        }
                     }
                 }
-            }
-            out.push(view);
-        }
-        out
+                view
+            })
+            .collect()
     }
 
     /// The answer to CreateJobExecution.
@@ -860,7 +871,7 @@ mod tests {
     #[test]
     fn derived_schedules_match_the_step_by_step_reference() {
         let clock = SimClock::new(Clock::Manual);
-        let mut rng = fastrand::Rng::with_seed(0x5eed_0f_7a5c);
+        let mut rng = fastrand::Rng::with_seed(0x5eed_0f7a_5c00);
         let half = SECOND / 2;
         for case in 0..400 {
             let n = rng.usize(1..7);
@@ -935,7 +946,10 @@ mod tests {
         );
         assert_eq!(e.scripts.len(), 100);
         // The parameters are one JSON text, given back as submitted.
-        assert!(e.task_params.starts_with(r#"[{"durationSeconds":5,"i":0},{"#));
+        assert!(
+            e.task_params
+                .starts_with(r#"[{"durationSeconds":5,"i":0},{"#)
+        );
         assert!(e.task_params.len() < 3_000, "{}", e.task_params.len());
         assert_eq!(e.task_params()[42], params(42));
         assert_eq!(e.output().tasks.len(), 100);

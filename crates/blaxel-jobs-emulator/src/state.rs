@@ -995,7 +995,10 @@ mod tests {
         ws.advance_to(HOUR, &settings, &clock);
         let ends: Vec<Micros> = ws
             .executions_named("job")
-            .map(|e| e.completed_at_for_tests().expect("finished within the hour"))
+            .map(|e| {
+                e.completed_at_for_tests()
+                    .expect("finished within the hour")
+            })
             .collect();
         let last = *ends.iter().max().unwrap();
         let first = *ends.iter().min().unwrap();
