@@ -1,5 +1,6 @@
 //! [`EmulatorConfig`] and [`Clock`]: how an [`Emulator`](crate::Emulator) is set up.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -71,6 +72,8 @@ pub struct EmulatorConfig {
     pub(crate) max_body_bytes: usize,
     pub(crate) body_read_timeout: Duration,
     pub(crate) execution_retention: Duration,
+    pub(crate) run_local_images: bool,
+    pub(crate) task_commands: BTreeMap<String, String>,
 }
 
 impl Default for EmulatorConfig {
@@ -88,6 +91,8 @@ impl Default for EmulatorConfig {
             max_body_bytes: 1024 * 1024,
             body_read_timeout: Duration::from_secs(30),
             execution_retention: DEFAULT_RETENTION,
+            run_local_images: false,
+            task_commands: BTreeMap::new(),
         }
     }
 }
@@ -184,6 +189,26 @@ impl EmulatorConfig {
         self.execution_retention = retention;
         self
     }
+
+    /// Makes the tasks of job `job` run for real: each task is a local
+    /// process, `sh -c <command>`, instead of a simulated script (see
+    /// [the crate documentation](crate#tasks-that-run-for-real)). Executions
+    /// created after the job is deleted and created again under the same
+    /// name run the command too.
+    pub fn task_command(mut self, job: impl Into<String>, command: impl Into<String>) -> Self {
+        self.task_commands.insert(job.into(), command.into());
+        self
+    }
+
+    /// Whether jobs whose `spec.runtime.image` is `local:<command>` run
+    /// their tasks for real, as `sh -c <command>` (default false: such an
+    /// image is only a string, and tasks are simulated). Any client with
+    /// the API key can then run commands as the emulator's user, so turn
+    /// it on only where that is fine.
+    pub fn run_local_images(mut self, run: bool) -> Self {
+        self.run_local_images = run;
+        self
+    }
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -201,6 +226,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("body_read_timeout", &self.body_read_timeout)
             .field("execution_retention", &self.execution_retention)
+            .field("run_local_images", &self.run_local_images)
+            .field("task_commands", &self.task_commands)
             .finish()
     }
 }

@@ -422,7 +422,7 @@ async fn create_execution(
         execution_id: body.execution_id,
         message_id: body.id,
         tasks: body.tasks,
-        env: body.env.into_keys().collect(),
+        env: body.env,
         memory: body.memory,
         allow_queue: body.allow_queue.unwrap_or(true),
     };

@@ -128,6 +128,7 @@ mod context;
 mod error;
 mod faults;
 mod handlers;
+mod local;
 mod paginate;
 mod server;
 mod sim;
@@ -138,6 +139,7 @@ mod validate;
 pub use config::{Clock, EmulatorConfig};
 pub use context::API_VERSIONS;
 pub use faults::{Fault, Route};
+pub use local::{OutputLine, OutputStream, TaskOutput};
 pub use server::Emulator;
 
 /// The OpenAPI document the emulator validates requests against, as JSON

@@ -28,6 +28,7 @@ use crate::context;
 use crate::error::{ApiError, raw_response};
 use crate::faults::{Fault, FaultBook, Route};
 use crate::handlers;
+use crate::local::TaskOutput;
 use crate::state::{self, SimSettings, State, Workspace};
 use crate::validate::Spec;
 use axum::body::Body;
@@ -44,7 +45,8 @@ use hyper_util::service::TowerToHyperService;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -75,6 +77,14 @@ pub(crate) struct Shared {
     state: State,
     request_prefix: String,
     request_counter: AtomicU64,
+    /// This, for the runners of local executions.
+    me: Weak<Shared>,
+    /// The runtime the server (and the runners) run on.
+    runtime: tokio::runtime::Handle,
+    /// Bumped whenever a local execution records something.
+    changes: watch::Sender<u64>,
+    /// Execution data URL token → `{"tasks": [...]}`, while the processes run.
+    task_data: Mutex<HashMap<String, Arc<str>>>,
 }
 
 impl Shared {
@@ -89,7 +99,76 @@ impl Shared {
         let mut ws = state::lock(&ws);
         let now = self.clock.now();
         ws.advance_to(now, &self.settings, &self.clock);
-        f(&mut ws, now)
+        let out = f(&mut ws, now);
+        let launches = ws.take_launches();
+        drop(ws);
+        self.launch(launches);
+        out
+    }
+
+    /// Starts the runners of local executions that were admitted.
+    fn launch(&self, launches: Vec<crate::local::Launch>) {
+        let Some(me) = self.me.upgrade() else { return };
+        for l in launches {
+            self.runtime.spawn(crate::local::run(me.clone(), l));
+        }
+    }
+
+    /// Records something a local execution's processes did, at now.
+    pub(crate) fn record<R>(
+        &self,
+        workspace: &str,
+        seq: u64,
+        f: impl FnOnce(&mut crate::sim::SimExecution, Micros) -> R,
+    ) -> Option<R> {
+        let out = self.with_workspace(workspace, |ws, now| ws.execution_mut(seq).map(|e| f(e, now)));
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        out
+    }
+
+    /// Records something task `index` of a local execution did, at now.
+    pub(crate) fn record_task<R>(
+        &self,
+        launch: &crate::local::Launch,
+        index: usize,
+        f: impl FnOnce(&mut crate::local::LocalTask, Micros) -> R,
+    ) -> Option<R> {
+        self.record(&launch.workspace, launch.seq, |e, now| {
+            e.local_task_mut(index, now).map(|t| f(t, now))
+        })
+        .flatten()
+    }
+
+    /// Records that the processes of a local execution are all over.
+    pub(crate) fn finish_local(&self, workspace: &str, seq: u64) {
+        self.with_workspace(workspace, |ws, now| {
+            ws.finish_local(seq, now, &self.settings);
+        });
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Serves `body` at `/_emulator/task-data/<token>`.
+    pub(crate) fn serve_task_data(&self, token: &str, body: &str) {
+        let mut map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(token.to_owned(), body.into());
+    }
+
+    /// Stops serving the execution data behind `token`.
+    pub(crate) fn forget_task_data(&self, token: &str) {
+        let mut map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(token);
+    }
+
+    fn task_data(&self, path: &str) -> Option<Response> {
+        let token = path.strip_prefix("/_emulator/task-data/")?;
+        let map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
+        let body = map.get(token).cloned();
+        drop(map);
+        Some(match body {
+            Some(b) => raw_response(StatusCode::OK, "application/json", b.to_string()),
+            None => ApiError::not_found("no execution data here (the execution is over)")
+                .into_response(),
+        })
     }
 
     /// Brings an existing workspace up to now in bounded steps, releasing
@@ -104,7 +183,11 @@ impl Shared {
             let done = {
                 let mut ws = state::lock(&ws);
                 let now = self.clock.now();
-                ws.advance_by(now, &self.settings, &self.clock, CATCH_UP_STEP)
+                let done = ws.advance_by(now, &self.settings, &self.clock, CATCH_UP_STEP);
+                let launches = ws.take_launches();
+                drop(ws);
+                self.launch(launches);
+                done
             };
             if done {
                 return;
@@ -205,8 +288,20 @@ impl Emulator {
             startup: micros(config.execution_startup),
             capacity: config.capacity,
             retention: micros(config.execution_retention),
+            run_local_images: false,
+            task_commands: Arc::default(),
         };
-        let shared = Arc::new(Shared {
+        let settings = SimSettings {
+            run_local_images: config.run_local_images,
+            task_commands: Arc::new(config.task_commands.clone()),
+            ..settings
+        };
+        let runtime = tokio::runtime::Handle::current();
+        let shared = Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
+            runtime,
+            changes: watch::channel(0).0,
+            task_data: Mutex::new(HashMap::new()),
             clock: SimClock::new(config.clock),
             config,
             spec,
@@ -302,9 +397,60 @@ impl Emulator {
         let mut ws = state::lock(&ws);
         let now = shared.clock.now();
         ws.advance_to(now, &shared.settings, &shared.clock);
-        ws.executions_named(job)
+        let out = ws
+            .executions_named(job)
             .map(|e| e.render(now, &shared.clock))
-            .collect()
+            .collect();
+        let launches = ws.take_launches();
+        drop(ws);
+        shared.launch(launches);
+        out
+    }
+
+    /// What the process of task `task` (0-based) of execution
+    /// `execution_id` wrote, for executions whose tasks run as local
+    /// processes ([`EmulatorConfig::task_command`]); `None` for other
+    /// executions, unknown ones and out-of-range tasks.
+    pub fn task_output(
+        &self,
+        workspace: &str,
+        job: &str,
+        execution_id: &str,
+        task: usize,
+    ) -> Option<TaskOutput> {
+        let ws = self.shared.state.existing(workspace)?;
+        let ws = state::lock(&ws);
+        ws.execution(job, execution_id)?.local.as_ref()?.output(task)
+    }
+
+    /// Waits until `done` holds. It is checked now and again after each
+    /// thing a local task process does (start, line of output, exit), so it
+    /// suits conditions on executions whose tasks run as local processes;
+    /// simulated executions only change when time moves (see
+    /// [`Emulator::advance`]), which does not wake this up.
+    ///
+    /// ```no_run
+    /// # async fn demo(emu: blaxel_jobs_emulator::Emulator) {
+    /// use blaxel_jobs_client::open_enum::JobExecutionStatus;
+    /// emu.wait_until(|emu| {
+    ///     emu.executions("ws", "job")
+    ///         .iter()
+    ///         .all(|e| e.status.as_ref().is_some_and(JobExecutionStatus::is_terminal))
+    /// })
+    /// .await;
+    /// # }
+    /// ```
+    pub async fn wait_until(&self, mut done: impl FnMut(&Emulator) -> bool) {
+        let mut changes = self.shared.changes.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if done(self) {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Stops accepting connections, lets requests in flight finish (for up
@@ -472,6 +618,12 @@ impl App {
     }
 
     async fn process(&self, mut req: Request<Body>, route: Option<Route>) -> Response {
+        if route.is_none()
+            && req.method() == http::Method::GET
+            && let Some(resp) = self.shared.task_data(req.uri().path())
+        {
+            return resp;
+        }
         if route.is_some_and(|r| r != Route::OAuthToken) {
             match context::resolve(&self.shared, req.headers(), req.uri().query()) {
                 Ok(ctx) => {
@@ -655,7 +807,7 @@ mod tests {
                     execution_id: None,
                     message_id: None,
                     tasks,
-                    env: Vec::new(),
+                    env: Default::default(),
                     memory: None,
                     allow_queue: true,
                 };

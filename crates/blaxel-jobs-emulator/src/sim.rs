@@ -230,6 +230,37 @@ impl TaskView {
     }
 }
 
+/// A task as rendered: what its status, times and conditions are made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskState {
+    pub(crate) status: TS,
+    pub(crate) started_at: Option<Micros>,
+    pub(crate) completed_at: Option<Micros>,
+    pub(crate) updated_at: Option<Micros>,
+    /// Attempts retried so far.
+    pub(crate) retries: u64,
+    /// Why it failed or was cancelled.
+    pub(crate) end: Option<TaskEnd>,
+}
+
+/// Why a task failed or was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskEnd {
+    /// Its attempt ran longer than the timeout and was stopped.
+    TimedOut,
+    /// Its last attempt failed and no retries were left.
+    Failed {
+        attempts: u64,
+        exit_code: Option<i32>,
+    },
+    /// An attempt failed while the execution was cancelling.
+    FailedWhileCancelling { attempts: u64 },
+    /// The execution was cancelled before the task started.
+    NotStarted,
+    /// The execution was cancelled and the task's process killed.
+    Killed,
+}
+
 /// One execution of a job.
 #[derive(Debug, Clone)]
 pub(crate) struct SimExecution {
@@ -262,6 +293,8 @@ pub(crate) struct SimExecution {
     end_at: Option<Micros>,
     /// How it ends unless cancelled, known once its tasks started.
     planned: Outcome,
+    /// Set when its tasks run as local processes.
+    pub(crate) local: Option<Box<crate::local::LocalRun>>,
 }
 
 /// What a new execution is made of.
@@ -307,6 +340,7 @@ impl SimExecution {
             cancel_at: None,
             end_at: None,
             planned: Outcome::Succeeded,
+            local: None,
         }
     }
 
@@ -328,7 +362,6 @@ impl SimExecution {
     }
 
     /// Whether it takes up capacity: `pending`, `running` or `cancelling`.
-    #[cfg(test)]
     pub(crate) fn is_active(&self) -> bool {
         matches!(self.status, ES::Pending | ES::Running | ES::Cancelling)
     }
@@ -340,6 +373,13 @@ impl SimExecution {
 
     /// When its status next changes, if it will.
     pub(crate) fn next_event(&self) -> Option<Micros> {
+        if let Some(local) = &self.local {
+            // Its runner reports how it goes; only a cancellation before
+            // launch ends here.
+            return (self.status == ES::Cancelling && !local.launched)
+                .then_some(self.end_at)
+                .flatten();
+        }
         match self.status {
             ES::Pending => self.startup_until,
             ES::Running | ES::Cancelling => self.end_at,
@@ -362,7 +402,7 @@ impl SimExecution {
     /// Returns the work done, in tasks looked at.
     pub(crate) fn step(&mut self, t: Micros) -> u64 {
         match self.status {
-            ES::Pending if self.startup_until.is_some_and(|s| s <= t) => {
+            ES::Pending if self.local.is_none() && self.startup_until.is_some_and(|s| s <= t) => {
                 self.status = ES::Running;
                 self.started_at = Some(t);
                 self.updated_at = t;
@@ -407,6 +447,12 @@ impl SimExecution {
         self.status = ES::Cancelling;
         self.cancel_at = Some(t);
         self.updated_at = t;
+        if let Some(local) = self.local.as_mut() {
+            local.cancel(t);
+            // Once launched, the runner ends it when its processes are gone.
+            self.end_at = (!local.launched).then_some(t);
+            return local.tasks.len() as u64;
+        }
         let views = self.views();
         // Running tasks finish their current attempt; with none, it is over now.
         self.end_at = Some(
@@ -482,6 +528,60 @@ impl SimExecution {
             .collect()
     }
 
+    /// A local execution's processes started at `t`.
+    pub(crate) fn local_started(&mut self, t: Micros) {
+        if self.status == ES::Pending {
+            self.status = ES::Running;
+        }
+        self.started_at.get_or_insert(t);
+        self.updated_at = self.updated_at.max(t);
+    }
+
+    /// A local execution's processes are all over at `t`: its final status.
+    pub(crate) fn local_finish(&mut self, t: Micros) {
+        let Some(local) = &self.local else { return };
+        if self.is_final() {
+            return;
+        }
+        self.status = if self.status == ES::Cancelling {
+            ES::Cancelled
+        } else {
+            match local.outcome() {
+                crate::local::LocalOutcome::Succeeded => ES::Succeeded,
+                crate::local::LocalOutcome::Failed => ES::Failed,
+                crate::local::LocalOutcome::TimedOut => ES::Timeout,
+            }
+        };
+        self.completed_at = Some(t);
+        self.updated_at = self.updated_at.max(t);
+    }
+
+    /// Task `index` of a local execution, with the time of the change.
+    pub(crate) fn local_task_mut(
+        &mut self,
+        index: usize,
+        t: Micros,
+    ) -> Option<&mut crate::local::LocalTask> {
+        let local = self.local.as_mut()?;
+        self.updated_at = self.updated_at.max(t);
+        local.tasks.get_mut(index)
+    }
+
+    /// The number of tasks.
+    pub(crate) fn task_count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// The configuration it runs with.
+    pub(crate) fn config(&self) -> &ExecConfig {
+        &self.config
+    }
+
+    /// The tasks' parameters as the execution data URL serves them.
+    pub(crate) fn data_body(&self) -> String {
+        format!(r#"{{"tasks":{}}}"#, self.task_params)
+    }
+
     /// The answer to CreateJobExecution.
     pub(crate) fn output(&self) -> types::CreateJobExecutionOutput {
         types::CreateJobExecutionOutput {
@@ -500,24 +600,18 @@ impl SimExecution {
 
     /// The execution as the API shows it at `now`.
     pub(crate) fn render(&self, now: Micros, clock: &SimClock) -> types::JobExecution {
-        let views = self.views();
+        let states = self.states(now);
         let ts = |t: Option<Micros>| t.map(|t| clock.timestamp(t));
-        let count = |s: TS| {
-            views
-                .iter()
-                .filter(|v| v.status(now, self.cancel_at) == s)
-                .count() as i64
-        };
-        let retried: u64 = views
+        let count = |s: TS| states.iter().filter(|t| t.status == s).count() as i64;
+        let retried: u64 = states
             .iter()
-            .map(|v| v.retries_at(now))
+            .map(|t| t.retries)
             .fold(0u64, u64::saturating_add);
-        let updated_at = views
+        let updated_at = states
             .iter()
-            .filter_map(|v| v.run.map(|r| r.end()))
-            .filter(|&e| e <= now)
+            .filter_map(|t| t.completed_at)
             .fold(self.updated_at, Micros::max);
-        let spec_tasks = (0..views.len())
+        let spec_tasks = (0..states.len())
             .map(|i| types::JobExecutionTask {
                 metadata: Some(types::JobExecutionTaskMetadata {
                     name: Some(task_name(i)),
@@ -554,7 +648,7 @@ impl SimExecution {
                 tasks: spec_tasks,
             },
             stats: Some(types::JobExecutionStats {
-                total: Some(views.len() as i64),
+                total: Some(states.len() as i64),
                 success: Some(count(TS::Succeeded)),
                 failure: Some(count(TS::Failed)),
                 running: Some(count(TS::Running)),
@@ -562,7 +656,7 @@ impl SimExecution {
                 retried: Some(i64::try_from(retried).unwrap_or(i64::MAX)),
             }),
             status: Some(self.status.clone()),
-            tasks: self.render_views(&views, now, clock),
+            tasks: self.render_states(&states, clock),
         }
     }
 
@@ -579,19 +673,61 @@ impl SimExecution {
         now: Micros,
         clock: &SimClock,
     ) -> Vec<types::JobExecutionTask> {
-        self.render_views(&self.views(), now, clock)
+        self.render_states(&self.states(now), clock)
     }
 
-    fn render_views(
-        &self,
-        views: &[TaskView],
-        now: Micros,
-        clock: &SimClock,
-    ) -> Vec<types::JobExecutionTask> {
-        views
+    fn render_states(&self, states: &[TaskState], clock: &SimClock) -> Vec<types::JobExecutionTask> {
+        states
             .iter()
             .enumerate()
-            .map(|(i, v)| self.render_task(i, v, now, clock))
+            .map(|(i, t)| self.render_task(i, t, clock))
+            .collect()
+    }
+
+    /// Every task at `now`: derived from the schedule, or recorded for
+    /// tasks that run as local processes.
+    fn states(&self, now: Micros) -> Vec<TaskState> {
+        if let Some(local) = &self.local {
+            return local.states();
+        }
+        self.views()
+            .iter()
+            .map(|v| {
+                let status = v.status(now, self.cancel_at);
+                let retries = v.retries_at(now);
+                let started = v.started(now);
+                let (started_at, completed_at, updated_at) = match (status.is_terminal(), started)
+                {
+                    (_, None) if status == TS::Cancelled => (None, self.cancel_at, self.cancel_at),
+                    (_, None) => (None, None, Some(self.created_at)),
+                    (true, Some(run)) => (Some(run.start), Some(run.end()), Some(run.end())),
+                    (false, Some(run)) => (Some(run.start), None, Some(run.start)),
+                };
+                let end = match (&status, started) {
+                    (TS::Failed, Some(run)) if run.outcome == Outcome::TimedOut => {
+                        Some(TaskEnd::TimedOut)
+                    }
+                    (TS::Failed, Some(run)) if v.cancelled_while_running => {
+                        Some(TaskEnd::FailedWhileCancelling {
+                            attempts: run.attempts,
+                        })
+                    }
+                    (TS::Failed, Some(run)) => Some(TaskEnd::Failed {
+                        attempts: run.attempts,
+                        exit_code: None,
+                    }),
+                    (TS::Cancelled, _) => Some(TaskEnd::NotStarted),
+                    _ => None,
+                };
+                TaskState {
+                    status,
+                    started_at,
+                    completed_at,
+                    updated_at,
+                    retries,
+                    end,
+                }
+            })
             .collect()
     }
 
@@ -600,18 +736,11 @@ impl SimExecution {
         (0..self.scripts.len()).map(task_name)
     }
 
-    fn render_task(
-        &self,
-        index: usize,
-        v: &TaskView,
-        now: Micros,
-        clock: &SimClock,
-    ) -> types::JobExecutionTask {
+    fn render_task(&self, index: usize, t: &TaskState, clock: &SimClock) -> types::JobExecutionTask {
         const MAX_RETRY_CONDITIONS: u64 = 10;
         let ts = |x: Option<Micros>| x.map(|x| clock.timestamp(x));
-        let status = v.status(now, self.cancel_at);
         let mut conditions = Vec::new();
-        let retries = v.retries_at(now);
+        let retries = t.retries;
         let max_retries = self.config.max_retries;
         for n in 1..=retries.min(MAX_RETRY_CONDITIONS) {
             conditions.push(condition(
@@ -631,8 +760,8 @@ impl SimExecution {
                 format!("{retries} attempts failed and were retried in all"),
             ));
         }
-        match (&status, v.started(now)) {
-            (TS::Failed, Some(run)) if run.outcome == Outcome::TimedOut => {
+        match t.end {
+            Some(TaskEnd::TimedOut) => {
                 let secs = self.config.timeout_secs.unwrap_or_default();
                 conditions.push(condition(
                     "Failed",
@@ -642,46 +771,60 @@ impl SimExecution {
                     format!("the task ran longer than its {secs}s timeout and was stopped"),
                 ));
             }
-            (TS::Failed, Some(run)) => {
-                let message = if v.cancelled_while_running {
-                    format!(
-                        "attempt {} failed while the execution was cancelling; not retried",
-                        run.attempts
-                    )
-                } else {
-                    format!(
-                        "attempt {} failed and no retries are left (maxRetries {max_retries})",
-                        run.attempts
-                    )
+            Some(TaskEnd::FailedWhileCancelling { attempts }) => conditions.push(condition(
+                "Failed",
+                "TaskFailed",
+                "Error",
+                "ERROR",
+                format!(
+                    "attempt {attempts} failed while the execution was cancelling; not retried"
+                ),
+            )),
+            Some(TaskEnd::Failed {
+                attempts,
+                exit_code,
+            }) => {
+                let how = match exit_code {
+                    Some(code) => format!("exited with code {code}"),
+                    None => "failed".to_owned(),
                 };
-                conditions.push(condition("Failed", "TaskFailed", "Error", "ERROR", message));
+                conditions.push(condition(
+                    "Failed",
+                    "TaskFailed",
+                    "Error",
+                    "ERROR",
+                    format!(
+                        "attempt {attempts} {how} and no retries are left (maxRetries {max_retries})"
+                    ),
+                ));
             }
-            (TS::Cancelled, _) => conditions.push(condition(
+            Some(TaskEnd::NotStarted) => conditions.push(condition(
                 "Cancelled",
                 "ExecutionCancelled",
                 "Cancelled",
                 "INFO",
                 "the execution was cancelled before this task started".to_owned(),
             )),
-            _ => {}
+            Some(TaskEnd::Killed) => conditions.push(condition(
+                "Cancelled",
+                "ExecutionCancelled",
+                "Cancelled",
+                "INFO",
+                "the execution was cancelled; the task's process was killed".to_owned(),
+            )),
+            None => {}
         }
-        let (started_at, completed_at, updated_at) = match (status.is_terminal(), v.started(now)) {
-            (_, None) if status == TS::Cancelled => (None, self.cancel_at, self.cancel_at),
-            (_, None) => (None, None, Some(self.created_at)),
-            (true, Some(run)) => (Some(run.start), Some(run.end()), Some(run.end())),
-            (false, Some(run)) => (Some(run.start), None, Some(run.start)),
-        };
         types::JobExecutionTask {
             metadata: Some(types::JobExecutionTaskMetadata {
                 name: Some(task_name(index)),
                 created_at: ts(Some(self.created_at)),
                 scheduled_at: ts(self.admitted_at),
-                started_at: ts(started_at),
-                completed_at: ts(completed_at),
-                updated_at: ts(updated_at),
+                started_at: ts(t.started_at),
+                completed_at: ts(t.completed_at),
+                updated_at: ts(t.updated_at),
             }),
             spec: Some(self.task_spec()),
-            status: Some(status),
+            status: Some(t.status.clone()),
             conditions,
         }
     }

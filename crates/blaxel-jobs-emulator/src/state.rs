@@ -25,20 +25,39 @@ use blaxel_jobs_client::types;
 use http::StatusCode;
 use serde_json::{Map, Value};
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The value secret environment variables show instead of theirs.
 pub(crate) const MASK: &str = "***";
 
 /// The settings the simulation needs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct SimSettings {
     pub(crate) deploy_delay: Micros,
     pub(crate) startup: Micros,
     pub(crate) capacity: usize,
     /// How long a final execution is kept.
     pub(crate) retention: Micros,
+    /// Whether `local:<command>` images run their command.
+    pub(crate) run_local_images: bool,
+    /// Job name → command its tasks run.
+    pub(crate) task_commands: Arc<BTreeMap<String, String>>,
+}
+
+impl SimSettings {
+    /// The command the tasks of job `name` (with this runtime) run as local
+    /// processes, if they do.
+    fn local_command(&self, name: &str, runtime: &types::JobRuntime) -> Option<String> {
+        if let Some(c) = self.task_commands.get(name) {
+            return Some(c.clone());
+        }
+        let image = runtime.image.as_deref()?;
+        self.run_local_images
+            .then(|| image.strip_prefix("local:"))
+            .flatten()
+            .map(str::to_owned)
+    }
 }
 
 /// A workspace behind its own lock.
@@ -221,6 +240,8 @@ pub(crate) struct Workspace {
     next_seq: u64,
     /// Work done catching up, in events plus tasks looked at.
     work: u64,
+    /// Local executions admitted but not launched yet.
+    launches: Vec<u64>,
 }
 
 /// Something due at an instant.
@@ -240,7 +261,9 @@ pub(crate) struct ExecutionRequest {
     pub(crate) execution_id: Option<String>,
     pub(crate) message_id: Option<String>,
     pub(crate) tasks: Vec<Map<String, Value>>,
-    pub(crate) env: Vec<String>,
+    /// Overrides of the job's environment; values are only kept for tasks
+    /// that run as local processes, until they start.
+    pub(crate) env: BTreeMap<String, String>,
     pub(crate) memory: Option<i64>,
     pub(crate) allow_queue: bool,
 }
@@ -259,6 +282,7 @@ impl Workspace {
             active: 0,
             next_seq: 1,
             work: 0,
+            launches: Vec::new(),
         }
     }
 
@@ -335,9 +359,7 @@ impl Workspace {
                 }
                 let cost = e.step(t).saturating_add(1);
                 if e.is_final() {
-                    self.active = self.active.saturating_sub(1);
-                    self.schedule(t.saturating_add(settings.retention), Event::Expire(seq));
-                    self.promote(t, settings);
+                    self.on_final(seq, t, settings);
                 } else {
                     self.schedule_execution(seq);
                 }
@@ -348,6 +370,74 @@ impl Workspace {
                 1
             }
         }
+    }
+
+    /// Frees the place of execution `seq`, which became final at `t`.
+    fn on_final(&mut self, seq: u64, t: Micros, settings: &SimSettings) {
+        self.active = self.active.saturating_sub(1);
+        self.schedule(t.saturating_add(settings.retention), Event::Expire(seq));
+        self.promote(t, settings);
+    }
+
+    /// Records that the processes of local execution `seq` are all over.
+    pub(crate) fn finish_local(&mut self, seq: u64, t: Micros, settings: &SimSettings) {
+        let Some(e) = self.executions.get_mut(&seq) else {
+            return;
+        };
+        if e.is_final() {
+            return;
+        }
+        e.local_finish(t);
+        if e.is_final() {
+            self.on_final(seq, t, settings);
+        }
+    }
+
+    /// Execution `seq`, to record what its processes do.
+    pub(crate) fn execution_mut(&mut self, seq: u64) -> Option<&mut SimExecution> {
+        self.executions.get_mut(&seq)
+    }
+
+    /// The local executions admitted since the last call, ready to launch.
+    pub(crate) fn take_launches(&mut self) -> Vec<crate::local::Launch> {
+        let mut out = Vec::new();
+        for seq in std::mem::take(&mut self.launches) {
+            let Some(e) = self.executions.get_mut(&seq) else {
+                continue;
+            };
+            if !e.is_active() || e.is_final() {
+                continue;
+            }
+            let data = e.data_body();
+            let config = e.config().clone();
+            let id = e.id.clone();
+            let Some(local) = e.local.as_mut() else {
+                continue;
+            };
+            if local.launched {
+                continue;
+            }
+            let Some(spec) = local.launch.take() else {
+                continue;
+            };
+            local.launched = true;
+            out.push(crate::local::Launch {
+                workspace: self.name.to_string(),
+                seq,
+                execution_id: id,
+                tasks: local.tasks.len(),
+                parallelism: config.parallelism,
+                timeout: config
+                    .timeout_secs
+                    .and_then(|s| u64::try_from(s).ok())
+                    .map(std::time::Duration::from_secs),
+                max_retries: config.max_retries,
+                data,
+                spec,
+                cancel: local.cancel.subscribe(),
+            });
+        }
+        out
     }
 
     /// Admits queued executions, oldest first, while there is capacity.
@@ -363,6 +453,9 @@ impl Workspace {
                 continue;
             }
             e.admit(t, settings.startup);
+            if e.local.is_some() {
+                self.launches.push(seq);
+            }
             self.active += 1;
             self.schedule_execution(seq);
         }
@@ -601,10 +694,16 @@ impl Workspace {
         } else {
             req.tasks
         };
+        let command = ctx.settings.local_command(job_name, &runtime);
         let mut planned = Vec::with_capacity(tasks.len());
         for (i, params) in tasks.into_iter().enumerate() {
-            let script =
-                TaskScript::parse(&params, &format!("tasks[{i}]")).map_err(ApiError::validation)?;
+            // Parameters only script simulated tasks; real ones get them as given.
+            let script = if command.is_some() {
+                TaskScript::parse(&Map::new(), "")
+            } else {
+                TaskScript::parse(&params, &format!("tasks[{i}]"))
+            }
+            .map_err(ApiError::validation)?;
             planned.push((params, script));
         }
         let admit_now = self.active_count() < ctx.settings.capacity && self.queued_count() == 0;
@@ -648,7 +747,7 @@ impl Workspace {
                 .unwrap_or(0),
             parallelism,
             memory_override: req.memory,
-            env_override: req.env,
+            env_override: req.env.keys().cloned().collect(),
         };
         let seq = self.seq();
         let mut exec = SimExecution::new(
@@ -664,11 +763,26 @@ impl Workspace {
             },
             ctx.now,
         );
-        if admit_now {
-            exec.admit(ctx.now, ctx.settings.startup);
+        if let Some(command) = command {
+            let env = runtime
+                .envs
+                .iter()
+                .filter_map(|e| Some((e.name.clone()?, e.value.clone().unwrap_or_default())))
+                .chain(req.env)
+                .collect();
+            let spec = crate::local::LaunchSpec { command, env };
+            exec.local = Some(Box::new(crate::local::LocalRun::new(
+                exec.task_count(),
+                spec,
+                ctx.now,
+            )));
         }
         if admit_now {
+            exec.admit(ctx.now, ctx.settings.startup);
             self.active += 1;
+            if exec.local.is_some() {
+                self.launches.push(seq);
+            }
         } else {
             self.queued.push_back(seq);
         }
@@ -851,6 +965,8 @@ mod tests {
             startup: 0,
             capacity: 1,
             retention: 0,
+            run_local_images: false,
+            task_commands: Arc::default(),
         };
         let ctx = Mutation {
             now: 0,
@@ -921,7 +1037,7 @@ mod tests {
                 execution_id: Some(format!("run-{i}")),
                 message_id: Some(format!("msg-{i}")),
                 tasks,
-                env: Vec::new(),
+                env: Default::default(),
                 memory: None,
                 allow_queue: true,
             };
@@ -936,6 +1052,8 @@ mod tests {
             startup: crate::clock::SECOND / 2,
             capacity,
             retention,
+            run_local_images: false,
+            task_commands: Arc::default(),
         }
     }
 
