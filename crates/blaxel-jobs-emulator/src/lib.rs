@@ -88,6 +88,46 @@
 //! {"tasks": [{"durationSeconds": 5}, {"durationSeconds": 2, "failAttempts": 1}]}
 //! ```
 //!
+//! # Tasks that run for real
+//!
+//! Instead of simulated scripts, the tasks of chosen jobs can run as local
+//! processes: give the emulator a command per job
+//! ([`EmulatorConfig::task_command`], `--task-command JOB=COMMAND`), or let
+//! jobs whose `spec.runtime.image` is `local:<command>` run it
+//! ([`EmulatorConfig::run_local_images`], `--run-local-images`; off by
+//! default, since any client holding the API key could then run commands).
+//! Each task is `sh -c <command>` with the environment a task gets on the
+//! platform:
+//!
+//! | variable | value |
+//! |---|---|
+//! | `BL_EXECUTION_DATA_URL` | an emulator URL answering `{"tasks": [...]}` (every task's parameters) while the execution runs |
+//! | `BL_TASK_KEY`, `TASK_INDEX` | `TASK_INDEX`, and the task's 0-based index |
+//! | `BL_EXECUTION_KEY`, `BL_EXECUTION_ID` | `BL_EXECUTION_ID`, and the execution's id |
+//! | the job's `spec.runtime.envs` | in clear, secrets included |
+//! | the request's `env` | overriding the job's |
+//!
+//! on top of the emulator's own environment (for `PATH`). The job's
+//! `maxConcurrentTasks` bounds the processes running at once (tasks start
+//! in order); a process still running after `timeout` seconds is killed and
+//! its task fails with `DeadlineExceeded`, without retry; a non-zero exit is
+//! retried while `maxRetries` allows, and the last exit code is shown in
+//! the task's condition. The execution ends `succeeded`, `failed` or
+//! `timeout` as simulated ones do. Cancelling it (or deleting its job)
+//! kills its processes, on Unix with their process group; their tasks, like
+//! those that never started, are `cancelled`. Stopping the emulator kills
+//! them too. Each task's output, stdout and stderr line by line with the
+//! attempt that wrote it, is kept (the last 1,000 lines and 256 KiB, lines
+//! cut at 8 KiB) and read with [`Emulator::task_output`];
+//! [`Emulator::wait_until`] wakes up on each thing a process does.
+//!
+//! Processes run in real time, simulated time does not apply to them:
+//! `timeout` is real seconds, and [`Emulator::advance`] neither speeds them
+//! up nor ends them. What they do is stamped with the simulated clock's
+//! time when it happens (under [`Clock::Manual`] the stamps only move when
+//! the clock is advanced). They share the workspace's capacity and queue
+//! with simulated executions.
+//!
 //! # Time
 //!
 //! Deployments and executions run on a simulated [`Clock`]: scaled real

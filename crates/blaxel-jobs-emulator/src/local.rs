@@ -37,6 +37,9 @@ pub(crate) const MAX_LINES: usize = 1000;
 /// The longest line kept, in bytes; the rest of a longer line is dropped.
 pub(crate) const MAX_LINE_BYTES: usize = 8 * 1024;
 
+/// The most text kept per task, in bytes; older lines are dropped first.
+pub(crate) const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+
 /// How long, after a process ended, its output is still read (a process it
 /// started may hold the pipes open).
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
@@ -63,7 +66,8 @@ pub struct OutputLine {
 }
 
 /// What a task's process wrote, both streams in the order the lines were
-/// read, bounded: the last 1,000 lines are kept.
+/// read, bounded: the last 1,000 lines, and at most 256 KiB of text, are
+/// kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskOutput {
     /// The lines kept, oldest first.
@@ -95,16 +99,22 @@ pub(crate) struct LocalTask {
     attempts: u64,
     end: Option<TaskEnd>,
     output: VecDeque<OutputLine>,
+    /// Bytes of text in `output`.
+    output_bytes: usize,
     dropped: u64,
 }
 
 impl LocalTask {
     fn push_line(&mut self, line: OutputLine) {
-        if self.output.len() >= MAX_LINES {
-            self.output.pop_front();
+        self.output_bytes = self.output_bytes.saturating_add(line.text.len());
+        self.output.push_back(line);
+        while self.output.len() > MAX_LINES || self.output_bytes > MAX_OUTPUT_BYTES {
+            let Some(old) = self.output.pop_front() else {
+                break;
+            };
+            self.output_bytes = self.output_bytes.saturating_sub(old.text.len());
             self.dropped = self.dropped.saturating_add(1);
         }
-        self.output.push_back(line);
     }
 }
 
@@ -153,6 +163,7 @@ impl LocalRun {
             attempts: 0,
             end: None,
             output: VecDeque::new(),
+            output_bytes: 0,
             dropped: 0,
         };
         LocalRun {
@@ -283,10 +294,15 @@ pub(crate) async fn run(shared: Arc<Shared>, launch: Launch) {
     });
     let mut cancel = launch.cancel.clone();
     let mut cancel_open = true;
+    let stopping = shared.stopping();
     let mut set = JoinSet::new();
     let mut next = 0;
     loop {
-        while set.len() < launch.parallelism.max(1) && next < launch.tasks && !*cancel.borrow() {
+        while set.len() < launch.parallelism.max(1)
+            && next < launch.tasks
+            && !*cancel.borrow()
+            && !*stopping.borrow()
+        {
             set.spawn(run_task(
                 shared.clone(),
                 launch.clone(),
@@ -431,10 +447,12 @@ async fn run_attempt(
             None => std::future::pending().await,
         }
     };
+    let mut stopping = shared.stopping();
     let outcome = tokio::select! {
         status = child.wait() => Attempt::Exited(status.ok().and_then(|s| s.code())),
         _ = timeout => Attempt::TimedOut,
         _ = cancel.wait_for(|c| *c) => Attempt::Killed,
+        _ = stopping.wait_for(|s| *s) => Attempt::Killed,
     };
     if matches!(outcome, Attempt::TimedOut | Attempt::Killed) {
         kill(&mut child).await;
@@ -549,5 +567,17 @@ mod tests {
         assert_eq!(out.dropped, 5);
         assert_eq!(out.lines[0].text, "5");
         assert!(run.output(1).is_none());
+        // Long lines: the byte bound applies first.
+        for _ in 0..40 {
+            run.tasks[0].push_line(OutputLine {
+                stream: OutputStream::Stderr,
+                attempt: 2,
+                text: "x".repeat(MAX_LINE_BYTES),
+            });
+        }
+        let out = run.output(0).unwrap();
+        assert_eq!(out.lines.len(), MAX_OUTPUT_BYTES / MAX_LINE_BYTES);
+        assert!(out.lines.iter().all(|l| l.attempt == 2));
+        assert_eq!(out.dropped, 5 + MAX_LINES as u64 + 8);
     }
 }

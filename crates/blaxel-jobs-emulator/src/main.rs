@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+//!                      [--task-command JOB=COMMAND]... [--run-local-images]
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+                            [--task-command JOB=COMMAND]... [--run-local-images]
 
 Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
 
@@ -21,6 +23,12 @@ options:
   --execution-retention SECS
                   simulated seconds a finished execution is kept before it is
                   forgotten (default 86400; Blaxel does not document its own)
+  --task-command JOB=COMMAND
+                  run each task of job JOB for real, as `sh -c COMMAND`, in real
+                  time (repeatable)
+  --run-local-images
+                  run the tasks of jobs whose image is `local:COMMAND` for real
+                  (any client with the API key can then run commands as you)
   -h, --help      print this help";
 
 /// The command line, parsed.
@@ -30,6 +38,8 @@ struct Args {
     speed: Option<f64>,
     api_key: Option<String>,
     retention: Option<Duration>,
+    task_commands: Vec<(String, String)>,
+    run_local_images: bool,
     help: bool,
 }
 
@@ -86,6 +96,23 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 })?;
                 out.retention = Some(Duration::from_secs(secs));
             }
+            "--task-command" => {
+                let v = value("--task-command")?;
+                match v.split_once('=') {
+                    Some((job, command))
+                        if !job.trim().is_empty() && !command.trim().is_empty() =>
+                    {
+                        out.task_commands
+                            .push((job.trim().to_owned(), command.to_owned()));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "--task-command must be JOB=COMMAND with both non-empty, not {v:?}"
+                        ));
+                    }
+                }
+            }
+            "--run-local-images" => out.run_local_images = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -114,6 +141,10 @@ fn main() -> ExitCode {
     if let Some(retention) = args.retention {
         config = config.execution_retention(retention);
     }
+    for (job, command) in args.task_commands {
+        config = config.task_command(job, command);
+    }
+    config = config.run_local_images(args.run_local_images);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -186,9 +217,26 @@ mod tests {
                 speed: Some(10.0),
                 api_key: Some("k".into()),
                 retention: Some(Duration::from_secs(3600)),
+                task_commands: Vec::new(),
+                run_local_images: false,
                 help: false
             }
         );
+        let a = parse(&[
+            "--task-command",
+            "report=echo a=b",
+            "--task-command=other=true",
+            "--run-local-images",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.task_commands,
+            vec![
+                ("report".to_owned(), "echo a=b".to_owned()),
+                ("other".to_owned(), "true".to_owned())
+            ]
+        );
+        assert!(a.run_local_images);
         assert_eq!(
             parse(&["--execution-retention=0"]).unwrap().retention,
             Some(Duration::ZERO)
@@ -212,6 +260,9 @@ mod tests {
                 "--execution-retention must be a whole number",
             ),
             (&["--execution-retention", "-1"][..], "whole number"),
+            (&["--task-command", "job"][..], "JOB=COMMAND"),
+            (&["--task-command", "=echo"][..], "JOB=COMMAND"),
+            (&["--task-command", "job="][..], "JOB=COMMAND"),
             (&["serve"][..], "unknown argument"),
         ] {
             let e = parse(args).unwrap_err();

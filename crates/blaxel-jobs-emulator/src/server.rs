@@ -42,12 +42,12 @@ use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -83,6 +83,8 @@ pub(crate) struct Shared {
     runtime: tokio::runtime::Handle,
     /// Bumped whenever a local execution records something.
     changes: watch::Sender<u64>,
+    /// Set when the emulator stops: local processes are killed.
+    stopping: watch::Sender<bool>,
     /// Execution data URL token → `{"tasks": [...]}`, while the processes run.
     task_data: Mutex<HashMap<String, Arc<str>>>,
 }
@@ -121,7 +123,9 @@ impl Shared {
         seq: u64,
         f: impl FnOnce(&mut crate::sim::SimExecution, Micros) -> R,
     ) -> Option<R> {
-        let out = self.with_workspace(workspace, |ws, now| ws.execution_mut(seq).map(|e| f(e, now)));
+        let out = self.with_workspace(workspace, |ws, now| {
+            ws.execution_mut(seq).map(|e| f(e, now))
+        });
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
         out
     }
@@ -145,6 +149,11 @@ impl Shared {
             ws.finish_local(seq, now, &self.settings);
         });
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Tells when the emulator stops.
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     /// Serves `body` at `/_emulator/task-data/<token>`.
@@ -301,6 +310,7 @@ impl Emulator {
             me: me.clone(),
             runtime,
             changes: watch::channel(0).0,
+            stopping: watch::channel(false).0,
             task_data: Mutex::new(HashMap::new()),
             clock: SimClock::new(config.clock),
             config,
@@ -420,7 +430,10 @@ impl Emulator {
     ) -> Option<TaskOutput> {
         let ws = self.shared.state.existing(workspace)?;
         let ws = state::lock(&ws);
-        ws.execution(job, execution_id)?.local.as_ref()?.output(task)
+        ws.execution(job, execution_id)?
+            .local
+            .as_ref()?
+            .output(task)
     }
 
     /// Waits until `done` holds. It is checked now and again after each
@@ -454,10 +467,12 @@ impl Emulator {
     }
 
     /// Stops accepting connections, lets requests in flight finish (for up
-    /// to 5 seconds) and stops the server. Dropping the emulator also stops
-    /// it, without waiting.
+    /// to 5 seconds) and stops the server; the processes of tasks that run
+    /// for real are killed. Dropping the emulator also stops it, without
+    /// waiting.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        let _ = self.shared.stopping.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -467,6 +482,7 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        let _ = self.shared.stopping.send(true);
         if let Some(task) = self.task.take() {
             // Dropping the accept loop drops its connection tasks too.
             task.abort();

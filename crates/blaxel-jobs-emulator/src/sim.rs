@@ -676,7 +676,11 @@ impl SimExecution {
         self.render_states(&self.states(now), clock)
     }
 
-    fn render_states(&self, states: &[TaskState], clock: &SimClock) -> Vec<types::JobExecutionTask> {
+    fn render_states(
+        &self,
+        states: &[TaskState],
+        clock: &SimClock,
+    ) -> Vec<types::JobExecutionTask> {
         states
             .iter()
             .enumerate()
@@ -696,8 +700,7 @@ impl SimExecution {
                 let status = v.status(now, self.cancel_at);
                 let retries = v.retries_at(now);
                 let started = v.started(now);
-                let (started_at, completed_at, updated_at) = match (status.is_terminal(), started)
-                {
+                let (started_at, completed_at, updated_at) = match (status.is_terminal(), started) {
                     (_, None) if status == TS::Cancelled => (None, self.cancel_at, self.cancel_at),
                     (_, None) => (None, None, Some(self.created_at)),
                     (true, Some(run)) => (Some(run.start), Some(run.end()), Some(run.end())),
@@ -736,7 +739,12 @@ impl SimExecution {
         (0..self.scripts.len()).map(task_name)
     }
 
-    fn render_task(&self, index: usize, t: &TaskState, clock: &SimClock) -> types::JobExecutionTask {
+    fn render_task(
+        &self,
+        index: usize,
+        t: &TaskState,
+        clock: &SimClock,
+    ) -> types::JobExecutionTask {
         const MAX_RETRY_CONDITIONS: u64 = 10;
         let ts = |x: Option<Micros>| x.map(|x| clock.timestamp(x));
         let mut conditions = Vec::new();

@@ -153,7 +153,10 @@ async fn the_data_url_serves_every_task_and_cancelling_kills_the_processes() {
     assert_eq!(running["status"], "running");
     assert_eq!(running["stats"]["running"], 2);
 
-    let r = h.delete(&format!("/jobs/slow/executions/{id}")).await.expect(200);
+    let r = h
+        .delete(&format!("/jobs/slow/executions/{id}"))
+        .await
+        .expect(200);
     assert_eq!(r["status"], "cancelling");
     let e = finished(&h, "slow", &id).await;
     assert_eq!(e["status"], "cancelled");
@@ -237,8 +240,11 @@ async fn max_concurrent_tasks_is_honoured() {
         r#"if [ -e "$DIR/busy" ]; then echo overlap; fi; touch "$DIR/busy"; sleep 0.2; rm "$DIR/busy"; echo "done $TASK_INDEX""#,
     ))
     .await;
-    h.create_job("one-at-a-time", json!({"runtime": {"maxConcurrentTasks": 1}}))
-        .await;
+    h.create_job(
+        "one-at-a-time",
+        json!({"runtime": {"maxConcurrentTasks": 1}}),
+    )
+    .await;
     let id = h
         .start(
             "one-at-a-time",
@@ -249,7 +255,10 @@ async fn max_concurrent_tasks_is_honoured() {
     assert_eq!(e["status"], "succeeded", "{e}");
     for task in 0..3 {
         // No "overlap" line: no task saw another one running.
-        let out = h.emu.task_output(&h.ws, "one-at-a-time", &id, task).unwrap();
+        let out = h
+            .emu
+            .task_output(&h.ws, "one-at-a-time", &id, task)
+            .unwrap();
         assert_eq!(out.text(OutputStream::Stdout), format!("done {task}"));
     }
     let _ = std::fs::remove_dir_all(dir);
@@ -268,7 +277,9 @@ async fn queued_local_executions_wait_for_capacity_and_cancel_at_once() {
     let b = h.start("long", json!({})).await;
     output_with(&h, "long", &a, 0, "up").await;
     assert_eq!(h.status("long", &b).await, "queued");
-    h.delete(&format!("/jobs/long/executions/{b}")).await.expect(200);
+    h.delete(&format!("/jobs/long/executions/{b}"))
+        .await
+        .expect(200);
     assert_eq!(h.status("long", &b).await, "cancelled");
     assert!(
         h.emu
@@ -277,7 +288,9 @@ async fn queued_local_executions_wait_for_capacity_and_cancel_at_once() {
             .lines
             .is_empty()
     );
-    h.delete(&format!("/jobs/long/executions/{a}")).await.expect(200);
+    h.delete(&format!("/jobs/long/executions/{a}"))
+        .await
+        .expect(200);
     assert_eq!(finished(&h, "long", &a).await["status"], "cancelled");
 }
 
