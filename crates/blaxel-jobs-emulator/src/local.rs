@@ -215,7 +215,13 @@ impl LocalRun {
     pub(crate) fn outcome(&self) -> LocalOutcome {
         if self.tasks.iter().any(|t| t.end == Some(TaskEnd::TimedOut)) {
             LocalOutcome::TimedOut
-        } else if self.tasks.iter().any(|t| t.status == TS::Failed) {
+        } else if self
+            .tasks
+            .iter()
+            .any(|t| matches!(t.status, TS::Failed | TS::Cancelled))
+        {
+            // Cancelled tasks in an execution that was not: the emulator
+            // stopped and killed them.
             LocalOutcome::Failed
         } else {
             LocalOutcome::Succeeded

@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     changes: watch::Sender<u64>,
     /// Set when the emulator stops: local processes are killed.
     stopping: watch::Sender<bool>,
+    /// The runners of local executions.
+    runners: Mutex<JoinSet<()>>,
     /// Execution data URL token → `{"tasks": [...]}`, while the processes run.
     task_data: Mutex<HashMap<String, Arc<str>>>,
 }
@@ -110,9 +112,15 @@ impl Shared {
 
     /// Starts the runners of local executions that were admitted.
     fn launch(&self, launches: Vec<crate::local::Launch>) {
+        if launches.is_empty() {
+            return;
+        }
         let Some(me) = self.me.upgrade() else { return };
+        let mut runners = self.runners.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget the runners that are done.
+        while runners.try_join_next().is_some() {}
         for l in launches {
-            self.runtime.spawn(crate::local::run(me.clone(), l));
+            runners.spawn_on(crate::local::run(me.clone(), l), &self.runtime);
         }
     }
 
@@ -311,6 +319,7 @@ impl Emulator {
             runtime,
             changes: watch::channel(0).0,
             stopping: watch::channel(false).0,
+            runners: Mutex::new(JoinSet::new()),
             task_data: Mutex::new(HashMap::new()),
             clock: SimClock::new(config.clock),
             config,
@@ -468,14 +477,26 @@ impl Emulator {
 
     /// Stops accepting connections, lets requests in flight finish (for up
     /// to 5 seconds) and stops the server; the processes of tasks that run
-    /// for real are killed. Dropping the emulator also stops it, without
-    /// waiting.
+    /// for real are killed (and waited for, for up to 5 seconds more).
+    /// Dropping the emulator also stops it, without waiting.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         let _ = self.shared.stopping.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let mut runners = {
+            let mut r = self
+                .shared
+                .runners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *r)
+        };
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while runners.join_next().await.is_some() {}
+        })
+        .await;
     }
 }
 

@@ -314,3 +314,19 @@ async fn local_images_run_only_when_allowed() {
     let r = send(h.req(Method::GET, "/jobs/img")).await;
     assert_eq!(r.status, 200);
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn shutting_down_kills_the_processes() {
+    let h = H::with(config().task_command("forever", "echo pid=$$; sleep 60")).await;
+    h.create_job("forever", json!({})).await;
+    let id = h.start("forever", json!({})).await;
+    let out = output_with(&h, "forever", &id, 0, "pid=").await;
+    let pid = out.lines[0].text.strip_prefix("pid=").unwrap().to_owned();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    assert!(proc_dir.exists(), "the task's shell runs");
+    tokio::time::timeout(HANG, h.emu.shutdown())
+        .await
+        .expect("shutdown ends");
+    assert!(!proc_dir.exists(), "the task's shell was killed and reaped");
+}
