@@ -147,7 +147,7 @@
 //! default), then forgotten: GetJobExecution answers 404 and its
 //! `executionId` may be used again. Blaxel does not document how long it
 //! keeps execution history, so this period is the emulator's own choice.
-//! Executions are stored compactly (about 8 KiB for one of 100 tasks).
+//! Executions are stored compactly (about 7 KiB for one of 100 tasks).
 //!
 //! A request body must arrive within
 //! [`EmulatorConfig::body_read_timeout`] (30 s by default) once the headers

@@ -364,13 +364,13 @@ async fn run_task(shared: Arc<Shared>, launch: Arc<Launch>, data_url: Arc<str>, 
                     task.status = TS::Succeeded;
                     false
                 }
-                Attempt::Exited(code) if attempt <= launch.max_retries => {
+                Attempt::Exited(_) if attempt <= launch.max_retries => {
                     if *launch.cancel.borrow() {
+                        // The execution is cancelling: no retry.
                         task.status = TS::Failed;
                         task.end = Some(TaskEnd::FailedWhileCancelling { attempts: attempt });
                         false
                     } else {
-                        let _ = code;
                         true
                     }
                 }
