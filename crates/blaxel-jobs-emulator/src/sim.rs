@@ -366,6 +366,11 @@ impl SimExecution {
         matches!(self.status, ES::Pending | ES::Running | ES::Cancelling)
     }
 
+    /// Whether it was admitted and its tasks have not started.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.status == ES::Pending
+    }
+
     /// Whether it waits for capacity.
     pub(crate) fn is_queued(&self) -> bool {
         self.status == ES::Queued

@@ -405,7 +405,8 @@ impl Workspace {
             let Some(e) = self.executions.get_mut(&seq) else {
                 continue;
             };
-            if !e.is_active() || e.is_final() {
+            if !e.is_pending() {
+                // Cancelled before its turn: it ends without a runner.
                 continue;
             }
             let data = e.data_body();
@@ -1153,5 +1154,39 @@ mod tests {
         assert_eq!(status(&ws, 0), "pending");
         assert_eq!(status(&ws, 2), "queued");
         assert_eq!((ws.active_count(), ws.queued_count()), (1, 1));
+    }
+
+    #[test]
+    fn a_local_execution_cancelled_before_launch_is_never_launched() {
+        let clock = SimClock::new(Clock::Manual);
+        let mut settings = settings(1, HOUR);
+        settings.task_commands = Arc::new(BTreeMap::from([(
+            "job".to_owned(),
+            "echo never".to_owned(),
+        )]));
+        let mut ws = busy(&clock, &settings, 2, 1, 1);
+        // The first is admitted (to launch), the second queued.
+        assert_eq!(ws.launches.len(), 1);
+        assert_eq!((ws.active_count(), ws.queued_count()), (1, 1));
+        ws.cancel_execution("job", "run-0", 0).unwrap();
+        assert!(ws.take_launches().is_empty());
+        ws.advance_to(0, &settings, &clock);
+        let status = |ws: &Workspace, id: &str| {
+            ws.execution("job", id)
+                .unwrap()
+                .render(0, &clock)
+                .status
+                .unwrap()
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(status(&ws, "run-0"), "cancelled");
+        // Its place went to the second, which is ready to launch.
+        assert_eq!(status(&ws, "run-1"), "pending");
+        let launches = ws.take_launches();
+        assert_eq!(launches.len(), 1);
+        assert_eq!(launches[0].execution_id, "run-1");
+        assert!(format!("{:?}", launches[0]).contains("echo never"));
+        assert!(ws.take_launches().is_empty(), "launched once");
     }
 }
