@@ -362,6 +362,7 @@ impl SimExecution {
     }
 
     /// Whether it takes up capacity: `pending`, `running` or `cancelling`.
+    #[cfg(test)]
     pub(crate) fn is_active(&self) -> bool {
         matches!(self.status, ES::Pending | ES::Running | ES::Cancelling)
     }
