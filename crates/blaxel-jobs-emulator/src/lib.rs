@@ -60,7 +60,8 @@
 //! - **Executions**: queued, pending, running, then succeeded, failed,
 //!   timeout or cancelled, in simulated time, scripted by task parameters
 //!   (see below), with retries, timeouts, parallelism, workspace capacity,
-//!   `allowQueue: false` (429) and idempotent `executionId`s. A `memory`
+//!   `allowQueue: false` (429) and idempotent `executionId`s; or, for
+//!   chosen jobs, as local processes in real time (see below). A `memory`
 //!   above the job's `spec.runtime.memory` gets 400 (no check when the job
 //!   sets none); a job with `spec.enabled: false` refuses new executions.
 //! - **Faults**: [`Emulator::inject`] makes chosen requests fail in the ways
@@ -156,8 +157,9 @@
 //!
 //! # Not emulated
 //!
-//! The run plane (`metadata.url`, triggers firing, callbacks), logs,
-//! permissions and scopes (every valid credential may do everything,
+//! The run plane (`metadata.url`, triggers firing, callbacks), logs (the
+//! output of tasks that run for real is kept, but only the library reads
+//! it), permissions and scopes (every valid credential may do everything,
 //! including `show_secrets`), and rate limits other than capacity.
 #![deny(missing_docs)]
 

@@ -13,6 +13,7 @@ mod connections;
 mod executions;
 mod faults;
 mod jobs;
+#[cfg(unix)]
 mod local;
 mod pagination;
 mod retention;
