@@ -139,17 +139,13 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| ApiError::validation(format!("body: {e}")))
 }
 
-/// Runs `f` on the workspace, advanced to now, under the store's lock.
+/// Runs `f` on the workspace, advanced to now, under the workspace's lock.
 fn with_workspace<R>(
     shared: &Shared,
     workspace: &str,
     f: impl FnOnce(&mut Workspace, Micros) -> R,
 ) -> R {
-    let mut state = shared.lock();
-    let now = shared.clock.now();
-    let ws = state.workspace(workspace);
-    ws.advance_to(now, &shared.settings, &shared.clock);
-    f(ws, now)
+    shared.with_workspace(workspace, f)
 }
 
 fn mutation<'a>(shared: &'a Shared, ctx: &'a Ctx, now: Micros) -> Mutation<'a> {
@@ -473,7 +469,7 @@ async fn create_execution(
         execution_id: body.execution_id,
         message_id: body.id,
         tasks: body.tasks,
-        env: body.env.into_keys().collect(),
+        env: body.env,
         memory: body.memory,
         allow_queue: body.allow_queue.unwrap_or(true),
     };
