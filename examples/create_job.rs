@@ -7,7 +7,8 @@
 
 mod common;
 
-use blaxel_jobs::{Format, JobBuilder, PortProtocol, parse_job};
+use blaxel_jobs::types::PortProtocol;
+use blaxel_jobs::{Format, JobBuilder, parse_job};
 use std::time::Duration;
 
 const DEFINITION: &str = r#"

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Caught before sending: the error names the field.
     match JobBuilder::new("Not_A_Valid_Name").build() {
         Err(Error::InvalidInput(e)) => {
-            println!("invalid input: field {:?}: {}", e.field, e.message)
+            println!("invalid input: field {:?}: {}", e.field(), e.message())
         }
         other => println!("unexpected: {other:?}"),
     }
@@ -28,7 +28,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("not found: {e}");
             println!(
                 "  status {}, code {:?}, request id {:?}",
-                api.status, api.code, api.request_id
+                api.status(),
+                api.code(),
+                api.request_id()
             );
         }
         other => println!("unexpected: {other:?}"),

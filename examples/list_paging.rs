@@ -7,7 +7,8 @@
 
 mod common;
 
-use blaxel_jobs::{JobBuilder, ListSort};
+use blaxel_jobs::JobBuilder;
+use blaxel_jobs::types::ListSort;
 use futures_util::TryStreamExt as _;
 
 #[tokio::main]

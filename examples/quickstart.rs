@@ -11,7 +11,8 @@
 
 mod common;
 
-use blaxel_jobs::{Error, JobBuilder, JobExecutionStatus};
+use blaxel_jobs::types::JobExecutionStatus;
+use blaxel_jobs::{Error, JobBuilder};
 use futures_util::TryStreamExt as _;
 use serde_json::json;
 use std::time::Duration;
@@ -213,6 +214,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn status_of(job: &blaxel_jobs::Job) -> &str {
+fn status_of(job: &blaxel_jobs::types::Job) -> &str {
     job.status.as_ref().map_or("no status yet", |s| s.as_str())
 }

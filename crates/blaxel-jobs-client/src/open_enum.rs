@@ -144,8 +144,9 @@ macro_rules! open_enum {
 }
 
 open_enum! {
-    /// The deployment status of a job (`Status` in the document).
-    Status {
+    /// The deployment status of a job (`Status` in the document; named
+    /// for what it is here, through `x-blaxel-rust-type`).
+    DeploymentStatus {
         /// Being deleted.
         Deleting = "DELETING",
         /// Stopped for good.
@@ -277,5 +278,39 @@ open_enum! {
     VolumeType {
         /// Storage that lives as long as the task.
         Ephemeral = "ephemeral",
+    }
+}
+
+open_enum! {
+    /// A short identifier of the kind of error (`ErrorCode` in the
+    /// document): `error` of the API's error object, or `error.code` of the
+    /// platform's envelope. Codes not listed are kept as
+    /// [`ErrorCode::Unknown`], so a `match` needs a catch-all arm. Like
+    /// every open enum, a code matches without regard to case: the API's
+    /// `bad_request` is [`ErrorCode::BadRequest`], as the platform's
+    /// `BAD_REQUEST` is.
+    ErrorCode {
+        /// The `Blaxel-Version` sent is not one the server knows.
+        InvalidApiVersion = "invalid_api_version",
+        /// No route of the platform matches the request.
+        RouteNotFound = "ROUTE_NOT_FOUND",
+        /// The workload (here, the job) does not exist.
+        WorkloadNotFound = "WORKLOAD_NOT_FOUND",
+        /// The workspace does not exist, or the credential cannot see it.
+        WorkspaceNotFound = "WORKSPACE_NOT_FOUND",
+        /// The workload cannot answer right now.
+        WorkloadUnavailable = "WORKLOAD_UNAVAILABLE",
+        /// No credential was sent.
+        AuthenticationRequired = "AUTHENTICATION_REQUIRED",
+        /// The credential was refused.
+        AuthenticationFailed = "AUTHENTICATION_FAILED",
+        /// The credential may not do this.
+        Forbidden = "FORBIDDEN",
+        /// The request is malformed.
+        BadRequest = "BAD_REQUEST",
+        /// A usage limit of the workspace was reached.
+        UsageLimitExceeded = "USAGE_LIMIT_EXCEEDED",
+        /// A policy of the workspace forbids the request.
+        PolicyViolation = "POLICY_VIOLATION",
     }
 }

@@ -215,11 +215,11 @@ impl<'a> CreateJobExecution<'a> {
                 self.request.tasks.push(map);
                 self
             }
-            Ok(other) => self.fail(InvalidInput::field(
+            Ok(other) => self.fail(InvalidInput::at_field(
                 format!("tasks[{index}]"),
                 format!("a task must be a JSON object, not {other}"),
             )),
-            Err(e) => self.fail(InvalidInput::field(
+            Err(e) => self.fail(InvalidInput::at_field(
                 format!("tasks[{index}]"),
                 format!("cannot serialize the task: {e}"),
             )),
@@ -458,7 +458,7 @@ impl std::fmt::Debug for ExecutionRequest {
 async fn check_memory(client: &Client, job: &str, memory: i64) -> Result<(), Error> {
     let found = client.job(job).get().send().await?;
     match found.spec.runtime.as_ref().and_then(|r| r.memory) {
-        Some(limit) if memory > limit => Err(InvalidInput::field(
+        Some(limit) if memory > limit => Err(InvalidInput::at_field(
             "memory",
             format!("{memory} MB is more than the job's {limit} MB"),
         )

@@ -13,7 +13,7 @@ use crate::retry::Safety;
 use crate::validate;
 use crate::wait::WaitUntilDeployed;
 use blaxel_jobs_client::limits;
-use blaxel_jobs_client::open_enum::Status;
+use blaxel_jobs_client::open_enum::DeploymentStatus;
 use blaxel_jobs_client::{builder, types};
 use std::time::Duration;
 
@@ -260,7 +260,7 @@ fn same_name(job: &types::Job, name: &str) -> Result<(), InvalidInput> {
     if job.metadata.name == name {
         return Ok(());
     }
-    Err(InvalidInput::field(
+    Err(InvalidInput::at_field(
         "metadata.name",
         format!(
             "`{}` differs from the job being updated, `{name}` (names cannot change)",
@@ -366,8 +366,9 @@ fn job_url(client: &Client, name: &str) -> Result<reqwest::Url, Error> {
         client.raw().baseurl(),
         progenitor_client::encode_path(name)
     );
-    reqwest::Url::parse(&text)
-        .map_err(|e| InvalidInput::field("jobId", format!("cannot form the job's URL: {e}")).into())
+    reqwest::Url::parse(&text).map_err(|e| {
+        InvalidInput::at_field("jobId", format!("cannot form the job's URL: {e}")).into()
+    })
 }
 
 /// A request with the headers the generated client adds to its own.
@@ -463,14 +464,14 @@ impl<'a> ListJobs<'a> {
     ///
     /// ```no_run
     /// # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
-    /// use blaxel_jobs::Status;
-    /// let failed = client.jobs().list().status([Status::Failed]).send().await?;
+    /// use blaxel_jobs::types::DeploymentStatus;
+    /// let failed = client.jobs().list().status([DeploymentStatus::Failed]).send().await?;
     /// # Ok(()) }
     /// ```
     pub fn status<I, S>(self, statuses: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<Status>,
+        S: Into<DeploymentStatus>,
     {
         let joined = statuses
             .into_iter()

@@ -173,6 +173,8 @@ mod client;
 pub mod config;
 mod definition;
 mod error;
+#[cfg(test)]
+mod error_envelope_tests;
 mod executions;
 mod jobs;
 mod merge;
@@ -203,13 +205,11 @@ pub use jobs::{
 pub use retry::RetryConfig;
 pub use wait::{PollInterval, WaitUntilDeployed, WaitUntilSucceeded};
 
-/// The generated request and response types (from `openapi/jobs.yaml`).
+/// The request and response types, generated from `openapi/jobs.yaml`
+/// ([`types::Job`], [`types::JobExecution`], the open enums such as
+/// [`types::DeploymentStatus`] and [`types::ErrorCode`], …). They are
+/// reachable only here: the crate root holds the SDK's own types.
 pub use blaxel_jobs_client::types;
-pub use blaxel_jobs_client::types::{
-    CreateJobExecutionOutput, CreateJobExecutionRequest, Env, Generation, Job, JobExecution,
-    JobExecutionStatus, JobExecutionTask, JobExecutionTaskStatus, ListAnchor, ListSort,
-    PortProtocol, RevisionMetadata, Status, TriggerType, VolumeType,
-};
 
 /// The generated client crate, for full control over requests.
 pub use blaxel_jobs_client as raw;

@@ -35,20 +35,21 @@
 
 use crate::Client;
 use crate::error::{DeploymentFailed, Error, ExecutionEnded, WaitTimeout};
-use blaxel_jobs_client::open_enum::{JobExecutionStatus, Status};
+use blaxel_jobs_client::open_enum::{DeploymentStatus, JobExecutionStatus};
 use blaxel_jobs_client::types;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// How a waiter spaces its polls.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct PollInterval {
     /// The first delay.
-    pub initial: Duration,
+    pub(crate) initial: Duration,
     /// The largest delay.
-    pub max: Duration,
+    pub(crate) max: Duration,
     /// How much each delay grows (1.5 by default).
-    pub factor: f64,
+    pub(crate) factor: f64,
 }
 
 impl Default for PollInterval {
@@ -69,6 +70,28 @@ impl PollInterval {
             max: max.max(initial),
             factor: 1.5,
         }
+    }
+
+    /// The same settings with another growth factor (1.5 by default). Any
+    /// value is taken: below 1 (or NaN) counts as 1.
+    pub fn with_factor(mut self, factor: f64) -> Self {
+        self.factor = factor;
+        self
+    }
+
+    /// The first delay.
+    pub fn initial(&self) -> Duration {
+        self.initial
+    }
+
+    /// The largest delay.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// How much each delay grows.
+    pub fn factor(&self) -> f64 {
+        self.factor
     }
 
     /// The delay after `current`: `current × factor`, at most `max`. Any
@@ -288,8 +311,8 @@ impl<'a> WaitUntilDeployed<'a> {
                 let status = found.status.as_ref().map(|s| s.as_str()).unwrap_or("unknown");
                 tracing::info!(target: "blaxel_jobs::wait", job = %found.metadata.name, status, "polled deployment");
                 match &found.status {
-                Some(Status::Deployed) => Poll::Done(Ok(found)),
-                Some(Status::Failed | Status::Deleting | Status::Terminated | Status::Deactivated) => {
+                Some(DeploymentStatus::Deployed) => Poll::Done(Ok(found)),
+                Some(DeploymentStatus::Failed | DeploymentStatus::Deleting | DeploymentStatus::Terminated | DeploymentStatus::Deactivated) => {
                     Poll::Done(Err(Error::DeploymentFailed(Box::new(DeploymentFailed {
                         job: found,
                     }))))

@@ -290,7 +290,10 @@ async fn a_failing_token_endpoint_is_an_api_error_and_no_api_request_is_sent() {
     let client = oauth_client(&server);
     let err = client.job(JOB).get().send().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
-    assert_eq!(err.api().unwrap().code.as_deref(), Some("invalid_client"));
+    assert_eq!(
+        err.api().unwrap().code().map(|c| c.as_str()),
+        Some("invalid_client")
+    );
     assert_eq!(token.calls(), 1, "401 is not retried");
     assert_eq!(get.calls(), 0);
 }

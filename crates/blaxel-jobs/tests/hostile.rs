@@ -60,9 +60,9 @@ async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_car
             .unwrap_err();
         for err in [get, create, start, wait] {
             let api = err.api().unwrap_or_else(|| panic!("{value}: {err}"));
-            assert_eq!(api.status.as_u16(), 503, "{value}");
-            assert_eq!(api.retry_after, Some(Duration::MAX), "{value}");
-            assert_eq!(api.attempts, 1, "{value}: not retried");
+            assert_eq!(api.status().as_u16(), 503, "{value}");
+            assert_eq!(api.retry_after(), Some(Duration::MAX), "{value}");
+            assert_eq!(api.attempts(), 1, "{value}: not retried");
         }
         assert_eq!(server.received().len(), 4, "{value}: one request per call");
     }
@@ -74,16 +74,13 @@ async fn a_retry_after_longer_than_the_operation_deadline_is_not_waited_for() {
         RawServer::start(|_, _| Reply::http("429 Too Many Requests", &[("retry-after", "30")], ""))
             .await;
     let client = builder_for(&server.url)
-        .retry(RetryConfig {
-            max_retry_after: Duration::from_secs(3600),
-            ..common::fast_retry()
-        })
+        .retry(common::fast_retry().with_max_retry_after(Duration::from_secs(3600)))
         .operation_timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     let err = client.job(JOB).get().send().await.unwrap_err();
     assert_eq!(
-        err.api().unwrap().retry_after,
+        err.api().unwrap().retry_after(),
         Some(Duration::from_secs(30))
     );
     assert_eq!(server.received().len(), 1);
@@ -137,11 +134,10 @@ async fn waiters_take_any_max_wait_and_poll_factor() {
             .job(JOB)
             .execution("exec-1")
             .wait_until_succeeded()
-            .poll_interval(PollInterval {
-                initial: Duration::from_millis(1),
-                max: Duration::from_millis(3),
-                factor,
-            })
+            .poll_interval(
+                PollInterval::new(Duration::from_millis(1), Duration::from_millis(3))
+                    .with_factor(factor),
+            )
             .wait(max_wait)
             .await
             .unwrap();
@@ -156,12 +152,13 @@ async fn client_durations_of_any_size_build_and_call_without_panicking() {
         .timeout(Duration::MAX)
         .connect_timeout(Duration::MAX)
         .operation_timeout(Duration::MAX)
-        .retry(RetryConfig {
-            max_attempts: u32::MAX,
-            initial_backoff: Duration::MAX,
-            max_backoff: Duration::MAX,
-            max_retry_after: Duration::MAX,
-        })
+        .retry(
+            RetryConfig::default()
+                .with_max_attempts(u32::MAX)
+                .with_initial_backoff(Duration::MAX)
+                .with_max_backoff(Duration::MAX)
+                .with_max_retry_after(Duration::MAX),
+        )
         .build()
         .unwrap();
     assert_eq!(
@@ -205,9 +202,9 @@ async fn a_307_or_308_never_carries_a_body_to_another_origin() {
         for err in errors {
             match &err {
                 Error::Redirect(r) => {
-                    assert_eq!(r.status.as_u16(), status[..3].parse::<u16>().unwrap());
+                    assert_eq!(r.status().as_u16(), status[..3].parse::<u16>().unwrap());
                     assert_eq!(
-                        r.location.as_deref(),
+                        r.location(),
                         Some(format!("{}/steal", elsewhere.url).as_str())
                     );
                 }
@@ -243,7 +240,7 @@ async fn a_redirect_to_plain_http_off_loopback_sends_nothing() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Redirect(r) if r.location.as_deref() == Some("http://192.0.2.1/v0/jobs")),
+        matches!(&err, Error::Redirect(r) if r.location() == Some("http://192.0.2.1/v0/jobs")),
         "{err}"
     );
     assert_eq!(api.received().len(), 1);
@@ -261,7 +258,7 @@ async fn a_302_after_create_job_is_not_a_successful_create() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Redirect(r) if r.status.as_u16() == 302),
+        matches!(&err, Error::Redirect(r) if r.status().as_u16() == 302),
         "{err}"
     );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
@@ -328,9 +325,9 @@ async fn an_endless_body_ends_at_the_limit() {
     let err = client.job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
-            assert_eq!(e.limit, 1024 * 1024);
-            assert_eq!(e.status.as_u16(), 200);
-            assert_eq!(e.declared, None);
+            assert_eq!(e.limit(), 1024 * 1024);
+            assert_eq!(e.status().as_u16(), 200);
+            assert_eq!(e.declared(), None);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -344,8 +341,8 @@ async fn a_declared_length_over_the_limit_fails_before_reading() {
     let err = client(&server).jobs().list().send().await.unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
-            assert_eq!(e.declared, Some(2 << 30));
-            assert_eq!(e.limit, blaxel_jobs::body::DEFAULT_MAX_RESPONSE_BODY);
+            assert_eq!(e.declared(), Some(2 << 30));
+            assert_eq!(e.limit(), blaxel_jobs::body::DEFAULT_MAX_RESPONSE_BODY);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -365,9 +362,9 @@ async fn a_huge_error_body_is_cut_and_its_message_is_shown_short() {
     .await;
     let err = client(&server).job(JOB).get().send().await.unwrap_err();
     let api = err.api().unwrap_or_else(|| panic!("{err}"));
-    assert_eq!(api.status.as_u16(), 400);
-    assert!(api.body_truncated);
-    assert_eq!(api.body.len(), blaxel_jobs::body::ERROR_BODY_KEPT);
+    assert_eq!(api.status().as_u16(), 400);
+    assert!(api.body_truncated());
+    assert_eq!(api.body().len(), blaxel_jobs::body::ERROR_BODY_KEPT);
     assert!(err.to_string().len() < 1024, "{}", err.to_string().len());
     assert!(format!("{err:?}").len() < 2048);
 
@@ -397,7 +394,7 @@ async fn a_huge_token_response_is_refused() {
         .unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
-            assert_eq!(e.limit, blaxel_jobs::body::TOKEN_RESPONSE_LIMIT);
+            assert_eq!(e.limit(), blaxel_jobs::body::TOKEN_RESPONSE_LIMIT);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -432,7 +429,7 @@ fn a_two_gib_body_keeps_memory_bounded_by_the_limit() {
             })
             .await;
             match client(&server).job(JOB).get().send().await {
-                Err(Error::ResponseTooLarge(e)) => format!("too-large limit={}", e.limit),
+                Err(Error::ResponseTooLarge(e)) => format!("too-large limit={}", e.limit()),
                 other => format!("unexpected {other:?}"),
             }
         });
@@ -489,11 +486,11 @@ async fn a_server_that_never_answers_is_given_up_on_at_the_operation_deadline() 
     let took = started.elapsed();
     match &err {
         Error::Transport(t) => {
-            assert_eq!(t.kind, TransportErrorKind::Timeout, "{err}");
+            assert_eq!(t.kind(), TransportErrorKind::Timeout, "{err}");
             // The first attempt used its 60 s; the second got what remained
             // of the 90 s, and no third was made.
-            assert_eq!(t.attempts, 2, "{err}");
-            assert_eq!(t.deadline, Some(Duration::from_secs(90)), "{err}");
+            assert_eq!(t.attempts(), 2, "{err}");
+            assert_eq!(t.deadline(), Some(Duration::from_secs(90)), "{err}");
         }
         other => panic!("unexpected {other:?}"),
     }

@@ -3,10 +3,10 @@
 
 mod common;
 
-use blaxel_jobs::{
-    Error, Format, Generation, JobBuilder, JobExecutionStatus, ListAnchor, ListSort, PortProtocol,
-    Status, job_from_file, parse_job, types,
+use blaxel_jobs::types::{
+    DeploymentStatus, Generation, JobExecutionStatus, ListAnchor, ListSort, PortProtocol,
 };
+use blaxel_jobs::{Error, Format, JobBuilder, job_from_file, parse_job, types};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{
     JOB, Recorder, TempPath, execution, execution_page, fixture_value, job, job_page,
@@ -59,7 +59,7 @@ async fn list_jobs_sends_every_parameter() {
         .sort(ListSort::NameAsc)
         .q("rep")
         .anchor(ListAnchor::End)
-        .status([Status::Deployed, Status::Failed])
+        .status([DeploymentStatus::Deployed, DeploymentStatus::Failed])
         .cursor("c")
         .send()
         .await
@@ -114,7 +114,7 @@ async fn create_job_sends_the_definition() {
         .send()
         .await
         .unwrap();
-    assert_eq!(created.status, Some(Status::Deployed));
+    assert_eq!(created.status, Some(DeploymentStatus::Deployed));
     assert_eq!(mock.calls(), 1);
 }
 
@@ -152,7 +152,7 @@ async fn update_delete_and_revisions() {
         t.ok(&changed);
     });
     let mut deleting = job(JOB);
-    deleting.status = Some(Status::Deleting);
+    deleting.status = Some(DeploymentStatus::Deleting);
     let delete = server.delete_job(|w, t| {
         w.job_id(JOB);
         t.ok(&deleting);
@@ -176,7 +176,7 @@ async fn update_delete_and_revisions() {
         .await
         .unwrap();
     let deleted = client.job(JOB).delete().send().await.unwrap();
-    assert_eq!(deleted.status, Some(Status::Deleting));
+    assert_eq!(deleted.status, Some(DeploymentStatus::Deleting));
     client.job(JOB).delete().send().await.unwrap();
     let revs = client.job(JOB).revisions().send().await.unwrap();
     assert_eq!(revs.len(), 3);
@@ -477,8 +477,8 @@ fn job_from_file_errors_name_the_field_and_the_file() {
     );
     match job_from_file(bad.path()).unwrap_err() {
         Error::InvalidInput(i) => {
-            assert_eq!(i.field.as_deref(), Some("spec.runtime.memory"));
-            assert!(i.message.contains(&bad.display()), "{i}");
+            assert_eq!(i.field(), Some("spec.runtime.memory"));
+            assert!(i.message().contains(&bad.display()), "{i}");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -487,18 +487,18 @@ fn job_from_file_errors_name_the_field_and_the_file() {
         r#"{"metadata":{"name":"Bad Name"},"spec":{}}"#,
     );
     match job_from_file(invalid.path()).unwrap_err() {
-        Error::InvalidInput(i) => assert_eq!(i.field.as_deref(), Some("metadata.name")),
+        Error::InvalidInput(i) => assert_eq!(i.field(), Some("metadata.name")),
         other => panic!("unexpected {other:?}"),
     }
     let broken = TempPath::file("broken.json", "{\"metadata\": ");
     match job_from_file(broken.path()).unwrap_err() {
-        Error::InvalidInput(i) => assert!(i.message.contains("JSON"), "{i}"),
+        Error::InvalidInput(i) => assert!(i.message().contains("JSON"), "{i}"),
         other => panic!("unexpected {other:?}"),
     }
     let missing = common::temp_path("missing.yaml");
     match job_from_file(&missing).unwrap_err() {
         Error::InvalidInput(i) => {
-            assert!(i.message.contains(&missing.display().to_string()), "{i}")
+            assert!(i.message().contains(&missing.display().to_string()), "{i}")
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -601,7 +601,7 @@ async fn an_empty_status_list_sends_no_status_parameter() {
     common::client(&server)
         .jobs()
         .list()
-        .status(Vec::<Status>::new())
+        .status(Vec::<DeploymentStatus>::new())
         .send()
         .await
         .unwrap();

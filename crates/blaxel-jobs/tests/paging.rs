@@ -4,7 +4,8 @@
 
 mod common;
 
-use blaxel_jobs::{Error, ListSort, types};
+use blaxel_jobs::types::ListSort;
+use blaxel_jobs::{Error, types};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{JOB, execution_page, job_page, task_page};
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -203,7 +204,10 @@ async fn a_failed_page_ends_the_stream_with_its_error() {
     let items = collect(client.jobs().list().into_stream()).await;
     assert_eq!(items.len(), 2);
     let err = items[1].as_ref().unwrap_err();
-    assert_eq!(err.api().unwrap().code.as_deref(), Some("invalid_cursor"));
+    assert_eq!(
+        err.api().unwrap().code().map(|c| c.as_str()),
+        Some("invalid_cursor")
+    );
     assert_eq!(bad.calls(), 1, "400 is not retried");
 }
 

@@ -191,7 +191,7 @@ async fn error_bodies_are_never_printed_by_debug_but_stay_readable() {
     };
     assert!(api.body_text().contains(SECRET_VALUE));
     match decode {
-        Error::Decode(d) => assert!(String::from_utf8_lossy(&d.body).contains(SECRET_VALUE)),
+        Error::Decode(d) => assert!(String::from_utf8_lossy(d.body()).contains(SECRET_VALUE)),
         other => panic!("unexpected {other:?}"),
     }
 }

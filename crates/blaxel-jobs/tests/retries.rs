@@ -49,7 +49,7 @@ fn create_job_fails<'a>(
 fn api_attempts(err: &Error) -> u32 {
     err.api()
         .unwrap_or_else(|| panic!("not an API error: {err:?}"))
-        .attempts
+        .attempts()
 }
 
 #[tokio::test]
@@ -91,8 +91,11 @@ async fn disabled_retries_make_one_attempt_and_max_attempts_five_makes_five() {
     assert_eq!(api_attempts(&err), 5);
 
     // with_max_attempts(0) still makes one attempt.
-    assert_eq!(RetryConfig::default().with_max_attempts(0).max_attempts, 1);
-    assert_eq!(RetryConfig::default().max_attempts, 3);
+    assert_eq!(
+        RetryConfig::default().with_max_attempts(0).max_attempts(),
+        1
+    );
+    assert_eq!(RetryConfig::default().max_attempts(), 3);
 }
 
 #[tokio::test]
@@ -156,23 +159,23 @@ async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
     assert_eq!(mock.calls(), 1);
     assert!(err.is_rate_limited());
     let api = err.api().unwrap();
-    assert_eq!(api.retry_after, Some(Duration::from_secs(120)));
-    assert_eq!(api.attempts, 1);
+    assert_eq!(api.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(api.attempts(), 1);
     mock.delete();
 
     // The cap is configurable: 1 s asked, 500 ms allowed.
     let mut mock2 = get_job_fails(&server, 503, Some("1"));
     let capped = builder_for(&server.base_url())
-        .retry(RetryConfig {
-            max_retry_after: Duration::from_millis(500),
-            ..common::fast_retry()
-        })
+        .retry(common::fast_retry().with_max_retry_after(Duration::from_millis(500)))
         .build()
         .unwrap();
     let started = Instant::now();
     let err = capped.job(JOB).get().send().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_millis(900));
-    assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(1)));
+    assert_eq!(
+        err.api().unwrap().retry_after(),
+        Some(Duration::from_secs(1))
+    );
     assert_eq!(mock2.calls(), 1);
     mock2.delete();
 }
@@ -245,8 +248,8 @@ async fn create_job_is_not_retried_when_the_connection_drops_but_get_is() {
     let err = client.jobs().create(job(JOB)).send().await.unwrap_err();
     match &err {
         Error::Transport(t) => {
-            assert_eq!(t.kind, TransportErrorKind::Other, "{t}");
-            assert_eq!(t.attempts, 1);
+            assert_eq!(t.kind(), TransportErrorKind::Other, "{t}");
+            assert_eq!(t.attempts(), 1);
             assert!(!t.is_connect());
         }
         other => panic!("unexpected {other:?}"),
@@ -257,7 +260,7 @@ async fn create_job_is_not_retried_when_the_connection_drops_but_get_is() {
 
     let err = client.job(JOB).get().send().await.unwrap_err();
     assert!(
-        matches!(&err, Error::Transport(t) if t.attempts == 3),
+        matches!(&err, Error::Transport(t) if t.attempts() == 3),
         "{err:?}"
     );
     assert_eq!(server.requests().len(), 1 + 3);
@@ -287,7 +290,7 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(matches!(&err, Error::Transport(t) if t.kind == TransportErrorKind::Timeout));
+    assert!(matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout));
     assert_eq!(slow_create.calls(), 1);
 
     let err = client
@@ -298,7 +301,7 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Transport(t) if t.kind == TransportErrorKind::Timeout && t.attempts == 3),
+        matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout && t.attempts() == 3),
         "{err:?}"
     );
     assert_eq!(slow_get.calls(), 3);
@@ -323,9 +326,9 @@ async fn connection_refused_is_retried_then_reported_as_a_connect_error() {
     ] {
         match &err {
             Error::Transport(t) => {
-                assert_eq!(t.kind, TransportErrorKind::Connect, "{t}");
+                assert_eq!(t.kind(), TransportErrorKind::Connect, "{t}");
                 assert!(t.is_connect());
-                assert_eq!(t.attempts, 3);
+                assert_eq!(t.attempts(), 3);
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -509,11 +512,11 @@ async fn an_execution_of_an_earlier_job_of_the_same_name_is_a_conflict_not_a_suc
     assert!(err.is_conflict(), "{err}");
     match &err {
         Error::ExecutionConflict(c) => {
-            assert_eq!(c.execution_id, "exec-reused");
-            assert_eq!(c.error.attempts, 2);
-            let found = c.found.as_ref().expect("what was found is kept");
+            assert_eq!(c.execution_id(), "exec-reused");
+            assert_eq!(c.error().attempts(), 2);
+            let found = c.found().expect("what was found is kept");
             assert_eq!(found.metadata.id.as_deref(), Some("exec-reused"));
-            assert!(c.reason.contains("older than the job"), "{}", c.reason);
+            assert!(c.reason().contains("older than the job"), "{}", c.reason());
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -567,8 +570,8 @@ async fn a_conflict_with_no_execution_to_show_for_it_is_not_a_success() {
         .unwrap_err();
     match &err {
         Error::ExecutionConflict(c) => {
-            assert!(c.found.is_none());
-            assert_eq!(c.reason, "no execution has this id");
+            assert!(c.found().is_none());
+            assert_eq!(c.reason(), "no execution has this id");
         }
         other => panic!("unexpected {other:?}"),
     }

@@ -3,7 +3,8 @@
 
 mod common;
 
-use blaxel_jobs::{Error, JobExecutionStatus};
+use blaxel_jobs::Error;
+use blaxel_jobs::types::JobExecutionStatus;
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{
     JOB, Recorder, api_error, execution_value, fast_poll, job_with_status, json_response,
@@ -75,7 +76,7 @@ async fn failed_cancelled_and_timeout_end_the_wait_with_execution_ended() {
         match &err {
             Error::ExecutionEnded(ended) => {
                 assert_eq!(ended.status(), Some(&expected));
-                assert_eq!(ended.execution.metadata.id.as_deref(), Some(EX));
+                assert_eq!(ended.execution().metadata.id.as_deref(), Some(EX));
             }
             other => panic!("{status}: unexpected {other:?}"),
         }
@@ -115,11 +116,15 @@ async fn unknown_and_cancelling_statuses_keep_polling_until_max_wait() {
         let took = started.elapsed();
         match &err {
             Error::WaitTimeout(t) => {
-                assert!(t.elapsed >= max_wait, "{status}: {:?}", t.elapsed);
-                assert!(t.polls >= 2, "{status}: {} polls", t.polls);
-                assert_eq!(t.polls as usize, mock.calls(), "{status}");
-                assert_eq!(t.last_status.as_deref(), Some(status));
-                assert!(t.what.contains(EX) && t.what.contains(JOB), "{}", t.what);
+                assert!(t.elapsed() >= max_wait, "{status}: {:?}", t.elapsed());
+                assert!(t.polls() >= 2, "{status}: {} polls", t.polls());
+                assert_eq!(t.polls() as usize, mock.calls(), "{status}");
+                assert_eq!(t.last_status(), Some(status));
+                assert!(
+                    t.what().contains(EX) && t.what().contains(JOB),
+                    "{}",
+                    t.what()
+                );
             }
             other => panic!("{status}: unexpected {other:?}"),
         }
@@ -224,7 +229,7 @@ async fn an_empty_execution_id_fails_before_polling() {
         .await
         .unwrap_err();
     match err {
-        Error::InvalidInput(i) => assert_eq!(i.field.as_deref(), Some("executionId")),
+        Error::InvalidInput(i) => assert_eq!(i.field(), Some("executionId")),
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(any.calls(), 0);
@@ -260,7 +265,10 @@ async fn wait_until_deployed_returns_the_deployed_job() {
         .wait(Duration::from_secs(10))
         .await
         .unwrap();
-    assert_eq!(job.status, Some(blaxel_jobs::Status::Deployed));
+    assert_eq!(
+        job.status,
+        Some(blaxel_jobs::types::DeploymentStatus::Deployed)
+    );
     assert_eq!(mock.calls(), 4);
 }
 
@@ -278,7 +286,10 @@ async fn wait_until_deployed_fails_on_failed() {
         .unwrap_err();
     match &err {
         Error::DeploymentFailed(d) => {
-            assert_eq!(d.job.status, Some(blaxel_jobs::Status::Failed));
+            assert_eq!(
+                d.job().status,
+                Some(blaxel_jobs::types::DeploymentStatus::Failed)
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -303,9 +314,9 @@ async fn wait_until_deployed_gives_up_after_max_wait() {
         .unwrap_err();
     match &err {
         Error::WaitTimeout(t) => {
-            assert!(t.polls >= 2);
-            assert_eq!(t.last_status.as_deref(), Some("BUILDING"));
-            assert!(t.elapsed >= Duration::from_millis(100));
+            assert!(t.polls() >= 2);
+            assert_eq!(t.last_status(), Some("BUILDING"));
+            assert!(t.elapsed() >= Duration::from_millis(100));
         }
         other => panic!("unexpected {other:?}"),
     }

@@ -1,7 +1,8 @@
 //! The full lifecycle of every operation, and paging through 1,000 jobs.
 
 use crate::common::{self, WS, fast_poll};
-use blaxel_jobs::{JobBuilder, JobExecutionStatus, ListSort, Status};
+use blaxel_jobs::JobBuilder;
+use blaxel_jobs::types::{DeploymentStatus, JobExecutionStatus, ListSort};
 use blaxel_jobs_emulator::Route;
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde_json::json;
@@ -28,7 +29,7 @@ async fn every_operation_through_a_jobs_life() {
         .unwrap();
     let created = client.jobs().create(job).send().await.unwrap();
     assert_eq!(created.metadata.name, name);
-    assert_eq!(created.status, Some(Status::Deploying));
+    assert_eq!(created.status, Some(DeploymentStatus::Deploying));
     emu.advance(Duration::from_secs(5));
     let deployed = client
         .job(name)
@@ -37,7 +38,7 @@ async fn every_operation_through_a_jobs_life() {
         .wait(Duration::from_secs(5))
         .await
         .unwrap();
-    assert_eq!(deployed.status, Some(Status::Deployed));
+    assert_eq!(deployed.status, Some(DeploymentStatus::Deployed));
 
     // GetJob: secrets masked unless asked for.
     let masked = client.job(name).get().send().await.unwrap();
@@ -65,7 +66,7 @@ async fn every_operation_through_a_jobs_life() {
     let page = client
         .jobs()
         .list()
-        .status([Status::Deployed])
+        .status([DeploymentStatus::Deployed])
         .send()
         .await
         .unwrap();
@@ -73,7 +74,7 @@ async fn every_operation_through_a_jobs_life() {
     let page = client
         .jobs()
         .list()
-        .status([Status::Failed])
+        .status([DeploymentStatus::Failed])
         .send()
         .await
         .unwrap();
@@ -164,7 +165,7 @@ async fn every_operation_through_a_jobs_life() {
 
     // DeleteJob, after which the job is gone.
     let deleted = client.job(name).delete().send().await.unwrap();
-    assert_eq!(deleted.status, Some(Status::Deleting));
+    assert_eq!(deleted.status, Some(DeploymentStatus::Deleting));
     let err = client.job(name).get().send().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert!(emu.job_names(WS).is_empty());
@@ -242,7 +243,7 @@ async fn update_with_changes_only_what_the_edit_changes() {
         .as_mut()
         .unwrap()
         .envs
-        .push(blaxel_jobs::Env {
+        .push(blaxel_jobs::types::Env {
             name: Some("DB_PASSWORD".into()),
             value: None,
             secret: None,

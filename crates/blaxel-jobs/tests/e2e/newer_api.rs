@@ -4,7 +4,8 @@
 
 use crate::common::{self, WS, fast_poll, fast_retry, job};
 use blaxel_jobs::config::versions;
-use blaxel_jobs::{Client, Error, JobBuilder, JobExecutionStatus};
+use blaxel_jobs::types::JobExecutionStatus;
+use blaxel_jobs::{Client, Error, JobBuilder};
 use blaxel_jobs_emulator::{Clock, EmulatorConfig};
 use futures_util::TryStreamExt;
 use serde_json::json;
@@ -106,7 +107,7 @@ async fn a_failed_execution_without_tasks_is_reported_from_its_stats() {
         panic!("expected ExecutionEnded, got {err:?}");
     };
     assert_eq!(ended.status(), Some(&JobExecutionStatus::Failed));
-    assert!(ended.execution.tasks.is_empty());
+    assert!(ended.execution().tasks.is_empty());
     let shown = err.to_string();
     assert!(
         shown.contains("1 of 2 tasks succeeded, 1 failed"),

@@ -1,7 +1,8 @@
 //! Waiters end correctly on every final status, and on their deadline.
 
 use crate::common::{self, fast_poll};
-use blaxel_jobs::{Error, JobBuilder, JobExecutionStatus};
+use blaxel_jobs::types::JobExecutionStatus;
+use blaxel_jobs::{Error, JobBuilder};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,7 +11,7 @@ async fn run(
     tasks: Vec<Value>,
     timeout_secs: u64,
     cancel: bool,
-) -> (Result<blaxel_jobs::JobExecution, Error>, Vec<String>) {
+) -> (Result<blaxel_jobs::types::JobExecution, Error>, Vec<String>) {
     let (_emu, client) = common::fast().await;
     let job = JobBuilder::new("waited")
         .memory(512)
@@ -49,7 +50,9 @@ async fn run(
     (result, seen)
 }
 
-fn ended_with(result: &Result<blaxel_jobs::JobExecution, Error>) -> Option<JobExecutionStatus> {
+fn ended_with(
+    result: &Result<blaxel_jobs::types::JobExecution, Error>,
+) -> Option<JobExecutionStatus> {
     match result {
         Err(Error::ExecutionEnded(e)) => e.status().cloned(),
         _ => None,
@@ -145,9 +148,9 @@ async fn the_deadline_is_its_own_error() {
         .unwrap_err();
     match err {
         Error::WaitTimeout(t) => {
-            assert!(t.polls >= 2, "{t}");
-            assert!(t.elapsed >= Duration::from_millis(100));
-            assert_eq!(t.last_status.as_deref(), Some("running"));
+            assert!(t.polls() >= 2, "{t}");
+            assert!(t.elapsed() >= Duration::from_millis(100));
+            assert_eq!(t.last_status(), Some("running"));
         }
         other => panic!("{other}"),
     }
