@@ -10,6 +10,7 @@ use blaxel_jobs_client::hooks::Hooks;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A client of the Blaxel Jobs API.
 ///
@@ -58,6 +59,16 @@ fn header(
     Ok((HeaderName::from_static(name), value))
 }
 
+/// Sets the SDK's headers (replacing any of the same name) and, unless the
+/// call set one, the per-attempt timeout on a request sent with a client
+/// of the caller's (see [`ClientBuilder::http_client`]).
+fn with_sdk_settings(request: &mut reqwest::Request, headers: &HeaderMap, timeout: Duration) {
+    for (name, value) in headers {
+        request.headers_mut().insert(name.clone(), value.clone());
+    }
+    request.timeout_mut().get_or_insert(timeout);
+}
+
 impl Client {
     /// A client configured from Blaxel's environment variables and
     /// `~/.blaxel/config.yaml` (see [`crate::config`]).
@@ -84,21 +95,30 @@ impl Client {
             let value = Auth::bearer_value(&config.credentials)?;
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        let http = blaxel_jobs_client::tls::http_client_builder()
-            .user_agent(config.user_agent.clone())
-            .default_headers(headers)
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
-            // The Jobs API never redirects; a 3xx is an error (see
-            // `Error::Redirect`), and nothing is sent to its `Location`.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                ConfigError::new(
-                    ConfigErrorKind::HttpClient,
-                    format!("cannot build the HTTP client: {}", crate::error::chain(&e)),
-                )
-            })?;
+        headers.insert(
+            reqwest::header::USER_AGENT,
+            header("user-agent", &config.user_agent, "user agent")?.1,
+        );
+        // With a client of the caller's, the SDK's headers and per-attempt
+        // timeout are set on each request instead of on the client.
+        let per_request = config.http.is_some().then(|| Arc::new(headers.clone()));
+        let http = match &config.http {
+            Some(http) => http.clone(),
+            None => blaxel_jobs_client::tls::http_client_builder()
+                .default_headers(headers)
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.timeout)
+                // The Jobs API never redirects; a 3xx is an error (see
+                // `Error::Redirect`), and nothing is sent to its `Location`.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| {
+                    ConfigError::new(
+                        ConfigErrorKind::HttpClient,
+                        format!("cannot build the HTTP client: {}", crate::error::chain(&e)),
+                    )
+                })?,
+        };
         let auth = Arc::new(Auth::new(
             &config.credentials,
             &config.base_url,
@@ -112,7 +132,11 @@ impl Client {
             timeout: config.timeout,
             max_body: config.max_response_body,
         });
-        let mut hooks = Hooks::new().with_exec(move |http, request, operation| {
+        let attempt_timeout = config.timeout;
+        let mut hooks = Hooks::new().with_exec(move |http, mut request, operation| {
+            if let Some(headers) = &per_request {
+                with_sdk_settings(&mut request, headers, attempt_timeout);
+            }
             Arc::clone(&transport).send(http, request, operation)
         });
         if auth.refreshes() {
