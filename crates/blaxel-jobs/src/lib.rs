@@ -157,6 +157,11 @@
 //! builder), which follows `meta.nextCursor` and
 //! holds one page at a time. See [`paginate`].
 //!
+//! # Blocking
+//!
+//! With the `blocking` feature, [`blocking::Client`] runs the same
+//! operations from synchronous code, on a current-thread runtime it owns.
+//!
 //! # Observability
 //!
 //! Each attempt of each request runs in a `tracing` span named
@@ -167,6 +172,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 pub mod body;
 mod call;
 mod client;
