@@ -111,7 +111,7 @@
 //! # Updating a job
 //!
 //! UpdateJob replaces the whole definition, and the generated types keep
-//! only the fields this SDK knows, so reading a job into [`Job`] and
+//! only the fields this SDK knows, so reading a job into [`types::Job`] and
 //! sending it back with [`JobRef::update`] deletes whatever else the
 //! server stored (fields added by Blaxel later, or set by the console or
 //! `bl`). [`JobRef::update_with`] reads the job, applies an edit to the
@@ -159,7 +159,7 @@
 //!
 //! # Blocking
 //!
-//! With the `blocking` feature, [`blocking::Client`] runs the same
+//! With the `blocking` feature, `blocking::Client` runs the same
 //! operations from synchronous code, on a current-thread runtime it owns.
 //!
 //! # Observability
