@@ -7,7 +7,8 @@
 
 mod common;
 
-use blaxel_jobs::{Format, JobBuilder, PortProtocol, parse_job};
+use blaxel_jobs::types::PortProtocol;
+use blaxel_jobs::{Format, JobBuilder, parse_job};
 use std::time::Duration;
 
 const DEFINITION: &str = r#"
@@ -53,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .job(&name)
             .wait_until_deployed()
             .poll_interval(target.poll_interval())
-            .send()
+            .wait(Duration::from_secs(15 * 60))
             .await?;
         println!(
             "{name}: {} in {}",

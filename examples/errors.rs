@@ -16,19 +16,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Caught before sending: the error names the field.
     match JobBuilder::new("Not_A_Valid_Name").build() {
         Err(Error::InvalidInput(e)) => {
-            println!("invalid input: field {:?}: {}", e.field, e.message)
+            println!("invalid input: field {:?}: {}", e.field(), e.message())
         }
         other => println!("unexpected: {other:?}"),
     }
 
     // 404: a predicate, and everything the response said.
-    match client.jobs().get("no-such-job").send().await {
+    match client.job("no-such-job").get().send().await {
         Err(e) if e.is_not_found() => {
             let api = e.api().expect("an API error");
             println!("not found: {e}");
             println!(
                 "  status {}, code {:?}, request id {:?}",
-                api.status, api.code, api.request_id
+                api.status(),
+                api.code(),
+                api.request_id()
             );
         }
         other => println!("unexpected: {other:?}"),

@@ -31,8 +31,11 @@ pub const FINAL: &str = "x-blaxel-final";
 /// One open enum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenEnum {
-    /// The schema name, which is also the Rust type's name.
+    /// The schema name.
     pub name: String,
+    /// The Rust type's name: the schema name, or the name that the schema's
+    /// `x-blaxel-rust-type: open_enum::<Name>` gives it.
+    pub rust_name: String,
     /// The schema's description.
     pub description: String,
     /// The values known today, in document order.
@@ -136,8 +139,29 @@ pub fn collect(doc: &Value) -> Result<Vec<OpenEnum>, Vec<String>> {
                 Some(items.iter().map(|s| (*s).to_owned()).collect())
             }
         };
+        let rust_name = match schema.get(spec::RUST_TYPE_MARKER).map(Value::as_str) {
+            None => name.to_owned(),
+            Some(Some(path)) => match path.strip_prefix("open_enum::") {
+                Some(n) if syn::parse_str::<syn::Ident>(n).is_ok() => n.to_owned(),
+                _ => {
+                    problems.push(format!(
+                        "{at}: an open enum's `{}` must be `open_enum::<Name>`, not `{path}`",
+                        spec::RUST_TYPE_MARKER
+                    ));
+                    continue;
+                }
+            },
+            Some(None) => {
+                problems.push(format!(
+                    "{at}: `{}` must be a string",
+                    spec::RUST_TYPE_MARKER
+                ));
+                continue;
+            }
+        };
         out.push(OpenEnum {
             finals,
+            rust_name,
             name: name.to_owned(),
             description: schema
                 .get("description")
@@ -162,7 +186,7 @@ pub fn collect(doc: &Value) -> Result<Vec<OpenEnum>, Vec<String>> {
 /// values by schema name.
 pub fn module(enums: &[OpenEnum]) -> TokenStream {
     let defs = enums.iter().map(|e| {
-        let name = format_ident!("{}", e.name);
+        let name = format_ident!("{}", e.rust_name);
         let description = e.description.lines().map(|l| format!(" {l}"));
         let origin = format!(" `{}` in the document.", e.name);
         let variants: Vec<_> = e
@@ -237,7 +261,7 @@ pub fn module(enums: &[OpenEnum]) -> TokenStream {
         }
     });
     let table = enums.iter().map(|e| {
-        let (schema, name) = (&e.name, format_ident!("{}", e.name));
+        let (schema, name) = (&e.name, format_ident!("{}", e.rust_name));
         quote!((#schema, #name::KNOWN))
     });
     quote! {

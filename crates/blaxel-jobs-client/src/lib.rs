@@ -40,7 +40,9 @@ pub use generated::*;
 /// Types used as operation parameters and responses: the generated ones,
 /// plus the hand-written types that stand in for some schemas
 /// (in [`redacted`] and [`open_enum`]), so that
-/// every schema of the document has a type here under its own name.
+/// every schema of the document has a type here: under its own name, except
+/// `Status`, which is [`DeploymentStatus`](types::DeploymentStatus) (see
+/// `x-blaxel-rust-type` in the document).
 pub mod types {
     pub use crate::generated::types::*;
     pub use crate::open_enum::known::*;

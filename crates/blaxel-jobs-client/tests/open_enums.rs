@@ -4,8 +4,8 @@
 mod common;
 
 use blaxel_jobs_client::open_enum::{
-    Generation, JobExecutionStatus, JobExecutionTaskStatus, PortProtocol, Status, TriggerType,
-    VolumeType,
+    DeploymentStatus, ErrorCode, Generation, JobExecutionStatus, JobExecutionTaskStatus,
+    PortProtocol, TriggerType, VolumeType,
 };
 use blaxel_jobs_client::types;
 use serde_json::{Value, json};
@@ -70,7 +70,7 @@ fn generated_types_use_the_open_enums() {
     // Compile-time: these fields are the open enum types, not generated
     // closed enums or strings.
     let job: types::Job = common::fixture("job_full.json");
-    let _: Option<Status> = job.status;
+    let _: Option<DeploymentStatus> = job.status;
     let runtime = job.spec.runtime.expect("runtime");
     let _: Option<Generation> = runtime.generation;
     let port: &types::Port = &runtime.ports.as_ref().expect("ports")[0];
@@ -82,6 +82,16 @@ fn generated_types_use_the_open_enums() {
     let exec: types::JobExecution = common::fixture("execution_running.json");
     let _: Option<JobExecutionStatus> = exec.status;
     let _: &Option<JobExecutionTaskStatus> = &exec.tasks[0].status;
+    let api: types::Error =
+        serde_json::from_value(json!({"error": "invalid_api_version"})).unwrap();
+    assert_eq!(api.error, ErrorCode::InvalidApiVersion);
+    let platform: types::PlatformError =
+        serde_json::from_value(json!({"error": {"code": "WORKSPACE_NOT_FOUND"}})).unwrap();
+    assert_eq!(platform.error.code, Some(ErrorCode::WorkspaceNotFound));
+    // A code Blaxel has not documented is kept as sent.
+    let other: types::Error = serde_json::from_value(json!({"error": "already_exists"})).unwrap();
+    assert_eq!(other.error.as_str(), "already_exists");
+    assert!(!other.error.is_known());
 }
 
 const STRANGE: &[&str] = &[
@@ -149,13 +159,14 @@ macro_rules! check_open_enum {
 
 #[test]
 fn unknown_values_round_trip_and_known_values_match_case_insensitively() {
-    check_open_enum!(Status);
+    check_open_enum!(DeploymentStatus);
     check_open_enum!(JobExecutionStatus);
     check_open_enum!(JobExecutionTaskStatus);
     check_open_enum!(TriggerType);
     check_open_enum!(PortProtocol);
     check_open_enum!(Generation);
     check_open_enum!(VolumeType);
+    check_open_enum!(ErrorCode);
 }
 
 #[test]
@@ -164,7 +175,10 @@ fn exact_match_wins_over_case_insensitive_match() {
     // in the other case still maps to the known variant.
     assert_eq!(PortProtocol::from("http"), PortProtocol::Http);
     assert_eq!(TriggerType::from("HTTP-ASYNC"), TriggerType::HttpAsync);
-    assert_eq!(Status::from("Deployed"), Status::Deployed);
+    assert_eq!(
+        DeploymentStatus::from("Deployed"),
+        DeploymentStatus::Deployed
+    );
     assert_eq!(Generation::from("MK3").as_str(), "mk3");
     // Near misses stay unknown.
     assert!(!TriggerType::from("http async").is_known());

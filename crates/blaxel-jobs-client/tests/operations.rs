@@ -4,7 +4,7 @@
 
 mod common;
 
-use blaxel_jobs_client::open_enum::Status;
+use blaxel_jobs_client::open_enum::{DeploymentStatus, ErrorCode};
 use blaxel_jobs_client::{ByteStream, Client, Error, hooks::Hooks, types};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{collect_body, fixture, fixture_value};
@@ -230,7 +230,7 @@ async fn update_job_puts_the_job_as_json() {
 async fn delete_job_answers_with_the_deleting_job() {
     let server = MockServer::start_async().await;
     let mut deleting: types::Job = fixture("job_full.json");
-    deleting.status = Some(Status::Deleting);
+    deleting.status = Some(DeploymentStatus::Deleting);
     let mock = server.delete_job(|when, then| {
         exact(when.into_inner(), &job_path(), &[]).method(httpmock::Method::DELETE);
         then.ok(&deleting);
@@ -241,7 +241,7 @@ async fn delete_job_answers_with_the_deleting_job() {
         .send()
         .await
         .expect("delete_job");
-    assert_eq!(resp.into_inner().status, Some(Status::Deleting));
+    assert_eq!(resp.into_inner().status, Some(DeploymentStatus::Deleting));
     mock.assert_async().await;
 }
 
@@ -611,7 +611,7 @@ async fn not_found_reaches_the_caller_with_status_headers_and_body() {
     match serde_json::from_slice::<types::ErrorBody>(&seen.body).expect("ErrorBody") {
         types::ErrorBody::Error(e) => {
             assert_eq!(e.code, Some(404));
-            assert_eq!(e.error, "not_found");
+            assert_eq!(e.error.as_str(), "not_found");
         }
         other => panic!("expected the Error shape, got {other:?}"),
     }
@@ -677,7 +677,7 @@ async fn too_many_requests_keeps_retry_after_and_the_platform_envelope() {
     assert_eq!(header(&seen, "x-blaxel-source"), Some("platform"));
     match serde_json::from_slice::<types::ErrorBody>(&seen.body).expect("ErrorBody") {
         types::ErrorBody::PlatformError(p) => {
-            assert_eq!(p.error.code.as_deref(), Some("USAGE_LIMIT_EXCEEDED"));
+            assert_eq!(p.error.code, Some(ErrorCode::UsageLimitExceeded));
             assert_eq!(p.error.retryable, Some(true));
         }
         other => panic!("expected the PlatformError shape, got {other:?}"),

@@ -5,8 +5,8 @@
 mod common;
 
 use blaxel_jobs_client::open_enum::{
-    Generation, JobExecutionStatus, JobExecutionTaskStatus, PortProtocol, Status, TriggerType,
-    VolumeType,
+    DeploymentStatus, Generation, JobExecutionStatus, JobExecutionTaskStatus, PortProtocol,
+    TriggerType, VolumeType,
 };
 use blaxel_jobs_client::types;
 use common::{
@@ -159,7 +159,7 @@ fn job_full_round_trips_with_read_only_fields() {
     ] {
         assert!(v.is_some(), "metadata.{field} missing");
     }
-    assert_eq!(job.status, Some(Status::Deployed));
+    assert_eq!(job.status, Some(DeploymentStatus::Deployed));
     assert_eq!(job.events.as_ref().map(|e| e.len()), Some(2));
     let runtime = job.spec.runtime.as_ref().expect("runtime");
     assert_eq!(runtime.disk_percent, Some(60));
@@ -333,7 +333,7 @@ fn list_pages_round_trip() {
     assert_eq!(meta.has_more, Some(true));
     assert!(meta.next_cursor.as_deref().is_some_and(|c| !c.is_empty()));
     assert_eq!(meta.total, Some(7));
-    assert_eq!(jobs.data[1].status, Some(Status::Failed));
+    assert_eq!(jobs.data[1].status, Some(DeploymentStatus::Failed));
     assert!(!jobs.data[1].spec.enabled);
 
     let execs: types::JobExecutionList = assert_round_trip("execution_list_page.json");
@@ -413,7 +413,7 @@ fn unknown_values_survive_and_unknown_fields_are_dropped() {
 
     // The unknown enum strings survive exactly, in the types and on the wire.
     let status = job.status.as_ref().expect("status");
-    assert!(matches!(status, Status::Unknown(u) if u.as_str() == "HIBERNATING"));
+    assert!(matches!(status, DeploymentStatus::Unknown(u) if u.as_str() == "HIBERNATING"));
     let runtime = job.spec.runtime.as_ref().expect("runtime");
     let generation = runtime.generation.as_ref().expect("generation");
     assert!(matches!(generation, Generation::Unknown(u) if u.as_str() == "mk4"));
@@ -676,6 +676,8 @@ macro_rules! type_names {
     }};
 }
 
+/// Every schema has a type in `types`: under its own name, or, when the
+/// document names the Rust type (`x-blaxel-rust-type`), under that name.
 #[test]
 fn every_schema_has_a_type_under_its_own_name() {
     let names = type_names!(
@@ -686,6 +688,7 @@ fn every_schema_has_a_type_under_its_own_name() {
         Env,
         Error,
         ErrorBody,
+        ErrorCode,
         Generation,
         GithubRunnerConfig,
         Job,
@@ -719,7 +722,7 @@ fn every_schema_has_a_type_under_its_own_name() {
         Ports,
         RevisionConfiguration,
         RevisionMetadata,
-        Status,
+        DeploymentStatus,
         Trigger,
         TriggerConfiguration,
         TriggerConfigurationTask,
@@ -728,7 +731,16 @@ fn every_schema_has_a_type_under_its_own_name() {
         VolumeType,
     );
     let doc = common::document();
-    let in_doc: BTreeSet<&str> = common::schemas(&doc).keys().map(String::as_str).collect();
+    let in_doc: BTreeSet<&str> = common::schemas(&doc)
+        .iter()
+        .map(|(name, schema)| {
+            schema
+                .get("x-blaxel-rust-type")
+                .and_then(Value::as_str)
+                .and_then(|path| path.rsplit("::").next())
+                .unwrap_or(name)
+        })
+        .collect();
     let in_rust: BTreeSet<&str> = names.into_iter().collect();
     assert_eq!(in_doc, in_rust, "document schemas vs types:: names");
 }

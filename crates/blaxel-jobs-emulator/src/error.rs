@@ -92,12 +92,12 @@ impl ApiError {
         let value = match self.shape {
             Shape::Api => serde_json::to_value(types::Error {
                 code: Some(status),
-                error: self.kind.to_owned(),
+                error: self.kind.into(),
                 message: Some(self.message.clone()),
             }),
             Shape::Platform => serde_json::to_value(types::PlatformError {
                 error: types::PlatformErrorDetail {
-                    code: Some(self.kind.to_owned()),
+                    code: Some(self.kind.into()),
                     message: Some(self.message.clone()),
                     origin: Some("platform".to_owned()),
                     retryable: Some(false),
@@ -109,7 +109,18 @@ impl ApiError {
                 },
             }),
         };
-        value.unwrap_or(serde_json::Value::Null)
+        let mut value = value.unwrap_or(serde_json::Value::Null);
+        // The code exactly as this server spells it: `ErrorCode` matches
+        // known codes without regard to case (`bad_request` is
+        // `BAD_REQUEST`), and would send the known spelling back.
+        let code = match self.shape {
+            Shape::Api => value.get_mut("error"),
+            Shape::Platform => value.pointer_mut("/error/code"),
+        };
+        if let Some(code) = code {
+            *code = serde_json::Value::from(self.kind);
+        }
+        value
     }
 }
 

@@ -21,7 +21,7 @@ use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{DefaultBodyLimit, Extension, RawPathParams, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on, post};
-use blaxel_jobs_client::open_enum::Status;
+use blaxel_jobs_client::open_enum::DeploymentStatus;
 use blaxel_jobs_client::operations::{BASE_PATH, Operation};
 use blaxel_jobs_client::types::{self, ListSort};
 use bytes::Bytes;
@@ -194,15 +194,15 @@ fn page_request(params: &Params, fp_parts: &[&str], now: Micros) -> Result<PageR
 }
 
 /// The `status` filter of ListJobs: comma-separated, case-insensitive.
-fn status_filter(raw: Option<&str>) -> Result<Option<Vec<Status>>, ApiError> {
+fn status_filter(raw: Option<&str>) -> Result<Option<Vec<DeploymentStatus>>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     let mut out = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let s = Status::from(part);
+        let s = DeploymentStatus::from(part);
         if !s.is_known() {
             return Err(ApiError::validation(format!(
                 "query status: unknown status {part:?}; expected a comma-separated list of {}",
-                Status::KNOWN.join(", ")
+                DeploymentStatus::KNOWN.join(", ")
             )));
         }
         out.push(s);
@@ -229,7 +229,12 @@ async fn list_jobs(State(s): Shr, ctx: Option<Extension<Ctx>>, RawQuery(q): RawQ
         let q = normalize_q(call.params.str("q"));
         let status_key = statuses
             .as_ref()
-            .map(|v| v.iter().map(Status::as_str).collect::<Vec<_>>().join(","))
+            .map(|v| {
+                v.iter()
+                    .map(DeploymentStatus::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .unwrap_or_default();
         let req = page_request(
             &call.params,
@@ -686,7 +691,7 @@ mod tests {
     fn status_filters_are_case_insensitive_and_strict() {
         assert_eq!(
             status_filter(Some("deployed, FAILED,,Deployed")).unwrap(),
-            Some(vec![Status::Failed, Status::Deployed])
+            Some(vec![DeploymentStatus::Failed, DeploymentStatus::Deployed])
         );
         assert_eq!(status_filter(Some(" , ")).unwrap(), None);
         assert_eq!(status_filter(None).unwrap(), None);

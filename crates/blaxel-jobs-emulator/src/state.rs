@@ -20,7 +20,7 @@
 use crate::clock::{Micros, SimClock};
 use crate::error::ApiError;
 use crate::sim::{ExecConfig, NewExecution, SimExecution, TaskScript};
-use blaxel_jobs_client::open_enum::{Status, TriggerType};
+use blaxel_jobs_client::open_enum::{DeploymentStatus, TriggerType};
 use blaxel_jobs_client::types;
 use http::StatusCode;
 use serde_json::{Map, Value};
@@ -120,8 +120,11 @@ impl StoredJob {
     }
 
     /// The deployment status.
-    pub(crate) fn status(&self) -> Status {
-        self.job.status.clone().unwrap_or(Status::Deploying)
+    pub(crate) fn status(&self) -> DeploymentStatus {
+        self.job
+            .status
+            .clone()
+            .unwrap_or(DeploymentStatus::Deploying)
     }
 
     /// The job as answered, secrets masked unless `show_secrets`.
@@ -176,7 +179,7 @@ impl StoredJob {
                 r.previous_active = Some(true);
                 if previous_deploying {
                     // Superseded before it was ever deployed.
-                    r.status = Some(Status::Terminated.as_str().to_owned());
+                    r.status = Some(DeploymentStatus::Terminated.as_str().to_owned());
                 }
             } else {
                 r.previous_active = Some(false);
@@ -188,16 +191,16 @@ impl StoredJob {
             id: Some(rev_id.clone()),
             created_at: Some(clock.timestamp(now)),
             created_by: Some(by.to_owned()),
-            status: Some(Status::Deploying.as_str().to_owned()),
+            status: Some(DeploymentStatus::Deploying.as_str().to_owned()),
             active: Some(true),
             canary: Some(false),
             previous_active: Some(false),
             traffic_percent: Some(100),
         });
-        self.job.status = Some(Status::Deploying);
+        self.job.status = Some(DeploymentStatus::Deploying);
         self.deploy_at = Some(now.saturating_add(settings.deploy_delay));
         self.add_event(
-            Status::Deploying.as_str(),
+            DeploymentStatus::Deploying.as_str(),
             format!("deploying revision {rev_id}"),
             Some(rev_id),
             clock.timestamp(now),
@@ -208,13 +211,13 @@ impl StoredJob {
         let Some(at) = self.deploy_at.take() else {
             return;
         };
-        self.job.status = Some(Status::Deployed);
+        self.job.status = Some(DeploymentStatus::Deployed);
         let rev_id = self.revisions.last_mut().and_then(|r| {
-            r.status = Some(Status::Deployed.as_str().to_owned());
+            r.status = Some(DeploymentStatus::Deployed.as_str().to_owned());
             r.id.clone()
         });
         self.add_event(
-            Status::Deployed.as_str(),
+            DeploymentStatus::Deployed.as_str(),
             format!("revision {} deployed", rev_id.as_deref().unwrap_or("?")),
             rev_id,
             clock.timestamp(at),
@@ -632,9 +635,9 @@ impl Workspace {
             .remove(name)
             .ok_or_else(|| job_not_found(name, &self.name))?;
         stored.deploy_at = None;
-        stored.job.status = Some(Status::Deleting);
+        stored.job.status = Some(DeploymentStatus::Deleting);
         stored.add_event(
-            Status::Deleting.as_str(),
+            DeploymentStatus::Deleting.as_str(),
             "job deleted".to_owned(),
             None,
             ctx.clock.timestamp(ctx.now),

@@ -268,7 +268,7 @@ impl Auth {
             None => o.fetch(None).await?,
             Some(at) => tokio::time::timeout_at(at, o.fetch(Some(at)))
                 .await
-                .map_err(|_| TransportError::deadline(operation_timeout))??,
+                .map_err(|_| TransportError::deadline_passed(operation_timeout))??,
         };
         if let Ok(mut slot) = o.token.write() {
             *slot = Some(token);

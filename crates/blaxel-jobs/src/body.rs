@@ -34,15 +34,38 @@ pub const TOKEN_RESPONSE_LIMIT: u64 = 256 * 1024;
 
 /// A response body that was larger than the limit; reading stopped there.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResponseTooLarge {
     /// The response's status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The limit, in bytes.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// The size the response declared in `Content-Length`, if any.
-    pub declared: Option<u64>,
+    pub(crate) declared: Option<u64>,
     /// The request id of the response, filled in by the SDK call.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
+}
+
+impl ResponseTooLarge {
+    /// The response's status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The limit, in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The size the response declared in `Content-Length`, if any.
+    pub fn declared(&self) -> Option<u64> {
+        self.declared
+    }
+
+    /// The request id of the response, if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
 }
 
 impl fmt::Display for ResponseTooLarge {

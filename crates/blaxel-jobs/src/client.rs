@@ -4,13 +4,13 @@
 use crate::auth::{Auth, Credentials};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
-use crate::executions::Executions;
 use crate::jobs::{JobRef, Jobs};
 use crate::transport::Transport;
 use blaxel_jobs_client::hooks::Hooks;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A client of the Blaxel Jobs API.
 ///
@@ -22,7 +22,7 @@ use std::sync::Arc;
 /// ```no_run
 /// # async fn demo() -> Result<(), blaxel_jobs::Error> {
 /// let client = blaxel_jobs::Client::from_env()?;
-/// let job = client.jobs().get("nightly-report").send().await?;
+/// let job = client.job("nightly-report").get().send().await?;
 /// println!("{} is {:?}", job.metadata.name, job.status);
 /// # Ok(()) }
 /// ```
@@ -59,6 +59,16 @@ fn header(
     Ok((HeaderName::from_static(name), value))
 }
 
+/// Sets the SDK's headers (replacing any of the same name) and, unless the
+/// call set one, the per-attempt timeout on a request sent with a client
+/// of the caller's (see [`ClientBuilder::http_client`]).
+fn with_sdk_settings(request: &mut reqwest::Request, headers: &HeaderMap, timeout: Duration) {
+    for (name, value) in headers {
+        request.headers_mut().insert(name.clone(), value.clone());
+    }
+    request.timeout_mut().get_or_insert(timeout);
+}
+
 impl Client {
     /// A client configured from Blaxel's environment variables and
     /// `~/.blaxel/config.yaml` (see [`crate::config`]).
@@ -85,21 +95,30 @@ impl Client {
             let value = Auth::bearer_value(&config.credentials)?;
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        let http = blaxel_jobs_client::tls::http_client_builder()
-            .user_agent(config.user_agent.clone())
-            .default_headers(headers)
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
-            // The Jobs API never redirects; a 3xx is an error (see
-            // `Error::Redirect`), and nothing is sent to its `Location`.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                ConfigError::new(
-                    ConfigErrorKind::HttpClient,
-                    format!("cannot build the HTTP client: {}", crate::error::chain(&e)),
-                )
-            })?;
+        headers.insert(
+            reqwest::header::USER_AGENT,
+            header("user-agent", &config.user_agent, "user agent")?.1,
+        );
+        // With a client of the caller's, the SDK's headers and per-attempt
+        // timeout are set on each request instead of on the client.
+        let per_request = config.http.is_some().then(|| Arc::new(headers.clone()));
+        let http = match &config.http {
+            Some(http) => http.clone(),
+            None => blaxel_jobs_client::tls::http_client_builder()
+                .default_headers(headers)
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.timeout)
+                // The Jobs API never redirects; a 3xx is an error (see
+                // `Error::Redirect`), and nothing is sent to its `Location`.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| {
+                    ConfigError::new(
+                        ConfigErrorKind::HttpClient,
+                        format!("cannot build the HTTP client: {}", crate::error::chain(&e)),
+                    )
+                })?,
+        };
         let auth = Arc::new(Auth::new(
             &config.credentials,
             &config.base_url,
@@ -113,7 +132,11 @@ impl Client {
             timeout: config.timeout,
             max_body: config.max_response_body,
         });
-        let mut hooks = Hooks::new().with_exec(move |http, request, operation| {
+        let attempt_timeout = config.timeout;
+        let mut hooks = Hooks::new().with_exec(move |http, mut request, operation| {
+            if let Some(headers) = &per_request {
+                with_sdk_settings(&mut request, headers, attempt_timeout);
+            }
             Arc::clone(&transport).send(http, request, operation)
         });
         if auth.refreshes() {
@@ -137,19 +160,23 @@ impl Client {
         &self.inner.config
     }
 
-    /// Operations on jobs: create, get, list, update, delete, revisions.
+    /// The workspace's jobs, as a collection: CreateJob and ListJobs.
+    ///
+    /// Every operation has one way in. Operations that make or find jobs
+    /// are on the collection, `client.jobs()`; those that act on a job you
+    /// can name are on its handle, [`job`](Self::job). Executions follow
+    /// the same shape one level down: `client.job(name).executions()`
+    /// (create, list) and `client.job(name).execution(id)` (get, cancel,
+    /// tasks, wait).
     pub fn jobs(&self) -> Jobs<'_> {
         Jobs::new(self)
     }
 
-    /// A handle on one job, by name, for its executions and lifecycle.
+    /// A handle on one job, by name: GetJob, UpdateJob, DeleteJob,
+    /// ListJobRevisions, its executions, and its deployment waiter. Making
+    /// a handle sends nothing.
     pub fn job(&self, name: impl Into<String>) -> JobRef<'_> {
         JobRef::new(self, name.into())
-    }
-
-    /// The executions of one job (same as `client.job(name).executions()`).
-    pub fn executions(&self, job: impl Into<String>) -> Executions<'_> {
-        Executions::new(self, job.into())
     }
 
     /// The generated client underneath, with this client's credentials
@@ -186,11 +213,22 @@ mod tests {
             .build()
             .unwrap();
         // The futures are only built, never polled: this checks they are Send.
-        send(&client.jobs().get("a").send());
+        send(&client.job("a").get().send());
         send(&client.jobs().list().into_stream());
         send(&client.job("a").executions().create().send());
-        send(&client.job("a").executions().wait("e").send());
-        send(&client.job("a").wait_until_deployed().send());
+        send(
+            &client
+                .job("a")
+                .execution("e")
+                .wait_until_succeeded()
+                .wait(std::time::Duration::from_secs(1)),
+        );
+        send(
+            &client
+                .job("a")
+                .wait_until_deployed()
+                .wait(std::time::Duration::from_secs(1)),
+        );
         send(
             &client
                 .job("a")

@@ -107,6 +107,8 @@ pub struct Config {
     pub(crate) max_response_body: u64,
     pub(crate) retry: RetryConfig,
     pub(crate) user_agent: String,
+    /// An HTTP client the caller supplied ([`ClientBuilder::http_client`]).
+    pub(crate) http: Option<reqwest::Client>,
 }
 
 impl Config {
@@ -176,6 +178,7 @@ impl fmt::Debug for Config {
             .field("operation_timeout", &self.operation_timeout)
             .field("max_response_body", &self.max_response_body)
             .field("retry", &self.retry)
+            .field("user_http_client", &self.http.is_some())
             .finish()
     }
 }
@@ -230,6 +233,7 @@ pub struct ClientBuilder {
     operation_timeout: Option<Duration>,
     max_response_body: Option<u64>,
     retry: Option<RetryConfig>,
+    http: Option<reqwest::Client>,
     env: EnvSource,
     file: FileSource,
 }
@@ -259,6 +263,7 @@ impl Default for ClientBuilder {
             operation_timeout: None,
             max_response_body: None,
             retry: None,
+            http: None,
             env: EnvSource::Process,
             file: FileSource::Home,
         }
@@ -362,6 +367,56 @@ impl ClientBuilder {
     /// Retry settings (default: 3 attempts; see [`crate::retry`]).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = Some(retry);
+        self
+    }
+
+    /// Send requests with this `reqwest::Client` instead of one the SDK
+    /// builds: for a proxy, custom root certificates, client certificates,
+    /// or your own connection pool.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// // `http_client_builder` readies rustls' crypto provider (with the
+    /// // default `rustls` feature, a client built before any provider is
+    /// // installed panics); `reqwest::Client::builder()` works once one is.
+    /// let http = blaxel_jobs::raw::tls::http_client_builder()
+    ///     .proxy(reqwest::Proxy::https("http://proxy.internal:3128")?)
+    ///     .build()?;
+    /// let client = blaxel_jobs::Client::builder().http_client(http).build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    ///
+    /// What the SDK still does, whatever client is used:
+    ///
+    /// - **Headers.** The SDK's headers are added to every request it
+    ///   sends: the credential (`Authorization`), `X-Blaxel-Workspace`,
+    ///   `Blaxel-Version` and `User-Agent`. A header of the same name set
+    ///   as a default header of your client is replaced by the SDK's, so
+    ///   the SDK's credential and workspace are the ones sent. Other
+    ///   default headers of your client are sent as well.
+    /// - **Timeouts.** Each attempt gets [`timeout`](Self::timeout) (60 s by
+    ///   default) as its per-request timeout, and a whole call
+    ///   [`operation_timeout`](Self::operation_timeout).
+    /// - **Redirects.** The SDK follows none. If your client follows
+    ///   redirects, the request may reach the `Location` (reqwest drops
+    ///   `Authorization` when the host changes), but its answer is refused:
+    ///   the call ends with [`Error::Redirect`](crate::Error::Redirect), as
+    ///   with the SDK's own client, and is not retried. Build your client
+    ///   with `.redirect(reqwest::redirect::Policy::none())` so that
+    ///   nothing is sent elsewhere.
+    /// - **Body limits.** Response bodies are bounded by
+    ///   [`max_response_body`](Self::max_response_body) and error bodies by
+    ///   16 KiB, as with the SDK's own client.
+    /// - **Retries, tracing and token refresh** work as with the SDK's own
+    ///   client; the access token of client credentials is fetched with your
+    ///   client too.
+    ///
+    /// What the SDK then does not set: the connect timeout
+    /// ([`connect_timeout`](Self::connect_timeout) is ignored; your
+    /// client's applies), TLS settings and the HTTP version, the proxy, and
+    /// the pool's settings: they are your client's.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
         self
     }
 
@@ -511,6 +566,7 @@ impl ClientBuilder {
             operation_timeout: self.operation_timeout.unwrap_or(DEFAULT_OPERATION_TIMEOUT),
             max_response_body: self.max_response_body.unwrap_or(DEFAULT_MAX_RESPONSE_BODY),
             retry: self.retry.clone().unwrap_or_default(),
+            http: self.http.clone(),
             user_agent: format!(
                 "blaxel-jobs-rust/{} ({}/{})",
                 env!("CARGO_PKG_VERSION"),

@@ -13,7 +13,8 @@ use std::time::Duration;
 /// Builds a job definition.
 ///
 /// ```
-/// use blaxel_jobs::{Generation, JobBuilder};
+/// use blaxel_jobs::JobBuilder;
+/// use blaxel_jobs::types::Generation;
 /// use std::time::Duration;
 ///
 /// let job = JobBuilder::new("nightly-report")
@@ -180,7 +181,7 @@ impl JobBuilder {
     pub fn env_from(mut self, name: impl Into<String>, source: serde_json::Value) -> Self {
         let serde_json::Value::Object(source) = source else {
             let i = self.job.spec.runtime.as_ref().map_or(0, |r| r.envs.len());
-            return self.fail(InvalidInput::field(
+            return self.fail(InvalidInput::at_field(
                 format!("spec.runtime.envs[{i}].valueFrom"),
                 "must be a JSON object",
             ));
@@ -286,7 +287,7 @@ impl JobBuilder {
                     list.push(types::TriggerConfigurationTask(map))
                 }
                 _ => {
-                    return self.fail(InvalidInput::field(
+                    return self.fail(InvalidInput::at_field(
                         format!("spec.triggers[{trigger}].configuration.tasks[{i}]"),
                         "a task must serialize to a JSON object",
                     ));
@@ -381,7 +382,7 @@ pub fn parse_job(text: &str, format: Format) -> Result<types::Job, Error> {
     };
     let job: types::Job = serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
-        InvalidInput::field(field, e.into_inner().to_string())
+        InvalidInput::at_field(field, e.into_inner().to_string())
     })?;
     validate::limits_of_job(&job)?;
     Ok(job)

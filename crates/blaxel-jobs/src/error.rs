@@ -5,7 +5,7 @@
 //! `Display` is a useful one-line message; no `{:#}` is needed.
 
 use blaxel_jobs_client::types;
-use blaxel_jobs_client::types::JobExecution;
+use blaxel_jobs_client::types::{ErrorCode, JobExecution};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use std::fmt;
@@ -252,12 +252,13 @@ pub enum ConfigErrorKind {
 }
 
 /// A configuration problem, with what to set to fix it.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// The kind of problem.
-    pub kind: ConfigErrorKind,
+    pub(crate) kind: ConfigErrorKind,
     /// What is wrong and how to fix it; names the variable or file to set.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl ConfigError {
@@ -278,17 +279,18 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// A value rejected before sending, with the field it concerns.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidInput {
     /// The field, as a path in the request (`metadata.name`,
     /// `spec.triggers[0].configuration.schedule`, `memory`), when known.
-    pub field: Option<String>,
+    pub(crate) field: Option<String>,
     /// What is wrong.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl InvalidInput {
-    pub(crate) fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn at_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: Some(field.into()),
             message: message.into(),
@@ -340,16 +342,17 @@ pub enum TransportErrorKind {
 /// underlying error (reqwest's, with the I/O error below it) is its
 /// [`source`](std::error::Error::source), so that error reporters show each
 /// cause once.
+#[non_exhaustive]
 #[derive(Debug)]
 pub struct TransportError {
     /// The kind of failure.
-    pub kind: TransportErrorKind,
+    pub(crate) kind: TransportErrorKind,
     /// How many attempts were made.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// The operation's deadline (see
     /// [`ClientBuilder::operation_timeout`](crate::ClientBuilder::operation_timeout)),
     /// when it is what ended the call.
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
     source: Option<reqwest::Error>,
 }
 
@@ -371,7 +374,7 @@ impl TransportError {
     }
 
     /// The call's deadline passed (`operation_timeout` after it started).
-    pub(crate) fn deadline(operation_timeout: Duration) -> Self {
+    pub(crate) fn deadline_passed(operation_timeout: Duration) -> Self {
         Self {
             kind: TransportErrorKind::Timeout,
             attempts: 1,
@@ -454,41 +457,45 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
 /// [`ApiError::body_text`]. Its `Display` shows at most 300 characters of
 /// the server's message.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// Blaxel's error code: `error` of the API's error object (such as
     /// `not_found`) or `error.code` of the platform envelope (such as
     /// `WORKSPACE_NOT_FOUND`).
-    pub code: Option<String>,
+    pub(crate) code: Option<ErrorCode>,
     /// The human-readable message.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// The request id from the response headers, for support requests.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// How long the server asked to wait before retrying (`Retry-After`).
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
     /// Whether the platform marked the error retryable (envelope `retryable`).
-    pub retryable: Option<bool>,
+    pub(crate) retryable: Option<bool>,
     /// The `X-Blaxel-Source` header (`platform` for gateway errors).
-    pub source: Option<String>,
+    pub(crate) blaxel_source: Option<String>,
     /// `error.origin` of the platform envelope: `platform` when Blaxel's
     /// platform produced the error (see [`ApiError::is_platform`]).
-    pub origin: Option<String>,
+    pub(crate) origin: Option<String>,
     /// The raw response body, exactly as received (possibly empty or HTML),
     /// up to [`ERROR_BODY_KEPT`](crate::body::ERROR_BODY_KEPT) bytes: the
     /// rest of a longer body is not read.
-    pub body: bytes::Bytes,
+    pub(crate) body: bytes::Bytes,
     /// Whether the body was longer than what [`body`](Self::body) holds.
-    pub body_truncated: bool,
+    pub(crate) body_truncated: bool,
     /// How many attempts were made before giving up.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
 }
 
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiError")
             .field("status", &self.status)
-            .field("code", &self.code.as_deref().map(|c| Clip(c, SHORT_SHOWN)))
+            .field(
+                "code",
+                &self.code.as_ref().map(|c| Clip(c.as_str(), SHORT_SHOWN)),
+            )
             .field(
                 "message",
                 &self.message.as_deref().map(|m| Clip(m, MESSAGE_SHOWN)),
@@ -500,8 +507,8 @@ impl fmt::Debug for ApiError {
             .field("retry_after", &self.retry_after)
             .field("retryable", &self.retryable)
             .field(
-                "source",
-                &self.source.as_deref().map(|c| Clip(c, SHORT_SHOWN)),
+                "blaxel_source",
+                &self.blaxel_source.as_deref().map(|c| Clip(c, SHORT_SHOWN)),
             )
             .field("body", &BodySize(self.body.len(), self.body_truncated))
             .field("attempts", &self.attempts)
@@ -562,7 +569,7 @@ impl ApiError {
     /// Builds an error from a response's parts, parsing the body as the API's
     /// `Error` object or the platform's `{"error": {...}}` envelope when it is
     /// JSON; any other body is kept raw.
-    pub fn from_parts(status: StatusCode, headers: &HeaderMap, body: bytes::Bytes) -> Self {
+    pub(crate) fn from_parts(status: StatusCode, headers: &HeaderMap, body: bytes::Bytes) -> Self {
         let ErrorFields {
             code,
             message,
@@ -571,13 +578,13 @@ impl ApiError {
         } = ErrorFields::parse(&body);
         ApiError {
             status,
-            code: code.filter(|c| !c.is_empty()),
+            code: code.filter(|c| !c.is_empty()).map(ErrorCode::from),
             message: message.filter(|m| !m.is_empty()),
             origin: origin.filter(|o| !o.is_empty()),
             request_id: request_id(headers),
             retry_after: crate::retry::parse_retry_after(headers),
             retryable,
-            source: headers
+            blaxel_source: headers
                 .get("x-blaxel-source")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
@@ -601,7 +608,7 @@ impl ApiError {
             v.as_deref()
                 .is_some_and(|s| s.trim().eq_ignore_ascii_case("platform"))
         };
-        platform(&self.origin) || platform(&self.source)
+        platform(&self.origin) || platform(&self.blaxel_source)
     }
 }
 
@@ -650,7 +657,7 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "API error {}", self.status)?;
         if let Some(code) = &self.code {
-            write!(f, " [{}]", Clip(code, SHORT_SHOWN))?;
+            write!(f, " [{}]", Clip(code.as_str(), SHORT_SHOWN))?;
         }
         match &self.message {
             Some(m) => write!(f, ": {}", Clip(m, MESSAGE_SHOWN))?,
@@ -688,21 +695,22 @@ impl std::error::Error for ApiError {}
 ///
 /// Its `Debug` shows the body's size, never its bytes; read them through
 /// [`DecodeError::body`].
+#[non_exhaustive]
 #[derive(Clone)]
 pub struct DecodeError {
     /// The HTTP status of the response.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// Where in the body decoding failed, as a serde path (`data[3].status`).
-    pub path: String,
+    pub(crate) path: String,
     /// What serde said.
-    pub message: String,
+    pub(crate) message: String,
     /// The request id from the response headers, if known.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// The raw body, up to [`ERROR_BODY_KEPT`](crate::body::ERROR_BODY_KEPT)
     /// bytes.
-    pub body: bytes::Bytes,
+    pub(crate) body: bytes::Bytes,
     /// The size of the whole body, of which [`body`](Self::body) is the start.
-    pub body_len: usize,
+    pub(crate) body_len: usize,
 }
 
 impl fmt::Debug for DecodeError {
@@ -764,10 +772,11 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// An execution that ended without succeeding.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ExecutionEnded {
     /// The execution as last read; `status` is `failed`, `cancelled` or `timeout`.
-    pub execution: JobExecution,
+    pub(crate) execution: JobExecution,
 }
 
 impl ExecutionEnded {
@@ -797,10 +806,11 @@ impl fmt::Display for ExecutionEnded {
 }
 
 /// A deployment that ended without reaching `DEPLOYED`.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct DeploymentFailed {
     /// The job as last read.
-    pub job: types::Job,
+    pub(crate) job: types::Job,
 }
 
 impl fmt::Display for DeploymentFailed {
@@ -830,16 +840,17 @@ impl fmt::Display for DeploymentFailed {
 }
 
 /// A waiter that reached its maximum duration.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct WaitTimeout {
     /// What was waited for, such as `execution exec-1 of job nightly`.
-    pub what: String,
+    pub(crate) what: String,
     /// How long the waiter waited.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// How many times it polled.
-    pub polls: u32,
+    pub(crate) polls: u32,
     /// The last status seen, if any.
-    pub last_status: Option<String>,
+    pub(crate) last_status: Option<String>,
 }
 
 impl fmt::Display for WaitTimeout {
@@ -863,15 +874,16 @@ impl fmt::Display for WaitTimeout {
 /// could carry a request body, which may hold secret values, to another
 /// origin or over plain HTTP, or turn a POST into a GET whose answer looks
 /// like a success, so the call ends here and nothing is sent anywhere else.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Redirect {
     /// The 3xx status, or the final status when an HTTP client that
     /// follows redirects was used.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The `Location` header, if any (at most 2 KiB of it).
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     /// The request id from the response headers, if any.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 impl Redirect {
@@ -911,16 +923,17 @@ impl std::error::Error for Redirect {}
 /// A CreateJobExecution retry that the server refused as a conflict, when
 /// the execution found under the same `executionId` cannot be shown to be
 /// this request's (it may belong to an earlier job of the same name).
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ExecutionConflict {
     /// The execution id the request carried.
-    pub execution_id: String,
+    pub(crate) execution_id: String,
     /// The conflict the server answered.
-    pub error: ApiError,
+    pub(crate) error: ApiError,
     /// The execution found under that id, if any.
-    pub found: Option<JobExecution>,
+    pub(crate) found: Option<JobExecution>,
     /// Why the execution found is not taken as this request's.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl fmt::Display for ExecutionConflict {
@@ -936,6 +949,249 @@ impl fmt::Display for ExecutionConflict {
 }
 
 impl std::error::Error for ExecutionConflict {}
+
+// Accessors. The error structs are `#[non_exhaustive]` with private fields,
+// so that a field can be added, or its representation changed, without
+// breaking callers.
+
+impl ConfigError {
+    /// The kind of problem.
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
+    }
+
+    /// What is wrong and how to fix it; names the variable or file to set.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl InvalidInput {
+    /// The field, as a path in the request (`metadata.name`,
+    /// `spec.triggers[0].configuration.schedule`, `memory`), when known.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// What is wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl TransportError {
+    /// The kind of failure.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// How many attempts were made.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The operation's deadline (see
+    /// [`ClientBuilder::operation_timeout`](crate::ClientBuilder::operation_timeout)),
+    /// when it is what ended the call.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Blaxel's error code: `error` of the API's error object or
+    /// `error.code` of the platform envelope, as an open enum. Match on the
+    /// codes Blaxel documents; any other code is
+    /// [`ErrorCode::Unknown`], kept as sent.
+    ///
+    /// ```
+    /// # fn demo(e: &blaxel_jobs::ApiError) {
+    /// use blaxel_jobs::types::ErrorCode;
+    /// match e.code() {
+    ///     Some(ErrorCode::WorkspaceNotFound) => eprintln!("check BL_WORKSPACE"),
+    ///     Some(ErrorCode::UsageLimitExceeded) => eprintln!("raise the workspace's quota"),
+    ///     Some(other) => eprintln!("error code {other}"),
+    ///     None => eprintln!("no code"),
+    /// }
+    /// # }
+    /// ```
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.code.as_ref()
+    }
+
+    /// The human-readable message, if the body had one.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The request id from the response headers, for support requests.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// How long the server asked to wait before retrying (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// Whether the platform marked the error retryable (envelope `retryable`).
+    pub fn retryable(&self) -> Option<bool> {
+        self.retryable
+    }
+
+    /// The `X-Blaxel-Source` response header (`platform` for gateway errors).
+    pub fn blaxel_source(&self) -> Option<&str> {
+        self.blaxel_source.as_deref()
+    }
+
+    /// `error.origin` of the platform envelope: `platform` when Blaxel's
+    /// platform produced the error (see [`ApiError::is_platform`]).
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The raw response body, exactly as received (possibly empty or
+    /// HTML), up to [`ERROR_BODY_KEPT`](crate::body::ERROR_BODY_KEPT) bytes:
+    /// the rest of a longer body is not read.
+    pub fn body(&self) -> &bytes::Bytes {
+        &self.body
+    }
+
+    /// Whether the body was longer than what [`body`](Self::body) holds.
+    pub fn body_truncated(&self) -> bool {
+        self.body_truncated
+    }
+
+    /// How many attempts were made before giving up.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+impl DecodeError {
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Where in the body decoding failed, as a serde path (`data[3].status`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What serde said.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The request id from the response headers, if known.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The raw body, up to [`ERROR_BODY_KEPT`](crate::body::ERROR_BODY_KEPT)
+    /// bytes.
+    pub fn body(&self) -> &bytes::Bytes {
+        &self.body
+    }
+
+    /// The size of the whole body, of which [`body`](Self::body) is the start.
+    pub fn body_len(&self) -> usize {
+        self.body_len
+    }
+}
+
+impl ExecutionEnded {
+    /// The execution as last read; its `status` is `failed`, `cancelled` or
+    /// `timeout`.
+    pub fn execution(&self) -> &JobExecution {
+        &self.execution
+    }
+
+    /// The execution as last read, owned.
+    pub fn into_execution(self) -> JobExecution {
+        self.execution
+    }
+}
+
+impl DeploymentFailed {
+    /// The job as last read.
+    pub fn job(&self) -> &types::Job {
+        &self.job
+    }
+
+    /// The job as last read, owned.
+    pub fn into_job(self) -> types::Job {
+        self.job
+    }
+}
+
+impl WaitTimeout {
+    /// What was waited for, such as `execution exec-1 of job nightly`.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// How long the waiter waited.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// How many times it polled.
+    pub fn polls(&self) -> u32 {
+        self.polls
+    }
+
+    /// The last status seen, if any.
+    pub fn last_status(&self) -> Option<&str> {
+        self.last_status.as_deref()
+    }
+}
+
+impl Redirect {
+    /// The 3xx status, or the final status when an HTTP client that
+    /// follows redirects was used.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The `Location` header, if any (at most 2 KiB of it).
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    /// The request id from the response headers, if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+}
+
+impl ExecutionConflict {
+    /// The execution id the request carried.
+    pub fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+
+    /// The conflict the server answered.
+    pub fn error(&self) -> &ApiError {
+        &self.error
+    }
+
+    /// The execution found under that id, if any.
+    pub fn found(&self) -> Option<&JobExecution> {
+        self.found.as_ref()
+    }
+
+    /// Why the execution found is not taken as this request's.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -40,16 +40,27 @@ use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime};
 
 /// Retry settings. [`RetryConfig::default`] makes 3 attempts in all.
+///
+/// Build one from the default with the `with_…` methods:
+///
+/// ```
+/// use std::time::Duration;
+/// let retry = blaxel_jobs::RetryConfig::default()
+///     .with_max_attempts(5)
+///     .with_max_backoff(Duration::from_secs(5));
+/// assert_eq!(retry.max_attempts(), 5);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryConfig {
     /// Attempts in all, the first one included; 1 turns retries off.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// The backoff ceiling of the first retry.
-    pub initial_backoff: Duration,
+    pub(crate) initial_backoff: Duration,
     /// The largest backoff ceiling.
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
     /// The longest `Retry-After` the SDK will wait for.
-    pub max_retry_after: Duration,
+    pub(crate) max_retry_after: Duration,
 }
 
 impl Default for RetryConfig {
@@ -76,6 +87,46 @@ impl RetryConfig {
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
+    }
+
+    /// The same settings with another backoff ceiling for the first retry
+    /// (default 250 ms).
+    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The same settings with another largest backoff ceiling (default 20 s).
+    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The same settings with another longest `Retry-After` to wait for
+    /// (default 60 s); a longer one ends the call with the server's answer.
+    pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// Attempts in all, the first one included; 1 means no retries.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The backoff ceiling of the first retry.
+    pub fn initial_backoff(&self) -> Duration {
+        self.initial_backoff
+    }
+
+    /// The largest backoff ceiling.
+    pub fn max_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+
+    /// The longest `Retry-After` the SDK will wait for.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
     }
 
     /// The full-jitter backoff before attempt `attempt + 1`.

@@ -72,7 +72,7 @@ pub(crate) fn check_str(limit: &Limit, value: &str, field: &str) -> Result<(), I
     } else {
         return Ok(());
     };
-    Err(InvalidInput::field(field, problem))
+    Err(InvalidInput::at_field(field, problem))
 }
 
 /// Checks a number against a limit.
@@ -84,7 +84,7 @@ pub(crate) fn check_int(limit: &Limit, value: i64, field: &str) -> Result<(), In
     } else {
         return Ok(());
     };
-    Err(InvalidInput::field(field, problem))
+    Err(InvalidInput::at_field(field, problem))
 }
 
 /// `value` moved into the limit's range: how page sizes are treated, since
@@ -124,7 +124,7 @@ fn opt_int(limit: &Limit, value: Option<i64>, field: &str) -> Result<(), Invalid
 /// Checks a job name (also used for the `jobId` of paths).
 pub(crate) fn job_name(name: &str, field: &str) -> Result<(), InvalidInput> {
     if name.is_empty() {
-        return Err(InvalidInput::field(field, "must not be empty"));
+        return Err(InvalidInput::at_field(field, "must not be empty"));
     }
     check_str(&limits::METADATA_NAME, name, field)
 }
@@ -136,10 +136,10 @@ pub(crate) fn job_name(name: &str, field: &str) -> Result<(), InvalidInput> {
 /// address the job itself).
 pub(crate) fn path_id(value: &str, field: &str) -> Result<(), InvalidInput> {
     if value.trim().is_empty() {
-        return Err(InvalidInput::field(field, "must not be empty"));
+        return Err(InvalidInput::at_field(field, "must not be empty"));
     }
     if value == "." || value == ".." || value.contains('\\') {
-        return Err(InvalidInput::field(
+        return Err(InvalidInput::at_field(
             field,
             format!("`{value}` cannot be used in a request path"),
         ));

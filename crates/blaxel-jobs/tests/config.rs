@@ -259,13 +259,13 @@ fn home_from_env_vars_locates_the_config_file() {
 
     // Without HOME in the variables, no file is read.
     let err = config_err(Client::builder().env_vars(Vec::<(String, String)>::new()));
-    assert_eq!(err.kind, ConfigErrorKind::MissingWorkspace);
+    assert_eq!(err.kind(), ConfigErrorKind::MissingWorkspace);
 }
 
 #[test]
 fn ignore_environment_reads_neither_variables_nor_files() {
     let err = config_err(Client::builder().ignore_environment().api_key("k"));
-    assert_eq!(err.kind, ConfigErrorKind::MissingWorkspace);
+    assert_eq!(err.kind(), ConfigErrorKind::MissingWorkspace);
     let cfg = Client::builder()
         .ignore_environment()
         .api_key("k")
@@ -279,9 +279,9 @@ fn ignore_environment_reads_neither_variables_nor_files() {
 #[test]
 fn missing_workspace_names_what_to_set() {
     let err = config_err(with(&[("BL_API_KEY", "k")], None));
-    assert_eq!(err.kind, ConfigErrorKind::MissingWorkspace);
-    assert!(err.message.contains("BL_WORKSPACE"), "{err}");
-    assert!(err.message.contains("config.yaml"), "{err}");
+    assert_eq!(err.kind(), ConfigErrorKind::MissingWorkspace);
+    assert!(err.message().contains("BL_WORKSPACE"), "{err}");
+    assert!(err.message().contains("config.yaml"), "{err}");
 }
 
 #[test]
@@ -291,15 +291,15 @@ fn missing_credentials_name_the_variable_and_the_file() {
         "context:\n  workspace: ws\nworkspaces:\n  - name: ws\n",
     );
     let err = config_err(with(&[], Some(&file)));
-    assert_eq!(err.kind, ConfigErrorKind::MissingCredentials);
-    assert!(err.message.contains("BL_API_KEY"), "{err}");
-    assert!(err.message.contains(&file.display()), "{err}");
-    assert!(err.message.contains("`ws`"), "names the workspace: {err}");
+    assert_eq!(err.kind(), ConfigErrorKind::MissingCredentials);
+    assert!(err.message().contains("BL_API_KEY"), "{err}");
+    assert!(err.message().contains(&file.display()), "{err}");
+    assert!(err.message().contains("`ws`"), "names the workspace: {err}");
 
     // A workspace the file does not list has no credentials either.
     let full = full_file();
     let err = config_err(with(&[("BL_WORKSPACE", "ws-unknown")], Some(&full)));
-    assert_eq!(err.kind, ConfigErrorKind::MissingCredentials);
+    assert_eq!(err.kind(), ConfigErrorKind::MissingCredentials);
 
     // A config file that does not exist is not an error in itself.
     let missing = common::temp_path("does-not-exist.yaml");
@@ -308,9 +308,9 @@ fn missing_credentials_name_the_variable_and_the_file() {
             .env_vars([("BL_WORKSPACE", "ws")])
             .config_file(&missing),
     );
-    assert_eq!(err.kind, ConfigErrorKind::MissingCredentials);
+    assert_eq!(err.kind(), ConfigErrorKind::MissingCredentials);
     assert!(
-        err.message.contains(&missing.display().to_string()),
+        err.message().contains(&missing.display().to_string()),
         "{err}"
     );
 }
@@ -336,7 +336,7 @@ async fn configuration_errors_come_before_any_request() {
     for (builder, kind) in cases {
         match builder.build() {
             Err(Error::Config(e)) => {
-                assert_eq!(e.kind, kind);
+                assert_eq!(e.kind(), kind);
                 let shown = Error::Config(e).to_string();
                 assert!(shown.starts_with("configuration error: "), "{shown}");
             }
@@ -357,17 +357,17 @@ fn an_invalid_bl_env_is_named() {
         ],
         None,
     ));
-    assert_eq!(err.kind, ConfigErrorKind::InvalidValue);
-    assert!(err.message.contains("BL_ENV"), "{err}");
-    assert!(err.message.contains("staging"), "{err}");
+    assert_eq!(err.kind(), ConfigErrorKind::InvalidValue);
+    assert!(err.message().contains("BL_ENV"), "{err}");
+    assert!(err.message().contains("staging"), "{err}");
 
     let file = TempPath::file(
         "config.yaml",
         "context:\n  workspace: ws\nworkspaces:\n  - name: ws\n    credentials:\n      apiKey: k\n    env: qa\n",
     );
     let err = config_err(with(&[], Some(&file)));
-    assert_eq!(err.kind, ConfigErrorKind::InvalidValue);
-    assert!(err.message.contains("qa"), "{err}");
+    assert_eq!(err.kind(), ConfigErrorKind::InvalidValue);
+    assert!(err.message().contains("qa"), "{err}");
 }
 
 #[test]
@@ -382,17 +382,17 @@ fn invalid_client_credentials_are_rejected_without_echoing_them() {
             &[("BL_WORKSPACE", "ws"), ("BL_CLIENT_CREDENTIALS", &bad)],
             None,
         ));
-        assert_eq!(err.kind, ConfigErrorKind::InvalidValue, "{bad}");
-        assert!(err.message.contains("BL_CLIENT_CREDENTIALS"), "{err}");
-        assert!(!err.message.contains(&bad), "echoes the value: {err}");
+        assert_eq!(err.kind(), ConfigErrorKind::InvalidValue, "{bad}");
+        assert!(err.message().contains("BL_CLIENT_CREDENTIALS"), "{err}");
+        assert!(!err.message().contains(&bad), "echoes the value: {err}");
     }
     let file = TempPath::file(
         "config.yaml",
         "context:\n  workspace: ws\nworkspaces:\n  - name: ws\n    credentials:\n      clientCredentials: '%%%'\n",
     );
     let err = config_err(with(&[], Some(&file)));
-    assert_eq!(err.kind, ConfigErrorKind::InvalidValue);
-    assert!(err.message.contains("`ws`"), "names the workspace: {err}");
+    assert_eq!(err.kind(), ConfigErrorKind::InvalidValue);
+    assert!(err.message().contains("`ws`"), "names the workspace: {err}");
 }
 
 #[test]
@@ -404,13 +404,13 @@ fn a_malformed_config_file_is_a_config_file_error_naming_the_path() {
     ] {
         let file = TempPath::file("config.yaml", text);
         let err = config_err(with(&[("BL_WORKSPACE", "ws")], Some(&file)));
-        assert_eq!(err.kind, ConfigErrorKind::ConfigFile, "{text:?}: {err}");
-        assert!(err.message.contains(&file.display()), "{err}");
+        assert_eq!(err.kind(), ConfigErrorKind::ConfigFile, "{text:?}: {err}");
+        assert!(err.message().contains(&file.display()), "{err}");
     }
     // An empty file is like no file.
     let empty = TempPath::file("config.yaml", "  \n");
     let err = config_err(with(&[("BL_WORKSPACE", "ws")], Some(&empty)));
-    assert_eq!(err.kind, ConfigErrorKind::MissingCredentials);
+    assert_eq!(err.kind(), ConfigErrorKind::MissingCredentials);
 }
 
 #[test]
@@ -476,7 +476,7 @@ async fn the_chosen_api_key_is_the_one_sent() {
             then.ok(&job(JOB));
         });
         let client = builder.build().unwrap();
-        client.jobs().get(JOB).send().await.unwrap();
+        client.job(JOB).get().send().await.unwrap();
         assert_eq!(mock.calls(), 1, "{key}");
     }
 }
@@ -510,7 +510,7 @@ async fn client_credentials_from_the_file_are_exchanged_for_a_token() {
         let client = with(&[("BL_API_URL", &server.base_url())], Some(&file))
             .build()
             .unwrap();
-        client.jobs().get(JOB).send().await.unwrap();
+        client.job(JOB).get().send().await.unwrap();
         assert_eq!(token.calls(), 1, "{key}");
         assert_eq!(get.calls(), 1, "{key}");
     }

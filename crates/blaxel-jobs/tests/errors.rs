@@ -30,7 +30,7 @@ async fn get_with(status: u16, headers: &[(&str, &str)], body: &str) -> Error {
         }
         then.body(body);
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     assert_eq!(mock.calls(), 1);
     err
 }
@@ -56,14 +56,14 @@ async fn the_api_error_object_is_parsed() {
     )
     .await;
     let api = err.api().expect("an API error");
-    assert_eq!(api.status.as_u16(), 404);
-    assert_eq!(api.code.as_deref(), Some("not_found"));
-    assert_eq!(api.message.as_deref(), Some("Job nightly-report not found"));
-    assert_eq!(api.request_id.as_deref(), Some("req-7f3a9c"));
+    assert_eq!(api.status().as_u16(), 404);
+    assert_eq!(api.code().map(|c| c.as_str()), Some("not_found"));
+    assert_eq!(api.message(), Some("Job nightly-report not found"));
+    assert_eq!(api.request_id(), Some("req-7f3a9c"));
     assert_eq!(err.request_id(), Some("req-7f3a9c"));
-    assert_eq!(api.retry_after, None);
-    assert_eq!(api.source, None);
-    assert_eq!(api.attempts, 1);
+    assert_eq!(api.retry_after(), None);
+    assert_eq!(api.blaxel_source(), None);
+    assert_eq!(api.attempts(), 1);
     assert!(err.is_not_found());
     assert!(!err.is_retryable());
     let shown = assert_one_line(&err);
@@ -103,14 +103,14 @@ async fn the_platform_envelope_is_parsed() {
     )
     .await;
     let api = err.api().unwrap();
-    assert_eq!(api.code.as_deref(), Some("WORKSPACE_NOT_FOUND"));
+    assert_eq!(api.code().map(|c| c.as_str()), Some("WORKSPACE_NOT_FOUND"));
     assert_eq!(
-        api.message.as_deref(),
+        api.message(),
         Some("Workspace acme-analytics does not exist")
     );
-    assert_eq!(api.retryable, Some(false));
-    assert_eq!(api.source.as_deref(), Some("platform"));
-    assert_eq!(api.request_id.as_deref(), Some("gw-42"));
+    assert_eq!(api.retryable(), Some(false));
+    assert_eq!(api.blaxel_source(), Some("platform"));
+    assert_eq!(api.request_id(), Some("gw-42"));
     let shown = assert_one_line(&err);
     assert!(
         shown.contains("WORKSPACE_NOT_FOUND") && shown.contains("gw-42"),
@@ -123,7 +123,7 @@ async fn a_platform_error_marked_retryable_is_retryable_whatever_its_status() {
     let body = json!({"error": {"code": "WORKLOAD_UNAVAILABLE", "message": "starting", "retryable": true}});
     let err = get_with(409, &[("x-blaxel-source", "platform")], &body.to_string()).await;
     assert!(err.is_conflict());
-    assert_eq!(err.api().unwrap().retryable, Some(true));
+    assert_eq!(err.api().unwrap().retryable(), Some(true));
     assert!(err.is_retryable());
 }
 
@@ -132,11 +132,11 @@ async fn an_html_502_keeps_its_body_and_shows_a_snippet() {
     let html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
     let err = get_with(502, &[("content-type", "text/html")], html).await;
     let api = err.api().unwrap();
-    assert_eq!(api.status.as_u16(), 502);
-    assert_eq!(api.code, None);
-    assert_eq!(api.message, None);
+    assert_eq!(api.status().as_u16(), 502);
+    assert_eq!(api.code(), None);
+    assert_eq!(api.message(), None);
     assert_eq!(api.body_text(), html);
-    assert_eq!(&api.body[..], html.as_bytes());
+    assert_eq!(&api.body()[..], html.as_bytes());
     assert!(err.is_retryable());
     let shown = assert_one_line(&err);
     assert!(shown.contains("502"), "{shown}");
@@ -148,8 +148,11 @@ async fn an_html_502_keeps_its_body_and_shows_a_snippet() {
 async fn an_empty_body_is_said_to_be_empty() {
     let err = get_with(500, &[], "").await;
     let api = err.api().unwrap();
-    assert!(api.body.is_empty());
-    assert_eq!((api.code.as_deref(), api.message.as_deref()), (None, None));
+    assert!(api.body().is_empty());
+    assert_eq!(
+        (api.code().map(|c| c.as_str()), api.message()),
+        (None, None)
+    );
     let shown = assert_one_line(&err);
     assert!(
         shown.contains("500") && shown.contains("empty body"),
@@ -162,7 +165,7 @@ async fn a_non_json_text_body_is_shown_as_text() {
     let text = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
     let err = get_with(503, &[("content-type", "text/plain")], text).await;
     let api = err.api().unwrap();
-    assert_eq!(api.code, None);
+    assert_eq!(api.code(), None);
     assert_eq!(api.body_text(), text);
     let shown = assert_one_line(&err);
     assert!(shown.contains("upstream connect error"), "{shown}");
@@ -170,7 +173,7 @@ async fn a_non_json_text_body_is_shown_as_text() {
     // A very long body is cut in the message but kept whole in `body`.
     let long = "x".repeat(5000);
     let err = get_with(500, &[], &long).await;
-    assert_eq!(err.api().unwrap().body.len(), 5000);
+    assert_eq!(err.api().unwrap().body().len(), 5000);
     assert!(err.to_string().len() < 400, "{}", err.to_string().len());
 }
 
@@ -183,11 +186,8 @@ async fn the_version_error_without_a_code_field_is_parsed() {
     )
     .await;
     let api = err.api().unwrap();
-    assert_eq!(api.code.as_deref(), Some("invalid_api_version"));
-    assert_eq!(
-        api.message.as_deref(),
-        Some("Unknown API version 2099-01-01")
-    );
+    assert_eq!(api.code().map(|c| c.as_str()), Some("invalid_api_version"));
+    assert_eq!(api.message(), Some("Unknown API version 2099-01-01"));
 }
 
 #[tokio::test]
@@ -201,12 +201,12 @@ async fn retry_after_is_read_from_the_response() {
     assert!(err.is_rate_limited());
     assert!(err.is_retryable());
     let api = err.api().unwrap();
-    assert_eq!(api.retry_after, Some(Duration::from_secs(120)));
-    assert_eq!(api.request_id.as_deref(), Some("rl-1"));
+    assert_eq!(api.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(api.request_id(), Some("rl-1"));
 
     let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
     let err = get_with(503, &[("retry-after", &date)], "").await;
-    let after = err.api().unwrap().retry_after.unwrap();
+    let after = err.api().unwrap().retry_after().unwrap();
     assert!(
         after > Duration::from_secs(80) && after <= Duration::from_secs(90),
         "{after:?}"
@@ -248,9 +248,9 @@ async fn an_undocumented_status_is_still_an_api_error() {
     )
     .await;
     let api = err.api().expect("API error");
-    assert_eq!(api.status.as_u16(), 413);
-    assert_eq!(api.code.as_deref(), Some("payload_too_large"));
-    assert_eq!(api.request_id.as_deref(), Some("big-1"));
+    assert_eq!(api.status().as_u16(), 413);
+    assert_eq!(api.code().map(|c| c.as_str()), Some("payload_too_large"));
+    assert_eq!(api.request_id(), Some("big-1"));
     assert!(!err.is_retryable());
     let err = get_with(418, &[], "I'm a teapot").await;
     assert_eq!(err.status().map(|s| s.as_u16()), Some(418));
@@ -270,13 +270,13 @@ async fn a_body_that_does_not_match_the_schema_is_a_decode_error_with_its_path()
             .header("x-request-id", "dec-1")
             .body(&body);
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::Decode(d) => {
-            assert_eq!(d.status.as_u16(), 200);
-            assert_eq!(d.path, "spec.runtime.memory");
-            assert!(d.message.contains("lots"), "{}", d.message);
-            assert_eq!(&d.body[..], body.as_bytes());
+            assert_eq!(d.status().as_u16(), 200);
+            assert_eq!(d.path(), "spec.runtime.memory");
+            assert!(d.message().contains("lots"), "{}", d.message());
+            assert_eq!(&d.body()[..], body.as_bytes());
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -298,7 +298,7 @@ async fn a_decode_error_keeps_the_request_id() {
             .header("x-request-id", "dec-1")
             .body(bad.to_string());
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
     assert_eq!(err.request_id(), Some("dec-1"));
 }
@@ -315,7 +315,7 @@ async fn decode_errors_in_lists_name_the_item() {
     });
     let err = once(&server).jobs().list().send().await.unwrap_err();
     match &err {
-        Error::Decode(d) => assert_eq!(d.path, "data[1].metadata.labels"),
+        Error::Decode(d) => assert_eq!(d.path(), "data[1].metadata.labels"),
         other => panic!("unexpected {other:?}"),
     }
     // Not JSON at all.
@@ -324,9 +324,9 @@ async fn decode_errors_in_lists_name_the_item() {
         when.method("GET").path(format!("/jobs/{JOB}"));
         then.status(200).body("<html>maintenance</html>");
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     match &err {
-        Error::Decode(d) => assert_eq!(&d.body[..], b"<html>maintenance</html>"),
+        Error::Decode(d) => assert_eq!(&d.body()[..], b"<html>maintenance</html>"),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -338,11 +338,11 @@ async fn an_undocumented_success_status_with_a_valid_body_is_reported() {
         when.method("GET").path(format!("/jobs/{JOB}"));
         then.status(202).json_body(job_value(JOB));
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::Decode(d) => {
-            assert_eq!(d.status.as_u16(), 202);
-            assert!(d.message.contains("202"), "{}", d.message);
+            assert_eq!(d.status().as_u16(), 202);
+            assert!(d.message().contains("202"), "{}", d.message());
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -365,7 +365,10 @@ async fn typed_mocks_produce_the_same_errors() {
         .await
         .unwrap_err();
     assert!(err.is_conflict());
-    assert_eq!(err.api().unwrap().code.as_deref(), Some("already_exists"));
+    assert_eq!(
+        err.api().unwrap().code().map(|c| c.as_str()),
+        Some("already_exists")
+    );
     // The API error is the source of nothing; transport errors keep theirs.
     assert!(err.source().is_none());
 }
@@ -376,11 +379,11 @@ async fn transport_errors_keep_their_cause() {
         .retry(RetryConfig::disabled())
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::Transport(t) => {
             assert!(t.source().is_some(), "the reqwest error is kept");
-            assert_eq!(t.attempts, 1);
+            assert_eq!(t.attempts(), 1);
         }
         other => panic!("unexpected {other:?}"),
     }

@@ -41,7 +41,7 @@ async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_car
         })
         .await;
         let client = client(&server);
-        let get = client.jobs().get(JOB).send().await.unwrap_err();
+        let get = client.job(JOB).get().send().await.unwrap_err();
         let create = client.jobs().create(job(JOB)).send().await.unwrap_err();
         let start = client
             .job(JOB)
@@ -52,18 +52,17 @@ async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_car
             .unwrap_err();
         let wait = client
             .job(JOB)
-            .executions()
-            .wait("exec-1")
+            .execution("exec-1")
+            .wait_until_succeeded()
             .poll_interval(common::fast_poll())
-            .max_wait(Duration::from_secs(5))
-            .send()
+            .wait(Duration::from_secs(5))
             .await
             .unwrap_err();
         for err in [get, create, start, wait] {
             let api = err.api().unwrap_or_else(|| panic!("{value}: {err}"));
-            assert_eq!(api.status.as_u16(), 503, "{value}");
-            assert_eq!(api.retry_after, Some(Duration::MAX), "{value}");
-            assert_eq!(api.attempts, 1, "{value}: not retried");
+            assert_eq!(api.status().as_u16(), 503, "{value}");
+            assert_eq!(api.retry_after(), Some(Duration::MAX), "{value}");
+            assert_eq!(api.attempts(), 1, "{value}: not retried");
         }
         assert_eq!(server.received().len(), 4, "{value}: one request per call");
     }
@@ -75,16 +74,13 @@ async fn a_retry_after_longer_than_the_operation_deadline_is_not_waited_for() {
         RawServer::start(|_, _| Reply::http("429 Too Many Requests", &[("retry-after", "30")], ""))
             .await;
     let client = builder_for(&server.url)
-        .retry(RetryConfig {
-            max_retry_after: Duration::from_secs(3600),
-            ..common::fast_retry()
-        })
+        .retry(common::fast_retry().with_max_retry_after(Duration::from_secs(3600)))
         .operation_timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     assert_eq!(
-        err.api().unwrap().retry_after,
+        err.api().unwrap().retry_after(),
         Some(Duration::from_secs(30))
     );
     assert_eq!(server.received().len(), 1);
@@ -109,7 +105,7 @@ async fn a_token_lifetime_of_any_size_is_accepted_without_panicking() {
             .build()
             .unwrap();
         for _ in 0..2 {
-            let found = client.jobs().get(JOB).send().await.unwrap();
+            let found = client.job(JOB).get().send().await.unwrap();
             assert_eq!(found.metadata.name, JOB);
         }
         let token_requests = server
@@ -136,15 +132,13 @@ async fn waiters_take_any_max_wait_and_poll_factor() {
     ] {
         let done = client
             .job(JOB)
-            .executions()
-            .wait("exec-1")
-            .max_wait(max_wait)
-            .poll_interval(PollInterval {
-                initial: Duration::from_millis(1),
-                max: Duration::from_millis(3),
-                factor,
-            })
-            .send()
+            .execution("exec-1")
+            .wait_until_succeeded()
+            .poll_interval(
+                PollInterval::new(Duration::from_millis(1), Duration::from_millis(3))
+                    .with_factor(factor),
+            )
+            .wait(max_wait)
             .await
             .unwrap();
         assert_eq!(done.metadata.id.as_deref(), Some("exec-1"));
@@ -158,21 +152,22 @@ async fn client_durations_of_any_size_build_and_call_without_panicking() {
         .timeout(Duration::MAX)
         .connect_timeout(Duration::MAX)
         .operation_timeout(Duration::MAX)
-        .retry(RetryConfig {
-            max_attempts: u32::MAX,
-            initial_backoff: Duration::MAX,
-            max_backoff: Duration::MAX,
-            max_retry_after: Duration::MAX,
-        })
+        .retry(
+            RetryConfig::default()
+                .with_max_attempts(u32::MAX)
+                .with_initial_backoff(Duration::MAX)
+                .with_max_backoff(Duration::MAX)
+                .with_max_retry_after(Duration::MAX),
+        )
         .build()
         .unwrap();
     assert_eq!(
-        client.jobs().get(JOB).send().await.unwrap().metadata.name,
+        client.job(JOB).get().send().await.unwrap().metadata.name,
         JOB
     );
     let per_call = client
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .timeout(Duration::MAX)
         .send()
         .await
@@ -202,19 +197,14 @@ async fn a_307_or_308_never_carries_a_body_to_another_origin() {
                 .send()
                 .await
                 .unwrap_err(),
-            client
-                .jobs()
-                .update(JOB, job(JOB))
-                .send()
-                .await
-                .unwrap_err(),
+            client.job(JOB).update(job(JOB)).send().await.unwrap_err(),
         ];
         for err in errors {
             match &err {
                 Error::Redirect(r) => {
-                    assert_eq!(r.status.as_u16(), status[..3].parse::<u16>().unwrap());
+                    assert_eq!(r.status().as_u16(), status[..3].parse::<u16>().unwrap());
                     assert_eq!(
-                        r.location.as_deref(),
+                        r.location(),
                         Some(format!("{}/steal", elsewhere.url).as_str())
                     );
                 }
@@ -250,7 +240,7 @@ async fn a_redirect_to_plain_http_off_loopback_sends_nothing() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Redirect(r) if r.location.as_deref() == Some("http://192.0.2.1/v0/jobs")),
+        matches!(&err, Error::Redirect(r) if r.location() == Some("http://192.0.2.1/v0/jobs")),
         "{err}"
     );
     assert_eq!(api.received().len(), 1);
@@ -268,7 +258,7 @@ async fn a_302_after_create_job_is_not_a_successful_create() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Redirect(r) if r.status.as_u16() == 302),
+        matches!(&err, Error::Redirect(r) if r.status().as_u16() == 302),
         "{err}"
     );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
@@ -286,7 +276,7 @@ async fn a_same_origin_redirect_loop_is_one_request() {
         )
     })
     .await;
-    let err = client(&api).jobs().get(JOB).send().await.unwrap_err();
+    let err = client(&api).job(JOB).get().send().await.unwrap_err();
     assert!(matches!(err, Error::Redirect(_)), "{err}");
     assert!(!err.is_retryable());
     assert_eq!(api.received().len(), 1);
@@ -301,8 +291,8 @@ async fn the_token_endpoint_s_redirects_are_not_followed_either() {
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
         .build()
         .unwrap()
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .send()
         .await
         .unwrap_err();
@@ -332,12 +322,12 @@ async fn an_endless_body_ends_at_the_limit() {
         .max_response_body(1024 * 1024)
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
-            assert_eq!(e.limit, 1024 * 1024);
-            assert_eq!(e.status.as_u16(), 200);
-            assert_eq!(e.declared, None);
+            assert_eq!(e.limit(), 1024 * 1024);
+            assert_eq!(e.status().as_u16(), 200);
+            assert_eq!(e.declared(), None);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -351,8 +341,8 @@ async fn a_declared_length_over_the_limit_fails_before_reading() {
     let err = client(&server).jobs().list().send().await.unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
-            assert_eq!(e.declared, Some(2 << 30));
-            assert_eq!(e.limit, blaxel_jobs::body::DEFAULT_MAX_RESPONSE_BODY);
+            assert_eq!(e.declared(), Some(2 << 30));
+            assert_eq!(e.limit(), blaxel_jobs::body::DEFAULT_MAX_RESPONSE_BODY);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -370,11 +360,11 @@ async fn a_huge_error_body_is_cut_and_its_message_is_shown_short() {
         )
     })
     .await;
-    let err = client(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = client(&server).job(JOB).get().send().await.unwrap_err();
     let api = err.api().unwrap_or_else(|| panic!("{err}"));
-    assert_eq!(api.status.as_u16(), 400);
-    assert!(api.body_truncated);
-    assert_eq!(api.body.len(), blaxel_jobs::body::ERROR_BODY_KEPT);
+    assert_eq!(api.status().as_u16(), 400);
+    assert!(api.body_truncated());
+    assert_eq!(api.body().len(), blaxel_jobs::body::ERROR_BODY_KEPT);
     assert!(err.to_string().len() < 1024, "{}", err.to_string().len());
     assert!(format!("{err:?}").len() < 2048);
 
@@ -382,7 +372,7 @@ async fn a_huge_error_body_is_cut_and_its_message_is_shown_short() {
     let message = "m".repeat(10 << 20);
     let body = json!({"error": "big", "message": message}).to_string();
     let server = RawServer::start(move |_, _| Reply::json("422 Unprocessable Entity", &body)).await;
-    let err = client(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = client(&server).job(JOB).get().send().await.unwrap_err();
     let shown = err.to_string();
     assert!(shown.len() < 1024, "{}", shown.len());
     assert!(shown.contains("API error 422"), "{shown}");
@@ -397,14 +387,14 @@ async fn a_huge_token_response_is_refused() {
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
         .build()
         .unwrap()
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .send()
         .await
         .unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
-            assert_eq!(e.limit, blaxel_jobs::body::TOKEN_RESPONSE_LIMIT);
+            assert_eq!(e.limit(), blaxel_jobs::body::TOKEN_RESPONSE_LIMIT);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -438,8 +428,8 @@ fn a_two_gib_body_keeps_memory_bounded_by_the_limit() {
                 streaming(r#"{"metadata":{"name":""#, Some(2 << 30), false, "200 OK")
             })
             .await;
-            match client(&server).jobs().get(JOB).send().await {
-                Err(Error::ResponseTooLarge(e)) => format!("too-large limit={}", e.limit),
+            match client(&server).job(JOB).get().send().await {
+                Err(Error::ResponseTooLarge(e)) => format!("too-large limit={}", e.limit()),
                 other => format!("unexpected {other:?}"),
             }
         });
@@ -492,15 +482,15 @@ async fn a_server_that_never_answers_is_given_up_on_at_the_operation_deadline() 
     let server = RawServer::start(|_, _| Reply::Hang).await;
     let client = builder_for(&server.url).build().unwrap();
     let started = tokio::time::Instant::now();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     let took = started.elapsed();
     match &err {
         Error::Transport(t) => {
-            assert_eq!(t.kind, TransportErrorKind::Timeout, "{err}");
+            assert_eq!(t.kind(), TransportErrorKind::Timeout, "{err}");
             // The first attempt used its 60 s; the second got what remained
             // of the 90 s, and no third was made.
-            assert_eq!(t.attempts, 2, "{err}");
-            assert_eq!(t.deadline, Some(Duration::from_secs(90)), "{err}");
+            assert_eq!(t.attempts(), 2, "{err}");
+            assert_eq!(t.deadline(), Some(Duration::from_secs(90)), "{err}");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -535,7 +525,7 @@ async fn a_refused_connection_prints_each_cause_once() {
         .retry(RetryConfig::disabled())
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     let mut texts = vec![err.to_string()];
     let mut cause = std::error::Error::source(&err);
     while let Some(c) = cause {

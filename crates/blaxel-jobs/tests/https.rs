@@ -26,15 +26,15 @@ fn plain_http_to_a_remote_host_is_refused() {
         "http://10.0.0.8:8080/v0",
     ] {
         let err = resolve(url).unwrap_err();
-        assert_eq!(err.kind, ConfigErrorKind::InsecureUrl, "{url}: {err}");
-        assert!(err.message.contains("https"), "{err}");
+        assert_eq!(err.kind(), ConfigErrorKind::InsecureUrl, "{url}: {err}");
+        assert!(err.message().contains("https"), "{err}");
         let host = url
             .trim_start_matches("http://")
             .split(['/', ':'])
             .next()
             .unwrap();
-        assert!(err.message.contains(host), "names the host: {err}");
-        assert!(!err.message.contains(KEY));
+        assert!(err.message().contains(host), "names the host: {err}");
+        assert!(!err.message().contains(KEY));
     }
     // From the environment as well, and through build().
     let err = Client::builder()
@@ -46,7 +46,7 @@ fn plain_http_to_a_remote_host_is_refused() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Config(c) if c.kind == ConfigErrorKind::InsecureUrl),
+        matches!(&err, Error::Config(c) if c.kind() == ConfigErrorKind::InsecureUrl),
         "{err:?}"
     );
 }
@@ -105,7 +105,7 @@ fn other_schemes_and_non_urls_are_invalid_values() {
         "",
     ] {
         let err = resolve(url).unwrap_err();
-        assert_eq!(err.kind, ConfigErrorKind::InvalidValue, "{url:?}: {err}");
+        assert_eq!(err.kind(), ConfigErrorKind::InvalidValue, "{url:?}: {err}");
     }
 }
 
@@ -117,11 +117,6 @@ async fn a_loopback_http_server_is_reachable() {
         w.job_id(JOB);
         t.ok(&job(JOB));
     });
-    common::client(&server)
-        .jobs()
-        .get(JOB)
-        .send()
-        .await
-        .unwrap();
+    common::client(&server).job(JOB).get().send().await.unwrap();
     assert_eq!(mock.calls(), 1);
 }

@@ -3,10 +3,10 @@
 
 mod common;
 
-use blaxel_jobs::{
-    Error, Format, Generation, JobBuilder, JobExecutionStatus, ListAnchor, ListSort, PortProtocol,
-    Status, job_from_file, parse_job, types,
+use blaxel_jobs::types::{
+    DeploymentStatus, Generation, JobExecutionStatus, ListAnchor, ListSort, PortProtocol,
 };
+use blaxel_jobs::{Error, Format, JobBuilder, job_from_file, parse_job, types};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{
     JOB, Recorder, TempPath, execution, execution_page, fixture_value, job, job_page,
@@ -59,7 +59,7 @@ async fn list_jobs_sends_every_parameter() {
         .sort(ListSort::NameAsc)
         .q("rep")
         .anchor(ListAnchor::End)
-        .status([Status::Deployed, Status::Failed])
+        .status([DeploymentStatus::Deployed, DeploymentStatus::Failed])
         .cursor("c")
         .send()
         .await
@@ -114,7 +114,7 @@ async fn create_job_sends_the_definition() {
         .send()
         .await
         .unwrap();
-    assert_eq!(created.status, Some(Status::Deployed));
+    assert_eq!(created.status, Some(DeploymentStatus::Deployed));
     assert_eq!(mock.calls(), 1);
 }
 
@@ -131,8 +131,8 @@ async fn get_job_with_and_without_show_secrets() {
     });
     let client = common::client(&server);
     let found = client
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .show_secrets(true)
         .send()
         .await
@@ -152,7 +152,7 @@ async fn update_delete_and_revisions() {
         t.ok(&changed);
     });
     let mut deleting = job(JOB);
-    deleting.status = Some(Status::Deleting);
+    deleting.status = Some(DeploymentStatus::Deleting);
     let delete = server.delete_job(|w, t| {
         w.job_id(JOB);
         t.ok(&deleting);
@@ -170,15 +170,15 @@ async fn update_delete_and_revisions() {
         .unwrap();
     assert_eq!(updated.spec.runtime.unwrap().memory, Some(8192));
     client
-        .jobs()
-        .update(JOB, changed.clone())
+        .job(JOB)
+        .update(changed.clone())
         .send()
         .await
         .unwrap();
-    let deleted = client.jobs().delete(JOB).send().await.unwrap();
-    assert_eq!(deleted.status, Some(Status::Deleting));
+    let deleted = client.job(JOB).delete().send().await.unwrap();
+    assert_eq!(deleted.status, Some(DeploymentStatus::Deleting));
     client.job(JOB).delete().send().await.unwrap();
-    let revs = client.jobs().revisions(JOB).send().await.unwrap();
+    let revs = client.job(JOB).revisions().send().await.unwrap();
     assert_eq!(revs.len(), 3);
     assert_eq!(revs[1].id.as_deref(), Some("rev-7c1e2f0a"));
     assert_eq!(revs[1].active, Some(true));
@@ -204,7 +204,8 @@ async fn list_executions_sends_every_parameter() {
         t.ok(&execution_page(&["e1", "e2"], None));
     });
     let page = common::client(&server)
-        .executions(JOB)
+        .job(JOB)
+        .executions()
         .list()
         .limit(20)
         .offset(40)
@@ -281,7 +282,8 @@ async fn a_whole_request_is_sent_with_ids_filled_in() {
     let request: types::CreateJobExecutionRequest =
         parse(fixture_value("create_execution_request.json"));
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
 
     // build() shows the request as it will be sent.
     let mut bare = request.clone();
@@ -331,14 +333,15 @@ async fn get_cancel_and_list_tasks() {
         t.ok(&task_page(&["task-2", "task-1"], None));
     });
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
-    let found = executions.get(EX).send().await.unwrap();
+    let job_ref = client.job(JOB);
+    let found = job_ref.execution(EX).get().send().await.unwrap();
     assert_eq!(found.status, Some(JobExecutionStatus::Running));
     assert_eq!(found.stats.unwrap().total, Some(3));
-    let cancelled = executions.cancel(EX).send().await.unwrap();
+    let cancelled = job_ref.execution(EX).cancel().send().await.unwrap();
     assert_eq!(cancelled.status, Some(JobExecutionStatus::Cancelling));
-    let page = executions
-        .tasks(EX)
+    let page = job_ref
+        .execution(EX)
+        .tasks()
         .limit(50)
         .sort(ListSort::NameDesc)
         .q("task")
@@ -361,8 +364,8 @@ async fn ids_are_encoded_in_paths() {
     });
     let found = common::client(&server)
         .job(JOB)
-        .executions()
-        .get("exec 7/h%1c")
+        .execution("exec 7/h%1c")
+        .get()
         .send()
         .await
         .unwrap();
@@ -474,8 +477,8 @@ fn job_from_file_errors_name_the_field_and_the_file() {
     );
     match job_from_file(bad.path()).unwrap_err() {
         Error::InvalidInput(i) => {
-            assert_eq!(i.field.as_deref(), Some("spec.runtime.memory"));
-            assert!(i.message.contains(&bad.display()), "{i}");
+            assert_eq!(i.field(), Some("spec.runtime.memory"));
+            assert!(i.message().contains(&bad.display()), "{i}");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -484,18 +487,18 @@ fn job_from_file_errors_name_the_field_and_the_file() {
         r#"{"metadata":{"name":"Bad Name"},"spec":{}}"#,
     );
     match job_from_file(invalid.path()).unwrap_err() {
-        Error::InvalidInput(i) => assert_eq!(i.field.as_deref(), Some("metadata.name")),
+        Error::InvalidInput(i) => assert_eq!(i.field(), Some("metadata.name")),
         other => panic!("unexpected {other:?}"),
     }
     let broken = TempPath::file("broken.json", "{\"metadata\": ");
     match job_from_file(broken.path()).unwrap_err() {
-        Error::InvalidInput(i) => assert!(i.message.contains("JSON"), "{i}"),
+        Error::InvalidInput(i) => assert!(i.message().contains("JSON"), "{i}"),
         other => panic!("unexpected {other:?}"),
     }
     let missing = common::temp_path("missing.yaml");
     match job_from_file(&missing).unwrap_err() {
         Error::InvalidInput(i) => {
-            assert!(i.message.contains(&missing.display().to_string()), "{i}")
+            assert!(i.message().contains(&missing.display().to_string()), "{i}")
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -598,7 +601,7 @@ async fn an_empty_status_list_sends_no_status_parameter() {
     common::client(&server)
         .jobs()
         .list()
-        .status(Vec::<Status>::new())
+        .status(Vec::<DeploymentStatus>::new())
         .send()
         .await
         .unwrap();

@@ -49,7 +49,7 @@ fn create_job_fails<'a>(
 fn api_attempts(err: &Error) -> u32 {
     err.api()
         .unwrap_or_else(|| panic!("not an API error: {err:?}"))
-        .attempts
+        .attempts()
 }
 
 #[tokio::test]
@@ -58,7 +58,7 @@ async fn get_makes_three_attempts_on_each_transient_status() {
     let client = common::client(&server);
     for status in [503, 502, 504, 429, 500, 408] {
         let mut mock = get_job_fails(&server, status, None);
-        let err = client.jobs().get(JOB).send().await.unwrap_err();
+        let err = client.job(JOB).get().send().await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(mock.calls(), 3, "{status}");
         assert_eq!(api_attempts(&err), 3, "{status}");
@@ -77,7 +77,7 @@ async fn disabled_retries_make_one_attempt_and_max_attempts_five_makes_five() {
         .retry(RetryConfig::disabled())
         .build()
         .unwrap();
-    let err = once.jobs().get(JOB).send().await.unwrap_err();
+    let err = once.job(JOB).get().send().await.unwrap_err();
     assert_eq!(mock.calls(), 1);
     assert_eq!(api_attempts(&err), 1);
     assert!(!err.to_string().contains("attempts"), "{err}");
@@ -86,13 +86,16 @@ async fn disabled_retries_make_one_attempt_and_max_attempts_five_makes_five() {
         .retry(common::fast_retry().with_max_attempts(5))
         .build()
         .unwrap();
-    let err = five.jobs().get(JOB).send().await.unwrap_err();
+    let err = five.job(JOB).get().send().await.unwrap_err();
     assert_eq!(mock.calls(), 1 + 5);
     assert_eq!(api_attempts(&err), 5);
 
     // with_max_attempts(0) still makes one attempt.
-    assert_eq!(RetryConfig::default().with_max_attempts(0).max_attempts, 1);
-    assert_eq!(RetryConfig::default().max_attempts, 3);
+    assert_eq!(
+        RetryConfig::default().with_max_attempts(0).max_attempts(),
+        1
+    );
+    assert_eq!(RetryConfig::default().max_attempts(), 3);
 }
 
 #[tokio::test]
@@ -108,12 +111,7 @@ async fn a_transient_failure_followed_by_success_returns_the_success() {
         when.job_id(JOB);
         then.ok(&job(JOB));
     });
-    let found = common::client(&server)
-        .jobs()
-        .get(JOB)
-        .send()
-        .await
-        .unwrap();
+    let found = common::client(&server).job(JOB).get().send().await.unwrap();
     assert_eq!(found.metadata.name, JOB);
     assert_eq!(failing.calls(), 2);
     assert_eq!(ok.calls(), 1);
@@ -138,12 +136,7 @@ async fn retry_after_in_seconds_is_honoured() {
         }));
     });
     let started = Instant::now();
-    common::client(&server)
-        .jobs()
-        .get(JOB)
-        .send()
-        .await
-        .unwrap();
+    common::client(&server).job(JOB).get().send().await.unwrap();
     let elapsed = started.elapsed();
     assert_eq!(mock.calls(), 2);
     // The fast backoff alone would retry within 5 ms.
@@ -157,8 +150,8 @@ async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
     let mut mock = get_job_fails(&server, 429, Some("120"));
     let started = Instant::now();
     let err = common::client(&server)
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .send()
         .await
         .unwrap_err();
@@ -166,23 +159,23 @@ async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
     assert_eq!(mock.calls(), 1);
     assert!(err.is_rate_limited());
     let api = err.api().unwrap();
-    assert_eq!(api.retry_after, Some(Duration::from_secs(120)));
-    assert_eq!(api.attempts, 1);
+    assert_eq!(api.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(api.attempts(), 1);
     mock.delete();
 
     // The cap is configurable: 1 s asked, 500 ms allowed.
     let mut mock2 = get_job_fails(&server, 503, Some("1"));
     let capped = builder_for(&server.base_url())
-        .retry(RetryConfig {
-            max_retry_after: Duration::from_millis(500),
-            ..common::fast_retry()
-        })
+        .retry(common::fast_retry().with_max_retry_after(Duration::from_millis(500)))
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = capped.jobs().get(JOB).send().await.unwrap_err();
+    let err = capped.job(JOB).get().send().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_millis(900));
-    assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(1)));
+    assert_eq!(
+        err.api().unwrap().retry_after(),
+        Some(Duration::from_secs(1))
+    );
     assert_eq!(mock2.calls(), 1);
     mock2.delete();
 }
@@ -193,7 +186,7 @@ async fn client_errors_are_never_retried() {
     let client = common::client(&server);
     for status in [400, 401, 403, 404, 409, 422] {
         let mut mock = get_job_fails(&server, status, None);
-        let err = client.jobs().get(JOB).send().await.unwrap_err();
+        let err = client.job(JOB).get().send().await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(mock.calls(), 1, "{status}");
         assert_eq!(api_attempts(&err), 1);
@@ -255,8 +248,8 @@ async fn create_job_is_not_retried_when_the_connection_drops_but_get_is() {
     let err = client.jobs().create(job(JOB)).send().await.unwrap_err();
     match &err {
         Error::Transport(t) => {
-            assert_eq!(t.kind, TransportErrorKind::Other, "{t}");
-            assert_eq!(t.attempts, 1);
+            assert_eq!(t.kind(), TransportErrorKind::Other, "{t}");
+            assert_eq!(t.attempts(), 1);
             assert!(!t.is_connect());
         }
         other => panic!("unexpected {other:?}"),
@@ -265,9 +258,9 @@ async fn create_job_is_not_retried_when_the_connection_drops_but_get_is() {
     assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
     assert!(server.requests()[0].starts_with("POST /jobs "));
 
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     assert!(
-        matches!(&err, Error::Transport(t) if t.attempts == 3),
+        matches!(&err, Error::Transport(t) if t.attempts() == 3),
         "{err:?}"
     );
     assert_eq!(server.requests().len(), 1 + 3);
@@ -297,18 +290,18 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(matches!(&err, Error::Transport(t) if t.kind == TransportErrorKind::Timeout));
+    assert!(matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout));
     assert_eq!(slow_create.calls(), 1);
 
     let err = client
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .timeout(Duration::from_millis(50))
         .send()
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Transport(t) if t.kind == TransportErrorKind::Timeout && t.attempts == 3),
+        matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout && t.attempts() == 3),
         "{err:?}"
     );
     assert_eq!(slow_get.calls(), 3);
@@ -318,7 +311,7 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
         .timeout(Duration::from_millis(50))
         .build()
         .unwrap();
-    let err = short.jobs().get(JOB).send().await.unwrap_err();
+    let err = short.job(JOB).get().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(slow_get.calls(), 6);
 }
@@ -327,15 +320,15 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
 async fn connection_refused_is_retried_then_reported_as_a_connect_error() {
     let client = builder_for(&closed_port_url()).build().unwrap();
     for err in [
-        client.jobs().get(JOB).send().await.unwrap_err(),
+        client.job(JOB).get().send().await.unwrap_err(),
         // Nothing reached a server: even CreateJob may be retried.
         client.jobs().create(job(JOB)).send().await.unwrap_err(),
     ] {
         match &err {
             Error::Transport(t) => {
-                assert_eq!(t.kind, TransportErrorKind::Connect, "{t}");
+                assert_eq!(t.kind(), TransportErrorKind::Connect, "{t}");
                 assert!(t.is_connect());
-                assert_eq!(t.attempts, 3);
+                assert_eq!(t.attempts(), 3);
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -519,11 +512,11 @@ async fn an_execution_of_an_earlier_job_of_the_same_name_is_a_conflict_not_a_suc
     assert!(err.is_conflict(), "{err}");
     match &err {
         Error::ExecutionConflict(c) => {
-            assert_eq!(c.execution_id, "exec-reused");
-            assert_eq!(c.error.attempts, 2);
-            let found = c.found.as_ref().expect("what was found is kept");
+            assert_eq!(c.execution_id(), "exec-reused");
+            assert_eq!(c.error().attempts(), 2);
+            let found = c.found().expect("what was found is kept");
             assert_eq!(found.metadata.id.as_deref(), Some("exec-reused"));
-            assert!(c.reason.contains("older than the job"), "{}", c.reason);
+            assert!(c.reason().contains("older than the job"), "{}", c.reason());
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -577,8 +570,8 @@ async fn a_conflict_with_no_execution_to_show_for_it_is_not_a_success() {
         .unwrap_err();
     match &err {
         Error::ExecutionConflict(c) => {
-            assert!(c.found.is_none());
-            assert_eq!(c.reason, "no execution has this id");
+            assert!(c.found().is_none());
+            assert_eq!(c.reason(), "no execution has this id");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -622,16 +615,11 @@ async fn put_and_delete_are_retried_like_get() {
         then.server_error(502, json!({"code": 502, "error": "bad_gateway"}));
     });
     let client = common::client(&server);
-    client
-        .jobs()
-        .update(JOB, job(JOB))
-        .send()
-        .await
-        .unwrap_err();
+    client.job(JOB).update(job(JOB)).send().await.unwrap_err();
     client
         .job(JOB)
-        .executions()
-        .cancel("exec-1")
+        .execution("exec-1")
+        .cancel()
         .send()
         .await
         .unwrap_err();

@@ -255,12 +255,12 @@ async fn a_renamed_or_invalid_job_is_not_written() {
         .await
         .unwrap_err();
     match err {
-        Error::InvalidInput(i) => assert_eq!(i.field.as_deref(), Some("metadata.name")),
+        Error::InvalidInput(i) => assert_eq!(i.field(), Some("metadata.name")),
         other => panic!("{other:?}"),
     }
     let err = client
-        .jobs()
-        .update_with(JOB, |job| runtime(job).disk_percent = Some(99))
+        .job(JOB)
+        .update_with(|job| runtime(job).disk_percent = Some(99))
         .send()
         .await
         .unwrap_err();
@@ -337,7 +337,7 @@ async fn read_failures_are_typed_and_nothing_is_written() {
         .await
         .unwrap_err();
     match err {
-        Error::Decode(d) => assert_eq!(d.path, "spec.runtime.memory"),
+        Error::Decode(d) => assert_eq!(d.path(), "spec.runtime.memory"),
         other => panic!("{other:?}"),
     }
     assert_eq!(put.calls(), 0);

@@ -3,7 +3,8 @@
 
 mod common;
 
-use blaxel_jobs::{Client, Error, InvalidInput, JobBuilder, PortProtocol, types};
+use blaxel_jobs::types::PortProtocol;
+use blaxel_jobs::{Client, Error, InvalidInput, JobBuilder, types};
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{JOB, job, job_value, parse};
 use httpmock::{Mock, MockServer};
@@ -85,13 +86,13 @@ async fn an_invalid_job_is_not_sent() {
     ];
     for (job, field, words) in cases {
         let create = invalid(client.jobs().create(job.clone()).send().await);
-        assert_eq!(create.field.as_deref(), Some(field), "{create}");
-        assert!(create.message.contains(words), "{create}");
+        assert_eq!(create.field(), Some(field), "{create}");
+        assert!(create.message().contains(words), "{create}");
         // Update checks the same.
         let name = job.metadata.name.clone();
         if !name.is_empty() {
-            let update = invalid(client.jobs().update(name, job).send().await);
-            assert_eq!(update.field.as_deref(), Some(field), "{update}");
+            let update = invalid(client.job(name).update(job).send().await);
+            assert_eq!(update.field(), Some(field), "{update}");
         }
         let shown = Error::InvalidInput(create).to_string();
         assert!(
@@ -139,12 +140,7 @@ async fn values_the_document_allows_are_sent() {
         let job = job_with(|v| edit(v));
         let name = job.metadata.name.clone();
         client.jobs().create(job.clone()).send().await.unwrap();
-        client
-            .jobs()
-            .update(name, job.clone())
-            .send()
-            .await
-            .unwrap();
+        client.job(name).update(job.clone()).send().await.unwrap();
         sent += 2;
         assert_eq!(recorder.count(), sent);
         let bodies = recorder.json_bodies();
@@ -152,7 +148,8 @@ async fn values_the_document_allows_are_sent() {
         assert_eq!(bodies[sent - 2], expected);
         assert_eq!(bodies[sent - 1], expected);
     }
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     executions.create().env("", "x").send().await.unwrap();
     assert_eq!(all.calls(), sent + 1);
     assert_eq!(recorder.json_bodies()[sent]["env"], json!({"": "x"}));
@@ -189,8 +186,8 @@ async fn page_sizes_are_clamped_not_refused() {
         .unwrap();
     client
         .job(JOB)
-        .executions()
-        .tasks("ex-1")
+        .execution("ex-1")
+        .tasks()
         .limit(u32::MAX)
         .send()
         .await
@@ -204,9 +201,9 @@ async fn page_sizes_are_clamped_not_refused() {
 async fn update_requires_the_same_name() {
     let (server, client) = counting().await;
     let all = any(&server);
-    let e = invalid(client.jobs().update("other-job", job(JOB)).send().await);
-    assert_eq!(e.field.as_deref(), Some("metadata.name"));
-    assert!(e.message.contains("other-job"), "{e}");
+    let e = invalid(client.job("other-job").update(job(JOB)).send().await);
+    assert_eq!(e.field(), Some("metadata.name"));
+    assert!(e.message().contains("other-job"), "{e}");
     assert_eq!(all.calls(), 0);
 }
 
@@ -215,13 +212,21 @@ async fn list_limits_and_queries_are_checked() {
     let (server, client) = counting().await;
     let all = any(&server);
     let e = invalid(client.jobs().list().q("q".repeat(201)).send().await);
-    assert_eq!(e.field.as_deref(), Some("q"));
+    assert_eq!(e.field(), Some("q"));
 
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     let e = invalid(executions.list().q("q".repeat(201)).send().await);
-    assert_eq!(e.field.as_deref(), Some("q"));
-    let e = invalid(executions.tasks("ex-1").q("q".repeat(201)).send().await);
-    assert_eq!(e.field.as_deref(), Some("q"));
+    assert_eq!(e.field(), Some("q"));
+    let e = invalid(
+        job_ref
+            .execution("ex-1")
+            .tasks()
+            .q("q".repeat(201))
+            .send()
+            .await,
+    );
+    assert_eq!(e.field(), Some("q"));
 
     // Streams report the problem as their only item, without a request.
     use futures_util::StreamExt as _;
@@ -250,12 +255,13 @@ async fn an_execution_memory_above_the_jobs_is_refused_after_reading_the_job() {
         t.ok(&parse(json!({"executionId": "e-1"})));
     });
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
 
     let e = invalid(executions.create().memory(8192).send().await);
-    assert_eq!(e.field.as_deref(), Some("memory"));
+    assert_eq!(e.field(), Some("memory"));
     assert!(
-        e.message.contains("8192") && e.message.contains("4096"),
+        e.message().contains("8192") && e.message().contains("4096"),
         "{e}"
     );
     assert_eq!((get.calls(), create.calls()), (1, 0));
@@ -299,10 +305,11 @@ async fn a_missing_job_fails_the_memory_check_with_not_found() {
 async fn tasks_must_be_json_objects() {
     let (server, client) = counting().await;
     let all = any(&server);
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     let e = invalid(executions.create().task(json!(42)).send().await);
-    assert_eq!(e.field.as_deref(), Some("tasks[0]"));
-    assert!(e.message.contains("object"), "{e}");
+    assert_eq!(e.field(), Some("tasks[0]"));
+    assert!(e.message().contains("object"), "{e}");
     let e = invalid(
         executions
             .create()
@@ -310,9 +317,9 @@ async fn tasks_must_be_json_objects() {
             .send()
             .await,
     );
-    assert_eq!(e.field.as_deref(), Some("tasks[1]"));
+    assert_eq!(e.field(), Some("tasks[1]"));
     let e = invalid(executions.create().task("a string").build());
-    assert_eq!(e.field.as_deref(), Some("tasks[0]"));
+    assert_eq!(e.field(), Some("tasks[0]"));
     assert_eq!(all.calls(), 0);
 }
 
@@ -320,64 +327,56 @@ async fn tasks_must_be_json_objects() {
 async fn empty_job_and_execution_ids_are_refused() {
     let (server, client) = counting().await;
     let all = any(&server);
-    let jobs = client.jobs();
     assert_eq!(
-        invalid(jobs.get("").send().await).field.as_deref(),
+        invalid(client.job("").get().send().await).field(),
         Some("jobId")
     );
     assert_eq!(
-        invalid(jobs.delete("").send().await).field.as_deref(),
+        invalid(client.job("").delete().send().await).field(),
         Some("jobId")
     );
     assert_eq!(
-        invalid(jobs.revisions(" ").send().await).field.as_deref(),
+        invalid(client.job(" ").revisions().send().await).field(),
         Some("jobId")
     );
     let no_job = client.job("").executions();
+    assert_eq!(invalid(no_job.list().send().await).field(), Some("jobId"));
+    assert_eq!(invalid(no_job.create().send().await).field(), Some("jobId"));
     assert_eq!(
-        invalid(no_job.list().send().await).field.as_deref(),
+        invalid(client.job("").execution("e").get().send().await).field(),
         Some("jobId")
     );
-    assert_eq!(
-        invalid(no_job.create().send().await).field.as_deref(),
-        Some("jobId")
-    );
-    assert_eq!(
-        invalid(no_job.get("e").send().await).field.as_deref(),
-        Some("jobId")
-    );
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
     for e in [
-        invalid(executions.get("").send().await),
-        invalid(executions.cancel("").send().await),
-        invalid(executions.tasks("  ").send().await),
+        invalid(job_ref.execution("").get().send().await),
+        invalid(job_ref.execution("").cancel().send().await),
+        invalid(job_ref.execution("  ").tasks().send().await),
     ] {
-        assert_eq!(e.field.as_deref(), Some("executionId"), "{e}");
+        assert_eq!(e.field(), Some("executionId"), "{e}");
     }
     let e = invalid(
         client
             .job("")
             .wait_until_deployed()
-            .max_wait(Duration::from_secs(1))
-            .send()
+            .wait(Duration::from_secs(1))
             .await,
     );
-    assert_eq!(e.field.as_deref(), Some("jobId"));
+    assert_eq!(e.field(), Some("jobId"));
     assert_eq!(all.calls(), 0);
 }
 
 #[test]
 fn the_job_builder_checks_its_result() {
     let e = invalid(JobBuilder::new("Bad_Name").build());
-    assert_eq!(e.field.as_deref(), Some("metadata.name"));
+    assert_eq!(e.field(), Some("metadata.name"));
     let e = invalid(JobBuilder::new("ok").disk_percent(99).build());
-    assert_eq!(e.field.as_deref(), Some("spec.runtime.diskPercent"));
+    assert_eq!(e.field(), Some("spec.runtime.diskPercent"));
     JobBuilder::new("ok")
         .cron("@daily", [json!({})])
         .build()
         .unwrap();
     let e = invalid(JobBuilder::new("ok").cron("0 3 * * *", [json!(1)]).build());
-    assert!(e.field.as_deref().unwrap().contains("tasks[0]"), "{e}");
+    assert!(e.field().unwrap().contains("tasks[0]"), "{e}");
     let e = invalid(
         JobBuilder::new("ok")
             .http_async_trigger(
@@ -387,10 +386,7 @@ fn the_job_builder_checks_its_result() {
             )
             .build(),
     );
-    assert_eq!(
-        e.field.as_deref(),
-        Some("spec.triggers[0].configuration.timeout")
-    );
+    assert_eq!(e.field(), Some("spec.triggers[0].configuration.timeout"));
     // Rules of the SDK's own are warnings, not refusals.
     JobBuilder::new("ok")
         .port("metrics", 0, PortProtocol::Http)
@@ -410,8 +406,5 @@ fn a_bad_cron_task_names_the_trigger_index() {
             .cron("0 3 * * *", [json!({}), json!("not an object")])
             .build(),
     );
-    assert_eq!(
-        e.field.as_deref(),
-        Some("spec.triggers[1].configuration.tasks[1]")
-    );
+    assert_eq!(e.field(), Some("spec.triggers[1].configuration.tasks[1]"));
 }

@@ -3,7 +3,8 @@
 
 mod common;
 
-use blaxel_jobs::{Error, JobExecutionStatus};
+use blaxel_jobs::Error;
+use blaxel_jobs::types::JobExecutionStatus;
 use blaxel_jobs_httpmock::MockServerExt;
 use common::{
     JOB, Recorder, api_error, execution_value, fast_poll, job_with_status, json_response,
@@ -38,11 +39,10 @@ async fn wait_returns_the_execution_once_it_succeeds() {
     let client = common::client(&server);
     let done = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
@@ -67,17 +67,16 @@ async fn failed_cancelled_and_timeout_end_the_wait_with_execution_ended() {
         let client = common::client(&server);
         let err = client
             .job(JOB)
-            .executions()
-            .wait(EX)
+            .execution(EX)
+            .wait_until_succeeded()
             .poll_interval(fast_poll())
-            .max_wait(Duration::from_secs(10))
-            .send()
+            .wait(Duration::from_secs(10))
             .await
             .unwrap_err();
         match &err {
             Error::ExecutionEnded(ended) => {
                 assert_eq!(ended.status(), Some(&expected));
-                assert_eq!(ended.execution.metadata.id.as_deref(), Some(EX));
+                assert_eq!(ended.execution().metadata.id.as_deref(), Some(EX));
             }
             other => panic!("{status}: unexpected {other:?}"),
         }
@@ -108,21 +107,24 @@ async fn unknown_and_cancelling_statuses_keep_polling_until_max_wait() {
         let started = Instant::now();
         let err = client
             .job(JOB)
-            .executions()
-            .wait(EX)
+            .execution(EX)
+            .wait_until_succeeded()
             .poll_interval(fast_poll())
-            .max_wait(max_wait)
-            .send()
+            .wait(max_wait)
             .await
             .unwrap_err();
         let took = started.elapsed();
         match &err {
             Error::WaitTimeout(t) => {
-                assert!(t.elapsed >= max_wait, "{status}: {:?}", t.elapsed);
-                assert!(t.polls >= 2, "{status}: {} polls", t.polls);
-                assert_eq!(t.polls as usize, mock.calls(), "{status}");
-                assert_eq!(t.last_status.as_deref(), Some(status));
-                assert!(t.what.contains(EX) && t.what.contains(JOB), "{}", t.what);
+                assert!(t.elapsed() >= max_wait, "{status}: {:?}", t.elapsed());
+                assert!(t.polls() >= 2, "{status}: {} polls", t.polls());
+                assert_eq!(t.polls() as usize, mock.calls(), "{status}");
+                assert_eq!(t.last_status(), Some(status));
+                assert!(
+                    t.what().contains(EX) && t.what().contains(JOB),
+                    "{}",
+                    t.what()
+                );
             }
             other => panic!("{status}: unexpected {other:?}"),
         }
@@ -142,15 +144,15 @@ async fn on_progress_is_called_on_each_poll() {
     let log = Arc::clone(&seen);
     client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
         .on_progress(move |e| {
             log.lock()
                 .unwrap()
                 .push(e.status.as_ref().map(|s| s.as_str().to_owned()))
         })
-        .send()
+        .wait(Duration::from_secs(30 * 60))
         .await
         .unwrap();
     let seen = seen.lock().unwrap().clone();
@@ -173,11 +175,10 @@ async fn a_404_ends_the_wait_at_once() {
     let started = Instant::now();
     let err = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(30))
-        .send()
+        .wait(Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -201,11 +202,10 @@ async fn a_503_while_polling_is_not_fatal() {
     let client = common::client(&server);
     let done = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
@@ -222,14 +222,14 @@ async fn an_empty_execution_id_fails_before_polling() {
     let client = common::client(&server);
     let err = client
         .job(JOB)
-        .executions()
-        .wait("")
+        .execution("")
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .send()
+        .wait(Duration::from_secs(30 * 60))
         .await
         .unwrap_err();
     match err {
-        Error::InvalidInput(i) => assert_eq!(i.field.as_deref(), Some("executionId")),
+        Error::InvalidInput(i) => assert_eq!(i.field(), Some("executionId")),
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(any.calls(), 0);
@@ -262,11 +262,13 @@ async fn wait_until_deployed_returns_the_deployed_job() {
         .job(JOB)
         .wait_until_deployed()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap();
-    assert_eq!(job.status, Some(blaxel_jobs::Status::Deployed));
+    assert_eq!(
+        job.status,
+        Some(blaxel_jobs::types::DeploymentStatus::Deployed)
+    );
     assert_eq!(mock.calls(), 4);
 }
 
@@ -279,13 +281,15 @@ async fn wait_until_deployed_fails_on_failed() {
         .job(JOB)
         .wait_until_deployed()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap_err();
     match &err {
         Error::DeploymentFailed(d) => {
-            assert_eq!(d.job.status, Some(blaxel_jobs::Status::Failed));
+            assert_eq!(
+                d.job().status,
+                Some(blaxel_jobs::types::DeploymentStatus::Failed)
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -305,15 +309,14 @@ async fn wait_until_deployed_gives_up_after_max_wait() {
         .job(JOB)
         .wait_until_deployed()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(100))
-        .send()
+        .wait(Duration::from_millis(100))
         .await
         .unwrap_err();
     match &err {
         Error::WaitTimeout(t) => {
-            assert!(t.polls >= 2);
-            assert_eq!(t.last_status.as_deref(), Some("BUILDING"));
-            assert!(t.elapsed >= Duration::from_millis(100));
+            assert!(t.polls() >= 2);
+            assert_eq!(t.last_status(), Some("BUILDING"));
+            assert!(t.elapsed() >= Duration::from_millis(100));
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -330,8 +333,8 @@ async fn an_unknown_execution_status_does_not_break_decoding() {
     let log = Arc::clone(&seen);
     client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
         .on_progress(move |e| {
             let s = e.status.clone().unwrap();
@@ -339,7 +342,7 @@ async fn an_unknown_execution_status_does_not_break_decoding() {
                 .unwrap()
                 .push((s.as_str().to_owned(), s.is_known()));
         })
-        .send()
+        .wait(Duration::from_secs(30 * 60))
         .await
         .unwrap();
     assert_eq!(
@@ -360,11 +363,10 @@ async fn a_long_retry_after_while_polling_is_respected() {
     let client = common::client(&server);
     let result = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(300))
-        .send()
+        .wait(Duration::from_millis(300))
         .await;
     assert!(result.is_err());
     // The server asked for 120 s, more than the whole wait: one request only.
@@ -384,11 +386,10 @@ async fn max_wait_bounds_a_slow_poll() {
     let started = Instant::now();
     let err = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(200))
-        .send()
+        .wait(Duration::from_millis(200))
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");

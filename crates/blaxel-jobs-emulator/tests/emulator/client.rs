@@ -2,7 +2,7 @@
 //! generated types.
 
 use crate::common::{H, V2};
-use blaxel_jobs_client::open_enum::{JobExecutionStatus, Status};
+use blaxel_jobs_client::open_enum::{DeploymentStatus, JobExecutionStatus};
 use blaxel_jobs_client::types::{self, ListSort};
 use blaxel_jobs_client::{Client, Error, hooks::Hooks};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -33,7 +33,7 @@ async fn the_generated_client_round_trips() {
     }))
     .unwrap();
     let created = c.create_job().body(job).send().await.unwrap().into_inner();
-    assert_eq!(created.status, Some(Status::Deploying));
+    assert_eq!(created.status, Some(DeploymentStatus::Deploying));
     assert_eq!(created.metadata.workspace.as_deref(), Some("test-ws"));
 
     h.advance_ms(2_000);
@@ -44,7 +44,7 @@ async fn the_generated_client_round_trips() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(got.status, Some(Status::Deployed));
+    assert_eq!(got.status, Some(DeploymentStatus::Deployed));
 
     let page = c
         .list_jobs()
@@ -124,7 +124,7 @@ async fn the_generated_client_round_trips() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(deleted.status, Some(Status::Deleting));
+    assert_eq!(deleted.status, Some(DeploymentStatus::Deleting));
 }
 
 #[tokio::test]

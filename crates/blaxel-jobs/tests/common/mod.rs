@@ -76,11 +76,9 @@ pub fn parse<T: DeserializeOwned>(value: Value) -> T {
 
 /// Retries as the default (3 attempts) but with millisecond backoffs.
 pub fn fast_retry() -> RetryConfig {
-    RetryConfig {
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-        ..RetryConfig::default()
-    }
+    RetryConfig::default()
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
 }
 
 /// Waiter polls every few milliseconds.

@@ -1,7 +1,8 @@
 //! Bad input gets a clear, typed error and leaves the server's state alone.
 
 use crate::common::{self, WS};
-use blaxel_jobs::{Client, ConfigErrorKind, Error, JobBuilder, PortProtocol};
+use blaxel_jobs::types::PortProtocol;
+use blaxel_jobs::{Client, ConfigErrorKind, Error, JobBuilder};
 use blaxel_jobs_emulator::{EmulatorConfig, Route};
 
 #[tokio::test]
@@ -13,7 +14,7 @@ async fn invalid_names_are_refused_before_sending() {
         job.metadata.name = name.to_owned();
         let err = client.jobs().create(job).send().await.unwrap_err();
         match err {
-            Error::InvalidInput(i) => assert_eq!(i.field.as_deref(), Some("metadata.name")),
+            Error::InvalidInput(i) => assert_eq!(i.field(), Some("metadata.name")),
             other => panic!("{name}: {other}"),
         }
     }
@@ -24,9 +25,12 @@ async fn invalid_names_are_refused_before_sending() {
 #[tokio::test]
 async fn an_unknown_job_is_not_found() {
     let (emu, client) = common::manual().await;
-    let err = client.jobs().get("ghost").send().await.unwrap_err();
+    let err = client.job("ghost").get().send().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    assert_eq!(err.api().unwrap().code.as_deref(), Some("not_found"));
+    assert_eq!(
+        err.api().unwrap().code().map(|c| c.as_str()),
+        Some("not_found")
+    );
     let err = client
         .job("ghost")
         .executions()
@@ -49,11 +53,8 @@ async fn a_body_the_server_rejects_names_the_field() {
         .unwrap();
     let err = client.jobs().create(job).send().await.unwrap_err();
     let api = err.api().expect("an API error");
-    assert_eq!(api.status.as_u16(), 400);
-    assert!(
-        api.message.as_deref().unwrap_or("").contains("protocol"),
-        "{err}"
-    );
+    assert_eq!(api.status().as_u16(), 400);
+    assert!(api.message().unwrap_or("").contains("protocol"), "{err}");
     assert_eq!(emu.request_count(Route::CreateJob), 1, "400 is not retried");
     assert!(emu.job_names(WS).is_empty());
 }
@@ -89,8 +90,8 @@ async fn a_wrong_key_is_unauthorized() {
         .unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
     let api = err.api().unwrap();
-    assert_eq!(api.source.as_deref(), Some("platform"));
-    assert!(api.code.is_some());
+    assert_eq!(api.blaxel_source(), Some("platform"));
+    assert!(api.code().is_some());
     assert!(!err.to_string().contains("not-the-key"));
     assert_eq!(emu.request_count(Route::CreateJob), 1, "401 is not retried");
     assert!(emu.job_names(WS).is_empty());
@@ -107,8 +108,8 @@ async fn a_missing_workspace_is_a_configuration_error_before_any_request() {
         .unwrap_err();
     match err {
         Error::Config(c) => {
-            assert_eq!(c.kind, ConfigErrorKind::MissingWorkspace);
-            assert!(c.message.contains("BL_WORKSPACE"), "{c}");
+            assert_eq!(c.kind(), ConfigErrorKind::MissingWorkspace);
+            assert!(c.message().contains("BL_WORKSPACE"), "{c}");
         }
         other => panic!("{other}"),
     }
@@ -134,8 +135,8 @@ async fn workspaces_do_not_see_each_other() {
         .unwrap();
     assert!(
         other
-            .jobs()
-            .get("mine")
+            .job("mine")
+            .get()
             .send()
             .await
             .unwrap_err()

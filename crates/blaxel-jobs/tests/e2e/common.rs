@@ -9,11 +9,9 @@ pub const WS: &str = "e2e";
 
 /// Retries as by default, but with millisecond backoff.
 pub fn fast_retry() -> RetryConfig {
-    RetryConfig {
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(10),
-        ..RetryConfig::default()
-    }
+    RetryConfig::default()
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(10))
 }
 
 /// Waiters that poll every few milliseconds.
@@ -51,7 +49,7 @@ pub async fn start(config: EmulatorConfig) -> (Emulator, Client) {
 }
 
 /// A small valid job.
-pub fn job(name: &str) -> blaxel_jobs::Job {
+pub fn job(name: &str) -> blaxel_jobs::types::Job {
     JobBuilder::new(name)
         .image("registry.example.com/worker:1.0")
         .memory(1024)

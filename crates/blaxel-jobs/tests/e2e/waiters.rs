@@ -1,7 +1,8 @@
 //! Waiters end correctly on every final status, and on their deadline.
 
 use crate::common::{self, fast_poll};
-use blaxel_jobs::{Error, JobBuilder, JobExecutionStatus};
+use blaxel_jobs::types::JobExecutionStatus;
+use blaxel_jobs::{Error, JobBuilder};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,7 +11,7 @@ async fn run(
     tasks: Vec<Value>,
     timeout_secs: u64,
     cancel: bool,
-) -> (Result<blaxel_jobs::JobExecution, Error>, Vec<String>) {
+) -> (Result<blaxel_jobs::types::JobExecution, Error>, Vec<String>) {
     let (_emu, client) = common::fast().await;
     let job = JobBuilder::new("waited")
         .memory(512)
@@ -19,7 +20,8 @@ async fn run(
         .build()
         .unwrap();
     client.jobs().create(job).send().await.unwrap();
-    let executions = client.job("waited").executions();
+    let job_ref = client.job("waited");
+    let executions = job_ref.executions();
     let id = executions
         .create()
         .tasks(tasks)
@@ -29,26 +31,28 @@ async fn run(
         .execution_id
         .unwrap();
     if cancel {
-        executions.cancel(&id).send().await.unwrap();
+        job_ref.execution(&id).cancel().send().await.unwrap();
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    let result = executions
-        .wait(&id)
+    let result = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(30))
         .on_progress(move |e| {
             log.lock()
                 .unwrap()
                 .push(e.status.as_ref().map_or("?", |s| s.as_str()).to_owned())
         })
-        .send()
+        .wait(Duration::from_secs(30))
         .await;
     let seen = seen.lock().unwrap().clone();
     (result, seen)
 }
 
-fn ended_with(result: &Result<blaxel_jobs::JobExecution, Error>) -> Option<JobExecutionStatus> {
+fn ended_with(
+    result: &Result<blaxel_jobs::types::JobExecution, Error>,
+) -> Option<JobExecutionStatus> {
     match result {
         Err(Error::ExecutionEnded(e)) => e.status().cloned(),
         _ => None,
@@ -125,7 +129,8 @@ async fn the_deadline_is_its_own_error() {
         .send()
         .await
         .unwrap();
-    let executions = client.job("slow").executions();
+    let job_ref = client.job("slow");
+    let executions = job_ref.executions();
     let id = executions
         .create()
         .task(json!({"durationSeconds": 1_000_000}))
@@ -134,18 +139,18 @@ async fn the_deadline_is_its_own_error() {
         .unwrap()
         .execution_id
         .unwrap();
-    let err = executions
-        .wait(&id)
+    let err = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(100))
-        .send()
+        .wait(Duration::from_millis(100))
         .await
         .unwrap_err();
     match err {
         Error::WaitTimeout(t) => {
-            assert!(t.polls >= 2, "{t}");
-            assert!(t.elapsed >= Duration::from_millis(100));
-            assert_eq!(t.last_status.as_deref(), Some("running"));
+            assert!(t.polls() >= 2, "{t}");
+            assert!(t.elapsed() >= Duration::from_millis(100));
+            assert_eq!(t.last_status(), Some("running"));
         }
         other => panic!("{other}"),
     }

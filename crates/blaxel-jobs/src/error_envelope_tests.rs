@@ -3,7 +3,7 @@
 //! older `origin: "gateway"`, the API's own `Error` object, and bodies whose
 //! fields have unexpected types. Parsing keeps every field it can read.
 
-use blaxel_jobs::{ApiError, Client};
+use crate::{ApiError, Client};
 use blaxel_jobs_emulator::Emulator;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -39,10 +39,10 @@ fn documented() -> Value {
 #[test]
 fn the_documented_platform_envelope_is_parsed_and_recognized() {
     let e = parse(401, &[], &documented());
-    assert_eq!(e.code.as_deref(), Some("AUTHENTICATION_FAILED"));
-    assert_eq!(e.message.as_deref(), Some("the API key is not valid"));
-    assert_eq!(e.retryable, Some(false));
-    assert_eq!(e.origin.as_deref(), Some("platform"));
+    assert_eq!(e.code().map(|c| c.as_str()), Some("AUTHENTICATION_FAILED"));
+    assert_eq!(e.message(), Some("the API key is not valid"));
+    assert_eq!(e.retryable(), Some(false));
+    assert_eq!(e.origin(), Some("platform"));
     assert!(e.is_platform(), "origin platform, even without the header");
 }
 
@@ -51,8 +51,8 @@ fn the_gateway_origin_and_the_header_alone_still_parse() {
     let mut body = documented();
     body["error"]["origin"] = json!("gateway");
     let e = parse(401, &[("x-blaxel-source", "platform")], &body);
-    assert_eq!(e.code.as_deref(), Some("AUTHENTICATION_FAILED"));
-    assert_eq!(e.origin.as_deref(), Some("gateway"));
+    assert_eq!(e.code().map(|c| c.as_str()), Some("AUTHENTICATION_FAILED"));
+    assert_eq!(e.origin(), Some("gateway"));
     assert!(e.is_platform(), "the X-Blaxel-Source header says platform");
     let e = parse(401, &[], &body);
     assert!(
@@ -68,9 +68,9 @@ fn the_api_error_object_is_not_a_platform_error() {
         &[],
         &json!({"code": 404, "error": "not_found", "message": "job x not found"}),
     );
-    assert_eq!(e.code.as_deref(), Some("not_found"));
-    assert_eq!(e.message.as_deref(), Some("job x not found"));
-    assert_eq!(e.origin, None);
+    assert_eq!(e.code().map(|c| c.as_str()), Some("not_found"));
+    assert_eq!(e.message(), Some("job x not found"));
+    assert_eq!(e.origin(), None);
     assert!(!e.is_platform());
 }
 
@@ -90,17 +90,17 @@ fn a_field_of_an_unexpected_type_loses_only_itself() {
         body["error"][field] = value.clone();
         let e = parse(401, &[], &body);
         assert_eq!(
-            e.code.as_deref(),
+            e.code().map(|c| c.as_str()),
             Some("AUTHENTICATION_FAILED"),
             "{field}: {value}"
         );
         assert_eq!(
-            e.message.as_deref(),
+            e.message(),
             Some("the API key is not valid"),
             "{field}: {value}"
         );
         if field != "retryable" {
-            assert_eq!(e.retryable, Some(false), "{field}: {value}");
+            assert_eq!(e.retryable(), Some(false), "{field}: {value}");
         }
         if field != "origin" {
             assert!(e.is_platform(), "{field}: {value}");
@@ -108,8 +108,15 @@ fn a_field_of_an_unexpected_type_loses_only_itself() {
     }
     // The API's object with a numeric message keeps its code.
     let e = parse(400, &[], &json!({"error": "bad_request", "message": 5}));
-    assert_eq!(e.code.as_deref(), Some("bad_request"));
-    assert_eq!(e.message, None);
+    // Codes match without regard to case, as every open enum's values do:
+    // the API's `bad_request` is the platform's `BAD_REQUEST`.
+    assert_eq!(
+        e.code(),
+        Some(&crate::types::ErrorCode::BadRequest),
+        "{:?}",
+        e.code()
+    );
+    assert_eq!(e.message(), None);
 }
 
 #[test]
@@ -124,8 +131,8 @@ fn bodies_that_are_not_error_objects_keep_the_raw_body() {
         "{\"error\": {",
     ] {
         let e = ApiError::from_parts(StatusCode::BAD_GATEWAY, &HeaderMap::new(), body.into());
-        assert_eq!(e.code, None, "{body}");
-        assert_eq!(e.body.as_ref(), body.as_bytes(), "{body}");
+        assert_eq!(e.code(), None, "{body}");
+        assert_eq!(e.body().as_ref(), body.as_bytes(), "{body}");
         assert!(!e.is_platform(), "{body}");
     }
 }
@@ -140,14 +147,17 @@ async fn the_emulator_sends_the_documented_envelope_and_the_sdk_reads_it() {
         .workspace("ws")
         .build()
         .unwrap();
-    let err = client.jobs().get("any").send().await.unwrap_err();
+    let err = client.job("any").get().send().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
     let api = err.api().expect("an API error");
-    assert_eq!(api.origin.as_deref(), Some("platform"));
-    assert_eq!(api.source.as_deref(), Some("platform"));
+    assert_eq!(api.origin(), Some("platform"));
+    assert_eq!(api.blaxel_source(), Some("platform"));
     assert!(api.is_platform());
-    assert_eq!(api.code.as_deref(), Some("AUTHENTICATION_FAILED"));
-    let body: Value = serde_json::from_slice(&api.body).unwrap();
+    assert_eq!(
+        api.code().map(|c| c.as_str()),
+        Some("AUTHENTICATION_FAILED")
+    );
+    let body: Value = serde_json::from_slice(api.body()).unwrap();
     let ts = body["error"]["timestamp"].as_str().expect("a timestamp");
     assert!(
         ts.starts_with("20") && ts.contains('T'),

@@ -1,0 +1,228 @@
+//! A blocking client, for scripts and programs without an async runtime
+//! (feature `blocking`).
+//!
+//! [`Client`] owns a current-thread tokio runtime and an async
+//! [`crate::Client`], and runs each call to completion on it. It mirrors
+//! the async API by reusing it: [`Client::jobs`] and [`Client::job`] give
+//! the same handles and builders, named after the same operations, and
+//! [`Client::send`] runs a builder where async code would write
+//! `.send().await`. Waiters run with [`Client::wait`], and
+//! [`Client::collect`] reads every item of a listing. Retries, timeouts,
+//! limits and errors are the async client's.
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), blaxel_jobs::Error> {
+//! use blaxel_jobs::blocking::Client;
+//! use std::time::Duration;
+//!
+//! let client = Client::from_env()?;
+//! let job = client.send(client.job("nightly-report").get())?;
+//! println!("{} is {:?}", job.metadata.name, job.status);
+//!
+//! let all = client.collect(client.jobs().list().limit(100))?;
+//! println!("{} jobs", all.len());
+//!
+//! let started = client.send(client.job("nightly-report").executions().create())?;
+//! let id = started.execution_id.unwrap_or_default();
+//! let waiter = client.job("nightly-report").execution(id).wait_until_succeeded();
+//! let done = client.wait(waiter, Duration::from_secs(30 * 60))?;
+//! # let _ = done; Ok(()) }
+//! ```
+//!
+//! Calls block the calling thread. Do not use this client from inside an
+//! async runtime (tokio refuses to start a runtime within another, and
+//! panics): use the async [`crate::Client`] there.
+
+use crate::error::{ConfigError, ConfigErrorKind, Error};
+use crate::{ClientBuilder, JobRef, Jobs};
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+/// A blocking client of the Blaxel Jobs API: an async [`crate::Client`]
+/// and the current-thread runtime that runs its calls. See the
+/// [module documentation](self).
+pub struct Client {
+    runtime: tokio::runtime::Runtime,
+    inner: crate::Client,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::Client")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A blocking client configured from Blaxel's environment variables and
+    /// `~/.blaxel/config.yaml`, as [`crate::Client::from_env`].
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_builder(ClientBuilder::new())
+    }
+
+    /// A blocking client built from `builder`.
+    pub fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+        Self::new(builder.build()?)
+    }
+
+    /// A blocking client around an async client (its clones share its
+    /// connection pool and credential).
+    pub fn new(inner: crate::Client) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                ConfigError::new(
+                    ConfigErrorKind::HttpClient,
+                    format!("cannot start the blocking client's runtime: {e}"),
+                )
+            })?;
+        Ok(Client { runtime, inner })
+    }
+
+    /// The async client underneath.
+    pub fn async_client(&self) -> &crate::Client {
+        &self.inner
+    }
+
+    /// The workspace's jobs (CreateJob, ListJobs); run the builders with
+    /// [`send`](Self::send) or [`collect`](Self::collect).
+    pub fn jobs(&self) -> Jobs<'_> {
+        self.inner.jobs()
+    }
+
+    /// A handle on one job (GetJob, UpdateJob, DeleteJob, ListJobRevisions,
+    /// its executions and waiters); run the builders with
+    /// [`send`](Self::send) or [`wait`](Self::wait).
+    pub fn job(&self, name: impl Into<String>) -> JobRef<'_> {
+        self.inner.job(name)
+    }
+
+    /// Sends a request built from [`jobs`](Self::jobs) or [`job`](Self::job)
+    /// and blocks until it completes: the blocking form of `.send().await`.
+    pub fn send<R: Request>(&self, request: R) -> Result<R::Output, Error> {
+        self.runtime.block_on(request.send_request())
+    }
+
+    /// Every item of a listing, following the cursors: the blocking form of
+    /// `into_stream()` collected. The items are all held in memory; for a
+    /// listing too long for that, send one page at a time with
+    /// [`send`](Self::send) and `cursor`.
+    pub fn collect<L: Listing>(&self, listing: L) -> Result<Vec<L::Item>, Error> {
+        self.runtime.block_on(listing.collect_items())
+    }
+
+    /// Runs a waiter (`wait_until_succeeded()`, `wait_until_deployed()`)
+    /// until it ends or `max_wait` passes: the blocking form of
+    /// `.wait(max_wait).await`.
+    pub fn wait<W: Waiter>(&self, waiter: W, max_wait: Duration) -> Result<W::Output, Error> {
+        self.runtime.block_on(waiter.wait_for(max_wait))
+    }
+
+    /// Runs any future on this client's runtime, for what the helpers above
+    /// do not cover (a stream of pages, several calls at once).
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A request builder of the async API that [`Client::send`] can run.
+/// Implemented by every builder of this crate.
+pub trait Request: sealed::Sealed {
+    /// What the request answers.
+    type Output;
+    #[doc(hidden)]
+    fn send_request(self) -> impl Future<Output = Result<Self::Output, Error>>;
+}
+
+/// A list builder that [`Client::collect`] can read to the end.
+pub trait Listing: sealed::Sealed {
+    /// One item of the listing.
+    type Item;
+    #[doc(hidden)]
+    fn collect_items(self) -> impl Future<Output = Result<Vec<Self::Item>, Error>>;
+}
+
+/// A waiter that [`Client::wait`] can run.
+pub trait Waiter: sealed::Sealed {
+    /// What the waiter answers when the wait succeeds.
+    type Output;
+    #[doc(hidden)]
+    fn wait_for(self, max_wait: Duration) -> impl Future<Output = Result<Self::Output, Error>>;
+}
+
+/// `Request` for builders whose `send` answers `$output`.
+macro_rules! requests {
+    ($($builder:ty => $output:ty),+ $(,)?) => {$(
+        impl sealed::Sealed for $builder {}
+        impl Request for $builder {
+            type Output = $output;
+            fn send_request(self) -> impl Future<Output = Result<$output, Error>> {
+                self.send()
+            }
+        }
+    )+};
+}
+
+use crate::types;
+requests! {
+    crate::CreateJob<'_> => types::Job,
+    crate::GetJob<'_> => types::Job,
+    crate::UpdateJob<'_> => types::Job,
+    crate::DeleteJob<'_> => types::Job,
+    crate::ListJobRevisions<'_> => Vec<types::RevisionMetadata>,
+    crate::ListJobs<'_> => types::JobList,
+    crate::CreateJobExecution<'_> => types::CreateJobExecutionOutput,
+    crate::GetJobExecution<'_> => types::JobExecution,
+    crate::DeleteJobExecution<'_> => types::JobExecution,
+    crate::ListJobExecutions<'_> => types::JobExecutionList,
+    crate::ListJobExecutionTasks<'_> => types::JobExecutionTaskList,
+}
+
+impl<F: FnOnce(&mut types::Job)> sealed::Sealed for crate::UpdateJobWith<'_, F> {}
+impl<F: FnOnce(&mut types::Job)> Request for crate::UpdateJobWith<'_, F> {
+    type Output = types::Job;
+    fn send_request(self) -> impl Future<Output = Result<types::Job, Error>> {
+        self.send()
+    }
+}
+
+/// `Listing` for list builders.
+macro_rules! listings {
+    ($($builder:ty => $item:ty),+ $(,)?) => {$(
+        impl Listing for $builder {
+            type Item = $item;
+            fn collect_items(self) -> impl Future<Output = Result<Vec<$item>, Error>> {
+                futures_util::TryStreamExt::try_collect(self.into_stream())
+            }
+        }
+    )+};
+}
+
+listings! {
+    crate::ListJobs<'_> => types::Job,
+    crate::ListJobExecutions<'_> => types::JobExecution,
+    crate::ListJobExecutionTasks<'_> => types::JobExecutionTask,
+}
+
+impl sealed::Sealed for crate::WaitUntilSucceeded<'_> {}
+impl Waiter for crate::WaitUntilSucceeded<'_> {
+    type Output = types::JobExecution;
+    fn wait_for(self, max_wait: Duration) -> impl Future<Output = Result<Self::Output, Error>> {
+        self.wait(max_wait)
+    }
+}
+
+impl sealed::Sealed for crate::WaitUntilDeployed<'_> {}
+impl Waiter for crate::WaitUntilDeployed<'_> {
+    type Output = types::Job;
+    fn wait_for(self, max_wait: Duration) -> impl Future<Output = Result<Self::Output, Error>> {
+        self.wait(max_wait)
+    }
+}
