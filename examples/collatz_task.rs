@@ -108,7 +108,7 @@ fn chain_length(n: u64, max_steps: u64) -> Result<u64, BoxError> {
         if steps == max_steps {
             return Err(format!("{n} needs more than {max_steps} steps to reach 1").into());
         }
-        value = if value % 2 == 0 {
+        value = if value.is_multiple_of(2) {
             value / 2
         } else {
             value

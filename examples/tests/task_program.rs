@@ -129,7 +129,7 @@ fn logs(emu: &Emulator, e: &types::JobExecution, task: usize) -> Vec<(u64, Value
 fn reference_steps(n: u64) -> u64 {
     match n {
         1 => 0,
-        n if n % 2 == 0 => 1 + reference_steps(n / 2),
+        n if n.is_multiple_of(2) => 1 + reference_steps(n / 2),
         n => 1 + reference_steps(3 * n + 1),
     }
 }

@@ -13,9 +13,9 @@ mod connections;
 mod executions;
 mod faults;
 mod jobs;
-mod newer_fields;
 #[cfg(unix)]
 mod local;
+mod newer_fields;
 mod pagination;
 mod retention;
 mod validation;
