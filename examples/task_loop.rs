@@ -24,7 +24,7 @@
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use blaxel_jobs::{Client, JobBuilder, PollInterval};
@@ -47,7 +47,17 @@ const CONCURRENCY: u32 = 4;
 const SHOWN_TASK: u64 = 42;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let program = task_program()?;
     println!("Task program: {}", program.display());
 
@@ -121,8 +131,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         total_steps = total_steps.saturating_add(result.total_steps);
     }
+    let finished = TASKS - failed_tasks.len() as u64;
     println!(
-        "Numbers 1 to {}: the longest chain starts at {} ({} steps); {total_steps} steps in all",
+        "Numbers 1 to {} ({finished} of {TASKS} tasks with a result): the longest chain starts \
+         at {} ({} steps); {total_steps} steps in all",
         TASKS * SPAN,
         longest.n,
         longest.steps
