@@ -74,16 +74,21 @@ async fn run(
             c.env(*name, *value)
         });
     let id = create.send().await.unwrap().execution_id.unwrap();
+    finish(emu, client, &id).await
+}
+
+/// Waits until execution `id` ends; returns it as the SDK reads it.
+async fn finish(emu: &Emulator, client: &Client, id: &str) -> types::JobExecution {
     let ended = |emu: &Emulator| {
         emu.executions(WS, JOB).iter().any(|e| {
-            e.metadata.id.as_deref() == Some(id.as_str())
+            e.metadata.id.as_deref() == Some(id)
                 && e.status.as_ref().is_some_and(|s| s.is_terminal())
         })
     };
     tokio::time::timeout(HANG, emu.wait_until(ended))
         .await
         .expect("the execution ends");
-    executions.get(&id).send().await.unwrap()
+    client.job(JOB).executions().get(id).send().await.unwrap()
 }
 
 fn id(e: &types::JobExecution) -> &str {
@@ -288,4 +293,53 @@ async fn environment_overrides_reach_the_program() {
             "{logs:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn cancelling_stops_the_remaining_tasks() {
+    let (emu, client) = setup(0, &[]).await;
+    // Two at a time, far more tasks than can finish before the cancel.
+    let tasks: Vec<Value> = (0..200u64)
+        .map(|i| json!({"start": 1 + i * 100, "end": 1 + (i + 1) * 100}))
+        .collect();
+    let executions = client.job(JOB).executions();
+    let id = executions
+        .create()
+        .tasks(tasks)
+        .send()
+        .await
+        .unwrap()
+        .execution_id
+        .unwrap();
+    // Once the first task printed its result, cancel.
+    let first_done = |emu: &Emulator| {
+        emu.task_output(WS, JOB, &id, 0)
+            .is_some_and(|o| !o.text(OutputStream::Stdout).is_empty())
+    };
+    tokio::time::timeout(HANG, emu.wait_until(first_done))
+        .await
+        .expect("the first task prints its result");
+    executions.cancel(&id).send().await.unwrap();
+    let e = finish(&emu, &client, &id).await;
+
+    assert_eq!(status(&e), "cancelled");
+    let statuses = task_statuses(&e);
+    assert_eq!(statuses[0], "succeeded");
+    assert_eq!(statuses[199], "cancelled");
+    for (task, status) in statuses.iter().enumerate() {
+        assert!(
+            ["succeeded", "cancelled"].contains(status),
+            "task {task}: {status}"
+        );
+        if *status == "succeeded" {
+            let start = 1 + task as u64 * 100;
+            assert_eq!(
+                result(&emu, &e, task),
+                expected(task, start, start + 100, 1000)
+            );
+        }
+    }
+    let stats = e.stats.as_ref().unwrap();
+    assert_eq!(stats.failure, Some(0));
+    assert!(stats.cancelled.unwrap() >= 1, "{stats:?}");
 }
