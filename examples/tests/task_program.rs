@@ -23,8 +23,17 @@ const HANG: Duration = Duration::from_secs(120);
 
 /// An emulator that runs `PROGRAM` for the tasks of job `JOB`, a client
 /// for it, and the job, created with `max_retries` and the variables
-/// `env`.
+/// `env`, and a timeout of 60 s.
 async fn setup(max_retries: u32, env: &[(&str, &str)]) -> (Emulator, Client) {
+    setup_with_timeout(max_retries, env, Duration::from_secs(60)).await
+}
+
+/// As [`setup`], with the job's `timeout`.
+async fn setup_with_timeout(
+    max_retries: u32,
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> (Emulator, Client) {
     let command = format!("'{}'", PROGRAM.replace('\'', r"'\''"));
     let emu = Emulator::start_with(
         EmulatorConfig::default()
@@ -46,7 +55,7 @@ async fn setup(max_retries: u32, env: &[(&str, &str)]) -> (Emulator, Client) {
             .memory(256)
             .max_concurrent_tasks(2)
             .max_retries(max_retries)
-            .timeout(Duration::from_secs(60))
+            .timeout(timeout)
             .env("BL_LOGGER", "json"),
         |job, (name, value)| job.env(*name, *value),
     );
@@ -344,4 +353,31 @@ async fn cancelling_stops_the_remaining_tasks() {
     let stats = e.stats.as_ref().unwrap();
     assert_eq!(stats.failure, Some(0));
     assert!(stats.cancelled.unwrap() >= 1, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_task_past_the_timeout_is_stopped_without_retry() {
+    let (emu, client) = setup_with_timeout(2, &[], Duration::from_secs(1)).await;
+    // A billion numbers: minutes of work, stopped after 1 s.
+    let tasks = vec![
+        json!({"start": 1, "end": 20}),
+        json!({"start": 1, "end": 1_000_000_001u64}),
+    ];
+    let e = run(&emu, &client, tasks, &[]).await;
+
+    assert_eq!(status(&e), "timeout");
+    assert_eq!(task_statuses(&e), ["succeeded", "failed"]);
+    assert_eq!(result(&emu, &e, 0), expected(0, 1, 20, 1000));
+    let reasons: Vec<&str> = e.tasks[1]
+        .conditions
+        .iter()
+        .filter_map(|c| c.reason.as_deref())
+        .collect();
+    assert!(reasons.contains(&"DeadlineExceeded"), "{reasons:?}");
+    // It was stopped before it printed a result, and not retried although
+    // the job allows 2 retries.
+    let logs = logs(&emu, &e, 1);
+    assert!(logs.iter().all(|(attempt, _)| *attempt == 1), "{logs:?}");
+    assert!(output(&emu, &e, 1).text(OutputStream::Stdout).is_empty());
+    assert_eq!(e.stats.as_ref().unwrap().retried, Some(0));
 }
