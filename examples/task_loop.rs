@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use blaxel_jobs::{Client, JobBuilder, PollInterval};
+use blaxel_jobs::{Client, JobBuilder, PollInterval, types};
 use blaxel_jobs_emulator::{Emulator, EmulatorConfig, OutputStream};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -99,12 +99,26 @@ async fn run() -> Result<(), Box<dyn Error>> {
             Duration::from_millis(250),
         ))
         .max_wait(Duration::from_secs(300))
-        .on_progress(|e| {
-            let status = e.status.as_ref().map_or("?", |s| s.as_str());
-            let stats = e.stats.as_ref();
-            let done = stats.and_then(|s| s.success).unwrap_or(0);
-            let running = stats.and_then(|s| s.running).unwrap_or(0);
-            println!("  {status:<10} {done:>3} done, {running} running");
+        .on_progress({
+            let mut last = String::new();
+            move |e| {
+                let status = e.status.as_ref().map_or("?", |s| s.as_str());
+                let stats = e.stats.as_ref();
+                let count = |f: fn(&types::JobExecutionStats) -> Option<i64>| {
+                    stats.and_then(f).unwrap_or(0)
+                };
+                let line = format!(
+                    "  {status:<10} {:>3} done, {} failed, {} running",
+                    count(|s| s.success),
+                    count(|s| s.failure),
+                    count(|s| s.running)
+                );
+                // Only what changed since the last poll.
+                if line != last {
+                    println!("{line}");
+                    last = line;
+                }
+            }
         })
         .send()
         .await;
