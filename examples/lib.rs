@@ -9,3 +9,11 @@
 //! cargo run --example list_paging    # pages and streams
 //! cargo run --example errors         # what errors look like
 //! ```
+//!
+//! One always uses the emulator, whose tasks it runs for real as local
+//! processes of the task program `collatz_task` (a binary of this package,
+//! written with `blaxel-jobs-task`):
+//!
+//! ```text
+//! cargo run --example task_loop      # a task program, end to end
+//! ```
