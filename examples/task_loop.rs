@@ -92,13 +92,14 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .ok_or("the emulator did not return an execution id")?;
     println!("Execution {id}: {TASKS} tasks, {CONCURRENCY} at a time");
 
-    let outcome = executions
-        .wait(&id)
+    let outcome = client
+        .job(JOB)
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(PollInterval::new(
             Duration::from_millis(50),
             Duration::from_millis(250),
         ))
-        .max_wait(Duration::from_secs(300))
         .on_progress({
             let mut last = String::new();
             move |e| {
@@ -120,7 +121,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
                 }
             }
         })
-        .send()
+        .wait(Duration::from_secs(300))
         .await;
 
     // Each task printed one JSON line with its result on standard output.

@@ -97,7 +97,7 @@ async fn finish(emu: &Emulator, client: &Client, id: &str) -> types::JobExecutio
     tokio::time::timeout(HANG, emu.wait_until(ended))
         .await
         .expect("the execution ends");
-    client.job(JOB).executions().get(id).send().await.unwrap()
+    client.job(JOB).execution(id).get().send().await.unwrap()
 }
 
 fn id(e: &types::JobExecution) -> &str {
@@ -329,7 +329,7 @@ async fn cancelling_stops_the_remaining_tasks() {
     tokio::time::timeout(HANG, emu.wait_until(third_started))
         .await
         .expect("task 2 starts");
-    executions.cancel(&id).send().await.unwrap();
+    client.job(JOB).execution(&id).cancel().send().await.unwrap();
     let e = finish(&emu, &client, &id).await;
 
     assert_eq!(status(&e), "cancelled");
