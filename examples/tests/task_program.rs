@@ -329,7 +329,13 @@ async fn cancelling_stops_the_remaining_tasks() {
     tokio::time::timeout(HANG, emu.wait_until(third_started))
         .await
         .expect("task 2 starts");
-    client.job(JOB).execution(&id).cancel().send().await.unwrap();
+    client
+        .job(JOB)
+        .execution(&id)
+        .cancel()
+        .send()
+        .await
+        .unwrap();
     let e = finish(&emu, &client, &id).await;
 
     assert_eq!(status(&e), "cancelled");

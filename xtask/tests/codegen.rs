@@ -504,12 +504,37 @@ fn open_enums_are_generated_with_their_descriptions() {
     }
 }
 
+#[test]
+fn an_open_enum_can_take_a_rust_name_of_its_own() {
+    let doc = with_open_enum(|s| s["x-blaxel-rust-type"] = json!("open_enum::Hue"));
+    let generated = codegen::generate(&doc, "minimal.yaml").expect("generates");
+    let file = generated
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(codegen::OPEN_ENUMS_OUT))
+        .expect("the open enums are one of the generated files");
+    for fragment in [
+        "pub enum Hue {",
+        "/// `Colour` in the document.",
+        "open_enum_impls!(Hue);",
+        r#"("Colour", Hue::KNOWN)"#,
+    ] {
+        assert!(file.contents.contains(fragment), "`{fragment}` missing");
+    }
+    assert!(!file.contents.contains("pub enum Colour"));
+}
+
 /// A named edit of a schema and the fragments of the problem it causes.
 type SchemaCase = (&'static str, fn(&mut Value), &'static [&'static str]);
 
 #[test]
 fn rejects_open_enums_the_generator_cannot_name() {
-    let cases: [SchemaCase; 6] = [
+    let cases: [SchemaCase; 7] = [
+        (
+            "a Rust type outside open_enum",
+            |s| s["x-blaxel-rust-type"] = json!("redacted::Colour"),
+            &["schema Colour", "must be `open_enum::<Name>`"],
+        ),
         (
             "a final value that is not a value",
             |s| s["x-blaxel-final"] = json!(["BLUE", "green"]),
