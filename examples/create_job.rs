@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .job(&name)
             .wait_until_deployed()
             .poll_interval(target.poll_interval())
-            .send()
+            .wait(Duration::from_secs(15 * 60))
             .await?;
         println!(
             "{name}: {} in {}",

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 404: a predicate, and everything the response said.
-    match client.jobs().get("no-such-job").send().await {
+    match client.job("no-such-job").get().send().await {
         Err(e) if e.is_not_found() => {
             let api = e.api().expect("an API error");
             println!("not found: {e}");

@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Page by page, following the cursors.
-    let mut pages = std::pin::pin!(client.jobs().list().limit(5).pages());
+    let mut pages = std::pin::pin!(client.jobs().list().limit(5).into_pages());
     let mut n = 0;
     while let Some(page) = pages.try_next().await? {
         n += 1;

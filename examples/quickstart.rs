@@ -48,8 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .job(&name)
         .wait_until_deployed()
         .poll_interval(target.poll_interval())
-        .max_wait(Duration::from_secs(300))
-        .send()
+        .wait(Duration::from_secs(300))
         .await?;
     let runtime = job.spec.runtime.clone().unwrap_or_default();
     println!("2. Job {} is {}", job.metadata.name, status_of(&job));
@@ -71,7 +70,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Start an execution of three tasks. `durationSeconds` and
     //    `failAttempts` script the emulator's tasks; a real job reads its
     //    parameters however it likes.
-    let executions = client.job(&name).executions();
+    let job_ref = client.job(&name);
+    let executions = job_ref.executions();
     let started = executions
         .create()
         .task(json!({"shard": 0, "durationSeconds": 4}))
@@ -87,10 +87,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 4. Wait for it, printing progress.
-    let done = executions
-        .wait(&id)
+    let done = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(target.poll_interval())
-        .max_wait(Duration::from_secs(900))
         .on_progress(|e| {
             let s = e.stats.clone().unwrap_or_default();
             println!(
@@ -103,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 s.total.unwrap_or(0)
             )
         })
-        .send()
+        .wait(Duration::from_secs(900))
         .await;
     match &done {
         Ok(e) => println!(
@@ -129,7 +129,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             e.status.as_ref().map_or("?", |s| s.as_str())
         );
     }
-    let mut tasks = std::pin::pin!(executions.tasks(&id).into_stream());
+    let mut tasks = std::pin::pin!(job_ref.execution(&id).tasks().into_stream());
     while let Some(task) = tasks.try_next().await? {
         let meta = task.metadata.unwrap_or_default();
         println!(
@@ -176,16 +176,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     let long_id = long.execution_id.unwrap_or_default();
-    let cancelling = executions.cancel(&long_id).send().await?;
+    let cancelling = job_ref.execution(&long_id).cancel().send().await?;
     println!(
         "7. Cancelling execution {long_id}: {}",
         cancelling.status.as_ref().map_or("?", |s| s.as_str())
     );
-    match executions
-        .wait(&long_id)
+    match job_ref
+        .execution(&long_id)
+        .wait_until_succeeded()
         .poll_interval(target.poll_interval())
-        .max_wait(Duration::from_secs(600))
-        .send()
+        .wait(Duration::from_secs(600))
         .await
     {
         Err(Error::ExecutionEnded(end)) if end.status() == Some(&JobExecutionStatus::Cancelled) => {

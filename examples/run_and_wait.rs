@@ -22,7 +22,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_retries(0)
         .build()?;
     client.jobs().create(job).send().await?;
-    let executions = client.job(name).executions();
+    let job_ref = client.job(name);
+    let executions = job_ref.executions();
 
     for (label, tasks) in [
         (
@@ -34,16 +35,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = executions.create().tasks(tasks).send().await?;
         let id = started.execution_id.unwrap_or_default();
         println!("{label} execution {id}");
-        let outcome = executions
-            .wait(&id)
+        let outcome = job_ref
+            .execution(&id)
+            .wait_until_succeeded()
             .poll_interval(target.poll_interval())
-            .max_wait(Duration::from_secs(600))
             .on_progress(|e| {
                 let status = e.status.as_ref().map_or("?", |s| s.as_str());
                 let done = e.stats.as_ref().and_then(|s| s.success).unwrap_or(0);
                 println!("  {status:<10} {done} task(s) done");
             })
-            .send()
+            .wait(Duration::from_secs(600))
             .await;
         match outcome {
             Ok(e) => println!("  succeeded: {:?}", e.stats),

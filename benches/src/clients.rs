@@ -204,7 +204,7 @@ impl Exchange for Sdk {
     const LABEL: &'static str = "c blaxel-jobs";
 
     async fn get_job(&self) -> Outcome {
-        let job = self.client.jobs().get(JOB_NAME).send().await;
+        let job = self.client.job(JOB_NAME).get().send().await;
         Ok(job_sum(&job.map_err(|e| e.to_string())?))
     }
 

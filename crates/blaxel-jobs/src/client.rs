@@ -4,7 +4,6 @@
 use crate::auth::{Auth, Credentials};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
-use crate::executions::Executions;
 use crate::jobs::{JobRef, Jobs};
 use crate::transport::Transport;
 use blaxel_jobs_client::hooks::Hooks;
@@ -22,7 +21,7 @@ use std::sync::Arc;
 /// ```no_run
 /// # async fn demo() -> Result<(), blaxel_jobs::Error> {
 /// let client = blaxel_jobs::Client::from_env()?;
-/// let job = client.jobs().get("nightly-report").send().await?;
+/// let job = client.job("nightly-report").get().send().await?;
 /// println!("{} is {:?}", job.metadata.name, job.status);
 /// # Ok(()) }
 /// ```
@@ -137,19 +136,23 @@ impl Client {
         &self.inner.config
     }
 
-    /// Operations on jobs: create, get, list, update, delete, revisions.
+    /// The workspace's jobs, as a collection: CreateJob and ListJobs.
+    ///
+    /// Every operation has one way in. Operations that make or find jobs
+    /// are on the collection, `client.jobs()`; those that act on a job you
+    /// can name are on its handle, [`job`](Self::job). Executions follow
+    /// the same shape one level down: `client.job(name).executions()`
+    /// (create, list) and `client.job(name).execution(id)` (get, cancel,
+    /// tasks, wait).
     pub fn jobs(&self) -> Jobs<'_> {
         Jobs::new(self)
     }
 
-    /// A handle on one job, by name, for its executions and lifecycle.
+    /// A handle on one job, by name: GetJob, UpdateJob, DeleteJob,
+    /// ListJobRevisions, its executions, and its deployment waiter. Making
+    /// a handle sends nothing.
     pub fn job(&self, name: impl Into<String>) -> JobRef<'_> {
         JobRef::new(self, name.into())
-    }
-
-    /// The executions of one job (same as `client.job(name).executions()`).
-    pub fn executions(&self, job: impl Into<String>) -> Executions<'_> {
-        Executions::new(self, job.into())
     }
 
     /// The generated client underneath, with this client's credentials
@@ -186,11 +189,22 @@ mod tests {
             .build()
             .unwrap();
         // The futures are only built, never polled: this checks they are Send.
-        send(&client.jobs().get("a").send());
+        send(&client.job("a").get().send());
         send(&client.jobs().list().into_stream());
         send(&client.job("a").executions().create().send());
-        send(&client.job("a").executions().wait("e").send());
-        send(&client.job("a").wait_until_deployed().send());
+        send(
+            &client
+                .job("a")
+                .execution("e")
+                .wait_until_succeeded()
+                .wait(std::time::Duration::from_secs(1)),
+        );
+        send(
+            &client
+                .job("a")
+                .wait_until_deployed()
+                .wait(std::time::Duration::from_secs(1)),
+        );
         send(
             &client
                 .job("a")

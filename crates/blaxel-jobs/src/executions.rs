@@ -7,12 +7,17 @@ use crate::error::{Error, ExecutionConflict, InvalidInput};
 use crate::jobs::fluent;
 use crate::paginate;
 use crate::validate;
-use crate::wait::WaitForExecution;
+use crate::wait::WaitUntilSucceeded;
 use blaxel_jobs_client::{builder, limits, types};
 use serde::Serialize;
 use std::time::Duration;
 
-/// The executions of one job.
+/// The executions of one job, as a collection: start one
+/// ([`create`](Self::create), CreateJobExecution) or list them
+/// ([`list`](Self::list), ListJobExecutions). Get one with
+/// [`JobRef::executions`](crate::JobRef::executions); operations on one
+/// execution are on [`ExecutionRef`], from
+/// [`JobRef::execution`](crate::JobRef::execution).
 #[derive(Debug, Clone)]
 pub struct Executions<'a> {
     client: &'a Client,
@@ -24,11 +29,17 @@ impl<'a> Executions<'a> {
         Executions { client, job }
     }
 
+    /// The job's name.
+    pub fn job(&self) -> &str {
+        &self.job
+    }
+
     fn check_job(&self) -> Result<(), InvalidInput> {
         validate::path_id(&self.job, "jobId")
     }
 
-    /// Starts an execution. Add tasks and overrides on the builder.
+    /// Starts an execution (CreateJobExecution). Add tasks and overrides on
+    /// the builder.
     ///
     /// ```no_run
     /// # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
@@ -44,8 +55,8 @@ impl<'a> Executions<'a> {
     /// println!("started {:?}", started.execution_id);
     /// # Ok(()) }
     /// ```
-    pub fn create(&self) -> CreateExecution<'a> {
-        CreateExecution {
+    pub fn create(&self) -> CreateJobExecution<'a> {
+        CreateJobExecution {
             client: self.client,
             job: self.job.clone(),
             request: types::CreateJobExecutionRequest::default(),
@@ -54,66 +65,105 @@ impl<'a> Executions<'a> {
         }
     }
 
-    /// Gets an execution by id.
-    ///
-    /// Its `tasks` (and `spec.tasks`) may be absent or incomplete: Blaxel
-    /// stores the task list of a large execution apart (`spec.tasksRef`)
-    /// and leaves it out. `spec.taskCount` and `stats` still count the
-    /// tasks; [`tasks`](Self::tasks) lists them all.
-    pub fn get(&self, id: impl Into<String>) -> GetExecution<'a> {
-        let id = id.into();
-        let check = self.check_job().and(validate::path_id(&id, "executionId"));
-        let op = self
-            .client
-            .raw()
-            .get_job_execution()
-            .job_id(self.job.clone())
-            .execution_id(id);
-        GetExecution(Call::new(self.client, op).check(check))
-    }
-
-    /// Lists the job's executions, one page per `send`, or all of them with
-    /// [`ListExecutions::into_stream`].
-    pub fn list(&self) -> ListExecutions<'a> {
+    /// Lists the job's executions (ListJobExecutions), one page per `send`,
+    /// or all of them with [`ListJobExecutions::into_stream`].
+    pub fn list(&self) -> ListJobExecutions<'a> {
         let op = self
             .client
             .raw()
             .list_job_executions()
             .job_id(self.job.clone());
-        ListExecutions(Call::new(self.client, op).check(self.check_job()))
+        ListJobExecutions(Call::new(self.client, op).check(self.check_job()))
+    }
+}
+
+/// A handle on one execution of a job, by id: get it, cancel it, list its
+/// tasks, or wait for it to end. Get one with
+/// [`JobRef::execution`](crate::JobRef::execution).
+///
+/// ```no_run
+/// # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
+/// use std::time::Duration;
+/// let execution = client.job("nightly-report").execution("exec-1");
+/// let found = execution.get().send().await?;
+/// let done = execution
+///     .wait_until_succeeded()
+///     .wait(Duration::from_secs(30 * 60))
+///     .await?;
+/// # let _ = (found, done); Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExecutionRef<'a> {
+    client: &'a Client,
+    job: String,
+    id: String,
+}
+
+impl<'a> ExecutionRef<'a> {
+    pub(crate) fn new(client: &'a Client, job: String, id: String) -> Self {
+        ExecutionRef { client, job, id }
     }
 
-    /// Cancels an execution: no new task starts, running tasks finish, and
-    /// the status goes `cancelling` then `cancelled`.
-    pub fn cancel(&self, id: impl Into<String>) -> CancelExecution<'a> {
-        let id = id.into();
-        let check = self.check_job().and(validate::path_id(&id, "executionId"));
+    /// The job's name.
+    pub fn job(&self) -> &str {
+        &self.job
+    }
+
+    /// The execution's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn check(&self) -> Result<(), InvalidInput> {
+        validate::path_id(&self.job, "jobId").and(validate::path_id(&self.id, "executionId"))
+    }
+
+    /// Gets the execution (GetJobExecution).
+    ///
+    /// Its `tasks` (and `spec.tasks`) may be absent or incomplete: Blaxel
+    /// stores the task list of a large execution apart (`spec.tasksRef`)
+    /// and leaves it out. `spec.taskCount` and `stats` still count the
+    /// tasks; [`tasks`](Self::tasks) lists them all.
+    pub fn get(&self) -> GetJobExecution<'a> {
+        let op = self
+            .client
+            .raw()
+            .get_job_execution()
+            .job_id(self.job.clone())
+            .execution_id(self.id.clone());
+        GetJobExecution(Call::new(self.client, op).check(self.check()))
+    }
+
+    /// Cancels the execution (DeleteJobExecution): no new task starts,
+    /// running tasks finish, and the status goes `cancelling` then
+    /// `cancelled`.
+    pub fn cancel(&self) -> DeleteJobExecution<'a> {
         let op = self
             .client
             .raw()
             .delete_job_execution()
             .job_id(self.job.clone())
-            .execution_id(id);
-        CancelExecution(Call::new(self.client, op).check(check))
+            .execution_id(self.id.clone());
+        DeleteJobExecution(Call::new(self.client, op).check(self.check()))
     }
 
-    /// Lists an execution's tasks, one page per `send`, or all of them with
-    /// [`ListTasks::into_stream`].
-    pub fn tasks(&self, id: impl Into<String>) -> ListTasks<'a> {
-        let id = id.into();
-        let check = self.check_job().and(validate::path_id(&id, "executionId"));
+    /// Lists the execution's tasks (ListJobExecutionTasks), one page per
+    /// `send`, or all of them with [`ListJobExecutionTasks::into_stream`].
+    pub fn tasks(&self) -> ListJobExecutionTasks<'a> {
         let op = self
             .client
             .raw()
             .list_job_execution_tasks()
             .job_id(self.job.clone())
-            .execution_id(id);
-        ListTasks(Call::new(self.client, op).check(check))
+            .execution_id(self.id.clone());
+        ListJobExecutionTasks(Call::new(self.client, op).check(self.check()))
     }
 
-    /// Waits for an execution to reach a final status (see [`crate::wait`]).
-    pub fn wait(&self, id: impl Into<String>) -> WaitForExecution<'a> {
-        WaitForExecution::new(self.client, self.job.clone(), id.into())
+    /// A waiter that polls GetJobExecution until the execution ends, and
+    /// answers it only if it succeeded (see [`crate::wait`]). Start it with
+    /// [`wait(max_wait)`](WaitUntilSucceeded::wait).
+    pub fn wait_until_succeeded(&self) -> WaitUntilSucceeded<'a> {
+        WaitUntilSucceeded::new(self.client, self.job.clone(), self.id.clone())
     }
 }
 
@@ -124,7 +174,7 @@ impl<'a> Executions<'a> {
 /// request cannot start a second execution.
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct CreateExecution<'a> {
+pub struct CreateJobExecution<'a> {
     client: &'a Client,
     job: String,
     request: types::CreateJobExecutionRequest,
@@ -132,12 +182,12 @@ pub struct CreateExecution<'a> {
     invalid: Option<InvalidInput>,
 }
 
-impl std::fmt::Debug for CreateExecution<'_> {
+impl std::fmt::Debug for CreateJobExecution<'_> {
     /// Environment override values may be secrets (the server masks them
     /// when read back), so only their names are shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let r = &self.request;
-        f.debug_struct("CreateExecution")
+        f.debug_struct("CreateJobExecution")
             .field("job", &self.job)
             .field("execution_id", &r.execution_id)
             .field("tasks", &r.tasks.len())
@@ -150,7 +200,7 @@ impl std::fmt::Debug for CreateExecution<'_> {
     }
 }
 
-impl<'a> CreateExecution<'a> {
+impl<'a> CreateJobExecution<'a> {
     fn fail(mut self, e: InvalidInput) -> Self {
         self.invalid.get_or_insert(e);
         self
@@ -258,9 +308,9 @@ impl<'a> CreateExecution<'a> {
             // server: the execution may exist because of it. Report success
             // only if what is found is provably this request's.
             Err(Error::Api(e)) if e.status.as_u16() == 409 && e.attempts > 1 => {
-                let executions = client.executions(job.clone());
+                let execution = client.job(job.clone()).execution(execution_id.clone());
                 let (found, current) = futures_util::future::join(
-                    executions.get(&execution_id).send(),
+                    execution.get().send(),
                     client.job(job.clone()).get().send(),
                 )
                 .await;
@@ -362,7 +412,7 @@ pub(crate) fn started_by_this_request(
     }
 }
 
-/// A CreateJobExecution request as [`CreateExecution::build`] makes it:
+/// A CreateJobExecution request as [`CreateJobExecution::build`] makes it:
 /// ids filled in and checks applied.
 ///
 /// Its `Debug` shows the names of the environment overrides, never their
@@ -417,26 +467,26 @@ async fn check_memory(client: &Client, job: &str, memory: i64) -> Result<(), Err
     }
 }
 
-/// Builder of a GetJobExecution call. See [`Executions::get`].
+/// Builder of a GetJobExecution call. See [`ExecutionRef::get`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct GetExecution<'a>(Call<'a, builder::GetJobExecution<'a>>);
-fluent!(GetExecution, types::JobExecution);
+pub struct GetJobExecution<'a>(Call<'a, builder::GetJobExecution<'a>>);
+fluent!(GetJobExecution, types::JobExecution);
 
-/// Builder of a DeleteJobExecution (cancel) call. See [`Executions::cancel`].
+/// Builder of a DeleteJobExecution (cancel) call. See [`ExecutionRef::cancel`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct CancelExecution<'a>(Call<'a, builder::DeleteJobExecution<'a>>);
-fluent!(CancelExecution, types::JobExecution);
+pub struct DeleteJobExecution<'a>(Call<'a, builder::DeleteJobExecution<'a>>);
+fluent!(DeleteJobExecution, types::JobExecution);
 
 /// Builder of a ListJobExecutions call. See [`Executions::list`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ListExecutions<'a>(Call<'a, builder::ListJobExecutions<'a>>);
-fluent!(ListExecutions, types::JobExecutionList);
-paginate::listing!(ListExecutions, types::JobExecutionList);
+pub struct ListJobExecutions<'a>(Call<'a, builder::ListJobExecutions<'a>>);
+fluent!(ListJobExecutions, types::JobExecutionList);
+paginate::listing!(ListJobExecutions, types::JobExecutionList);
 
-impl<'a> ListExecutions<'a> {
+impl<'a> ListJobExecutions<'a> {
     /// Page size, 1 to 100 (the server's default is 20); other values are
     /// clamped into that range.
     pub fn limit(self, limit: u32) -> Self {
@@ -471,14 +521,14 @@ impl<'a> ListExecutions<'a> {
     }
 }
 
-/// Builder of a ListJobExecutionTasks call. See [`Executions::tasks`].
+/// Builder of a ListJobExecutionTasks call. See [`ExecutionRef::tasks`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ListTasks<'a>(Call<'a, builder::ListJobExecutionTasks<'a>>);
-fluent!(ListTasks, types::JobExecutionTaskList);
-paginate::listing!(ListTasks, types::JobExecutionTaskList);
+pub struct ListJobExecutionTasks<'a>(Call<'a, builder::ListJobExecutionTasks<'a>>);
+fluent!(ListJobExecutionTasks, types::JobExecutionTaskList);
+paginate::listing!(ListJobExecutionTasks, types::JobExecutionTaskList);
 
-impl<'a> ListTasks<'a> {
+impl<'a> ListJobExecutionTasks<'a> {
     /// Page size, 1 to 200 (the server's default is 50); other values are
     /// clamped into that range, as the server clamps them.
     pub fn limit(self, limit: u32) -> Self {

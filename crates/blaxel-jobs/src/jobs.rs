@@ -6,12 +6,12 @@
 use crate::Client;
 use crate::call::{self, Call};
 use crate::error::{DecodeError, Error, InvalidInput};
-use crate::executions::Executions;
+use crate::executions::{ExecutionRef, Executions};
 use crate::merge;
 use crate::paginate;
 use crate::retry::Safety;
 use crate::validate;
-use crate::wait::WaitForDeployment;
+use crate::wait::WaitUntilDeployed;
 use blaxel_jobs_client::limits;
 use blaxel_jobs_client::open_enum::Status;
 use blaxel_jobs_client::{builder, types};
@@ -35,7 +35,14 @@ macro_rules! fluent {
 }
 pub(crate) use fluent;
 
-/// Job operations of a [`Client`]. Get one with [`Client::jobs`].
+/// The workspace's jobs, as a collection: create a job
+/// ([`create`](Self::create), CreateJob) or list them ([`list`](Self::list),
+/// ListJobs). Get one with [`Client::jobs`].
+///
+/// Operations on one job (get, update, delete, revisions, executions) are
+/// on [`JobRef`], from [`Client::job`]: each operation has one way in, the
+/// collection for what creates or finds jobs, the handle for what acts on a
+/// job you can name.
 #[derive(Debug, Clone, Copy)]
 pub struct Jobs<'a> {
     client: &'a Client,
@@ -46,7 +53,7 @@ impl<'a> Jobs<'a> {
         Jobs { client }
     }
 
-    /// Creates a job. The definition is checked first (see
+    /// Creates a job (CreateJob). The definition is checked first (see
     /// [`crate::JobBuilder`] to build one). Never retried once the request
     /// may have reached the server; see [`crate::retry`].
     pub fn create(self, job: types::Job) -> CreateJob<'a> {
@@ -54,44 +61,16 @@ impl<'a> Jobs<'a> {
         CreateJob(Call::new(self.client, self.client.raw().create_job().body(job)).check(check))
     }
 
-    /// Gets a job by name.
-    pub fn get(self, name: impl Into<String>) -> GetJob<'a> {
-        JobRef::new(self.client, name.into()).get()
-    }
-
-    /// Lists the workspace's jobs, one page per `send`, or all of them with
+    /// Lists the workspace's jobs (ListJobs), one page per `send`, or all of them with
     /// [`ListJobs::into_stream`].
     pub fn list(self) -> ListJobs<'a> {
         ListJobs(Call::new(self.client, self.client.raw().list_jobs()))
     }
-
-    /// Replaces a job's definition; running executions keep theirs.
-    pub fn update(self, name: impl Into<String>, job: types::Job) -> UpdateJob<'a> {
-        JobRef::new(self.client, name.into()).update(job)
-    }
-
-    /// Reads a job, applies `edit`, and writes it back, keeping every field
-    /// of the server's object that the typed view does not know. Same as
-    /// `client.job(name).update_with(edit)`; see [`JobRef::update_with`].
-    pub fn update_with<F>(self, name: impl Into<String>, edit: F) -> UpdateWith<'a, F>
-    where
-        F: FnOnce(&mut types::Job),
-    {
-        JobRef::new(self.client, name.into()).update_with(edit)
-    }
-
-    /// Deletes a job and cancels its running executions.
-    pub fn delete(self, name: impl Into<String>) -> DeleteJob<'a> {
-        JobRef::new(self.client, name.into()).delete()
-    }
-
-    /// Lists a job's revisions.
-    pub fn revisions(self, name: impl Into<String>) -> ListJobRevisions<'a> {
-        JobRef::new(self.client, name.into()).revisions()
-    }
 }
 
-/// A handle on one job, by name. Get one with [`Client::job`].
+/// A handle on one job, by name: get, update, delete it, list its
+/// revisions, reach its executions, or wait for its deployment. Get one
+/// with [`Client::job`]; making a handle sends nothing.
 #[derive(Debug, Clone)]
 pub struct JobRef<'a> {
     client: &'a Client,
@@ -112,13 +91,14 @@ impl<'a> JobRef<'a> {
         validate::path_id(&self.name, "jobId")
     }
 
-    /// Gets the job.
+    /// Gets the job (GetJob).
     pub fn get(&self) -> GetJob<'a> {
         let op = self.client.raw().get_job().job_id(self.name.clone());
         GetJob(Call::new(self.client, op).check(self.check_name()))
     }
 
-    /// Replaces the job's definition with `job`, as it is.
+    /// Replaces the job's definition with `job`, as it is (UpdateJob);
+    /// running executions keep theirs.
     /// `job.metadata.name` must be this job's name.
     ///
     /// UpdateJob replaces the whole definition, and the typed view keeps
@@ -144,8 +124,8 @@ impl<'a> JobRef<'a> {
         UpdateJob(Call::new(self.client, op).check(check))
     }
 
-    /// Changes part of the job without losing what the SDK does not model:
-    /// reads the job, lets `edit` change the typed view of it, and writes
+    /// Changes part of the job without losing what the SDK does not model
+    /// (GetJob, then UpdateJob): reads the job, lets `edit` change the typed view of it, and writes
     /// back the server's own JSON with only the edit applied.
     ///
     /// ```no_run
@@ -191,7 +171,7 @@ impl<'a> JobRef<'a> {
     ///
     /// The edited job is checked like [`update`](Self::update)'s (its name
     /// cannot change). Secret values come back masked unless
-    /// [`show_secrets`](UpdateWith::show_secrets) is set, and are sent
+    /// [`show_secrets`](UpdateJobWith::show_secrets) is set, and are sent
     /// back as they were read (masked); what the server does with a masked
     /// value it receives is its own rule (the emulator keeps the stored
     /// secret).
@@ -203,11 +183,11 @@ impl<'a> JobRef<'a> {
     /// read and the write is overwritten: read-modify-write narrows the
     /// window to two requests but cannot close it. Serialize updates of one
     /// job on your side if several writers may touch it.
-    pub fn update_with<F>(&self, edit: F) -> UpdateWith<'a, F>
+    pub fn update_with<F>(&self, edit: F) -> UpdateJobWith<'a, F>
     where
         F: FnOnce(&mut types::Job),
     {
-        UpdateWith {
+        UpdateJobWith {
             client: self.client,
             name: self.name.clone(),
             edit,
@@ -216,13 +196,13 @@ impl<'a> JobRef<'a> {
         }
     }
 
-    /// Deletes the job. The answer is the job with status `DELETING`.
+    /// Deletes the job and cancels its running executions (DeleteJob). The answer is the job with status `DELETING`.
     pub fn delete(&self) -> DeleteJob<'a> {
         let op = self.client.raw().delete_job().job_id(self.name.clone());
         DeleteJob(Call::new(self.client, op).check(self.check_name()))
     }
 
-    /// Lists the job's revisions (not paginated).
+    /// Lists the job's revisions (ListJobRevisions; not paginated).
     pub fn revisions(&self) -> ListJobRevisions<'a> {
         let op = self
             .client
@@ -232,14 +212,22 @@ impl<'a> JobRef<'a> {
         ListJobRevisions(Call::new(self.client, op).check(self.check_name()))
     }
 
-    /// The job's executions.
+    /// The job's executions, as a collection: start one or list them.
     pub fn executions(&self) -> Executions<'a> {
         Executions::new(self.client, self.name.clone())
     }
 
-    /// Waits until the job is `DEPLOYED`; fails if its deployment fails.
-    pub fn wait_until_deployed(&self) -> WaitForDeployment<'a> {
-        WaitForDeployment::new(self.client, self.name.clone())
+    /// A handle on one execution of the job, by id: get, cancel, list its
+    /// tasks, or wait for it.
+    pub fn execution(&self, id: impl Into<String>) -> ExecutionRef<'a> {
+        ExecutionRef::new(self.client, self.name.clone(), id.into())
+    }
+
+    /// A waiter that polls GetJob until the job is `DEPLOYED`, and fails if
+    /// its deployment fails (see [`crate::wait`]). Start it with
+    /// [`wait(max_wait)`](WaitUntilDeployed::wait).
+    pub fn wait_until_deployed(&self) -> WaitUntilDeployed<'a> {
+        WaitUntilDeployed::new(self.client, self.name.clone())
     }
 }
 
@@ -285,7 +273,7 @@ fn same_name(job: &types::Job, name: &str) -> Result<(), InvalidInput> {
 /// with the server's JSON changed only by the edit. See
 /// [`JobRef::update_with`].
 #[must_use = "a request does nothing until it is sent"]
-pub struct UpdateWith<'a, F> {
+pub struct UpdateJobWith<'a, F> {
     client: &'a Client,
     name: String,
     edit: F,
@@ -293,9 +281,9 @@ pub struct UpdateWith<'a, F> {
     timeout: Option<Duration>,
 }
 
-impl<F> std::fmt::Debug for UpdateWith<'_, F> {
+impl<F> std::fmt::Debug for UpdateJobWith<'_, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpdateWith")
+        f.debug_struct("UpdateJobWith")
             .field("name", &self.name)
             .field("show_secrets", &self.show_secrets)
             .field("timeout", &self.timeout)
@@ -303,7 +291,7 @@ impl<F> std::fmt::Debug for UpdateWith<'_, F> {
     }
 }
 
-impl<'a, F> UpdateWith<'a, F>
+impl<'a, F> UpdateJobWith<'a, F>
 where
     F: FnOnce(&mut types::Job),
 {
@@ -323,7 +311,7 @@ where
     /// Reads the job, applies the edit, and writes the result back (unless
     /// the edit changed nothing). Answers the job as stored.
     pub async fn send(self) -> Result<types::Job, Error> {
-        let UpdateWith {
+        let UpdateJobWith {
             client,
             name,
             edit,

@@ -23,20 +23,39 @@
 //!     .build()?;
 //! client.jobs().create(job).send().await?;
 //!
-//! let executions = client.job("nightly-report").executions();
-//! let started = executions
+//! let job = client.job("nightly-report");
+//! let started = job
+//!     .executions()
 //!     .create()
 //!     .tasks([serde_json::json!({"shard": 0}), serde_json::json!({"shard": 1})])
 //!     .send()
 //!     .await?;
 //! let id = started.execution_id.unwrap_or_default();
-//! let done = executions.wait(id).send().await?; // Ok only if it succeeded
+//! let done = job
+//!     .execution(id)
+//!     .wait_until_succeeded()
+//!     .wait(std::time::Duration::from_secs(30 * 60))
+//!     .await?; // Ok only if it succeeded
 //! println!("{:?}", done.stats);
 //! # Ok(()) }
 //! ```
 //!
 //! `cargo run --example quickstart` runs a complete tour against a local
 //! emulator when no credentials are set.
+//!
+//! # Shape of the API
+//!
+//! Every operation has one way in. Operations that create or find jobs are
+//! on the collection, [`Client::jobs`] (CreateJob, ListJobs); those on a
+//! job you can name are on its handle, [`Client::job`] (GetJob, UpdateJob,
+//! DeleteJob, ListJobRevisions, and the deployment waiter). Executions
+//! repeat the shape one level down: [`JobRef::executions`]
+//! (CreateJobExecution, ListJobExecutions) and [`JobRef::execution`]
+//! (GetJobExecution, DeleteJobExecution as `cancel`, ListJobExecutionTasks
+//! as `tasks`, and the waiter). Each method returns a builder named after
+//! its operation's `operationId` ([`CreateJobExecution`],
+//! [`ListJobExecutionTasks`], …); set options on it, then `.send().await`.
+//! Waiters are `wait_until_…()` builders ended by `.wait(max_wait).await`.
 //!
 //! # Configuration
 //!
@@ -81,7 +100,7 @@
 //!
 //! ```no_run
 //! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
-//! match client.jobs().get("missing").send().await {
+//! match client.job("missing").get().send().await {
 //!     Err(e) if e.is_not_found() => println!("no such job ({e})"),
 //!     Err(e) => return Err(e),
 //!     Ok(job) => println!("{:?}", job.status),
@@ -124,7 +143,8 @@
 //!
 //! # Waiting
 //!
-//! [`Executions::wait`] polls with backoff until the execution ends and
+//! [`ExecutionRef::wait_until_succeeded`] polls with backoff until the
+//! execution ends or the maximum wait given to `.wait(max_wait)` passes, and
 //! returns it only if it succeeded; `failed`, `cancelled` and `timeout` are
 //! [`Error::ExecutionEnded`], and running out of time is
 //! [`Error::WaitTimeout`]. [`JobRef::wait_until_deployed`] does the same for
@@ -132,8 +152,9 @@
 //!
 //! # Paging
 //!
-//! Every list call returns one page with `send`, every page with `pages()`,
-//! or every item with `into_stream()`, which follows `meta.nextCursor` and
+//! Every list call returns one page with `send`, every page with
+//! `into_pages()`, or every item with `into_stream()` (both consume the
+//! builder), which follows `meta.nextCursor` and
 //! holds one page at a time. See [`paginate`].
 //!
 //! # Observability
@@ -172,14 +193,15 @@ pub use error::{
     TransportError, TransportErrorKind, WaitTimeout,
 };
 pub use executions::{
-    CancelExecution, CreateExecution, ExecutionRequest, Executions, GetExecution, ListExecutions,
-    ListTasks,
+    CreateJobExecution, DeleteJobExecution, ExecutionRef, ExecutionRequest, Executions,
+    GetJobExecution, ListJobExecutionTasks, ListJobExecutions,
 };
 pub use jobs::{
-    CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob, UpdateWith,
+    CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob,
+    UpdateJobWith,
 };
 pub use retry::RetryConfig;
-pub use wait::{PollInterval, WaitForDeployment, WaitForExecution};
+pub use wait::{PollInterval, WaitUntilDeployed, WaitUntilSucceeded};
 
 /// The generated request and response types (from `openapi/jobs.yaml`).
 pub use blaxel_jobs_client::types;

@@ -181,7 +181,9 @@ macro_rules! listing {
 
         impl<'a> $builder<'a> {
             /// Every page, following the cursors (see [`crate::paginate`]).
-            pub fn pages(
+            /// Consumes the builder, as [`into_stream`](Self::into_stream)
+            /// does: one page per `send`, or `into_…` for all of them.
+            pub fn into_pages(
                 self,
             ) -> impl futures_core::Stream<Item = Result<$page, Error>> + Send + 'a {
                 $crate::paginate::pages_of(self)
@@ -194,7 +196,7 @@ macro_rules! listing {
                 Item = Result<<$page as $crate::paginate::Page>::Item, Error>,
             > + Send
             + 'a {
-                $crate::paginate::items(self.pages())
+                $crate::paginate::items(self.into_pages())
             }
         }
     };

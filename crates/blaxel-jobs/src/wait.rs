@@ -1,12 +1,28 @@
 //! Waiters: poll until an execution ends or a job is deployed.
 //!
+//! Every waiter is a `wait_until_…()` method answering a builder; its
+//! `wait(max_wait)` polls and gives up after `max_wait`, as aws-sdk-rust's
+//! waiters do:
+//!
+//! ```no_run
+//! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
+//! use std::time::Duration;
+//! let job = client.job("nightly-report");
+//! job.wait_until_deployed().wait(Duration::from_secs(15 * 60)).await?;
+//! let done = job
+//!     .execution("exec-1")
+//!     .wait_until_succeeded()
+//!     .wait(Duration::from_secs(30 * 60))
+//!     .await?;
+//! # let _ = done; Ok(()) }
+//! ```
+//!
 //! A waiter polls with backoff (1 s, growing by half each time, up to 10 s
-//! by default) and always gives up after its maximum duration (30 minutes
-//! for executions and 15 for deployments, by default) with
+//! by default) and always gives up after its maximum duration with
 //! [`Error::WaitTimeout`], which carries the elapsed time and the number of
 //! polls. A poll in flight at the deadline gets a grace of 5 % of the
 //! maximum duration (at least 50 ms) to answer. A `Retry-After` longer than
-//! the request's own retries would wait is honoured between polls. Each poll emits a `tracing` event, and [`WaitForExecution::on_progress`]
+//! the request's own retries would wait is honoured between polls. Each poll emits a `tracing` event, and [`WaitUntilSucceeded::on_progress`]
 //! hands every execution read to a callback.
 //!
 //! Execution outcomes are typed: `succeeded` returns the execution;
@@ -66,15 +82,9 @@ impl PollInterval {
     }
 }
 
-/// The `max_wait` and `poll_interval` settings of a waiter.
+/// The `poll_interval` setting of a waiter.
 macro_rules! waiter_settings {
-    ($default:literal) => {
-        #[doc = concat!("Gives up after this long (default ", $default, ").")]
-        pub fn max_wait(mut self, max_wait: Duration) -> Self {
-            self.max_wait = max_wait;
-            self
-        }
-
+    () => {
         /// How to space polls (default 1 s growing to 10 s).
         pub fn poll_interval(mut self, interval: PollInterval) -> Self {
             self.interval = interval;
@@ -149,44 +159,42 @@ where
     }
 }
 
-/// A progress callback of [`WaitForExecution`].
+/// A progress callback of [`WaitUntilSucceeded`].
 type Progress<'a> = Box<dyn FnMut(&types::JobExecution) + Send + 'a>;
 
-/// Waits for an execution to end. See [`crate::Executions::wait`].
-#[must_use = "a waiter does nothing until it is sent"]
-pub struct WaitForExecution<'a> {
+/// A waiter for an execution to end: polls GetJobExecution. Set options,
+/// then `.wait(max_wait).await`. See [`crate::ExecutionRef::wait_until_succeeded`].
+#[must_use = "a waiter does nothing until `wait` is awaited"]
+pub struct WaitUntilSucceeded<'a> {
     client: &'a Client,
     job: String,
     id: String,
-    max_wait: Duration,
     interval: PollInterval,
     on_progress: Option<Progress<'a>>,
 }
 
-impl std::fmt::Debug for WaitForExecution<'_> {
+impl std::fmt::Debug for WaitUntilSucceeded<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WaitForExecution")
+        f.debug_struct("WaitUntilSucceeded")
             .field("job", &self.job)
             .field("id", &self.id)
-            .field("max_wait", &self.max_wait)
             .field("interval", &self.interval)
             .finish_non_exhaustive()
     }
 }
 
-impl<'a> WaitForExecution<'a> {
+impl<'a> WaitUntilSucceeded<'a> {
     pub(crate) fn new(client: &'a Client, job: String, id: String) -> Self {
-        WaitForExecution {
+        WaitUntilSucceeded {
             client,
             job,
             id,
-            max_wait: Duration::from_secs(30 * 60),
             interval: PollInterval::default(),
             on_progress: None,
         }
     }
 
-    waiter_settings!("30 minutes");
+    waiter_settings!();
 
     /// Calls `f` with the execution after every successful poll, for
     /// progress reports (status and `stats`).
@@ -195,22 +203,24 @@ impl<'a> WaitForExecution<'a> {
         self
     }
 
-    /// Waits. Returns the execution if it succeeded.
-    pub async fn send(self) -> Result<types::JobExecution, Error> {
-        let WaitForExecution {
+    /// Polls until the execution ends or `max_wait` passes (30 minutes
+    /// suits most batch jobs). Returns the execution if it succeeded;
+    /// [`Error::ExecutionEnded`] if it failed, was cancelled or timed out;
+    /// [`Error::WaitTimeout`] if `max_wait` passed first.
+    pub async fn wait(self, max_wait: Duration) -> Result<types::JobExecution, Error> {
+        let WaitUntilSucceeded {
             client,
             job,
             id,
-            max_wait,
             interval,
             mut on_progress,
         } = self;
-        let executions = client.executions(job.clone());
+        let execution = client.job(job.clone()).execution(id.clone());
         poll_until(
             format!("execution {id} of job {job}"),
             max_wait,
             interval,
-            || executions.get(id.clone()).send(),
+            || execution.get().send(),
             |execution: types::JobExecution| {
                 if let Some(f) = on_progress.as_mut() {
                     f(&execution);
@@ -241,36 +251,37 @@ impl<'a> WaitForExecution<'a> {
     }
 }
 
-/// Waits for a job's deployment. See [`crate::JobRef::wait_until_deployed`].
+/// A waiter for a job's deployment: polls GetJob. Set options, then
+/// `.wait(max_wait).await`. See [`crate::JobRef::wait_until_deployed`].
 #[derive(Debug)]
-#[must_use = "a waiter does nothing until it is sent"]
-pub struct WaitForDeployment<'a> {
+#[must_use = "a waiter does nothing until `wait` is awaited"]
+pub struct WaitUntilDeployed<'a> {
     client: &'a Client,
     job: String,
-    max_wait: Duration,
     interval: PollInterval,
 }
 
-impl<'a> WaitForDeployment<'a> {
+impl<'a> WaitUntilDeployed<'a> {
     pub(crate) fn new(client: &'a Client, job: String) -> Self {
-        WaitForDeployment {
+        WaitUntilDeployed {
             client,
             job,
-            max_wait: Duration::from_secs(15 * 60),
             interval: PollInterval::default(),
         }
     }
 
-    waiter_settings!("15 minutes");
+    waiter_settings!();
 
-    /// Waits. Returns the job once `DEPLOYED`; fails with
+    /// Polls until the job is deployed or `max_wait` passes (15 minutes
+    /// suits most images). Returns the job once `DEPLOYED`; fails with
     /// [`Error::DeploymentFailed`] on `FAILED`, or on `DELETING`,
-    /// `TERMINATED` and `DEACTIVATED`, from which it cannot deploy.
-    pub async fn send(self) -> Result<types::Job, Error> {
+    /// `TERMINATED` and `DEACTIVATED`, from which it cannot deploy, and
+    /// with [`Error::WaitTimeout`] if `max_wait` passed first.
+    pub async fn wait(self, max_wait: Duration) -> Result<types::Job, Error> {
         let job = self.client.job(self.job.clone());
         poll_until(
             format!("deployment of job {}", self.job),
-            self.max_wait,
+            max_wait,
             self.interval,
             || job.get().send(),
             |found: types::Job| {

@@ -476,7 +476,7 @@ async fn the_chosen_api_key_is_the_one_sent() {
             then.ok(&job(JOB));
         });
         let client = builder.build().unwrap();
-        client.jobs().get(JOB).send().await.unwrap();
+        client.job(JOB).get().send().await.unwrap();
         assert_eq!(mock.calls(), 1, "{key}");
     }
 }
@@ -510,7 +510,7 @@ async fn client_credentials_from_the_file_are_exchanged_for_a_token() {
         let client = with(&[("BL_API_URL", &server.base_url())], Some(&file))
             .build()
             .unwrap();
-        client.jobs().get(JOB).send().await.unwrap();
+        client.job(JOB).get().send().await.unwrap();
         assert_eq!(token.calls(), 1, "{key}");
         assert_eq!(get.calls(), 1, "{key}");
     }

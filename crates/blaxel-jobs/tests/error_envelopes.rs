@@ -140,7 +140,7 @@ async fn the_emulator_sends_the_documented_envelope_and_the_sdk_reads_it() {
         .workspace("ws")
         .build()
         .unwrap();
-    let err = client.jobs().get("any").send().await.unwrap_err();
+    let err = client.job("any").get().send().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
     let api = err.api().expect("an API error");
     assert_eq!(api.origin.as_deref(), Some("platform"));

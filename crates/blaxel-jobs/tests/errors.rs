@@ -30,7 +30,7 @@ async fn get_with(status: u16, headers: &[(&str, &str)], body: &str) -> Error {
         }
         then.body(body);
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     assert_eq!(mock.calls(), 1);
     err
 }
@@ -270,7 +270,7 @@ async fn a_body_that_does_not_match_the_schema_is_a_decode_error_with_its_path()
             .header("x-request-id", "dec-1")
             .body(&body);
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::Decode(d) => {
             assert_eq!(d.status.as_u16(), 200);
@@ -298,7 +298,7 @@ async fn a_decode_error_keeps_the_request_id() {
             .header("x-request-id", "dec-1")
             .body(bad.to_string());
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
     assert_eq!(err.request_id(), Some("dec-1"));
 }
@@ -324,7 +324,7 @@ async fn decode_errors_in_lists_name_the_item() {
         when.method("GET").path(format!("/jobs/{JOB}"));
         then.status(200).body("<html>maintenance</html>");
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::Decode(d) => assert_eq!(&d.body[..], b"<html>maintenance</html>"),
         other => panic!("unexpected {other:?}"),
@@ -338,7 +338,7 @@ async fn an_undocumented_success_status_with_a_valid_body_is_reported() {
         when.method("GET").path(format!("/jobs/{JOB}"));
         then.status(202).json_body(job_value(JOB));
     });
-    let err = once(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = once(&server).job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::Decode(d) => {
             assert_eq!(d.status.as_u16(), 202);
@@ -376,7 +376,7 @@ async fn transport_errors_keep_their_cause() {
         .retry(RetryConfig::disabled())
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::Transport(t) => {
             assert!(t.source().is_some(), "the reqwest error is kept");

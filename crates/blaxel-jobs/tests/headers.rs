@@ -86,13 +86,14 @@ async fn call_every_operation(server: &MockServer, client: &Client, token: &str,
     ];
 
     let jobs = client.jobs();
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     jobs.list().send().await.expect("ListJobs");
     jobs.create(job(JOB)).send().await.expect("CreateJob");
-    jobs.get(JOB).send().await.expect("GetJob");
-    jobs.update(JOB, job(JOB)).send().await.expect("UpdateJob");
-    jobs.delete(JOB).send().await.expect("DeleteJob");
-    jobs.revisions(JOB).send().await.expect("ListJobRevisions");
+    job_ref.get().send().await.expect("GetJob");
+    job_ref.update(job(JOB)).send().await.expect("UpdateJob");
+    job_ref.delete().send().await.expect("DeleteJob");
+    job_ref.revisions().send().await.expect("ListJobRevisions");
     executions.list().send().await.expect("ListJobExecutions");
     executions
         .create()
@@ -100,14 +101,21 @@ async fn call_every_operation(server: &MockServer, client: &Client, token: &str,
         .send()
         .await
         .expect("CreateJobExecution");
-    executions.get(ex).send().await.expect("GetJobExecution");
-    executions
-        .cancel(ex)
+    job_ref
+        .execution(ex)
+        .get()
+        .send()
+        .await
+        .expect("GetJobExecution");
+    job_ref
+        .execution(ex)
+        .cancel()
         .send()
         .await
         .expect("DeleteJobExecution");
-    executions
-        .tasks(ex)
+    job_ref
+        .execution(ex)
+        .tasks()
         .send()
         .await
         .expect("ListJobExecutionTasks");
@@ -151,7 +159,7 @@ async fn bl_api_version_from_the_environment_is_sent() {
         ])
         .build()
         .unwrap();
-    client.jobs().get(JOB).send().await.unwrap();
+    client.job(JOB).get().send().await.unwrap();
     assert_eq!(mock.calls(), 1);
 }
 
@@ -210,7 +218,7 @@ async fn client_credentials_fetch_one_token_for_many_requests() {
             .header("authorization", "Bearer tok-1");
         t.ok(&job("other-job"));
     });
-    clone.jobs().get("other-job").send().await.unwrap();
+    clone.job("other-job").get().send().await.unwrap();
     assert_eq!(get.calls(), 1);
     assert_eq!(token.calls(), 1, "one token for 12 requests");
 }
@@ -226,7 +234,7 @@ async fn concurrent_first_requests_share_one_token_fetch() {
         t.ok(&job(JOB));
     });
     let client = oauth_client(&server);
-    let calls = (0..8).map(|_| client.jobs().get(JOB).send());
+    let calls = (0..8).map(|_| client.job(JOB).get().send());
     for r in futures_util::future::join_all(calls).await {
         r.unwrap();
     }
@@ -253,15 +261,15 @@ async fn an_expiring_token_is_fetched_again() {
     });
     let client = oauth_client(&server);
     let started = Instant::now();
-    client.jobs().get(JOB).send().await.unwrap();
-    client.jobs().get(JOB).send().await.unwrap();
+    client.job(JOB).get().send().await.unwrap();
+    client.job(JOB).get().send().await.unwrap();
     // Both requests well within the first half of the lifetime.
     if started.elapsed() < Duration::from_millis(400) {
         assert_eq!(token.calls(), 1);
         assert_eq!(first.calls(), 2);
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    client.jobs().get(JOB).send().await.unwrap();
+    client.job(JOB).get().send().await.unwrap();
     assert_eq!(token.calls(), 2);
     assert_eq!(second.calls(), 1);
 }
@@ -280,7 +288,7 @@ async fn a_failing_token_endpoint_is_an_api_error_and_no_api_request_is_sent() {
         t.ok(&job(JOB));
     });
     let client = oauth_client(&server);
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
     assert_eq!(err.api().unwrap().code.as_deref(), Some("invalid_client"));
     assert_eq!(token.calls(), 1, "401 is not retried");
@@ -308,7 +316,7 @@ async fn a_token_endpoint_503_is_retried() {
         t.ok(&job(JOB));
     });
     let client = oauth_client(&server);
-    client.jobs().get(JOB).send().await.unwrap();
+    client.job(JOB).get().send().await.unwrap();
     assert_eq!(token.calls(), 2);
     assert_eq!(get.calls(), 1);
 }

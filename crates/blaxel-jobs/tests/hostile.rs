@@ -41,7 +41,7 @@ async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_car
         })
         .await;
         let client = client(&server);
-        let get = client.jobs().get(JOB).send().await.unwrap_err();
+        let get = client.job(JOB).get().send().await.unwrap_err();
         let create = client.jobs().create(job(JOB)).send().await.unwrap_err();
         let start = client
             .job(JOB)
@@ -52,11 +52,10 @@ async fn an_enormous_retry_after_ends_every_kind_of_call_with_the_error_that_car
             .unwrap_err();
         let wait = client
             .job(JOB)
-            .executions()
-            .wait("exec-1")
+            .execution("exec-1")
+            .wait_until_succeeded()
             .poll_interval(common::fast_poll())
-            .max_wait(Duration::from_secs(5))
-            .send()
+            .wait(Duration::from_secs(5))
             .await
             .unwrap_err();
         for err in [get, create, start, wait] {
@@ -82,7 +81,7 @@ async fn a_retry_after_longer_than_the_operation_deadline_is_not_waited_for() {
         .operation_timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     assert_eq!(
         err.api().unwrap().retry_after,
         Some(Duration::from_secs(30))
@@ -109,7 +108,7 @@ async fn a_token_lifetime_of_any_size_is_accepted_without_panicking() {
             .build()
             .unwrap();
         for _ in 0..2 {
-            let found = client.jobs().get(JOB).send().await.unwrap();
+            let found = client.job(JOB).get().send().await.unwrap();
             assert_eq!(found.metadata.name, JOB);
         }
         let token_requests = server
@@ -136,15 +135,14 @@ async fn waiters_take_any_max_wait_and_poll_factor() {
     ] {
         let done = client
             .job(JOB)
-            .executions()
-            .wait("exec-1")
-            .max_wait(max_wait)
+            .execution("exec-1")
+            .wait_until_succeeded()
             .poll_interval(PollInterval {
                 initial: Duration::from_millis(1),
                 max: Duration::from_millis(3),
                 factor,
             })
-            .send()
+            .wait(max_wait)
             .await
             .unwrap();
         assert_eq!(done.metadata.id.as_deref(), Some("exec-1"));
@@ -167,12 +165,12 @@ async fn client_durations_of_any_size_build_and_call_without_panicking() {
         .build()
         .unwrap();
     assert_eq!(
-        client.jobs().get(JOB).send().await.unwrap().metadata.name,
+        client.job(JOB).get().send().await.unwrap().metadata.name,
         JOB
     );
     let per_call = client
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .timeout(Duration::MAX)
         .send()
         .await
@@ -202,12 +200,7 @@ async fn a_307_or_308_never_carries_a_body_to_another_origin() {
                 .send()
                 .await
                 .unwrap_err(),
-            client
-                .jobs()
-                .update(JOB, job(JOB))
-                .send()
-                .await
-                .unwrap_err(),
+            client.job(JOB).update(job(JOB)).send().await.unwrap_err(),
         ];
         for err in errors {
             match &err {
@@ -286,7 +279,7 @@ async fn a_same_origin_redirect_loop_is_one_request() {
         )
     })
     .await;
-    let err = client(&api).jobs().get(JOB).send().await.unwrap_err();
+    let err = client(&api).job(JOB).get().send().await.unwrap_err();
     assert!(matches!(err, Error::Redirect(_)), "{err}");
     assert!(!err.is_retryable());
     assert_eq!(api.received().len(), 1);
@@ -301,8 +294,8 @@ async fn the_token_endpoint_s_redirects_are_not_followed_either() {
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
         .build()
         .unwrap()
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .send()
         .await
         .unwrap_err();
@@ -332,7 +325,7 @@ async fn an_endless_body_ends_at_the_limit() {
         .max_response_body(1024 * 1024)
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     match &err {
         Error::ResponseTooLarge(e) => {
             assert_eq!(e.limit, 1024 * 1024);
@@ -370,7 +363,7 @@ async fn a_huge_error_body_is_cut_and_its_message_is_shown_short() {
         )
     })
     .await;
-    let err = client(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = client(&server).job(JOB).get().send().await.unwrap_err();
     let api = err.api().unwrap_or_else(|| panic!("{err}"));
     assert_eq!(api.status.as_u16(), 400);
     assert!(api.body_truncated);
@@ -382,7 +375,7 @@ async fn a_huge_error_body_is_cut_and_its_message_is_shown_short() {
     let message = "m".repeat(10 << 20);
     let body = json!({"error": "big", "message": message}).to_string();
     let server = RawServer::start(move |_, _| Reply::json("422 Unprocessable Entity", &body)).await;
-    let err = client(&server).jobs().get(JOB).send().await.unwrap_err();
+    let err = client(&server).job(JOB).get().send().await.unwrap_err();
     let shown = err.to_string();
     assert!(shown.len() < 1024, "{}", shown.len());
     assert!(shown.contains("API error 422"), "{shown}");
@@ -397,8 +390,8 @@ async fn a_huge_token_response_is_refused() {
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
         .build()
         .unwrap()
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .send()
         .await
         .unwrap_err();
@@ -438,7 +431,7 @@ fn a_two_gib_body_keeps_memory_bounded_by_the_limit() {
                 streaming(r#"{"metadata":{"name":""#, Some(2 << 30), false, "200 OK")
             })
             .await;
-            match client(&server).jobs().get(JOB).send().await {
+            match client(&server).job(JOB).get().send().await {
                 Err(Error::ResponseTooLarge(e)) => format!("too-large limit={}", e.limit),
                 other => format!("unexpected {other:?}"),
             }
@@ -492,7 +485,7 @@ async fn a_server_that_never_answers_is_given_up_on_at_the_operation_deadline() 
     let server = RawServer::start(|_, _| Reply::Hang).await;
     let client = builder_for(&server.url).build().unwrap();
     let started = tokio::time::Instant::now();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     let took = started.elapsed();
     match &err {
         Error::Transport(t) => {
@@ -535,7 +528,7 @@ async fn a_refused_connection_prints_each_cause_once() {
         .retry(RetryConfig::disabled())
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     let mut texts = vec![err.to_string()];
     let mut cause = std::error::Error::source(&err);
     while let Some(c) = cause {

@@ -117,11 +117,6 @@ async fn a_loopback_http_server_is_reachable() {
         w.job_id(JOB);
         t.ok(&job(JOB));
     });
-    common::client(&server)
-        .jobs()
-        .get(JOB)
-        .send()
-        .await
-        .unwrap();
+    common::client(&server).job(JOB).get().send().await.unwrap();
     assert_eq!(mock.calls(), 1);
 }

@@ -131,8 +131,8 @@ async fn get_job_with_and_without_show_secrets() {
     });
     let client = common::client(&server);
     let found = client
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .show_secrets(true)
         .send()
         .await
@@ -170,15 +170,15 @@ async fn update_delete_and_revisions() {
         .unwrap();
     assert_eq!(updated.spec.runtime.unwrap().memory, Some(8192));
     client
-        .jobs()
-        .update(JOB, changed.clone())
+        .job(JOB)
+        .update(changed.clone())
         .send()
         .await
         .unwrap();
-    let deleted = client.jobs().delete(JOB).send().await.unwrap();
+    let deleted = client.job(JOB).delete().send().await.unwrap();
     assert_eq!(deleted.status, Some(Status::Deleting));
     client.job(JOB).delete().send().await.unwrap();
-    let revs = client.jobs().revisions(JOB).send().await.unwrap();
+    let revs = client.job(JOB).revisions().send().await.unwrap();
     assert_eq!(revs.len(), 3);
     assert_eq!(revs[1].id.as_deref(), Some("rev-7c1e2f0a"));
     assert_eq!(revs[1].active, Some(true));
@@ -204,7 +204,8 @@ async fn list_executions_sends_every_parameter() {
         t.ok(&execution_page(&["e1", "e2"], None));
     });
     let page = common::client(&server)
-        .executions(JOB)
+        .job(JOB)
+        .executions()
         .list()
         .limit(20)
         .offset(40)
@@ -281,7 +282,8 @@ async fn a_whole_request_is_sent_with_ids_filled_in() {
     let request: types::CreateJobExecutionRequest =
         parse(fixture_value("create_execution_request.json"));
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
 
     // build() shows the request as it will be sent.
     let mut bare = request.clone();
@@ -331,14 +333,15 @@ async fn get_cancel_and_list_tasks() {
         t.ok(&task_page(&["task-2", "task-1"], None));
     });
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
-    let found = executions.get(EX).send().await.unwrap();
+    let job_ref = client.job(JOB);
+    let found = job_ref.execution(EX).get().send().await.unwrap();
     assert_eq!(found.status, Some(JobExecutionStatus::Running));
     assert_eq!(found.stats.unwrap().total, Some(3));
-    let cancelled = executions.cancel(EX).send().await.unwrap();
+    let cancelled = job_ref.execution(EX).cancel().send().await.unwrap();
     assert_eq!(cancelled.status, Some(JobExecutionStatus::Cancelling));
-    let page = executions
-        .tasks(EX)
+    let page = job_ref
+        .execution(EX)
+        .tasks()
         .limit(50)
         .sort(ListSort::NameDesc)
         .q("task")
@@ -361,8 +364,8 @@ async fn ids_are_encoded_in_paths() {
     });
     let found = common::client(&server)
         .job(JOB)
-        .executions()
-        .get("exec 7/h%1c")
+        .execution("exec 7/h%1c")
+        .get()
         .send()
         .await
         .unwrap();

@@ -51,7 +51,7 @@ async fn list_jobs_follows_cursors_and_keeps_the_other_parameters() {
     assert_eq!(names, ["a", "b", "c", "d", "e"]);
     assert_eq!((p1.calls(), p2.calls(), p3.calls()), (1, 1, 1));
 
-    let pages: Vec<types::JobList> = list().pages().try_collect().await.unwrap();
+    let pages: Vec<types::JobList> = list().into_pages().try_collect().await.unwrap();
     let sizes: Vec<_> = pages.iter().map(|p| p.data.len()).collect();
     assert_eq!(sizes, [2, 2, 1]);
     assert_eq!(
@@ -219,7 +219,8 @@ async fn list_executions_follows_cursors_stops_and_detects_loops() {
         t.ok(&execution_page(&["e4"], None));
     });
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     let all: Vec<types::JobExecution> = executions
         .list()
         .limit(3)
@@ -232,7 +233,7 @@ async fn list_executions_follows_cursors_stops_and_detects_loops() {
     let pages: Vec<_> = executions
         .list()
         .limit(3)
-        .pages()
+        .into_pages()
         .try_collect::<Vec<_>>()
         .await
         .unwrap();
@@ -299,9 +300,10 @@ async fn list_tasks_follows_cursors_stops_and_detects_loops() {
         t.ok(&task_page(&["task-2"], None));
     });
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
-    let tasks: Vec<types::JobExecutionTask> = executions
-        .tasks(EX)
+    let job_ref = client.job(JOB);
+    let tasks: Vec<types::JobExecutionTask> = job_ref
+        .execution(EX)
+        .tasks()
         .limit(2)
         .q("task")
         .into_stream()
@@ -324,7 +326,12 @@ async fn list_tasks_follows_cursors_stops_and_detects_loops() {
         w.job_id(JOB).execution_id("ex-empty").cursor("u1");
         t.ok(&task_page(&[], Some("u2")));
     });
-    let items: Vec<_> = executions.tasks("ex-empty").into_stream().collect().await;
+    let items: Vec<_> = job_ref
+        .execution("ex-empty")
+        .tasks()
+        .into_stream()
+        .collect()
+        .await;
     assert_eq!(items.len(), 1);
     assert!(items[0].is_ok());
 
@@ -336,7 +343,12 @@ async fn list_tasks_follows_cursors_stops_and_detects_loops() {
         w.job_id(JOB).execution_id("ex-loop").cursor("v1");
         t.ok(&task_page(&["task-1"], Some("v1")));
     });
-    let items: Vec<_> = executions.tasks("ex-loop").pages().collect().await;
+    let items: Vec<_> = job_ref
+        .execution("ex-loop")
+        .tasks()
+        .into_pages()
+        .collect()
+        .await;
     assert_eq!(items.len(), 3, "two pages, then the error");
     assert!(matches!(items[2], Err(Error::Pagination(_))));
 }

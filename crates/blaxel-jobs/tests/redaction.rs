@@ -96,7 +96,7 @@ async fn errors_never_print_the_credential_that_was_sent() {
             .header("x-request-id", "req-401");
     });
     let client = common::client(&server);
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     assert_eq!(mock.calls(), 1);
     assert!(err.is_unauthorized());
     assert_clean_debug_and_display("401 Error", &err);
@@ -104,7 +104,7 @@ async fn errors_never_print_the_credential_that_was_sent() {
 
     // Transport and config errors.
     let closed = builder_for(&common::closed_port_url()).build().unwrap();
-    let err = closed.jobs().get(JOB).send().await.unwrap_err();
+    let err = closed.job(JOB).get().send().await.unwrap_err();
     assert!(matches!(err, Error::Transport(_)));
     assert_clean_debug_and_display("transport Error", &err);
 
@@ -143,7 +143,7 @@ async fn a_failed_token_request_never_prints_the_client_secret_or_token() {
         .retry(fast_retry())
         .build()
         .unwrap();
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
     assert_clean_debug_and_display("token decode Error", &err);
 }
@@ -175,8 +175,8 @@ async fn error_bodies_are_never_printed_by_debug_but_stay_readable() {
             .json_body(json!({"metadata": {"name": 7}, "spec": {"env": {"A": SECRET_VALUE}}}));
     });
     let client = builder_for(&server.base_url()).build().unwrap();
-    let api = client.jobs().get(JOB).send().await.unwrap_err();
-    let decode = client.jobs().get("undecodable").send().await.unwrap_err();
+    let api = client.job(JOB).get().send().await.unwrap_err();
+    let decode = client.job("undecodable").get().send().await.unwrap_err();
     for err in [&api, &decode] {
         let debug = format!("{err:?} {err:#?}");
         assert_clean("an error's Debug", &debug);

@@ -58,7 +58,7 @@ async fn get_makes_three_attempts_on_each_transient_status() {
     let client = common::client(&server);
     for status in [503, 502, 504, 429, 500, 408] {
         let mut mock = get_job_fails(&server, status, None);
-        let err = client.jobs().get(JOB).send().await.unwrap_err();
+        let err = client.job(JOB).get().send().await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(mock.calls(), 3, "{status}");
         assert_eq!(api_attempts(&err), 3, "{status}");
@@ -77,7 +77,7 @@ async fn disabled_retries_make_one_attempt_and_max_attempts_five_makes_five() {
         .retry(RetryConfig::disabled())
         .build()
         .unwrap();
-    let err = once.jobs().get(JOB).send().await.unwrap_err();
+    let err = once.job(JOB).get().send().await.unwrap_err();
     assert_eq!(mock.calls(), 1);
     assert_eq!(api_attempts(&err), 1);
     assert!(!err.to_string().contains("attempts"), "{err}");
@@ -86,7 +86,7 @@ async fn disabled_retries_make_one_attempt_and_max_attempts_five_makes_five() {
         .retry(common::fast_retry().with_max_attempts(5))
         .build()
         .unwrap();
-    let err = five.jobs().get(JOB).send().await.unwrap_err();
+    let err = five.job(JOB).get().send().await.unwrap_err();
     assert_eq!(mock.calls(), 1 + 5);
     assert_eq!(api_attempts(&err), 5);
 
@@ -108,12 +108,7 @@ async fn a_transient_failure_followed_by_success_returns_the_success() {
         when.job_id(JOB);
         then.ok(&job(JOB));
     });
-    let found = common::client(&server)
-        .jobs()
-        .get(JOB)
-        .send()
-        .await
-        .unwrap();
+    let found = common::client(&server).job(JOB).get().send().await.unwrap();
     assert_eq!(found.metadata.name, JOB);
     assert_eq!(failing.calls(), 2);
     assert_eq!(ok.calls(), 1);
@@ -138,12 +133,7 @@ async fn retry_after_in_seconds_is_honoured() {
         }));
     });
     let started = Instant::now();
-    common::client(&server)
-        .jobs()
-        .get(JOB)
-        .send()
-        .await
-        .unwrap();
+    common::client(&server).job(JOB).get().send().await.unwrap();
     let elapsed = started.elapsed();
     assert_eq!(mock.calls(), 2);
     // The fast backoff alone would retry within 5 ms.
@@ -157,8 +147,8 @@ async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
     let mut mock = get_job_fails(&server, 429, Some("120"));
     let started = Instant::now();
     let err = common::client(&server)
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .send()
         .await
         .unwrap_err();
@@ -180,7 +170,7 @@ async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = capped.jobs().get(JOB).send().await.unwrap_err();
+    let err = capped.job(JOB).get().send().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_millis(900));
     assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(1)));
     assert_eq!(mock2.calls(), 1);
@@ -193,7 +183,7 @@ async fn client_errors_are_never_retried() {
     let client = common::client(&server);
     for status in [400, 401, 403, 404, 409, 422] {
         let mut mock = get_job_fails(&server, status, None);
-        let err = client.jobs().get(JOB).send().await.unwrap_err();
+        let err = client.job(JOB).get().send().await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(mock.calls(), 1, "{status}");
         assert_eq!(api_attempts(&err), 1);
@@ -265,7 +255,7 @@ async fn create_job_is_not_retried_when_the_connection_drops_but_get_is() {
     assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
     assert!(server.requests()[0].starts_with("POST /jobs "));
 
-    let err = client.jobs().get(JOB).send().await.unwrap_err();
+    let err = client.job(JOB).get().send().await.unwrap_err();
     assert!(
         matches!(&err, Error::Transport(t) if t.attempts == 3),
         "{err:?}"
@@ -301,8 +291,8 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
     assert_eq!(slow_create.calls(), 1);
 
     let err = client
-        .jobs()
-        .get(JOB)
+        .job(JOB)
+        .get()
         .timeout(Duration::from_millis(50))
         .send()
         .await
@@ -318,7 +308,7 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
         .timeout(Duration::from_millis(50))
         .build()
         .unwrap();
-    let err = short.jobs().get(JOB).send().await.unwrap_err();
+    let err = short.job(JOB).get().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(slow_get.calls(), 6);
 }
@@ -327,7 +317,7 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
 async fn connection_refused_is_retried_then_reported_as_a_connect_error() {
     let client = builder_for(&closed_port_url()).build().unwrap();
     for err in [
-        client.jobs().get(JOB).send().await.unwrap_err(),
+        client.job(JOB).get().send().await.unwrap_err(),
         // Nothing reached a server: even CreateJob may be retried.
         client.jobs().create(job(JOB)).send().await.unwrap_err(),
     ] {
@@ -622,16 +612,11 @@ async fn put_and_delete_are_retried_like_get() {
         then.server_error(502, json!({"code": 502, "error": "bad_gateway"}));
     });
     let client = common::client(&server);
-    client
-        .jobs()
-        .update(JOB, job(JOB))
-        .send()
-        .await
-        .unwrap_err();
+    client.job(JOB).update(job(JOB)).send().await.unwrap_err();
     client
         .job(JOB)
-        .executions()
-        .cancel("exec-1")
+        .execution("exec-1")
+        .cancel()
         .send()
         .await
         .unwrap_err();

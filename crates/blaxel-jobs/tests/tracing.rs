@@ -112,8 +112,8 @@ async fn records_the_request() {
     });
     let client = common::client(&server);
     let out = traced(async {
-        client.jobs().get(JOB).send().await.unwrap();
-        client.jobs().get("missing").send().await.unwrap_err();
+        client.job(JOB).get().send().await.unwrap();
+        client.job("missing").get().send().await.unwrap_err();
     })
     .await;
     assert_clean("tracing output", &out);
@@ -199,7 +199,7 @@ async fn never_shows_client_credentials() {
         .build()
         .unwrap();
     let out = traced(async {
-        client.jobs().get(JOB).send().await.unwrap();
+        client.job(JOB).get().send().await.unwrap();
         client
             .job(JOB)
             .executions()

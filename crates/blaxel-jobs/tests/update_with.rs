@@ -259,8 +259,8 @@ async fn a_renamed_or_invalid_job_is_not_written() {
         other => panic!("{other:?}"),
     }
     let err = client
-        .jobs()
-        .update_with(JOB, |job| runtime(job).disk_percent = Some(99))
+        .job(JOB)
+        .update_with(|job| runtime(job).disk_percent = Some(99))
         .send()
         .await
         .unwrap_err();

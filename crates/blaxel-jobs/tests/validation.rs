@@ -90,7 +90,7 @@ async fn an_invalid_job_is_not_sent() {
         // Update checks the same.
         let name = job.metadata.name.clone();
         if !name.is_empty() {
-            let update = invalid(client.jobs().update(name, job).send().await);
+            let update = invalid(client.job(name).update(job).send().await);
             assert_eq!(update.field.as_deref(), Some(field), "{update}");
         }
         let shown = Error::InvalidInput(create).to_string();
@@ -139,12 +139,7 @@ async fn values_the_document_allows_are_sent() {
         let job = job_with(|v| edit(v));
         let name = job.metadata.name.clone();
         client.jobs().create(job.clone()).send().await.unwrap();
-        client
-            .jobs()
-            .update(name, job.clone())
-            .send()
-            .await
-            .unwrap();
+        client.job(name).update(job.clone()).send().await.unwrap();
         sent += 2;
         assert_eq!(recorder.count(), sent);
         let bodies = recorder.json_bodies();
@@ -152,7 +147,8 @@ async fn values_the_document_allows_are_sent() {
         assert_eq!(bodies[sent - 2], expected);
         assert_eq!(bodies[sent - 1], expected);
     }
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     executions.create().env("", "x").send().await.unwrap();
     assert_eq!(all.calls(), sent + 1);
     assert_eq!(recorder.json_bodies()[sent]["env"], json!({"": "x"}));
@@ -189,8 +185,8 @@ async fn page_sizes_are_clamped_not_refused() {
         .unwrap();
     client
         .job(JOB)
-        .executions()
-        .tasks("ex-1")
+        .execution("ex-1")
+        .tasks()
         .limit(u32::MAX)
         .send()
         .await
@@ -204,7 +200,7 @@ async fn page_sizes_are_clamped_not_refused() {
 async fn update_requires_the_same_name() {
     let (server, client) = counting().await;
     let all = any(&server);
-    let e = invalid(client.jobs().update("other-job", job(JOB)).send().await);
+    let e = invalid(client.job("other-job").update(job(JOB)).send().await);
     assert_eq!(e.field.as_deref(), Some("metadata.name"));
     assert!(e.message.contains("other-job"), "{e}");
     assert_eq!(all.calls(), 0);
@@ -217,10 +213,18 @@ async fn list_limits_and_queries_are_checked() {
     let e = invalid(client.jobs().list().q("q".repeat(201)).send().await);
     assert_eq!(e.field.as_deref(), Some("q"));
 
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     let e = invalid(executions.list().q("q".repeat(201)).send().await);
     assert_eq!(e.field.as_deref(), Some("q"));
-    let e = invalid(executions.tasks("ex-1").q("q".repeat(201)).send().await);
+    let e = invalid(
+        job_ref
+            .execution("ex-1")
+            .tasks()
+            .q("q".repeat(201))
+            .send()
+            .await,
+    );
     assert_eq!(e.field.as_deref(), Some("q"));
 
     // Streams report the problem as their only item, without a request.
@@ -250,7 +254,8 @@ async fn an_execution_memory_above_the_jobs_is_refused_after_reading_the_job() {
         t.ok(&parse(json!({"executionId": "e-1"})));
     });
     let client = common::client(&server);
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
 
     let e = invalid(executions.create().memory(8192).send().await);
     assert_eq!(e.field.as_deref(), Some("memory"));
@@ -299,7 +304,8 @@ async fn a_missing_job_fails_the_memory_check_with_not_found() {
 async fn tasks_must_be_json_objects() {
     let (server, client) = counting().await;
     let all = any(&server);
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
+    let executions = job_ref.executions();
     let e = invalid(executions.create().task(json!(42)).send().await);
     assert_eq!(e.field.as_deref(), Some("tasks[0]"));
     assert!(e.message.contains("object"), "{e}");
@@ -320,17 +326,20 @@ async fn tasks_must_be_json_objects() {
 async fn empty_job_and_execution_ids_are_refused() {
     let (server, client) = counting().await;
     let all = any(&server);
-    let jobs = client.jobs();
     assert_eq!(
-        invalid(jobs.get("").send().await).field.as_deref(),
+        invalid(client.job("").get().send().await).field.as_deref(),
         Some("jobId")
     );
     assert_eq!(
-        invalid(jobs.delete("").send().await).field.as_deref(),
+        invalid(client.job("").delete().send().await)
+            .field
+            .as_deref(),
         Some("jobId")
     );
     assert_eq!(
-        invalid(jobs.revisions(" ").send().await).field.as_deref(),
+        invalid(client.job(" ").revisions().send().await)
+            .field
+            .as_deref(),
         Some("jobId")
     );
     let no_job = client.job("").executions();
@@ -343,14 +352,16 @@ async fn empty_job_and_execution_ids_are_refused() {
         Some("jobId")
     );
     assert_eq!(
-        invalid(no_job.get("e").send().await).field.as_deref(),
+        invalid(client.job("").execution("e").get().send().await)
+            .field
+            .as_deref(),
         Some("jobId")
     );
-    let executions = client.job(JOB).executions();
+    let job_ref = client.job(JOB);
     for e in [
-        invalid(executions.get("").send().await),
-        invalid(executions.cancel("").send().await),
-        invalid(executions.tasks("  ").send().await),
+        invalid(job_ref.execution("").get().send().await),
+        invalid(job_ref.execution("").cancel().send().await),
+        invalid(job_ref.execution("  ").tasks().send().await),
     ] {
         assert_eq!(e.field.as_deref(), Some("executionId"), "{e}");
     }
@@ -358,8 +369,7 @@ async fn empty_job_and_execution_ids_are_refused() {
         client
             .job("")
             .wait_until_deployed()
-            .max_wait(Duration::from_secs(1))
-            .send()
+            .wait(Duration::from_secs(1))
             .await,
     );
     assert_eq!(e.field.as_deref(), Some("jobId"));

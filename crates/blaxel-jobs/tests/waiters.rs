@@ -38,11 +38,10 @@ async fn wait_returns_the_execution_once_it_succeeds() {
     let client = common::client(&server);
     let done = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
@@ -67,11 +66,10 @@ async fn failed_cancelled_and_timeout_end_the_wait_with_execution_ended() {
         let client = common::client(&server);
         let err = client
             .job(JOB)
-            .executions()
-            .wait(EX)
+            .execution(EX)
+            .wait_until_succeeded()
             .poll_interval(fast_poll())
-            .max_wait(Duration::from_secs(10))
-            .send()
+            .wait(Duration::from_secs(10))
             .await
             .unwrap_err();
         match &err {
@@ -108,11 +106,10 @@ async fn unknown_and_cancelling_statuses_keep_polling_until_max_wait() {
         let started = Instant::now();
         let err = client
             .job(JOB)
-            .executions()
-            .wait(EX)
+            .execution(EX)
+            .wait_until_succeeded()
             .poll_interval(fast_poll())
-            .max_wait(max_wait)
-            .send()
+            .wait(max_wait)
             .await
             .unwrap_err();
         let took = started.elapsed();
@@ -142,15 +139,15 @@ async fn on_progress_is_called_on_each_poll() {
     let log = Arc::clone(&seen);
     client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
         .on_progress(move |e| {
             log.lock()
                 .unwrap()
                 .push(e.status.as_ref().map(|s| s.as_str().to_owned()))
         })
-        .send()
+        .wait(Duration::from_secs(30 * 60))
         .await
         .unwrap();
     let seen = seen.lock().unwrap().clone();
@@ -173,11 +170,10 @@ async fn a_404_ends_the_wait_at_once() {
     let started = Instant::now();
     let err = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(30))
-        .send()
+        .wait(Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -201,11 +197,10 @@ async fn a_503_while_polling_is_not_fatal() {
     let client = common::client(&server);
     let done = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
@@ -222,10 +217,10 @@ async fn an_empty_execution_id_fails_before_polling() {
     let client = common::client(&server);
     let err = client
         .job(JOB)
-        .executions()
-        .wait("")
+        .execution("")
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .send()
+        .wait(Duration::from_secs(30 * 60))
         .await
         .unwrap_err();
     match err {
@@ -262,8 +257,7 @@ async fn wait_until_deployed_returns_the_deployed_job() {
         .job(JOB)
         .wait_until_deployed()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(job.status, Some(blaxel_jobs::Status::Deployed));
@@ -279,8 +273,7 @@ async fn wait_until_deployed_fails_on_failed() {
         .job(JOB)
         .wait_until_deployed()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(10))
-        .send()
+        .wait(Duration::from_secs(10))
         .await
         .unwrap_err();
     match &err {
@@ -305,8 +298,7 @@ async fn wait_until_deployed_gives_up_after_max_wait() {
         .job(JOB)
         .wait_until_deployed()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(100))
-        .send()
+        .wait(Duration::from_millis(100))
         .await
         .unwrap_err();
     match &err {
@@ -330,8 +322,8 @@ async fn an_unknown_execution_status_does_not_break_decoding() {
     let log = Arc::clone(&seen);
     client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
         .on_progress(move |e| {
             let s = e.status.clone().unwrap();
@@ -339,7 +331,7 @@ async fn an_unknown_execution_status_does_not_break_decoding() {
                 .unwrap()
                 .push((s.as_str().to_owned(), s.is_known()));
         })
-        .send()
+        .wait(Duration::from_secs(30 * 60))
         .await
         .unwrap();
     assert_eq!(
@@ -360,11 +352,10 @@ async fn a_long_retry_after_while_polling_is_respected() {
     let client = common::client(&server);
     let result = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(300))
-        .send()
+        .wait(Duration::from_millis(300))
         .await;
     assert!(result.is_err());
     // The server asked for 120 s, more than the whole wait: one request only.
@@ -384,11 +375,10 @@ async fn max_wait_bounds_a_slow_poll() {
     let started = Instant::now();
     let err = client
         .job(JOB)
-        .executions()
-        .wait(EX)
+        .execution(EX)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(200))
-        .send()
+        .wait(Duration::from_millis(200))
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");

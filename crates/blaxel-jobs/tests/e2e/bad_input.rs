@@ -24,7 +24,7 @@ async fn invalid_names_are_refused_before_sending() {
 #[tokio::test]
 async fn an_unknown_job_is_not_found() {
     let (emu, client) = common::manual().await;
-    let err = client.jobs().get("ghost").send().await.unwrap_err();
+    let err = client.job("ghost").get().send().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert_eq!(err.api().unwrap().code.as_deref(), Some("not_found"));
     let err = client
@@ -134,8 +134,8 @@ async fn workspaces_do_not_see_each_other() {
         .unwrap();
     assert!(
         other
-            .jobs()
-            .get("mine")
+            .job("mine")
+            .get()
             .send()
             .await
             .unwrap_err()

@@ -21,22 +21,22 @@ async fn reads_are_retried_until_they_succeed_or_attempts_run_out() {
     client.jobs().create(common::job("a")).send().await.unwrap();
 
     emu.inject(Route::GetJob, status(503), 2);
-    client.jobs().get("a").send().await.unwrap();
+    client.job("a").get().send().await.unwrap();
     assert_eq!(emu.request_count(Route::GetJob), 3);
 
     emu.inject(Route::GetJob, status(502), 3);
-    let err = client.jobs().get("a").send().await.unwrap_err();
+    let err = client.job("a").get().send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert_eq!(err.api().unwrap().attempts, 3);
     assert_eq!(emu.request_count(Route::GetJob), 6);
 
     emu.inject(Route::GetJob, Fault::HtmlError { status: 504 }, 1);
-    client.jobs().get("a").send().await.unwrap();
+    client.job("a").get().send().await.unwrap();
     assert_eq!(emu.request_count(Route::GetJob), 8);
 
     // A client error is never retried.
     emu.inject(Route::GetJob, status(409), 1);
-    let err = client.jobs().get("a").send().await.unwrap_err();
+    let err = client.job("a").get().send().await.unwrap_err();
     assert!(err.is_conflict());
     assert_eq!(emu.request_count(Route::GetJob), 9);
 }
@@ -162,8 +162,8 @@ async fn a_slow_answer_times_out_and_is_retried() {
     client.jobs().create(common::job("a")).send().await.unwrap();
     emu.inject(Route::GetJob, Fault::Delay(Duration::from_secs(5)), 1);
     let job = client
-        .jobs()
-        .get("a")
+        .job("a")
+        .get()
         .timeout(Duration::from_millis(200))
         .send()
         .await
@@ -173,8 +173,8 @@ async fn a_slow_answer_times_out_and_is_retried() {
 
     emu.inject(Route::GetJob, Fault::Delay(Duration::from_secs(5)), 3);
     let err = client
-        .jobs()
-        .get("a")
+        .job("a")
+        .get()
         .timeout(Duration::from_millis(100))
         .send()
         .await
@@ -188,7 +188,7 @@ async fn bodies_that_do_not_decode_are_decode_errors_and_not_retried() {
     client.jobs().create(common::job("a")).send().await.unwrap();
 
     emu.inject(Route::GetJob, Fault::MalformedBody, 1);
-    let err = client.jobs().get("a").send().await.unwrap_err();
+    let err = client.job("a").get().send().await.unwrap_err();
     assert!(
         matches!(&err, Error::Decode(d) if d.status.as_u16() == 200),
         "{err}"

@@ -34,14 +34,13 @@ async fn every_operation_through_a_jobs_life() {
         .job(name)
         .wait_until_deployed()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(5))
-        .send()
+        .wait(Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(deployed.status, Some(Status::Deployed));
 
     // GetJob: secrets masked unless asked for.
-    let masked = client.jobs().get(name).send().await.unwrap();
+    let masked = client.job(name).get().send().await.unwrap();
     let envs = masked.spec.runtime.clone().unwrap().envs;
     let secret = envs
         .iter()
@@ -49,8 +48,8 @@ async fn every_operation_through_a_jobs_life() {
         .unwrap();
     assert_eq!(secret.value.as_deref(), Some("***"));
     let shown = client
-        .jobs()
-        .get(name)
+        .job(name)
+        .get()
         .show_secrets(true)
         .send()
         .await
@@ -83,7 +82,8 @@ async fn every_operation_through_a_jobs_life() {
     assert_eq!(page.data.len(), 1);
 
     // CreateJobExecution, run to completion in simulated time.
-    let executions = client.job(name).executions();
+    let job_ref = client.job(name);
+    let executions = job_ref.executions();
     let started = executions
         .create()
         .tasks((0..3).map(|i| json!({"shard": i, "durationSeconds": 10})))
@@ -94,15 +94,16 @@ async fn every_operation_through_a_jobs_life() {
     let id = started.execution_id.clone().unwrap();
     assert_eq!(started.tasks.len(), 3);
     emu.advance(Duration::from_secs(60));
-    let done = executions.get(&id).send().await.unwrap();
+    let done = job_ref.execution(&id).get().send().await.unwrap();
     assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
     let stats = done.stats.unwrap();
     assert_eq!((stats.total, stats.success), (Some(3), Some(3)));
     // The same waiter ends at once on a finished execution.
-    let waited = executions
-        .wait(&id)
+    let waited = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .send()
+        .wait(Duration::from_secs(30 * 60))
         .await
         .unwrap();
     assert_eq!(waited.metadata.id.as_deref(), Some(id.as_str()));
@@ -116,18 +117,20 @@ async fn every_operation_through_a_jobs_life() {
         .await
         .unwrap();
     assert_eq!(all.len(), 1);
-    let tasks: Vec<_> = executions
-        .tasks(&id)
+    let tasks: Vec<_> = job_ref
+        .execution(&id)
+        .tasks()
         .limit(2)
         .into_stream()
         .try_collect()
         .await
         .unwrap();
     assert_eq!(tasks.len(), 3);
-    let task_pages: Vec<_> = executions
-        .tasks(&id)
+    let task_pages: Vec<_> = job_ref
+        .execution(&id)
+        .tasks()
         .limit(2)
-        .pages()
+        .into_pages()
         .try_collect()
         .await
         .unwrap();
@@ -153,16 +156,16 @@ async fn every_operation_through_a_jobs_life() {
         .unwrap();
     let long_id = long.execution_id.unwrap();
     emu.advance(Duration::from_secs(5));
-    let cancelling = executions.cancel(&long_id).send().await.unwrap();
+    let cancelling = job_ref.execution(&long_id).cancel().send().await.unwrap();
     assert_eq!(cancelling.status, Some(JobExecutionStatus::Cancelling));
     emu.advance(Duration::from_secs(200));
-    let cancelled = executions.get(&long_id).send().await.unwrap();
+    let cancelled = job_ref.execution(&long_id).get().send().await.unwrap();
     assert_eq!(cancelled.status, Some(JobExecutionStatus::Cancelled));
 
     // DeleteJob, after which the job is gone.
     let deleted = client.job(name).delete().send().await.unwrap();
     assert_eq!(deleted.status, Some(Status::Deleting));
-    let err = client.jobs().get(name).send().await.unwrap_err();
+    let err = client.job(name).get().send().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert!(emu.job_names(WS).is_empty());
 
@@ -209,7 +212,7 @@ async fn paging_through_a_thousand_jobs() {
         .jobs()
         .list()
         .limit(100)
-        .pages()
+        .into_pages()
         .try_collect()
         .await
         .unwrap();
@@ -256,8 +259,8 @@ async fn update_with_changes_only_what_the_edit_changes() {
     assert_eq!(updated.spec.runtime.as_ref().unwrap().memory, Some(2048));
 
     let read = client
-        .jobs()
-        .get(name)
+        .job(name)
+        .get()
         .show_secrets(true)
         .send()
         .await
@@ -272,7 +275,7 @@ async fn update_with_changes_only_what_the_edit_changes() {
     let trigger = &read.spec.triggers.unwrap().0[0];
     let schedule = trigger.configuration.as_ref().unwrap().schedule.as_deref();
     assert_eq!(schedule, Some("@hourly"));
-    assert_eq!(client.jobs().revisions(name).send().await.unwrap().len(), 2);
+    assert_eq!(client.job(name).revisions().send().await.unwrap().len(), 2);
 
     client
         .job(name)
@@ -280,6 +283,6 @@ async fn update_with_changes_only_what_the_edit_changes() {
         .send()
         .await
         .unwrap();
-    let read = client.jobs().get(name).send().await.unwrap();
+    let read = client.job(name).get().send().await.unwrap();
     assert!(read.spec.runtime.unwrap().envs.is_empty());
 }

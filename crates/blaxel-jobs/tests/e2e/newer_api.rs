@@ -24,7 +24,8 @@ async fn tasks_apart() -> (blaxel_jobs_emulator::Emulator, Client) {
 async fn waiters_and_listings_work_when_executions_omit_their_tasks() {
     let (_emu, client) = tasks_apart().await;
     client.jobs().create(job("big")).send().await.unwrap();
-    let executions = client.job("big").executions();
+    let job_ref = client.job("big");
+    let executions = job_ref.executions();
     let tasks: Vec<_> = (0..7)
         .map(|i| json!({"shard": i, "durationSeconds": 2}))
         .collect();
@@ -37,11 +38,11 @@ async fn waiters_and_listings_work_when_executions_omit_their_tasks() {
         .execution_id
         .unwrap();
 
-    let done = executions
-        .wait(&id)
+    let done = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(30))
-        .send()
+        .wait(Duration::from_secs(30))
         .await
         .expect("the waiter does not need the task list");
     assert_eq!(done.status, Some(JobExecutionStatus::Succeeded));
@@ -57,8 +58,9 @@ async fn waiters_and_listings_work_when_executions_omit_their_tasks() {
     assert!(listed[0].tasks.is_empty());
 
     // ListJobExecutionTasks has every task, across pages.
-    let tasks: Vec<_> = executions
-        .tasks(&id)
+    let tasks: Vec<_> = job_ref
+        .execution(&id)
+        .tasks()
         .limit(3)
         .into_stream()
         .try_collect()
@@ -82,7 +84,8 @@ async fn a_failed_execution_without_tasks_is_reported_from_its_stats() {
         .build()
         .unwrap();
     client.jobs().create(job).send().await.unwrap();
-    let executions = client.job("flaky").executions();
+    let job_ref = client.job("flaky");
+    let executions = job_ref.executions();
     let id = executions
         .create()
         .task(json!({"durationSeconds": 1}))
@@ -92,11 +95,11 @@ async fn a_failed_execution_without_tasks_is_reported_from_its_stats() {
         .unwrap()
         .execution_id
         .unwrap();
-    let err = executions
-        .wait(&id)
+    let err = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(30))
-        .send()
+        .wait(Duration::from_secs(30))
         .await
         .unwrap_err();
     let Error::ExecutionEnded(ended) = &err else {
@@ -136,7 +139,7 @@ async fn streams_follow_cursors_when_the_total_is_partial() {
         .jobs()
         .list()
         .limit(2)
-        .pages()
+        .into_pages()
         .try_collect()
         .await
         .unwrap();
@@ -205,7 +208,8 @@ async fn every_known_version_with_paged_lists_runs_the_lifecycle() {
             .await
             .unwrap();
         assert_eq!(jobs.len(), 1, "{}", version.name);
-        let executions = client.job("versioned").executions();
+        let job_ref = client.job("versioned");
+        let executions = job_ref.executions();
         let id = executions
             .create()
             .task(json!({"durationSeconds": 1}))
@@ -214,11 +218,11 @@ async fn every_known_version_with_paged_lists_runs_the_lifecycle() {
             .unwrap()
             .execution_id
             .unwrap();
-        let done = executions
-            .wait(&id)
+        let done = job_ref
+            .execution(&id)
+            .wait_until_succeeded()
             .poll_interval(fast_poll())
-            .max_wait(Duration::from_secs(30))
-            .send()
+            .wait(Duration::from_secs(30))
             .await
             .unwrap();
         assert_eq!(
@@ -227,13 +231,14 @@ async fn every_known_version_with_paged_lists_runs_the_lifecycle() {
             "{}",
             version.name
         );
-        let tasks: Vec<_> = executions
-            .tasks(&id)
+        let tasks: Vec<_> = job_ref
+            .execution(&id)
+            .tasks()
             .into_stream()
             .try_collect()
             .await
             .unwrap();
         assert_eq!(tasks.len(), 1, "{}", version.name);
-        client.jobs().delete("versioned").send().await.unwrap();
+        client.job("versioned").delete().send().await.unwrap();
     }
 }

@@ -19,7 +19,8 @@ async fn run(
         .build()
         .unwrap();
     client.jobs().create(job).send().await.unwrap();
-    let executions = client.job("waited").executions();
+    let job_ref = client.job("waited");
+    let executions = job_ref.executions();
     let id = executions
         .create()
         .tasks(tasks)
@@ -29,20 +30,20 @@ async fn run(
         .execution_id
         .unwrap();
     if cancel {
-        executions.cancel(&id).send().await.unwrap();
+        job_ref.execution(&id).cancel().send().await.unwrap();
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    let result = executions
-        .wait(&id)
+    let result = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_secs(30))
         .on_progress(move |e| {
             log.lock()
                 .unwrap()
                 .push(e.status.as_ref().map_or("?", |s| s.as_str()).to_owned())
         })
-        .send()
+        .wait(Duration::from_secs(30))
         .await;
     let seen = seen.lock().unwrap().clone();
     (result, seen)
@@ -125,7 +126,8 @@ async fn the_deadline_is_its_own_error() {
         .send()
         .await
         .unwrap();
-    let executions = client.job("slow").executions();
+    let job_ref = client.job("slow");
+    let executions = job_ref.executions();
     let id = executions
         .create()
         .task(json!({"durationSeconds": 1_000_000}))
@@ -134,11 +136,11 @@ async fn the_deadline_is_its_own_error() {
         .unwrap()
         .execution_id
         .unwrap();
-    let err = executions
-        .wait(&id)
+    let err = job_ref
+        .execution(&id)
+        .wait_until_succeeded()
         .poll_interval(fast_poll())
-        .max_wait(Duration::from_millis(100))
-        .send()
+        .wait(Duration::from_millis(100))
         .await
         .unwrap_err();
     match err {
