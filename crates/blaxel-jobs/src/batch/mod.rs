@@ -235,23 +235,25 @@ where
             next: 0,
             existing: &existing,
         };
+        let (backed_off, mut backoffs) = tokio::sync::mpsc::unbounded_channel();
         let ctx = ChunkContext {
             client,
             job: &job,
             batch_id: &batch_id,
             allow_queue,
             max_backoff,
+            backed_off,
         };
         let ctx = &ctx;
         let mut results = futures_util::stream::iter(chunks)
             .map(|chunk| async move {
                 match chunk {
-                    Ok(Chunk::Existing { index, tasks }) => Ok((index, tasks, Outcome::Skipped, 0)),
+                    Ok(Chunk::Existing { index, tasks }) => Ok((index, tasks, Outcome::Skipped)),
                     Ok(Chunk::New { index, tasks }) => {
                         let n = tasks.len() as u64;
                         ctx.create(index, tasks)
                             .await
-                            .map(|(outcome, backoffs)| (index, n, outcome, backoffs))
+                            .map(|outcome| (index, n, outcome))
                     }
                     Err(e) => Err(Error::from(e)),
                 }
@@ -259,11 +261,24 @@ where
             .buffer_unordered(concurrency);
         let mut created_chunks = 0u64;
         let mut skipped_chunks = 0u64;
-        while let Some(result) = results.next().await {
-            let (index, n, outcome, backoffs) = result?;
+        loop {
+            let result = tokio::select! {
+                biased;
+                Some(()) = backoffs.recv() => {
+                    progress.backoffs += 1;
+                    if let Some(f) = on_progress.as_mut() {
+                        f(&progress);
+                    }
+                    continue;
+                }
+                next = results.next() => match next {
+                    Some(result) => result,
+                    None => break,
+                },
+            };
+            let (index, n, outcome) = result?;
             progress.chunks += 1;
             progress.tasks += n;
-            progress.backoffs += backoffs;
             match outcome {
                 Outcome::Created => {
                     created_chunks += 1;
@@ -571,16 +586,14 @@ struct ChunkContext<'c> {
     batch_id: &'c str,
     allow_queue: Option<bool>,
     max_backoff: Duration,
+    /// Told of each back-off, for progress.
+    backed_off: tokio::sync::mpsc::UnboundedSender<()>,
 }
 
 impl ChunkContext<'_> {
     /// Creates chunk `index`, backing off for as long as the workspace
-    /// pushes back. Answers the outcome and the number of back-offs.
-    async fn create(
-        &self,
-        index: u64,
-        tasks: Vec<Map<String, Value>>,
-    ) -> Result<(Outcome, u64), Error> {
+    /// pushes back.
+    async fn create(&self, index: u64, tasks: Vec<Map<String, Value>>) -> Result<Outcome, Error> {
         let execution_id = id::chunk(self.batch_id, index);
         let request = crate::types::CreateJobExecutionRequest {
             execution_id: Some(execution_id.clone()),
@@ -593,14 +606,16 @@ impl ChunkContext<'_> {
         let mut backoffs = 0u64;
         loop {
             match create.clone().send().await {
-                Ok(_) => return Ok((Outcome::Created, backoffs)),
+                Ok(_) => return Ok(Outcome::Created),
                 Err(Error::Api(e)) if e.status.as_u16() == 409 => {
                     self.already_created(&execution_id, *e).await?;
-                    return Ok((Outcome::Skipped, backoffs));
+                    return Ok(Outcome::Skipped);
                 }
                 Err(Error::Api(e)) if is_back_pressure(&e) => {
                     let delay = backoff(backoffs, e.retry_after, self.max_backoff);
                     backoffs += 1;
+                    // The receiver lives as long as the submission.
+                    let _ = self.backed_off.send(());
                     tracing::info!(target: "blaxel_jobs::batch", batch = %self.batch_id,
                         chunk = index, status = e.status.as_u16(), delay_ms = delay.as_millis() as u64,
                         "workspace at capacity; backing off");
