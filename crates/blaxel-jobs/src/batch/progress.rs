@@ -77,7 +77,7 @@ impl Progress {
 pub struct WaitUntilDone<'a> {
     run: BatchRun<'a>,
     poll: Duration,
-    on_progress: Option<Box<dyn FnMut(&Progress) + Send + 'a>>,
+    on_progress: Option<super::ProgressFn<'a>>,
 }
 
 impl std::fmt::Debug for WaitUntilDone<'_> {
