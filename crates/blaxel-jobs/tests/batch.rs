@@ -418,3 +418,57 @@ async fn bad_batch_ids_and_tasks_are_refused_before_anything_is_sent() {
     assert_eq!(list.calls(), 1);
     assert_eq!(create.calls(), 0);
 }
+
+/// A mock where the batch's chunk 0 answers 409, and reading it back
+/// finds `found`.
+async fn conflict_on_chunk_zero(found: serde_json::Value) -> (MockServer, Result<u64, Error>) {
+    let server = MockServer::start_async().await;
+    server.list_job_executions(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::execution_page(&[], None));
+    });
+    server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.into_inner()
+            .respond_with(|_: &httpmock::HttpMockRequest| {
+                json_response(409, &api_error(409, "already_exists", "execution exists"))
+            });
+    });
+    server.get_job(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::job(JOB));
+    });
+    server.get_job_execution(move |w, t| {
+        w.job_id(JOB).execution_id("dup-0");
+        let found = found.clone();
+        t.into_inner()
+            .respond_with(move |_: &httpmock::HttpMockRequest| json_response(200, &found));
+    });
+    let client = common::client(&server);
+    let result = client
+        .job(JOB)
+        .batch([json!({"a": 1})])
+        .id("dup")
+        .submit()
+        .await
+        .map(|s| s.skipped_chunks());
+    (server, result)
+}
+
+#[tokio::test]
+async fn a_conflict_on_a_derived_id_is_a_chunk_already_created_once_shown_to_be_this_job_s() {
+    let (_server, skipped) =
+        conflict_on_chunk_zero(common::execution_value("dup-0", "running")).await;
+    assert_eq!(skipped.unwrap(), 1);
+
+    let mut other = common::execution_value("dup-0", "running");
+    other["metadata"]["job"] = json!("another-job");
+    let (_server, err) = conflict_on_chunk_zero(other).await;
+    match err.unwrap_err() {
+        Error::ExecutionConflict(c) => {
+            assert_eq!(c.execution_id, "dup-0");
+            assert!(c.reason.contains("another-job"), "{}", c.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+}
