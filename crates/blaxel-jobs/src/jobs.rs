@@ -221,13 +221,17 @@ impl<'a> JobRef<'a> {
     /// JSON objects, read lazily and grouped into executions: resumable
     /// without duplicates, paced by the workspace's capacity, with
     /// progress. See [`crate::batch`].
-    pub fn batch<I, T>(&self, tasks: I) -> crate::batch::Batch<'a, I::IntoIter>
+    pub fn batch<I, T>(
+        &self,
+        tasks: I,
+    ) -> crate::batch::Batch<'a, impl futures_core::Stream<Item = T> + Send + use<'a, I, T>>
     where
         I: IntoIterator<Item = T>,
         I::IntoIter: Send,
-        T: serde::Serialize,
+        T: serde::Serialize + Send,
     {
-        crate::batch::Batch::new(self.client, self.name.clone(), tasks.into_iter())
+        let tasks = futures_util::stream::iter(tasks);
+        crate::batch::Batch::new(self.client, self.name.clone(), tasks)
     }
 
     /// A handle on one execution of the job, by id: get, cancel, list its

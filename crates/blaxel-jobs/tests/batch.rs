@@ -472,3 +472,23 @@ async fn a_conflict_on_a_derived_id_is_a_chunk_already_created_once_shown_to_be_
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_asynchronous_stream_of_tasks_is_submitted_like_an_iterator() {
+    use futures_util::StreamExt as _;
+    let (emu, client) = emulator(Clock::Manual).await;
+    let tasks = futures_util::stream::iter(0..7).then(|i| async move {
+        tokio::task::yield_now().await;
+        json!({"i": i})
+    });
+    let done = blaxel_jobs::Batch::from_stream(&client, JOB, tasks)
+        .id("streamed")
+        .chunk_size(4)
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!((done.created_chunks(), done.progress().tasks), (2, 7));
+    let found = executions(&emu);
+    assert_eq!(found.get("streamed-0"), Some(&(1, 4)));
+    assert_eq!(found.get("streamed-1"), Some(&(1, 3)));
+}

@@ -88,6 +88,7 @@ use crate::error::{ApiError, Error, InvalidInput};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::task::Poll;
 use std::time::Duration;
 
 /// Default tasks per execution: 500. Large enough that a million tasks are
@@ -111,10 +112,10 @@ type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 /// Builder of a batch: a stream of tasks run as executions of one job. See
 /// [`JobRef::batch`](crate::JobRef::batch) and [the module](self).
 #[must_use = "a batch does nothing until it is submitted"]
-pub struct Batch<'a, I> {
+pub struct Batch<'a, S> {
     client: &'a Client,
     job: String,
-    tasks: I,
+    tasks: S,
     id: Option<String>,
     chunk_size: usize,
     concurrency: usize,
@@ -123,7 +124,7 @@ pub struct Batch<'a, I> {
     on_progress: Option<ProgressFn<'a>>,
 }
 
-impl<I> std::fmt::Debug for Batch<'_, I> {
+impl<S> std::fmt::Debug for Batch<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Batch")
             .field("job", &self.job)
@@ -136,12 +137,19 @@ impl<I> std::fmt::Debug for Batch<'_, I> {
     }
 }
 
-impl<'a, I, T> Batch<'a, I>
+impl<'a, S, T> Batch<'a, S>
 where
-    I: Iterator<Item = T> + Send,
-    T: Serialize,
+    S: futures_core::Stream<Item = T> + Send,
+    T: Serialize + Send,
 {
-    pub(crate) fn new(client: &'a Client, job: String, tasks: I) -> Self {
+    /// A batch of job `job` over a stream of tasks, for sources that are
+    /// asynchronous (a file read line by line, a paged listing); for an
+    /// iterator, use [`JobRef::batch`](crate::JobRef::batch).
+    pub fn from_stream(client: &'a Client, job: impl Into<String>, tasks: S) -> Self {
+        Self::new(client, job.into(), tasks)
+    }
+
+    pub(crate) fn new(client: &'a Client, job: String, tasks: S) -> Self {
         Batch {
             client,
             job,
@@ -229,12 +237,11 @@ where
             batch_id: batch_id.clone(),
             ..Progress::default()
         };
-        let chunks = Chunks {
-            tasks: tasks.enumerate(),
-            size: chunk_size,
-            next: 0,
-            existing: &existing,
-        };
+        let existing = &existing;
+        let chunks = tasks
+            .chunks(chunk_size)
+            .enumerate()
+            .map(move |(i, items)| cut(i as u64, items, chunk_size, existing));
         let (backed_off, mut backoffs) = tokio::sync::mpsc::unbounded_channel();
         let ctx = ChunkContext {
             client,
@@ -245,7 +252,7 @@ where
             backed_off,
         };
         let ctx = &ctx;
-        let mut results = futures_util::stream::iter(chunks)
+        let results = chunks
             .map(|chunk| async move {
                 match chunk {
                     Ok(Chunk::Existing { index, tasks }) => Ok((index, tasks, Outcome::Skipped)),
@@ -259,22 +266,29 @@ where
                 }
             })
             .buffer_unordered(concurrency);
+        let mut results = Box::pin(results);
         let mut created_chunks = 0u64;
         let mut skipped_chunks = 0u64;
         loop {
-            let result = tokio::select! {
-                biased;
-                Some(()) = backoffs.recv() => {
+            // Back-offs first, so that each is reported before the chunk
+            // that met it is tried again.
+            let next = std::future::poll_fn(|cx| {
+                if let Poll::Ready(Some(())) = backoffs.poll_recv(cx) {
+                    return Poll::Ready(Next::BackedOff);
+                }
+                results.poll_next_unpin(cx).map(Next::Chunk)
+            })
+            .await;
+            let result = match next {
+                Next::BackedOff => {
                     progress.backoffs += 1;
                     if let Some(f) = on_progress.as_mut() {
                         f(&progress);
                     }
                     continue;
                 }
-                next = results.next() => match next {
-                    Some(result) => result,
-                    None => break,
-                },
+                Next::Chunk(Some(result)) => result,
+                Next::Chunk(None) => break,
             };
             let (index, n, outcome) = result?;
             progress.chunks += 1;
@@ -425,7 +439,10 @@ impl<'a> BatchRun<'a> {
         &self,
         failed: Vec<FailedTask>,
         round: u32,
-    ) -> Result<Batch<'a, impl Iterator<Item = Map<String, Value>> + Send + use<'a>>, Error> {
+    ) -> Result<
+        Batch<'a, impl futures_core::Stream<Item = Map<String, Value>> + Send + use<'a>>,
+        Error,
+    > {
         let tasks = failed
             .into_iter()
             .map(|t| {
@@ -437,9 +454,13 @@ impl<'a> BatchRun<'a> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Batch::new(self.client, self.job.clone(), tasks.into_iter())
-            .id(id::retry_round(&self.id, round))
-            .chunk_size(self.chunk_size))
+        Ok(Batch::new(
+            self.client,
+            self.job.clone(),
+            futures_util::stream::iter(tasks),
+        )
+        .id(id::retry_round(&self.id, round))
+        .chunk_size(self.chunk_size))
     }
 
     pub(crate) fn list(&self) -> crate::ListJobExecutions<'a> {
@@ -520,58 +541,50 @@ enum Chunk {
     },
 }
 
-/// The task source cut into chunks, lazily.
-struct Chunks<'b, I> {
-    tasks: std::iter::Enumerate<I>,
+/// Chunk `index` of `size` tasks, from its tasks `items`: serialized when
+/// it is to be created, only counted when it exists already.
+fn cut<T: Serialize>(
+    index: u64,
+    items: Vec<T>,
     size: usize,
-    next: u64,
-    existing: &'b [u64],
+    existing: &[u64],
+) -> Result<Chunk, InvalidInput> {
+    if has_bit(existing, index) {
+        return Ok(Chunk::Existing {
+            index,
+            tasks: items.len() as u64,
+        });
+    }
+    let first = index.saturating_mul(size as u64);
+    let mut tasks = Vec::with_capacity(items.len());
+    for (i, task) in items.into_iter().enumerate() {
+        let at = || format!("tasks[{}]", first.saturating_add(i as u64));
+        match serde_json::to_value(task) {
+            Ok(Value::Object(map)) => tasks.push(map),
+            Ok(other) => {
+                return Err(InvalidInput::field(
+                    at(),
+                    format!(
+                        "a task must be a JSON object, not {}",
+                        crate::error::Clip(&other.to_string(), 64)
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(InvalidInput::field(
+                    at(),
+                    format!("cannot serialize the task: {e}"),
+                ));
+            }
+        }
+    }
+    Ok(Chunk::New { index, tasks })
 }
 
-impl<I, T> Iterator for Chunks<'_, I>
-where
-    I: Iterator<Item = T>,
-    T: Serialize,
-{
-    type Item = Result<Chunk, InvalidInput>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let index = self.next;
-        if has_bit(self.existing, index) {
-            let n = self.tasks.by_ref().take(self.size).count() as u64;
-            if n == 0 {
-                return None;
-            }
-            self.next += 1;
-            return Some(Ok(Chunk::Existing { index, tasks: n }));
-        }
-        let mut tasks = Vec::with_capacity(self.size.min(4096));
-        for (i, task) in self.tasks.by_ref().take(self.size) {
-            match serde_json::to_value(task) {
-                Ok(Value::Object(map)) => tasks.push(map),
-                Ok(other) => {
-                    return Some(Err(InvalidInput::field(
-                        format!("tasks[{i}]"),
-                        format!(
-                            "a task must be a JSON object, not {}",
-                            crate::error::Clip(&other.to_string(), 64)
-                        ),
-                    )));
-                }
-                Err(e) => {
-                    return Some(Err(InvalidInput::field(
-                        format!("tasks[{i}]"),
-                        format!("cannot serialize the task: {e}"),
-                    )));
-                }
-            }
-        }
-        if tasks.is_empty() {
-            return None;
-        }
-        self.next += 1;
-        Some(Ok(Chunk::New { index, tasks }))
-    }
+/// What the submission loop wakes up for.
+enum Next<R> {
+    BackedOff,
+    Chunk(Option<R>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -714,36 +727,32 @@ mod tests {
     }
 
     #[test]
-    fn chunks_cut_tasks_and_skip_existing_ones_without_serializing() {
+    fn chunks_are_serialized_or_only_counted_when_they_exist() {
         let mut existing = Vec::new();
         set_bit(&mut existing, 1);
-        let tasks = (0..7).map(|i| serde_json::json!({"i": i}));
-        let chunks: Vec<_> = Chunks {
-            tasks: tasks.enumerate(),
-            size: 3,
-            next: 0,
-            existing: &existing,
-        }
-        .map(Result::unwrap)
-        .map(|c| match c {
+        let tasks = || vec![serde_json::json!({"i": 0}); 3];
+        let summary = |c: Chunk| match c {
             Chunk::New { index, tasks } => (index, tasks.len() as u64, true),
             Chunk::Existing { index, tasks } => (index, tasks, false),
-        })
-        .collect();
-        assert_eq!(chunks, [(0, 3, true), (1, 3, false), (2, 1, true)]);
+        };
+        assert_eq!(
+            summary(cut(0, tasks(), 3, &existing).unwrap()),
+            (0, 3, true)
+        );
+        assert_eq!(
+            summary(cut(1, tasks(), 3, &existing).unwrap()),
+            (1, 3, false)
+        );
+        assert_eq!(
+            summary(cut(2, vec![serde_json::json!({})], 3, &existing).unwrap()),
+            (2, 1, true)
+        );
     }
 
     #[test]
-    fn a_task_that_is_not_an_object_is_named() {
-        let mut chunks = Chunks {
-            tasks: [serde_json::json!({}), serde_json::json!(3)]
-                .into_iter()
-                .enumerate(),
-            size: 10,
-            next: 0,
-            existing: &[],
-        };
-        let e = chunks.next().unwrap().err().unwrap();
-        assert!(e.to_string().contains("tasks[1]"), "{e}");
+    fn a_task_that_is_not_an_object_is_named_by_its_index_in_the_batch() {
+        let items = vec![serde_json::json!({}), serde_json::json!(3)];
+        let e = cut(2, items, 10, &[]).err().unwrap();
+        assert!(e.to_string().contains("tasks[21]"), "{e}");
     }
 }
