@@ -61,8 +61,11 @@
 //! # Waiting and triage
 //!
 //! [`BatchRun::wait_until_done`] lists the job's executions filtered to the
-//! batch (100 per page) on each poll, rather than reading each execution,
-//! and sums their task statistics into a [`Progress`]. Task parameters are
+//! batch (`q` set to the batch id, up to 100 per page) on each poll, rather
+//! than reading each execution, and sums their task statistics into a
+//! [`Progress`]. Only executions whose id is one of the batch's chunk ids
+//! are counted, so a server that filters loosely (or not at all) costs more
+//! pages, never wrong counts. Task parameters are
 //! not returned by the API once an execution is created, so
 //! [`BatchRun::failed_tasks`] gives where each failed task is (its index in
 //! the batch) and why, and [`with_params`] reads the same task source again
@@ -105,7 +108,16 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// back-pressure: 30 s.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-const LIST_PAGE: u32 = 100;
+/// Executions per list page: 100 (the most the API gives), fewer for large
+/// chunks, so that a page holds at most about 50,000 tasks where a server
+/// answers executions with their tasks (the emulator does; Blaxel stores
+/// large task lists apart), and stays far below the SDK's response size
+/// limit.
+fn page_size(chunk_size: usize) -> u32 {
+    u32::try_from(50_000 / chunk_size.max(1))
+        .unwrap_or(100)
+        .clamp(1, 100)
+}
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
@@ -232,7 +244,7 @@ where
             }
             None => id::generate(),
         };
-        let existing = existing_chunks(client, &job, &batch_id).await?;
+        let existing = existing_chunks(client, &job, &batch_id, chunk_size).await?;
         let mut progress = Progress {
             batch_id: batch_id.clone(),
             ..Progress::default()
@@ -469,7 +481,7 @@ impl<'a> BatchRun<'a> {
             .executions()
             .list()
             .q(self.id.clone())
-            .limit(LIST_PAGE)
+            .limit(page_size(self.chunk_size))
     }
 
     pub(crate) fn client(&self) -> &'a Client {
@@ -482,12 +494,17 @@ impl<'a> BatchRun<'a> {
 }
 
 /// The chunks of batch `batch` that already exist, one bit per chunk.
-async fn existing_chunks(client: &Client, job: &str, batch: &str) -> Result<Vec<u64>, Error> {
+async fn existing_chunks(
+    client: &Client,
+    job: &str,
+    batch: &str,
+    chunk_size: usize,
+) -> Result<Vec<u64>, Error> {
     let run = BatchRun {
         client,
         job: job.to_owned(),
         id: batch.to_owned(),
-        chunk_size: 1,
+        chunk_size,
         chunks: None,
     };
     let mut bits = Vec::new();
@@ -710,6 +727,15 @@ mod tests {
             Duration::from_secs(5)
         );
         assert_eq!(backoff(0, Some(Duration::MAX), max), max);
+    }
+
+    #[test]
+    fn list_pages_shrink_for_large_chunks() {
+        assert_eq!(page_size(500), 100);
+        assert_eq!(page_size(1), 100);
+        assert_eq!(page_size(0), 100);
+        assert_eq!(page_size(5_000), 10);
+        assert_eq!(page_size(usize::MAX), 1);
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl Progress {
 }
 
 /// A waiter for a whole batch: polls the batch's executions with
-/// ListJobExecutions (filtered to the batch, 100 per page) until every
+/// ListJobExecutions (filtered to the batch, up to 100 per page) until every
 /// chunk has ended. Get one with [`BatchRun::wait_until_done`]; start it
 /// with [`wait(max_wait)`](Self::wait).
 #[must_use = "a waiter does nothing until it is awaited with .wait(max_wait)"]
@@ -99,7 +99,8 @@ impl<'a> WaitUntilDone<'a> {
     }
 
     /// Time between two polls of the whole batch (default 10 s). Each poll
-    /// costs one list request per 100 chunks.
+    /// costs one list request per 100 chunks (per fewer, for chunks of more
+    /// than 500 tasks).
     pub fn poll_interval(mut self, every: Duration) -> Self {
         self.poll = every;
         self
