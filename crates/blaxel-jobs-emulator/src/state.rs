@@ -726,7 +726,9 @@ impl Workspace {
                 StatusCode::TOO_MANY_REQUESTS,
                 "capacity_exceeded",
                 format!(
-                    "workspace {} is running {} of {} executions; retry later or allow queueing",
+                    // The message Blaxel answers at its limit (clients look for it), then the figures.
+                    "Maximum parallel executions limit reached: workspace {} is running {} of {} \
+                     executions; retry later or allow queueing",
                     self.name,
                     self.active_count(),
                     ctx.settings.capacity

@@ -217,6 +217,23 @@ impl<'a> JobRef<'a> {
         Executions::new(self.client, self.name.clone())
     }
 
+    /// Runs the job over `tasks`, any iterator of values that serialize to
+    /// JSON objects, read lazily and grouped into executions: resumable
+    /// without duplicates, paced by the workspace's capacity, with
+    /// progress. See [`crate::batch`].
+    pub fn batch<I, T>(
+        &self,
+        tasks: I,
+    ) -> crate::batch::Batch<'a, impl futures_core::Stream<Item = T> + Send + use<'a, I, T>>
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send,
+        T: serde::Serialize + Send,
+    {
+        let tasks = futures_util::stream::iter(tasks);
+        crate::batch::Batch::new(self.client, self.name.clone(), tasks)
+    }
+
     /// A handle on one execution of the job, by id: get, cancel, list its
     /// tasks, or wait for it.
     pub fn execution(&self, id: impl Into<String>) -> ExecutionRef<'a> {

@@ -162,6 +162,15 @@
 //! With the `blocking` feature, `blocking::Client` runs the same
 //! operations from synchronous code, on a current-thread runtime it owns.
 //!
+//! # Fan-out
+//!
+//! [`JobRef::batch`] runs a job over any number of tasks (a million is
+//! fine): read lazily, grouped into executions with ids derived from a
+//! batch id, so that submitting again after a crash resumes without
+//! creating any chunk twice; paced by the workspace's capacity; with
+//! progress counts, one polling budget for the whole batch, and triage and
+//! retry of failed tasks. See [`batch`].
+//!
 //! # Observability
 //!
 //! Each attempt of each request runs in a `tracing` span named
@@ -175,6 +184,7 @@ mod auth;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
+pub mod batch;
 pub mod body;
 mod call;
 mod client;
@@ -194,6 +204,7 @@ mod validate;
 pub mod wait;
 
 pub use auth::{Credentials, Secret};
+pub use batch::{Batch, BatchRun, Progress};
 pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};

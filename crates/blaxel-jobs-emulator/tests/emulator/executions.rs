@@ -318,7 +318,11 @@ async fn capacity_queues_or_refuses_executions() {
             json!({"allowQueue": false, "executionId": "refused"}),
         )
         .await;
-    r.api_error(429, "capacity_exceeded");
+    let message = r.api_error(429, "capacity_exceeded");
+    assert!(
+        message.starts_with("Maximum parallel executions limit reached"),
+        "{message}"
+    );
     assert!(
         r.header("retry-after")
             .is_some_and(|v| v.parse::<u64>().is_ok())

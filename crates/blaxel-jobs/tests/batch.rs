@@ -1,0 +1,491 @@
+//! Fan-out (`JobRef::batch`) against the emulator and misbehaving servers:
+//! chunking, resume after a cancelled submission, back-pressure, progress,
+//! waiting for a whole batch, and retrying failed tasks.
+
+mod common;
+
+use blaxel_jobs::batch::with_params;
+use blaxel_jobs::{Client, Error, JobBuilder, Progress};
+use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
+use blaxel_jobs_httpmock::MockServerExt;
+use common::{JOB, Recorder, api_error, json_response};
+use httpmock::MockServer;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WS: &str = "batch-tests";
+
+async fn emulator(clock: Clock) -> (Emulator, Client) {
+    let emu = Emulator::start_with(EmulatorConfig::default().clock(clock))
+        .await
+        .expect("emulator");
+    let client = Client::builder()
+        .ignore_environment()
+        .base_url(emu.base_url())
+        .api_key(emu.api_key())
+        .workspace(WS)
+        .retry(common::fast_retry())
+        .build()
+        .expect("client");
+    let job = JobBuilder::new(JOB)
+        .image("registry.example.com/worker:1.0")
+        .memory(1024)
+        .max_retries(0)
+        .build()
+        .expect("job");
+    client.jobs().create(job).send().await.expect("create job");
+    (emu, client)
+}
+
+/// Executions per id, and the task count of each, as the emulator holds them.
+fn executions(emu: &Emulator) -> BTreeMap<String, (usize, i64)> {
+    let mut out = BTreeMap::new();
+    for e in emu.executions(WS, JOB) {
+        let id = e.metadata.id.clone().unwrap_or_default();
+        let tasks = e.spec.task_count.unwrap_or(-1);
+        out.entry(id).or_insert((0, tasks)).0 += 1;
+    }
+    out
+}
+
+#[tokio::test]
+async fn tasks_are_cut_into_chunks_whose_ids_derive_from_the_batch_id() {
+    let (emu, client) = emulator(Clock::Manual).await;
+    let seen = Arc::new(Mutex::new(Vec::<Progress>::new()));
+    let log = seen.clone();
+    let done = client
+        .job(JOB)
+        .batch((0..10).map(|i| json!({"i": i})))
+        .id("nightly")
+        .chunk_size(3)
+        .concurrency(2)
+        .on_progress(move |p| log.lock().unwrap().push(p.clone()))
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!(done.run().id(), "nightly");
+    assert_eq!(done.run().chunks(), Some(4));
+    assert_eq!((done.created_chunks(), done.skipped_chunks()), (4, 0));
+    assert_eq!(done.progress().submitted, 10);
+    let found = executions(&emu);
+    let expected: BTreeMap<String, (usize, i64)> = [(0, 3), (1, 3), (2, 3), (3, 1)]
+        .into_iter()
+        .map(|(i, n)| (format!("nightly-{i}"), (1, n)))
+        .collect();
+    assert_eq!(found, expected);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 4, "one update per chunk");
+    assert!(seen.windows(2).all(|w| w[0].tasks < w[1].tasks));
+    assert_eq!(seen.last().unwrap().tasks, 10);
+}
+
+#[tokio::test]
+async fn the_tasks_of_each_chunk_are_sent_in_order() {
+    let (emu, client) = emulator(Clock::Manual).await;
+    client
+        .job(JOB)
+        .batch((0..7).map(|i| json!({"i": i})))
+        .id("ordered")
+        .chunk_size(4)
+        .submit()
+        .await
+        .unwrap();
+    drop(emu);
+    // The chunk's tasks as the server lists them carry no parameters, so the
+    // order is checked on what the client sends, through a mock.
+    let server = MockServer::start_async().await;
+    server.list_job_executions(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::execution_page(&[], None));
+    });
+    let rec = Recorder::new();
+    server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.into_inner()
+            .respond_with(rec.responder(|_, _| json_response(200, &json!({}))));
+    });
+    common::client(&server)
+        .job(JOB)
+        .batch((0..7).map(|i| json!({"i": i})))
+        .id("ordered")
+        .chunk_size(4)
+        .concurrency(1)
+        .submit()
+        .await
+        .unwrap();
+    let bodies = rec.json_bodies();
+    let ids: Vec<_> = bodies.iter().map(|b| b["executionId"].clone()).collect();
+    assert_eq!(ids, [json!("ordered-0"), json!("ordered-1")]);
+    let tasks: Vec<_> = bodies
+        .iter()
+        .flat_map(|b| b["tasks"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(tasks, (0..7).map(|i| json!({"i": i})).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_submission_cancelled_half_way_resumes_without_creating_any_chunk_twice() {
+    let (emu, client) = emulator(Clock::Manual).await;
+    let tasks = || (0..100).map(|i| json!({"i": i}));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut stop = Some(stop);
+    let first = client
+        .job(JOB)
+        .batch(tasks())
+        .id("resume")
+        .chunk_size(5)
+        .concurrency(3)
+        .on_progress(move |p| {
+            if p.chunks == 8 {
+                stop.take().map(|s| s.send(()));
+            }
+        })
+        .submit();
+    tokio::select! {
+        r = first => panic!("the submission should have been cancelled: {r:?}"),
+        _ = stopped => {}
+    }
+    let before = executions(&emu);
+    assert!(before.len() >= 8 && before.len() < 20, "{}", before.len());
+
+    let again = client
+        .job(JOB)
+        .batch(tasks())
+        .id("resume")
+        .chunk_size(5)
+        .concurrency(3)
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!(again.created_chunks() + again.skipped_chunks(), 20);
+    // Creates in flight when the first run was cancelled may land after it:
+    // they are found and skipped too.
+    assert!(again.skipped_chunks() >= before.len() as u64);
+    assert!(again.created_chunks() <= 20 - before.len() as u64);
+    assert_eq!(again.progress().skipped, 5 * again.skipped_chunks());
+    let after = executions(&emu);
+    assert_eq!(after.len(), 20);
+    for i in 0..20 {
+        assert_eq!(
+            after.get(&format!("resume-{i}")),
+            Some(&(1, 5)),
+            "chunk {i}"
+        );
+    }
+    // A third run has nothing left to do.
+    let third = client
+        .job(JOB)
+        .batch(tasks())
+        .id("resume")
+        .chunk_size(5)
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!((third.created_chunks(), third.skipped_chunks()), (0, 20));
+    assert_eq!(executions(&emu).len(), 20);
+}
+
+#[tokio::test]
+async fn back_pressure_is_waited_out_and_never_fails_the_batch() {
+    let server = MockServer::start_async().await;
+    server.list_job_executions(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::execution_page(&[], None));
+    });
+    let rec = Recorder::new();
+    let create = server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.into_inner().respond_with(rec.responder(|n, _| match n {
+            // Three attempts of the SDK's own retries, then one of Blaxel's
+            // capacity answers, which the SDK does not retry.
+            0..=2 => common::response(
+                429,
+                &[("retry-after", "0")],
+                api_error(429, "too_many", "slow down").to_string(),
+            ),
+            3 => json_response(
+                400,
+                &json!({"error": "Maximum parallel executions limit reached"}),
+            ),
+            _ => json_response(200, &json!({})),
+        }));
+    });
+    let client = common::client(&server);
+    let done = client
+        .job(JOB)
+        .batch([json!({"a": 1})])
+        .id("paced")
+        .allow_queue(false)
+        .max_backoff(Duration::from_millis(1))
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!(create.calls(), 5);
+    assert_eq!(done.progress().backoffs, 2);
+    assert_eq!(done.created_chunks(), 1);
+    let bodies = rec.json_bodies();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["executionId"] == "paced-0" && b["allowQueue"] == false)
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_back_pressure_fails_the_batch() {
+    let server = MockServer::start_async().await;
+    server.list_job_executions(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::execution_page(&[], None));
+    });
+    server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.into_inner()
+            .respond_with(|_: &httpmock::HttpMockRequest| {
+                json_response(
+                    400,
+                    &api_error(400, "bad_request", "the execution can never fit"),
+                )
+            });
+    });
+    let err = common::client(&server)
+        .job(JOB)
+        .batch([json!({"a": 1})])
+        .id("never")
+        .allow_queue(false)
+        .submit()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Api(e) if e.status().as_u16() == 400),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_workspace_at_capacity_paces_the_batch_on_the_emulator() {
+    let emu = Emulator::start_with(EmulatorConfig::default().clock(Clock::Manual).capacity(1))
+        .await
+        .unwrap();
+    // One attempt per call, so that each refusal reaches the batch.
+    let client = Client::builder()
+        .ignore_environment()
+        .base_url(emu.base_url())
+        .api_key(emu.api_key())
+        .workspace(WS)
+        .retry(common::fast_retry().with_max_attempts(1))
+        .build()
+        .unwrap();
+    let job = JobBuilder::new(JOB)
+        .image("registry.example.com/worker:1.0")
+        .build()
+        .unwrap();
+    client.jobs().create(job).send().await.unwrap();
+    let done = client
+        .job(JOB)
+        .batch((0..3).map(|_| json!({"durationSeconds": 1})))
+        .id("capacity")
+        .chunk_size(1)
+        .concurrency(1)
+        .allow_queue(false)
+        .max_backoff(Duration::from_millis(1))
+        // Simulated time moves (and the running execution ends) only when
+        // the batch backs off.
+        .on_progress(|p| {
+            if p.backoffs > p.chunks.saturating_sub(1) {
+                emu.advance(Duration::from_secs(3600));
+            }
+        })
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!(done.created_chunks(), 3);
+    // The second and third chunks each met a running execution once.
+    assert_eq!(done.progress().backoffs, 2, "{:?}", done.progress());
+    let found = executions(&emu);
+    assert_eq!(found.len(), 3);
+    assert!(found.values().all(|(n, _)| *n == 1));
+}
+
+#[tokio::test]
+async fn waiting_counts_the_whole_batch_and_failed_tasks_are_retried_alone() {
+    let (emu, client) = emulator(Clock::Scaled(1000.0)).await;
+    let failing = [3u64, 11, 12];
+    let tasks = || {
+        (0..20u64).map(move |i| {
+            if failing.contains(&i) {
+                json!({"i": i, "durationSeconds": 1, "fail": true})
+            } else {
+                json!({"i": i, "durationSeconds": 1})
+            }
+        })
+    };
+    let submitted = client
+        .job(JOB)
+        .batch(tasks())
+        .id("triage")
+        .chunk_size(5)
+        .submit()
+        .await
+        .unwrap();
+    let run = submitted.run();
+    let polls = Arc::new(Mutex::new(0u32));
+    let counter = polls.clone();
+    let done = run
+        .wait_until_done()
+        .poll_interval(Duration::from_millis(5))
+        .on_progress(move |_| *counter.lock().unwrap() += 1)
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(*polls.lock().unwrap() >= 1);
+    assert_eq!((done.executions, done.ended), (4, 4));
+    assert_eq!((done.succeeded, done.failed), (17, 3));
+    assert_eq!((done.queued, done.running), (0, 0));
+
+    let failed = run.failed_tasks().await.unwrap();
+    let indices: Vec<_> = failed.iter().map(|t| t.task_index).collect();
+    assert_eq!(indices, failing);
+    assert_eq!(failed[1].execution_id, "triage-2");
+    assert_eq!(failed[1].index_in_chunk, 1);
+    assert!(failed.iter().all(|t| t.params.is_none()));
+
+    let mut failed = with_params(failed, tasks()).unwrap();
+    for t in &failed {
+        assert_eq!(t.params.as_ref().unwrap()["i"], json!(t.task_index));
+    }
+    // Fix what made them fail, and run them again as retry round 1.
+    for t in &mut failed {
+        t.params.as_mut().unwrap().remove("fail");
+    }
+    let retried = run.retry(failed, 1).unwrap().submit().await.unwrap();
+    assert_eq!(retried.run().id(), "triage-r1");
+    assert_eq!(retried.progress().submitted, 3);
+    let again = retried
+        .run()
+        .wait_until_done()
+        .poll_interval(Duration::from_millis(5))
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!((again.succeeded, again.failed, again.executions), (3, 0, 1));
+    let all = executions(&emu);
+    assert_eq!(all.len(), 5);
+    assert_eq!(all.get("triage-r1-0"), Some(&(1, 3)));
+    // The original batch still counts only its own chunks.
+    let original = run
+        .wait_until_done()
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!((original.executions, original.failed), (4, 3));
+}
+
+#[tokio::test]
+async fn bad_batch_ids_and_tasks_are_refused_before_anything_is_sent() {
+    let server = MockServer::start_async().await;
+    let client = common::client(&server);
+    let err = client
+        .job(JOB)
+        .batch([json!({})])
+        .id("Not Valid")
+        .submit()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    let list = server.list_job_executions(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::execution_page(&[], None));
+    });
+    let create = server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.into_inner()
+            .respond_with(|_: &httpmock::HttpMockRequest| json_response(200, &json!({})));
+    });
+    let err = client
+        .job(JOB)
+        .batch([json!({"ok": true}), json!("not an object")])
+        .id("typed")
+        .submit()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("tasks[1]"), "{err}");
+    assert_eq!(list.calls(), 1);
+    assert_eq!(create.calls(), 0);
+}
+
+/// A mock where the batch's chunk 0 answers 409, and reading it back
+/// finds `found`.
+async fn conflict_on_chunk_zero(found: serde_json::Value) -> (MockServer, Result<u64, Error>) {
+    let server = MockServer::start_async().await;
+    server.list_job_executions(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::execution_page(&[], None));
+    });
+    server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.into_inner()
+            .respond_with(|_: &httpmock::HttpMockRequest| {
+                json_response(409, &api_error(409, "already_exists", "execution exists"))
+            });
+    });
+    server.get_job(|w, t| {
+        w.job_id(JOB);
+        t.ok(&common::job(JOB));
+    });
+    server.get_job_execution(move |w, t| {
+        w.job_id(JOB).execution_id("dup-0");
+        let found = found.clone();
+        t.into_inner()
+            .respond_with(move |_: &httpmock::HttpMockRequest| json_response(200, &found));
+    });
+    let client = common::client(&server);
+    let result = client
+        .job(JOB)
+        .batch([json!({"a": 1})])
+        .id("dup")
+        .submit()
+        .await
+        .map(|s| s.skipped_chunks());
+    (server, result)
+}
+
+#[tokio::test]
+async fn a_conflict_on_a_derived_id_is_a_chunk_already_created_once_shown_to_be_this_job_s() {
+    let (_server, skipped) =
+        conflict_on_chunk_zero(common::execution_value("dup-0", "running")).await;
+    assert_eq!(skipped.unwrap(), 1);
+
+    let mut other = common::execution_value("dup-0", "running");
+    other["metadata"]["job"] = json!("another-job");
+    let (_server, err) = conflict_on_chunk_zero(other).await;
+    match err.unwrap_err() {
+        Error::ExecutionConflict(c) => {
+            assert_eq!(c.execution_id(), "dup-0");
+            assert!(c.reason().contains("another-job"), "{}", c.reason());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_asynchronous_stream_of_tasks_is_submitted_like_an_iterator() {
+    use futures_util::StreamExt as _;
+    let (emu, client) = emulator(Clock::Manual).await;
+    let tasks = futures_util::stream::iter(0..7).then(|i| async move {
+        tokio::task::yield_now().await;
+        json!({"i": i})
+    });
+    let done = blaxel_jobs::Batch::from_stream(&client, JOB, tasks)
+        .id("streamed")
+        .chunk_size(4)
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!((done.created_chunks(), done.progress().tasks), (2, 7));
+    let found = executions(&emu);
+    assert_eq!(found.get("streamed-0"), Some(&(1, 4)));
+    assert_eq!(found.get("streamed-1"), Some(&(1, 3)));
+}
