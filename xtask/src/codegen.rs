@@ -2,7 +2,7 @@
 //! prettyplease, written to (or, with `--check`, compared with) the checked-in
 //! generated files.
 
-use crate::{check, limits, spec, versions};
+use crate::{check, limits, open_enums, operations, pins, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use serde_json::Value;
@@ -19,6 +19,11 @@ pub const CONTRACT_OUT: &str = "crates/blaxel-jobs-emulator/src/openapi.json";
 /// Where the generated table of API versions goes, relative to the
 /// workspace root.
 pub const VERSIONS_OUT: &str = "crates/blaxel-jobs-client/src/versions.rs";
+/// Where the generated table of operations goes, relative to the workspace
+/// root.
+pub const OPERATIONS_OUT: &str = "crates/blaxel-jobs-client/src/operations.rs";
+/// Where the generated open enums go, relative to the workspace root.
+pub const OPEN_ENUMS_OUT: &str = "crates/blaxel-jobs-client/src/open_enum/known.rs";
 /// The Rust path of the generated client crate, used by the mocks.
 pub const CLIENT_CRATE: &str = "blaxel_jobs_client";
 
@@ -108,50 +113,102 @@ fn catch<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
 /// Works around a progenitor 0.15.1 bug in the generated mocks: a path
 /// parameter's matcher puts the value into the path regex as it is, neither
 /// percent-encoded (as the client sends it) nor regex-escaped, so an id with
-/// a space never matches and `v1.2` also matches `v1x2`. Each
-/// `value.to_string()` inside a path regex becomes
-/// `regex::escape(&progenitor_client::encode_path(&value.to_string()))`.
-/// Fails if the generated code no longer has that shape, so that the patch
-/// is revisited when progenitor changes.
-pub fn fix_mock_path_matchers(
-    tokens: proc_macro2::TokenStream,
-) -> Result<proc_macro2::TokenStream, String> {
-    const PATH_REGEX: &str = "format ! (\"^/";
-    const VALUE: &str = "value . to_string ()";
-    const FIXED: &str =
-        "regex :: escape (& progenitor_client :: encode_path (& value . to_string ()))";
-    let text = tokens.to_string();
-    let mut out = String::with_capacity(text.len() + 4096);
-    let mut rest = text.as_str();
-    let mut fixed = 0;
-    while let Some(at) = rest.find(PATH_REGEX) {
-        let (before, after) = rest.split_at(at);
-        out.push_str(before);
-        let Some(v) = after.find(VALUE) else {
-            return Err(
-                "generated mocks: a path regex without a value; revisit fix_mock_path_matchers"
+/// a space never matches and `v1.2` also matches `v1x2`. In every
+/// `format!("^/...", ...)` (a path regex), each argument `value.to_string()`
+/// becomes `regex::escape(&progenitor_client::encode_path(&value.to_string()))`.
+///
+/// Each path parameter of each operation has one such matcher, so the number
+/// of patches must equal `expected`, the number of path parameters in the
+/// document; any other count is an error, so that the patch is revisited when
+/// progenitor changes the shape of its mocks.
+pub fn fix_mock_path_matchers(file: &mut syn::File, expected: usize) -> Result<(), String> {
+    let mut fixer = PathMatcherFix::default();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut fixer, file);
+    if let Some(e) = fixer.error {
+        return Err(e);
+    }
+    if fixer.patched != expected {
+        return Err(format!(
+            "generated mocks: patched {} path matcher(s), but the document has {expected} path \
+             parameter(s); progenitor's mocks changed shape, revisit fix_mock_path_matchers",
+            fixer.patched
+        ));
+    }
+    Ok(())
+}
+
+/// The `syn` visitor behind [`fix_mock_path_matchers`].
+#[derive(Default)]
+struct PathMatcherFix {
+    patched: usize,
+    error: Option<String>,
+}
+
+impl PathMatcherFix {
+    /// Whether `e` is `value.to_string()`.
+    fn is_value_to_string(e: &syn::Expr) -> bool {
+        matches!(e, syn::Expr::MethodCall(m)
+            if m.method == "to_string"
+                && m.args.is_empty()
+                && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("value")))
+    }
+}
+
+impl syn::visit_mut::VisitMut for PathMatcherFix {
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if !mac.path.is_ident("format") {
+            return;
+        }
+        type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+        let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
+            return;
+        };
+        let is_path_regex = matches!(args.first(),
+            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
+                if s.value().starts_with("^/"));
+        if !is_path_regex {
+            return;
+        }
+        let mut found = false;
+        for arg in args.iter_mut().skip(1) {
+            if Self::is_value_to_string(arg) {
+                *arg = syn::parse_quote!(regex::escape(&progenitor_client::encode_path(
+                    &value.to_string()
+                )));
+                self.patched += 1;
+                found = true;
+            }
+        }
+        if !found {
+            self.error = Some(
+                "generated mocks: a path regex without `value.to_string()`; revisit \
+                 fix_mock_path_matchers"
                     .into(),
             );
-        };
-        out.push_str(&after[..v]);
-        out.push_str(FIXED);
-        rest = &after[v + VALUE.len()..];
-        fixed += 1;
+        }
+        mac.tokens = quote!(#args);
     }
-    out.push_str(rest);
-    if fixed == 0 {
-        return Err(
-            "generated mocks: no path matcher found to fix; revisit fix_mock_path_matchers".into(),
-        );
-    }
-    out.parse()
-        .map_err(|e| format!("generated mocks: the path-matcher fix broke the code: {e}"))
+}
+
+/// The number of path parameters of all operations together.
+pub fn path_parameter_count(doc: &Value) -> usize {
+    spec::operations(doc)
+        .iter()
+        .map(|op| {
+            spec::parameters(doc, op)
+                .iter()
+                .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
+                .count()
+        })
+        .sum()
+}
+
+fn parse(tokens: proc_macro2::TokenStream, what: &str) -> Result<syn::File, String> {
+    syn::parse2(tokens).map_err(|e| format!("the generated {what} is not valid Rust: {e}"))
 }
 
 fn format(tokens: proc_macro2::TokenStream, what: &str) -> Result<String, String> {
-    let file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("the generated {what} is not valid Rust: {e}"))?;
-    Ok(prettyplease::unparse(&file))
+    Ok(prettyplease::unparse(&parse(tokens, what)?))
 }
 
 /// Generates every output file from a document, in memory.
@@ -163,6 +220,17 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             known: Vec::new(),
             default: String::new(),
         }
+    });
+    let operations = operations::collect(doc).unwrap_or_else(|mut p| {
+        problems.append(&mut p);
+        operations::Operations {
+            ops: Vec::new(),
+            base_path: String::new(),
+        }
+    });
+    let open_enums = open_enums::collect(doc).unwrap_or_else(|mut p| {
+        problems.append(&mut p);
+        Vec::new()
     });
     if !problems.is_empty() {
         return Err(problems);
@@ -186,13 +254,19 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             .httpmock(&openapi, CLIENT_CRATE)
             .map_err(|e| format!("progenitor rejected the document for mocks: {e}"))
     })
-    .and_then(fix_mock_path_matchers)
     .map_err(|e| vec![e])?;
+    let client = parse(client, "client").map_err(|e| vec![e])?;
+    let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;
+    fix_mock_path_matchers(&mut mocks, path_parameter_count(doc)).map_err(|e| vec![e])?;
+    let builders = operations::builder_types(&client, &operations).map_err(|e| vec![e])?;
+    let operations = operations::module(&operations, &builders);
     let generation = started.elapsed();
 
     let started = Instant::now();
-    let client = format(client, "client").map_err(|e| vec![e])?;
-    let mocks = format(mocks, "mocks").map_err(|e| vec![e])?;
+    let client = prettyplease::unparse(&client);
+    let mocks = prettyplease::unparse(&mocks);
+    let operations = format(operations, "operations table").map_err(|e| vec![e])?;
+    let open_enums = format(open_enums::module(&open_enums), "open enums").map_err(|e| vec![e])?;
     let versions = format(versions::module(&versions), "versions table").map_err(|e| vec![e])?;
     let formatting = started.elapsed();
 
@@ -209,6 +283,15 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             OutputFile {
                 path: VERSIONS_OUT.into(),
                 contents: header(spec_path, "the API versions it knows") + &versions,
+            },
+            OutputFile {
+                path: OPERATIONS_OUT.into(),
+                contents: header(spec_path, "the table of its operations") + &operations,
+            },
+            OutputFile {
+                path: OPEN_ENUMS_OUT.into(),
+                contents: header(spec_path, "its open enums and the values they know")
+                    + &open_enums,
             },
             OutputFile {
                 path: CONTRACT_OUT.into(),
@@ -287,6 +370,7 @@ pub fn write(root: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>, String> 
 
 /// `cargo xtask codegen [--check]` on the workspace at `root`.
 pub fn run(root: &Path, check_only: bool) -> Result<(), String> {
+    pins::check(root)?;
     let doc = spec::load_workspace_spec(root)?;
     let generated = generate(&doc, spec::SPEC_PATH).map_err(|problems| {
         let mut msg = format!(
@@ -339,23 +423,56 @@ pub fn run(root: &Path, check_only: bool) -> Result<(), String> {
 mod tests {
     use super::fix_mock_path_matchers;
 
+    const MOCK: &str = r#"
+        fn job_id(value: &str) {
+            let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string()));
+        }
+        fn execution_id(value: &str) {
+            let re = regex::Regex::new(&format!("^/jobs/.*/executions/{}$", value.to_string()));
+        }
+        fn other(value: &str) { let s = format!("{}", value.to_string()); }
+    "#;
+
     #[test]
     fn mock_path_matchers_are_encoded_and_escaped() {
-        let tokens = r#"fn f(value: &str) { let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string())); }"#
-            .parse()
-            .unwrap();
-        let fixed = fix_mock_path_matchers(tokens).unwrap().to_string();
+        let mut file: syn::File = syn::parse_str(MOCK).unwrap();
+        fix_mock_path_matchers(&mut file, 2).unwrap();
+        // prettyplease spaces macro bodies its own way: compare without spaces.
+        let fixed: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert_eq!(
+            fixed
+                .matches("regex::escape(&progenitor_client::encode_path(&value.to_string()))")
+                .count(),
+            2,
+            "{fixed}"
+        );
+        // A format! that is not a path regex is left alone.
         assert!(
-            fixed.contains(
-                "regex :: escape (& progenitor_client :: encode_path (& value . to_string ()))"
-            ),
+            fixed.contains(r#"format!("{}",value.to_string())"#),
             "{fixed}"
         );
     }
 
     #[test]
+    fn a_patch_count_other_than_the_path_parameters_is_an_error() {
+        for expected in [1, 3] {
+            let mut file: syn::File = syn::parse_str(MOCK).unwrap();
+            let err = fix_mock_path_matchers(&mut file, expected).unwrap_err();
+            assert!(err.contains("patched 2 path matcher(s)"), "{err}");
+            assert!(
+                err.contains(&format!("{expected} path parameter(s)")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_changed_shape_is_an_error_not_a_silent_no_op() {
-        let tokens = "fn f() {}".parse().unwrap();
-        assert!(fix_mock_path_matchers(tokens).is_err());
+        let mut file: syn::File = syn::parse_str("fn f() {}").unwrap();
+        assert!(fix_mock_path_matchers(&mut file, 1).is_err());
+        let mut file: syn::File =
+            syn::parse_str(r#"fn f(v: &str) { format!("^/jobs/{}", v); }"#).unwrap();
+        let err = fix_mock_path_matchers(&mut file, 1).unwrap_err();
+        assert!(err.contains("without `value.to_string()`"), "{err}");
     }
 }

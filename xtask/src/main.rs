@@ -4,8 +4,9 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  codegen [--check]   Generate the client, its table of API versions, the mocks
-                      and the emulator's JSON copy from openapi/jobs.yaml.
+  codegen [--check]   Generate the client, its tables of operations and API
+                      versions, its open enums, the mocks and the emulator's
+                      JSON copy from openapi/jobs.yaml.
                       --check regenerates in memory and fails with a diff when a
                       checked-in file is stale.
   spec-diff <FILE> [--ours <FILE>] [--deviations <FILE>]
@@ -40,6 +41,12 @@ than one request media type, multipart bodies, cookie parameters, and more
 than one success or error type per operation. The list of API versions
 (info.x-blaxel-api-versions) must name each version once, oldest first, with
 pagedLists and changes, and include info.version, the default.
+Every operation needs x-blaxel-retry (idempotent, not-idempotent, or
+idempotent-with-client-token with x-blaxel-client-token naming a request-body
+property); every open enum needs x-enum-descriptions, one per value, and its
+x-blaxel-final, if any, lists only its own values. The
+generator (progenitor, pinned exactly in xtask/Cargo.toml), the workspace's
+progenitor-client requirement and Cargo.lock must agree on one version.
 ";
 
 fn main() -> ExitCode {

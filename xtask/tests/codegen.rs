@@ -12,7 +12,7 @@ fn generation_is_deterministic() {
     let doc = real_doc();
     let first = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
     let second = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
-    assert_eq!(first.files.len(), 4);
+    assert_eq!(first.files.len(), 6);
     for (a, b) in first.files.iter().zip(&second.files) {
         assert_eq!(a.path, b.path);
         assert!(
@@ -296,6 +296,267 @@ fn rejects_bad_version_lists() {
                 info.insert("x-blaxel-api-versions".into(), list.clone());
             }
         });
+        assert!(
+            problems
+                .iter()
+                .any(|p| fragments.iter().all(|f| p.contains(f))),
+            "{what}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn rejects_an_operation_without_a_retry_class() {
+    let p = problems_after(|d| {
+        d["paths"]["/things/{id}"]["get"]
+            .as_object_mut()
+            .unwrap()
+            .remove("x-blaxel-retry");
+    });
+    assert_one_problem(
+        &p,
+        &[
+            GET,
+            "`x-blaxel-retry` is missing",
+            "idempotent, idempotent-with-client-token, not-idempotent",
+        ],
+    );
+}
+
+#[test]
+fn rejects_an_unknown_retry_class() {
+    let p = problems_after(|d| d["paths"]["/things"]["post"]["x-blaxel-retry"] = json!("safe"));
+    assert_one_problem(&p, &[CREATE, "`x-blaxel-retry` is \"safe\"", "not one of"]);
+    let p = problems_after(|d| d["paths"]["/things"]["post"]["x-blaxel-retry"] = json!(true));
+    assert_one_problem(&p, &[CREATE, "`x-blaxel-retry` is true"]);
+}
+
+#[test]
+fn a_client_token_must_name_a_request_body_property() {
+    let token_class = |d: &mut Value| {
+        d["paths"]["/things"]["post"]["x-blaxel-retry"] = json!("idempotent-with-client-token");
+    };
+    let p = problems_after(token_class);
+    assert_one_problem(&p, &[CREATE, "needs `x-blaxel-client-token`"]);
+    let p = problems_after(|d| {
+        token_class(d);
+        d["paths"]["/things"]["post"]["x-blaxel-client-token"] = json!("nope");
+    });
+    assert_one_problem(
+        &p,
+        &[
+            CREATE,
+            "\"nope\"",
+            "not a property of its JSON request body",
+        ],
+    );
+    // A token on an operation of another class is a contradiction.
+    let p = problems_after(|d| {
+        d["paths"]["/things/{id}"]["get"]["x-blaxel-client-token"] = json!("name");
+    });
+    assert_one_problem(&p, &[GET, "only goes with", "not idempotent"]);
+    // With a real property it generates.
+    let mut doc = fixture("codegen/minimal.yaml");
+    token_class(&mut doc);
+    doc["paths"]["/things"]["post"]["x-blaxel-client-token"] = json!("name");
+    let generated = codegen::generate(&doc, "minimal.yaml").expect("generates");
+    let table = operations_file(&generated);
+    assert!(
+        table.contains("Operation::CreateThing => RetrySafety::IdempotentWithClientToken"),
+        "{table}"
+    );
+    assert!(
+        table.contains("Operation::CreateThing => Some(\"name\")"),
+        "{table}"
+    );
+}
+
+fn operations_file(generated: &codegen::Generated) -> String {
+    generated
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(codegen::OPERATIONS_OUT))
+        .expect("the operations table is one of the generated files")
+        .contents
+        .clone()
+}
+
+#[test]
+fn the_operations_table_is_generated_from_the_document() {
+    let doc = real_doc();
+    let generated = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
+    let table = operations_file(&generated);
+    assert!(table.starts_with("// @generated"), "{table}");
+    // prettyplease breaks long match arms: compare without whitespace.
+    let table: String = table.split_whitespace().collect();
+    let ops = xtask::operations::collect(&doc).expect("every operation has a retry class");
+    assert_eq!(ops.ops.len(), xtask::spec::operations(&doc).len());
+    assert_eq!(ops.base_path, "/v0");
+    for op in &ops.ops {
+        let id = &op.id;
+        let retry = match op.retry {
+            xtask::operations::Retry::Idempotent => "Idempotent",
+            xtask::operations::Retry::IdempotentWithClientToken => "IdempotentWithClientToken",
+            xtask::operations::Retry::NotIdempotent => "NotIdempotent",
+        };
+        for line in [
+            format!("Operation::{id} => \"{id}\""),
+            format!("Operation::{id} => \"{}\"", op.method_name()),
+            format!("Operation::{id} => \"{}\"", op.method),
+            format!("Operation::{id} => \"{}\"", op.path),
+            format!("Operation::{id} => RetrySafety::{retry}"),
+            format!("impl<'a> OperationBuilder for crate::builder::{id}<'a>"),
+        ] {
+            let line: String = line.split_whitespace().collect();
+            // A long arm may be put in a block: `=> { value }`.
+            let block = line.replacen("=>", "=>{", 1) + "}";
+            assert!(
+                table.contains(&line) || table.contains(&block),
+                "`{line}` missing"
+            );
+        }
+    }
+    // Today's behaviour, stated in the document: only CreateJob may do its
+    // work twice, and CreateJobExecution is safe through its executionId.
+    let class = |id: &str| ops.ops.iter().find(|o| o.id == id).map(|o| o.retry);
+    use xtask::operations::Retry;
+    assert_eq!(class("CreateJob"), Some(Retry::NotIdempotent));
+    assert_eq!(
+        class("CreateJobExecution"),
+        Some(Retry::IdempotentWithClientToken)
+    );
+    let token = ops.ops.iter().find(|o| o.id == "CreateJobExecution");
+    assert_eq!(
+        token.and_then(|o| o.client_token.as_deref()),
+        Some("executionId")
+    );
+    assert!(
+        ops.ops
+            .iter()
+            .filter(|o| o.method != "POST")
+            .all(|o| o.retry == Retry::Idempotent)
+    );
+}
+
+#[test]
+fn mock_path_matchers_are_patched_once_per_path_parameter() {
+    let doc = real_doc();
+    let generated = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
+    let mocks = generated
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(codegen::HTTPMOCK_OUT))
+        .unwrap();
+    let patched = mocks
+        .contents
+        .split_whitespace()
+        .collect::<String>()
+        .matches("regex::escape(&progenitor_client::encode_path(&value.to_string()))")
+        .count();
+    assert_eq!(patched, codegen::path_parameter_count(&doc));
+    assert!(patched > 0);
+}
+
+#[test]
+fn the_workspace_pins_the_generator_and_requires_its_runtime() {
+    xtask::pins::check(&xtask::workspace_root()).expect("generator and runtime in step");
+}
+
+/// The minimal fixture with one open enum, `Colour`, after `edit`.
+fn with_open_enum(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = fixture("codegen/minimal.yaml");
+    doc["components"]["schemas"]["Colour"] = json!({
+        "type": "string",
+        "description": "A colour.",
+        "x-blaxel-open-enum": true,
+        "enum": ["dark-red", "BLUE"],
+        "x-enum-descriptions": ["Quite red.", "Blue."],
+        "x-blaxel-final": ["BLUE"]
+    });
+    edit(&mut doc["components"]["schemas"]["Colour"]);
+    doc
+}
+
+#[test]
+fn open_enums_are_generated_with_their_descriptions() {
+    let doc = with_open_enum(|_| {});
+    let enums = xtask::open_enums::collect(&doc).expect("valid");
+    assert_eq!(enums.len(), 1);
+    let variants: Vec<&str> = enums[0].known.iter().map(|k| k.variant.as_str()).collect();
+    assert_eq!(variants, ["DarkRed", "Blue"]);
+    let generated = codegen::generate(&doc, "minimal.yaml").expect("generates");
+    let file = generated
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(codegen::OPEN_ENUMS_OUT))
+        .expect("the open enums are one of the generated files");
+    for fragment in [
+        "pub enum Colour {",
+        "/// `dark-red`: Quite red.",
+        "DarkRed,",
+        "Unknown(UnknownValue),",
+        r#"pub const KNOWN: &'static [&'static str] = &["dark-red", "BLUE"];"#,
+        "open_enum_impls!(Colour);",
+        r#"("Colour", Colour::KNOWN)"#,
+        "matches!(self, Self::Blue)",
+    ] {
+        assert!(file.contents.contains(fragment), "`{fragment}` missing");
+    }
+}
+
+/// A named edit of a schema and the fragments of the problem it causes.
+type SchemaCase = (&'static str, fn(&mut Value), &'static [&'static str]);
+
+#[test]
+fn rejects_open_enums_the_generator_cannot_name() {
+    let cases: [SchemaCase; 6] = [
+        (
+            "a final value that is not a value",
+            |s| s["x-blaxel-final"] = json!(["BLUE", "green"]),
+            &["schema Colour", "`x-blaxel-final` lists `green`"],
+        ),
+        (
+            "final values that are not strings",
+            |s| s["x-blaxel-final"] = json!("BLUE"),
+            &[
+                "schema Colour",
+                "`x-blaxel-final` must be a list of strings",
+            ],
+        ),
+        (
+            "no descriptions",
+            |s| {
+                s.as_object_mut().unwrap().remove("x-enum-descriptions");
+            },
+            &[
+                "schema Colour",
+                "`x-enum-descriptions` must give one",
+                "2 value(s), 0",
+            ],
+        ),
+        (
+            "one description short",
+            |s| s["x-enum-descriptions"] = json!(["Quite red."]),
+            &["schema Colour", "2 value(s), 1 description(s)"],
+        ),
+        (
+            "values that differ in case only",
+            |s| {
+                s["enum"] = json!(["blue", "BLUE"]);
+            },
+            &["`blue` and `BLUE` differ only in case"],
+        ),
+        (
+            "values that give one variant",
+            |s| {
+                s["enum"] = json!(["dark-red", "dark_red"]);
+            },
+            &["both become the variant `DarkRed`"],
+        ),
+    ];
+    for (what, edit, fragments) in cases {
+        let doc = with_open_enum(edit);
+        let problems = codegen::generate(&doc, "minimal.yaml").expect_err(what);
         assert!(
             problems
                 .iter()

@@ -1,5 +1,6 @@
 //! [`EmulatorConfig`] and [`Clock`]: how an [`Emulator`](crate::Emulator) is set up.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ impl Default for Clock {
     }
 }
 
+/// How long a final execution is kept by default: one simulated day.
+const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
 /// The settings of an [`Emulator`](crate::Emulator), built in the builder style.
 ///
 /// Every setter takes and returns the configuration by value, so settings
@@ -68,6 +72,10 @@ pub struct EmulatorConfig {
     pub(crate) max_body_bytes: usize,
     pub(crate) tasks_apart_from: Option<usize>,
     pub(crate) count_limit: Option<usize>,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) execution_retention: Duration,
+    pub(crate) run_local_images: bool,
+    pub(crate) task_commands: BTreeMap<String, String>,
 }
 
 impl Default for EmulatorConfig {
@@ -85,6 +93,10 @@ impl Default for EmulatorConfig {
             max_body_bytes: 1024 * 1024,
             tasks_apart_from: None,
             count_limit: None,
+            body_read_timeout: Duration::from_secs(30),
+            execution_retention: DEFAULT_RETENTION,
+            run_local_images: false,
+            task_commands: BTreeMap::new(),
         }
     }
 }
@@ -178,6 +190,49 @@ impl EmulatorConfig {
         self.count_limit = Some(limit);
         self
     }
+
+    /// How long, in real time, a client may take to send a request's body
+    /// once its headers have arrived (default 30 s, the time it has to send
+    /// the headers). A body not complete by then gets 408
+    /// `request_timeout` and the connection is closed, so that clients that
+    /// stop mid-body cannot hold connections open.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long, in simulated time, a finished (succeeded, failed, timed
+    /// out or cancelled) execution is kept before it is forgotten (default
+    /// one day). After that, GetJobExecution answers 404, listings leave it
+    /// out, and its `executionId` may be used again.
+    ///
+    /// Blaxel keeps execution history "for a limited time" without saying
+    /// how long, so this period is the emulator's own choice; it keeps the
+    /// emulator's memory bounded when it runs for a long time.
+    pub fn execution_retention(mut self, retention: Duration) -> Self {
+        self.execution_retention = retention;
+        self
+    }
+
+    /// Makes the tasks of job `job` run for real: each task is a local
+    /// process, `sh -c <command>`, instead of a simulated script (see
+    /// [the crate documentation](crate#tasks-that-run-for-real)). Executions
+    /// created after the job is deleted and created again under the same
+    /// name run the command too.
+    pub fn task_command(mut self, job: impl Into<String>, command: impl Into<String>) -> Self {
+        self.task_commands.insert(job.into(), command.into());
+        self
+    }
+
+    /// Whether jobs whose `spec.runtime.image` is `local:<command>` run
+    /// their tasks for real, as `sh -c <command>` (default false: such an
+    /// image is only a string, and tasks are simulated). Any client with
+    /// the API key can then run commands as the emulator's user, so turn
+    /// it on only where that is fine.
+    pub fn run_local_images(mut self, run: bool) -> Self {
+        self.run_local_images = run;
+        self
+    }
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -195,6 +250,10 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("tasks_apart_from", &self.tasks_apart_from)
             .field("count_limit", &self.count_limit)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("execution_retention", &self.execution_retention)
+            .field("run_local_images", &self.run_local_images)
+            .field("task_commands", &self.task_commands)
             .finish()
     }
 }
@@ -217,6 +276,8 @@ mod tests {
         assert_eq!(c.max_body_bytes, 1 << 20);
         assert_eq!(c.tasks_apart_from, None);
         assert_eq!(c.count_limit, None);
+        assert_eq!(c.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(c.execution_retention, Duration::from_secs(86_400));
     }
 
     #[test]

@@ -4,142 +4,183 @@
 //! number of remaining uses. Every request on a route takes the first fault
 //! of its list (if any) and is counted, faulted or not.
 
+use blaxel_jobs_client::operations::{BASE_PATH, Operation};
 use http::Method;
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 /// One operation of the API: the unit of fault injection and request counts.
 ///
+/// Every route but [`Route::OAuthToken`] is an operation of the document;
+/// its name, method and path come from the generated
+/// [`Operation`] table (see [`Route::operation`]), and
+/// the router serves exactly the operations of that table. The variants are
+/// named after the `operationId`s, and the mapping to [`Operation`] is an
+/// exhaustive match both ways, so an operation added to the document does
+/// not compile here until the emulator serves it.
+///
 /// ```
 /// use blaxel_jobs_emulator::Route;
+/// use blaxel_jobs_client::operations::Operation;
 ///
 /// assert_eq!(Route::CreateJobExecution.operation_id(), "CreateJobExecution");
+/// assert_eq!(Route::CreateJobExecution.operation(), Some(Operation::CreateJobExecution));
 /// assert_eq!(Route::OAuthToken.method(), "POST");
 /// assert_eq!(Route::GetJob.path(), "/v0/jobs/{jobId}");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Route {
-    /// `GET /v0/jobs`
+    /// [`Operation::ListJobs`].
     ListJobs,
-    /// `POST /v0/jobs`
+    /// [`Operation::CreateJob`].
     CreateJob,
-    /// `GET /v0/jobs/{jobId}`
+    /// [`Operation::GetJob`].
     GetJob,
-    /// `PUT /v0/jobs/{jobId}`
+    /// [`Operation::UpdateJob`].
     UpdateJob,
-    /// `DELETE /v0/jobs/{jobId}`
+    /// [`Operation::DeleteJob`].
     DeleteJob,
-    /// `GET /v0/jobs/{jobId}/revisions`
+    /// [`Operation::ListJobRevisions`].
     ListJobRevisions,
-    /// `GET /v0/jobs/{jobId}/executions`
+    /// [`Operation::ListJobExecutions`].
     ListJobExecutions,
-    /// `POST /v0/jobs/{jobId}/executions`
+    /// [`Operation::CreateJobExecution`].
     CreateJobExecution,
-    /// `GET /v0/jobs/{jobId}/executions/{executionId}`
+    /// [`Operation::GetJobExecution`].
     GetJobExecution,
-    /// `DELETE /v0/jobs/{jobId}/executions/{executionId}`
+    /// [`Operation::DeleteJobExecution`].
     DeleteJobExecution,
-    /// `GET /v0/jobs/{jobId}/executions/{executionId}/tasks`
+    /// [`Operation::ListJobExecutionTasks`].
     ListJobExecutionTasks,
-    /// `POST /v0/oauth/token`, the OAuth token endpoint.
+    /// `POST /v0/oauth/token`, the OAuth token endpoint (not an operation of
+    /// the document).
     OAuthToken,
 }
 
+/// The token endpoint's path, which the document does not list.
+const OAUTH_TOKEN_PATH: &str = "/v0/oauth/token";
+
+/// The full path templates of the operations, [`BASE_PATH`] included, in
+/// the order of [`Operation::ALL`].
+static OPERATION_PATHS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    Operation::ALL
+        .iter()
+        .map(|op| format!("{BASE_PATH}{}", op.path()))
+        .collect()
+});
+
 impl Route {
-    /// Every route.
-    pub const ALL: [Route; 12] = [
-        Route::ListJobs,
-        Route::CreateJob,
-        Route::GetJob,
-        Route::UpdateJob,
-        Route::DeleteJob,
-        Route::ListJobRevisions,
-        Route::ListJobExecutions,
-        Route::CreateJobExecution,
-        Route::GetJobExecution,
-        Route::DeleteJobExecution,
-        Route::ListJobExecutionTasks,
-        Route::OAuthToken,
-    ];
+    /// Every route: the operations of the document, in the order of
+    /// [`Operation::ALL`], then [`Route::OAuthToken`].
+    pub const ALL: [Route; Operation::ALL.len() + 1] = {
+        let mut all = [Route::OAuthToken; Operation::ALL.len() + 1];
+        let mut i = 0;
+        while i < Operation::ALL.len() {
+            all[i] = Route::from_operation(Operation::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+
+    /// The route that serves `op`.
+    pub const fn from_operation(op: Operation) -> Route {
+        match op {
+            Operation::ListJobs => Route::ListJobs,
+            Operation::CreateJob => Route::CreateJob,
+            Operation::GetJob => Route::GetJob,
+            Operation::UpdateJob => Route::UpdateJob,
+            Operation::DeleteJob => Route::DeleteJob,
+            Operation::ListJobRevisions => Route::ListJobRevisions,
+            Operation::ListJobExecutions => Route::ListJobExecutions,
+            Operation::CreateJobExecution => Route::CreateJobExecution,
+            Operation::GetJobExecution => Route::GetJobExecution,
+            Operation::DeleteJobExecution => Route::DeleteJobExecution,
+            Operation::ListJobExecutionTasks => Route::ListJobExecutionTasks,
+        }
+    }
+
+    /// The operation of the document this route serves (`None` for the
+    /// token endpoint).
+    pub const fn operation(self) -> Option<Operation> {
+        Some(match self {
+            Route::ListJobs => Operation::ListJobs,
+            Route::CreateJob => Operation::CreateJob,
+            Route::GetJob => Operation::GetJob,
+            Route::UpdateJob => Operation::UpdateJob,
+            Route::DeleteJob => Operation::DeleteJob,
+            Route::ListJobRevisions => Operation::ListJobRevisions,
+            Route::ListJobExecutions => Operation::ListJobExecutions,
+            Route::CreateJobExecution => Operation::CreateJobExecution,
+            Route::GetJobExecution => Operation::GetJobExecution,
+            Route::DeleteJobExecution => Operation::DeleteJobExecution,
+            Route::ListJobExecutionTasks => Operation::ListJobExecutionTasks,
+            Route::OAuthToken => return None,
+        })
+    }
 
     /// The `operationId` in the API document (`"OAuthToken"` for the token
     /// endpoint, which the document does not list as an operation).
     pub fn operation_id(self) -> &'static str {
-        match self {
-            Route::ListJobs => "ListJobs",
-            Route::CreateJob => "CreateJob",
-            Route::GetJob => "GetJob",
-            Route::UpdateJob => "UpdateJob",
-            Route::DeleteJob => "DeleteJob",
-            Route::ListJobRevisions => "ListJobRevisions",
-            Route::ListJobExecutions => "ListJobExecutions",
-            Route::CreateJobExecution => "CreateJobExecution",
-            Route::GetJobExecution => "GetJobExecution",
-            Route::DeleteJobExecution => "DeleteJobExecution",
-            Route::ListJobExecutionTasks => "ListJobExecutionTasks",
-            Route::OAuthToken => "OAuthToken",
-        }
+        self.operation().map_or("OAuthToken", Operation::name)
     }
 
     /// The HTTP method.
     pub fn method(self) -> &'static str {
-        match self {
-            Route::CreateJob | Route::CreateJobExecution | Route::OAuthToken => "POST",
-            Route::UpdateJob => "PUT",
-            Route::DeleteJob | Route::DeleteJobExecution => "DELETE",
-            _ => "GET",
+        self.operation().map_or("POST", Operation::method)
+    }
+
+    /// The path template, including the base path of the document's
+    /// servers (`/v0`).
+    pub fn path(self) -> &'static str {
+        match self.operation() {
+            Some(op) => OPERATION_PATHS
+                .get(Self::operation_index(op))
+                .map_or("", String::as_str),
+            None => OAUTH_TOKEN_PATH,
         }
     }
 
-    /// The path template, including the `/v0` prefix.
-    pub fn path(self) -> &'static str {
-        match self {
-            Route::ListJobs | Route::CreateJob => "/v0/jobs",
-            Route::GetJob | Route::UpdateJob | Route::DeleteJob => "/v0/jobs/{jobId}",
-            Route::ListJobRevisions => "/v0/jobs/{jobId}/revisions",
-            Route::ListJobExecutions | Route::CreateJobExecution => "/v0/jobs/{jobId}/executions",
-            Route::GetJobExecution | Route::DeleteJobExecution => {
-                "/v0/jobs/{jobId}/executions/{executionId}"
-            }
-            Route::ListJobExecutionTasks => "/v0/jobs/{jobId}/executions/{executionId}/tasks",
-            Route::OAuthToken => "/v0/oauth/token",
-        }
+    fn operation_index(op: Operation) -> usize {
+        Operation::ALL.iter().position(|o| *o == op).unwrap_or(0)
     }
 
     fn index(self) -> usize {
         Route::ALL.iter().position(|r| *r == self).unwrap_or(0)
     }
 
-    /// The route a request goes to, from its method and raw path. `HEAD` is
-    /// treated as `GET`. `None` for anything the API does not have.
+    /// The route a request goes to, from its method and raw path: the
+    /// operation whose method and path template match (a `{parameter}`
+    /// matches one non-empty segment). `HEAD` is treated as `GET`. `None`
+    /// for anything the API does not have.
     pub(crate) fn classify(method: &Method, path: &str) -> Option<Route> {
-        let rest = path.strip_prefix("/v0/")?;
-        let segs: Vec<&str> = rest.split('/').collect();
+        let method = if *method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        if path == OAUTH_TOKEN_PATH {
+            return (*method == Method::POST).then_some(Route::OAuthToken);
+        }
+        let rest = path.strip_prefix(BASE_PATH)?;
+        let segs: Vec<&str> = rest.strip_prefix('/')?.split('/').collect();
         if segs.iter().any(|s| s.is_empty()) {
             return None;
         }
-        let get = *method == Method::GET || *method == Method::HEAD;
-        let post = *method == Method::POST;
-        let put = *method == Method::PUT;
-        let delete = *method == Method::DELETE;
-        match segs.as_slice() {
-            ["oauth", "token"] if post => Some(Route::OAuthToken),
-            ["jobs"] if get => Some(Route::ListJobs),
-            ["jobs"] if post => Some(Route::CreateJob),
-            ["jobs", _] if get => Some(Route::GetJob),
-            ["jobs", _] if put => Some(Route::UpdateJob),
-            ["jobs", _] if delete => Some(Route::DeleteJob),
-            ["jobs", _, "revisions"] if get => Some(Route::ListJobRevisions),
-            ["jobs", _, "executions"] if get => Some(Route::ListJobExecutions),
-            ["jobs", _, "executions"] if post => Some(Route::CreateJobExecution),
-            ["jobs", _, "executions", _] if get => Some(Route::GetJobExecution),
-            ["jobs", _, "executions", _] if delete => Some(Route::DeleteJobExecution),
-            ["jobs", _, "executions", _, "tasks"] if get => Some(Route::ListJobExecutionTasks),
-            _ => None,
-        }
+        Operation::ALL
+            .into_iter()
+            .find(|op| {
+                op.method() == method.as_str() && {
+                    let template = op.path().trim_start_matches('/').split('/');
+                    template.clone().count() == segs.len()
+                        && template
+                            .zip(&segs)
+                            .all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == *s)
+                }
+            })
+            .map(Route::from_operation)
     }
 }
 
@@ -293,6 +334,26 @@ mod tests {
             let m: Method = r.method().parse().unwrap();
             assert_eq!(Route::classify(&m, &concrete), Some(r));
         }
+    }
+
+    #[test]
+    fn routes_come_from_the_operations_table() {
+        assert_eq!(Route::ALL.len(), Operation::ALL.len() + 1);
+        for op in Operation::ALL {
+            let route = Route::from_operation(op);
+            assert_eq!(route.operation(), Some(op));
+            assert_eq!(route.operation_id(), op.name());
+            assert_eq!(route.method(), op.method());
+            assert_eq!(route.path(), format!("/v0{}", op.path()));
+            // The router can serve the operation's method.
+            let method: Method = op.method().parse().unwrap();
+            assert!(
+                axum::routing::MethodFilter::try_from(method).is_ok(),
+                "{op}"
+            );
+        }
+        assert_eq!(Route::OAuthToken.operation(), None);
+        assert_eq!(Route::ALL.last(), Some(&Route::OAuthToken));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::auth;
 use crate::clock::Micros;
 use crate::context::Ctx;
 use crate::error::{ApiError, json_response};
+use crate::faults::Route;
 use crate::paginate::{Entry, Page, PageRequest, fingerprint, normalize_q, paginate};
 use crate::server::Shared;
 use crate::state::{ExecutionRequest, Mutation, Workspace, execution_not_found, job_not_found};
@@ -19,8 +20,9 @@ use axum::Router;
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{DefaultBodyLimit, Extension, RawPathParams, RawQuery, State};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on, post};
 use blaxel_jobs_client::open_enum::Status;
+use blaxel_jobs_client::operations::{BASE_PATH, Operation};
 use blaxel_jobs_client::types::{self, ListSort};
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri};
@@ -33,32 +35,42 @@ type Shr = State<Arc<Shared>>;
 type PathParams = Result<RawPathParams, RawPathParamsRejection>;
 type Answer = Result<Response, ApiError>;
 
-/// The routes of the API, under `/v0`.
+/// The routes of the API: every operation of the generated table
+/// ([`Operation::ALL`]), at its method and path under [`BASE_PATH`], and the
+/// OAuth token endpoint.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/v0/jobs", get(list_jobs).post(create_job))
-        .route(
-            "/v0/jobs/{jobId}",
-            get(get_job).put(update_job).delete(delete_job),
-        )
-        .route("/v0/jobs/{jobId}/revisions", get(list_revisions))
-        .route(
-            "/v0/jobs/{jobId}/executions",
-            get(list_executions).post(create_execution),
-        )
-        .route(
-            "/v0/jobs/{jobId}/executions/{executionId}",
-            get(get_execution).delete(cancel_execution),
-        )
-        .route(
-            "/v0/jobs/{jobId}/executions/{executionId}/tasks",
-            get(list_tasks),
-        )
-        .route("/v0/oauth/token", post(oauth_token))
+    let mut router = Router::new();
+    for op in Operation::ALL {
+        router = router.route(&format!("{BASE_PATH}{}", op.path()), handler(op));
+    }
+    router
+        .route(Route::OAuthToken.path(), post(oauth_token))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
         .with_state(shared)
+}
+
+/// The handler of `op`, at the operation's method. Exhaustive: an operation
+/// added to the document does not compile until it has a handler.
+fn handler(op: Operation) -> MethodRouter<Arc<Shared>> {
+    let filter = Method::from_bytes(op.method().as_bytes())
+        .ok()
+        .and_then(|m| MethodFilter::try_from(m).ok())
+        .unwrap_or(MethodFilter::GET);
+    match op {
+        Operation::ListJobs => on(filter, list_jobs),
+        Operation::CreateJob => on(filter, create_job),
+        Operation::GetJob => on(filter, get_job),
+        Operation::UpdateJob => on(filter, update_job),
+        Operation::DeleteJob => on(filter, delete_job),
+        Operation::ListJobRevisions => on(filter, list_revisions),
+        Operation::ListJobExecutions => on(filter, list_executions),
+        Operation::CreateJobExecution => on(filter, create_execution),
+        Operation::GetJobExecution => on(filter, get_execution),
+        Operation::DeleteJobExecution => on(filter, cancel_execution),
+        Operation::ListJobExecutionTasks => on(filter, list_tasks),
+    }
 }
 
 /// A request after the common checks.
@@ -127,17 +139,13 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| ApiError::validation(format!("body: {e}")))
 }
 
-/// Runs `f` on the workspace, advanced to now, under the store's lock.
+/// Runs `f` on the workspace, advanced to now, under the workspace's lock.
 fn with_workspace<R>(
     shared: &Shared,
     workspace: &str,
     f: impl FnOnce(&mut Workspace, Micros) -> R,
 ) -> R {
-    let mut state = shared.lock();
-    let now = shared.clock.now();
-    let ws = state.workspace(workspace);
-    ws.advance_to(now, &shared.settings, &shared.clock);
-    f(ws, now)
+    shared.with_workspace(workspace, f)
 }
 
 fn mutation<'a>(shared: &'a Shared, ctx: &'a Ctx, now: Micros) -> Mutation<'a> {
@@ -461,7 +469,7 @@ async fn create_execution(
         execution_id: body.execution_id,
         message_id: body.id,
         tasks: body.tasks,
-        env: body.env.into_keys().collect(),
+        env: body.env,
         memory: body.memory,
         allow_queue: body.allow_queue.unwrap_or(true),
     };

@@ -72,7 +72,8 @@
 //! - **Executions**: queued, pending, running, then succeeded, failed,
 //!   timeout or cancelled, in simulated time, scripted by task parameters
 //!   (see below), with retries, timeouts, parallelism, workspace capacity,
-//!   `allowQueue: false` (429) and idempotent `executionId`s. A `memory`
+//!   `allowQueue: false` (429) and idempotent `executionId`s; or, for
+//!   chosen jobs, as local processes in real time (see below). A `memory`
 //!   above the job's `spec.runtime.memory` gets 400 (no check when the job
 //!   sets none); a job with `spec.enabled: false` refuses new executions.
 //! - **Faults**: [`Emulator::inject`] makes chosen requests fail in the ways
@@ -100,18 +101,78 @@
 //! {"tasks": [{"durationSeconds": 5}, {"durationSeconds": 2, "failAttempts": 1}]}
 //! ```
 //!
+//! # Tasks that run for real
+//!
+//! Instead of simulated scripts, the tasks of chosen jobs can run as local
+//! processes: give the emulator a command per job
+//! ([`EmulatorConfig::task_command`], `--task-command JOB=COMMAND`), or let
+//! jobs whose `spec.runtime.image` is `local:<command>` run it
+//! ([`EmulatorConfig::run_local_images`], `--run-local-images`; off by
+//! default, since any client holding the API key could then run commands).
+//! Each task is `sh -c <command>` with the environment a task gets on the
+//! platform:
+//!
+//! | variable | value |
+//! |---|---|
+//! | `BL_EXECUTION_DATA_URL` | an emulator URL answering `{"tasks": [...]}` (every task's parameters) while the execution runs |
+//! | `BL_TASK_KEY`, `TASK_INDEX` | `TASK_INDEX`, and the task's 0-based index |
+//! | `BL_EXECUTION_KEY`, `BL_EXECUTION_ID` | `BL_EXECUTION_ID`, and the execution's id |
+//! | the job's `spec.runtime.envs` | in clear, secrets included |
+//! | the request's `env` | overriding the job's |
+//!
+//! on top of the emulator's own environment (for `PATH`). The job's
+//! `maxConcurrentTasks` bounds the processes running at once (tasks start
+//! in order); a process still running after `timeout` seconds is killed and
+//! its task fails with `DeadlineExceeded`, without retry; a non-zero exit is
+//! retried while `maxRetries` allows, and the last exit code is shown in
+//! the task's condition. The execution ends `succeeded`, `failed` or
+//! `timeout` as simulated ones do. Cancelling it (or deleting its job)
+//! kills its processes, on Unix with their process group; their tasks, like
+//! those that never started, are `cancelled`. Stopping the emulator kills
+//! them too. Each task's output, stdout and stderr line by line with the
+//! attempt that wrote it, is kept (the last 1,000 lines and 256 KiB, lines
+//! cut at 8 KiB) and read with [`Emulator::task_output`];
+//! [`Emulator::wait_until`] wakes up on each thing a process does.
+//!
+//! Processes run in real time, simulated time does not apply to them:
+//! `timeout` is real seconds, and [`Emulator::advance`] neither speeds them
+//! up nor ends them. What they do is stamped with the simulated clock's
+//! time when it happens (under [`Clock::Manual`] the stamps only move when
+//! the clock is advanced). They share the workspace's capacity and queue
+//! with simulated executions.
+//!
 //! # Time
 //!
 //! Deployments and executions run on a simulated [`Clock`]: scaled real
 //! time by default, or [`Clock::Manual`], which only [`Emulator::advance`]
-//! moves, for deterministic tests. State catches up lazily on each request.
+//! moves, for deterministic tests. State catches up lazily on each request,
+//! from a time-ordered queue of what changes when: the work is in
+//! proportion to the executions that start, finish or expire, not to the
+//! time that passed or the number of tasks. A long catch-up is done in
+//! short steps that give the runtime thread back in between, and each
+//! workspace has its own lock, so one busy workspace never holds up
+//! requests to another.
+//!
+//! # Retention and limits
+//!
+//! A finished execution is kept for
+//! [`EmulatorConfig::execution_retention`] of simulated time (one day by
+//! default), then forgotten: GetJobExecution answers 404 and its
+//! `executionId` may be used again. Blaxel does not document how long it
+//! keeps execution history, so this period is the emulator's own choice.
+//! Executions are stored compactly (about 7 KiB for one of 100 tasks).
+//!
+//! A request body must arrive within
+//! [`EmulatorConfig::body_read_timeout`] (30 s by default) once the headers
+//! have, else the answer is 408 `request_timeout` and the connection closes;
+//! headers must arrive within 30 s and idle connections close after 30 s.
 //!
 //! # Not emulated
 //!
-//! The run plane (`metadata.url`, triggers firing, callbacks), logs,
-//! permissions and scopes (every valid credential may do everything,
-//! including `show_secrets`), rate limits other than capacity, and expiry of
-//! execution records.
+//! The run plane (`metadata.url`, triggers firing, callbacks), logs (the
+//! output of tasks that run for real is kept, but only the library reads
+//! it), permissions and scopes (every valid credential may do everything,
+//! including `show_secrets`), and rate limits other than capacity.
 #![deny(missing_docs)]
 
 mod auth;
@@ -121,6 +182,7 @@ mod context;
 mod error;
 mod faults;
 mod handlers;
+mod local;
 mod paginate;
 mod server;
 mod sim;
@@ -131,6 +193,7 @@ mod validate;
 pub use config::{Clock, EmulatorConfig};
 pub use context::API_VERSIONS;
 pub use faults::{Fault, Route};
+pub use local::{OutputLine, OutputStream, TaskOutput};
 pub use server::Emulator;
 
 /// The OpenAPI document the emulator validates requests against, as JSON

@@ -1,29 +1,42 @@
 //! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C.
 //!
 //! ```text
-//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+//!                      [--task-command JOB=COMMAND]... [--run-local-images]
 //!                      [--tasks-apart-from N] [--count-limit N]
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const USAGE: &str = "\
-usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY]
+usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+                            [--task-command JOB=COMMAND]... [--run-local-images]
                             [--tasks-apart-from N] [--count-limit N]
 
 Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
 
 options:
-  --port N              TCP port to listen on (default 0: a free port)
-  --speed X             simulated seconds per real second, a positive number (default 1)
-  --api-key KEY         the API key to accept (default emulator-api-key)
-  --tasks-apart-from N  answer executions of N tasks or more without their tasks,
-                        with spec.tasksRef, as Blaxel may (default: never)
-  --count-limit N       count at most N items in listings; past it meta.total is N
-                        and meta.totalIsPartial is true (default: no limit)
-  -h, --help            print this help";
+  --port N        TCP port to listen on (default 0: a free port)
+  --speed X       simulated seconds per real second, a positive number (default 1)
+  --api-key KEY   the API key to accept (default emulator-api-key)
+  --execution-retention SECS
+                  simulated seconds a finished execution is kept before it is
+                  forgotten (default 86400; Blaxel does not document its own)
+  --task-command JOB=COMMAND
+                  run each task of job JOB for real, as `sh -c COMMAND`, in real
+                  time (repeatable)
+  --run-local-images
+                  run the tasks of jobs whose image is `local:COMMAND` for real
+                  (any client with the API key can then run commands as you)
+  --tasks-apart-from N
+                  answer executions of N tasks or more without their tasks,
+                  with spec.tasksRef, as Blaxel may (default: never)
+  --count-limit N count at most N items in listings; past it meta.total is N
+                  and meta.totalIsPartial is true (default: no limit)
+  -h, --help      print this help";
 
 /// The command line, parsed.
 #[derive(Debug, Default, PartialEq)]
@@ -33,6 +46,9 @@ struct Args {
     api_key: Option<String>,
     tasks_apart_from: Option<usize>,
     count_limit: Option<usize>,
+    retention: Option<Duration>,
+    task_commands: Vec<(String, String)>,
+    run_local_images: bool,
     help: bool,
 }
 
@@ -94,6 +110,30 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                     out.tasks_apart_from = Some(n);
                 }
             }
+            "--execution-retention" => {
+                let v = value("--execution-retention")?;
+                let secs: u64 = v.parse().map_err(|_| {
+                    format!("--execution-retention must be a whole number of seconds, not {v:?}")
+                })?;
+                out.retention = Some(Duration::from_secs(secs));
+            }
+            "--task-command" => {
+                let v = value("--task-command")?;
+                match v.split_once('=') {
+                    Some((job, command))
+                        if !job.trim().is_empty() && !command.trim().is_empty() =>
+                    {
+                        out.task_commands
+                            .push((job.trim().to_owned(), command.to_owned()));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "--task-command must be JOB=COMMAND with both non-empty, not {v:?}"
+                        ));
+                    }
+                }
+            }
+            "--run-local-images" => out.run_local_images = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -125,6 +165,13 @@ fn main() -> ExitCode {
     if let Some(n) = args.count_limit {
         config = config.count_limit(n);
     }
+    if let Some(retention) = args.retention {
+        config = config.execution_retention(retention);
+    }
+    for (job, command) in args.task_commands {
+        config = config.task_command(job, command);
+    }
+    config = config.run_local_images(args.run_local_images);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -189,6 +236,8 @@ mod tests {
             "--tasks-apart-from",
             "0",
             "--count-limit=500",
+            "--execution-retention",
+            "3600",
         ])
         .unwrap();
         assert_eq!(
@@ -199,8 +248,30 @@ mod tests {
                 api_key: Some("k".into()),
                 tasks_apart_from: Some(0),
                 count_limit: Some(500),
+                retention: Some(Duration::from_secs(3600)),
+                task_commands: Vec::new(),
+                run_local_images: false,
                 help: false
             }
+        );
+        let a = parse(&[
+            "--task-command",
+            "report=echo a=b",
+            "--task-command=other=true",
+            "--run-local-images",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.task_commands,
+            vec![
+                ("report".to_owned(), "echo a=b".to_owned()),
+                ("other".to_owned(), "true".to_owned())
+            ]
+        );
+        assert!(a.run_local_images);
+        assert_eq!(
+            parse(&["--execution-retention=0"]).unwrap().retention,
+            Some(Duration::ZERO)
         );
         assert_eq!(parse(&["--port=0"]).unwrap().port, 0);
         assert!(parse(&["-h"]).unwrap().help);
@@ -218,6 +289,14 @@ mod tests {
             (&["--bogus"][..], "unknown argument"),
             (&["--tasks-apart-from", "-1"][..], "whole number"),
             (&["--count-limit"][..], "--count-limit needs a value"),
+            (
+                &["--execution-retention", "1.5"][..],
+                "--execution-retention must be a whole number",
+            ),
+            (&["--execution-retention", "-1"][..], "whole number"),
+            (&["--task-command", "job"][..], "JOB=COMMAND"),
+            (&["--task-command", "=echo"][..], "JOB=COMMAND"),
+            (&["--task-command", "job="][..], "JOB=COMMAND"),
             (&["serve"][..], "unknown argument"),
         ] {
             let e = parse(args).unwrap_err();

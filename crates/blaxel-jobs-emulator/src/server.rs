@@ -6,11 +6,13 @@
 //! through [`App::handle`]:
 //!
 //! 1. classify it into a [`Route`], count it and take its injected fault;
-//! 2. read the body (at most `max_body_bytes`, else 413);
+//! 2. read the body (at most `max_body_bytes`, else 413; within
+//!    `body_read_timeout`, else 408 and the connection closes);
 //! 3. apply faults that replace processing (status, HTML page, dropped
 //!    connection);
-//! 4. check credential, version and workspace, then hand the request to the
-//!    axum [`Router`](axum::Router) of [`crate::handlers`];
+//! 4. check credential, version and workspace, bring the workspace's
+//!    simulation up to now in bounded steps (`Shared::catch_up`), then hand
+//!    the request to the axum [`Router`](axum::Router) of [`crate::handlers`];
 //! 5. apply faults that spoil the answer (dropped connection after
 //!    processing, malformed or truncated body);
 //! 6. add `x-request-id`.
@@ -19,13 +21,15 @@
 //! closes the connection without writing a response.
 
 use crate::auth::TokenStore;
+use crate::clock::Micros;
 use crate::clock::{SimClock, micros};
 use crate::config::EmulatorConfig;
 use crate::context;
 use crate::error::{ApiError, raw_response};
 use crate::faults::{Fault, FaultBook, Route};
 use crate::handlers;
-use crate::state::{SimSettings, State};
+use crate::local::TaskOutput;
+use crate::state::{self, SimSettings, State, Workspace};
 use crate::validate::Spec;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -38,11 +42,12 @@ use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -51,6 +56,10 @@ use tokio::task::{JoinHandle, JoinSet};
 /// How much of an oversized body is read (and thrown away) before answering
 /// 413, so that the client is done sending and reads the answer.
 const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// The work (events plus tasks looked at) of one step of a catch-up: well
+/// under a millisecond.
+const CATCH_UP_STEP: u64 = 4096;
 
 /// How long [`Emulator::shutdown`] waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -65,15 +74,143 @@ pub(crate) struct Shared {
     pub(crate) tokens: TokenStore,
     /// `http://127.0.0.1:<port>`.
     pub(crate) origin: String,
-    state: Mutex<State>,
+    state: State,
     request_prefix: String,
     request_counter: AtomicU64,
+    /// This, for the runners of local executions.
+    me: Weak<Shared>,
+    /// The runtime the server (and the runners) run on.
+    runtime: tokio::runtime::Handle,
+    /// Bumped whenever a local execution records something.
+    changes: watch::Sender<u64>,
+    /// Set when the emulator stops: local processes are killed.
+    stopping: watch::Sender<bool>,
+    /// The runners of local executions.
+    runners: Mutex<JoinSet<()>>,
+    /// Execution data URL token → `{"tasks": [...]}`, while the processes run.
+    task_data: Mutex<HashMap<String, Arc<str>>>,
 }
 
 impl Shared {
-    /// The store. A panic elsewhere never makes it unusable.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// Runs `f` on the workspace (created on first use), advanced to now,
+    /// under the workspace's own lock.
+    pub(crate) fn with_workspace<R>(
+        &self,
+        workspace: &str,
+        f: impl FnOnce(&mut Workspace, Micros) -> R,
+    ) -> R {
+        let ws = self.state.workspace(workspace);
+        let mut ws = state::lock(&ws);
+        let now = self.clock.now();
+        ws.advance_to(now, &self.settings, &self.clock);
+        let out = f(&mut ws, now);
+        let launches = ws.take_launches();
+        drop(ws);
+        self.launch(launches);
+        out
+    }
+
+    /// Starts the runners of local executions that were admitted.
+    fn launch(&self, launches: Vec<crate::local::Launch>) {
+        if launches.is_empty() {
+            return;
+        }
+        let Some(me) = self.me.upgrade() else { return };
+        let mut runners = self.runners.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget the runners that are done.
+        while runners.try_join_next().is_some() {}
+        for l in launches {
+            runners.spawn_on(crate::local::run(me.clone(), l), &self.runtime);
+        }
+    }
+
+    /// Records something a local execution's processes did, at now.
+    pub(crate) fn record<R>(
+        &self,
+        workspace: &str,
+        seq: u64,
+        f: impl FnOnce(&mut crate::sim::SimExecution, Micros) -> R,
+    ) -> Option<R> {
+        let out = self.with_workspace(workspace, |ws, now| {
+            ws.execution_mut(seq).map(|e| f(e, now))
+        });
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        out
+    }
+
+    /// Records something task `index` of a local execution did, at now.
+    pub(crate) fn record_task<R>(
+        &self,
+        launch: &crate::local::Launch,
+        index: usize,
+        f: impl FnOnce(&mut crate::local::LocalTask, Micros) -> R,
+    ) -> Option<R> {
+        self.record(&launch.workspace, launch.seq, |e, now| {
+            e.local_task_mut(index, now).map(|t| f(t, now))
+        })
+        .flatten()
+    }
+
+    /// Records that the processes of a local execution are all over.
+    pub(crate) fn finish_local(&self, workspace: &str, seq: u64) {
+        self.with_workspace(workspace, |ws, now| {
+            ws.finish_local(seq, now, &self.settings);
+        });
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Tells when the emulator stops.
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Serves `body` at `/_emulator/task-data/<token>`.
+    pub(crate) fn serve_task_data(&self, token: &str, body: &str) {
+        let mut map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(token.to_owned(), body.into());
+    }
+
+    /// Stops serving the execution data behind `token`.
+    pub(crate) fn forget_task_data(&self, token: &str) {
+        let mut map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(token);
+    }
+
+    fn task_data(&self, path: &str) -> Option<Response> {
+        let token = path.strip_prefix("/_emulator/task-data/")?;
+        let map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
+        let body = map.get(token).cloned();
+        drop(map);
+        Some(match body {
+            Some(b) => raw_response(StatusCode::OK, "application/json", b.to_string()),
+            None => ApiError::not_found("no execution data here (the execution is over)")
+                .into_response(),
+        })
+    }
+
+    /// Brings an existing workspace up to now in bounded steps, releasing
+    /// its lock and yielding to the runtime between steps: a long catch-up
+    /// (after a big jump of simulated time) never blocks a runtime thread,
+    /// or other requests to the workspace, for long.
+    pub(crate) async fn catch_up(&self, workspace: &str) {
+        let Some(ws) = self.state.existing(workspace) else {
+            return;
+        };
+        loop {
+            let done = {
+                let mut ws = state::lock(&ws);
+                let now = self.clock.now();
+                let done = ws.advance_by(now, &self.settings, &self.clock, CATCH_UP_STEP);
+                let launches = ws.take_launches();
+                drop(ws);
+                self.launch(launches);
+                done
+            };
+            if done {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     fn next_request_id(&self) -> String {
@@ -167,8 +304,23 @@ impl Emulator {
             deploy_delay: micros(config.deploy_delay),
             startup: micros(config.execution_startup),
             capacity: config.capacity,
+            retention: micros(config.execution_retention),
+            run_local_images: false,
+            task_commands: Arc::default(),
         };
-        let shared = Arc::new(Shared {
+        let settings = SimSettings {
+            run_local_images: config.run_local_images,
+            task_commands: Arc::new(config.task_commands.clone()),
+            ..settings
+        };
+        let runtime = tokio::runtime::Handle::current();
+        let shared = Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
+            runtime,
+            changes: watch::channel(0).0,
+            stopping: watch::channel(false).0,
+            runners: Mutex::new(JoinSet::new()),
+            task_data: Mutex::new(HashMap::new()),
             clock: SimClock::new(config.clock),
             config,
             spec,
@@ -176,7 +328,7 @@ impl Emulator {
             faults: FaultBook::default(),
             tokens: TokenStore::default(),
             origin: origin.clone(),
-            state: Mutex::new(State::default()),
+            state: State::default(),
             request_prefix: crate::state::random_id("req-", 8),
             request_counter: AtomicU64::new(1),
         });
@@ -246,10 +398,10 @@ impl Emulator {
     /// The names of the jobs stored in `workspace` (deleted ones excluded),
     /// sorted.
     pub fn job_names(&self, workspace: &str) -> Vec<String> {
-        let mut state = self.shared.lock();
-        state
+        self.shared
+            .state
             .existing(workspace)
-            .map(|ws| ws.job_names())
+            .map(|ws| state::lock(&ws).job_names())
             .unwrap_or_default()
     }
 
@@ -258,31 +410,100 @@ impl Emulator {
     /// deleted job with the same name are included.
     pub fn executions(&self, workspace: &str, job: &str) -> Vec<types::JobExecution> {
         let shared = &self.shared;
-        let mut state = shared.lock();
-        let now = shared.clock.now();
-        let Some(ws) = state.existing(workspace) else {
+        let Some(ws) = shared.state.existing(workspace) else {
             return Vec::new();
         };
+        let mut ws = state::lock(&ws);
+        let now = shared.clock.now();
         ws.advance_to(now, &shared.settings, &shared.clock);
-        ws.executions_named(job)
+        let out = ws
+            .executions_named(job)
             .map(|e| e.render(now, &shared.clock))
-            .collect()
+            .collect();
+        let launches = ws.take_launches();
+        drop(ws);
+        shared.launch(launches);
+        out
+    }
+
+    /// What the process of task `task` (0-based) of execution
+    /// `execution_id` wrote, for executions whose tasks run as local
+    /// processes ([`EmulatorConfig::task_command`]); `None` for other
+    /// executions, unknown ones and out-of-range tasks.
+    pub fn task_output(
+        &self,
+        workspace: &str,
+        job: &str,
+        execution_id: &str,
+        task: usize,
+    ) -> Option<TaskOutput> {
+        let ws = self.shared.state.existing(workspace)?;
+        let ws = state::lock(&ws);
+        ws.execution(job, execution_id)?
+            .local
+            .as_ref()?
+            .output(task)
+    }
+
+    /// Waits until `done` holds. It is checked now and again after each
+    /// thing a local task process does (start, line of output, exit), so it
+    /// suits conditions on executions whose tasks run as local processes;
+    /// simulated executions only change when time moves (see
+    /// [`Emulator::advance`]), which does not wake this up.
+    ///
+    /// ```no_run
+    /// # async fn demo(emu: blaxel_jobs_emulator::Emulator) {
+    /// use blaxel_jobs_client::open_enum::JobExecutionStatus;
+    /// emu.wait_until(|emu| {
+    ///     emu.executions("ws", "job")
+    ///         .iter()
+    ///         .all(|e| e.status.as_ref().is_some_and(JobExecutionStatus::is_terminal))
+    /// })
+    /// .await;
+    /// # }
+    /// ```
+    pub async fn wait_until(&self, mut done: impl FnMut(&Emulator) -> bool) {
+        let mut changes = self.shared.changes.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if done(self) {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Stops accepting connections, lets requests in flight finish (for up
-    /// to 5 seconds) and stops the server. Dropping the emulator also stops
-    /// it, without waiting.
+    /// to 5 seconds) and stops the server; the processes of tasks that run
+    /// for real are killed (and waited for, for up to 5 seconds more).
+    /// Dropping the emulator also stops it, without waiting.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        let _ = self.shared.stopping.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let mut runners = {
+            let mut r = self
+                .shared
+                .runners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *r)
+        };
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while runners.join_next().await.is_some() {}
+        })
+        .await;
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        let _ = self.shared.stopping.send(true);
         if let Some(task) = self.task.take() {
             // Dropping the accept loop drops its connection tasks too.
             task.abort();
@@ -379,10 +600,16 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         let max = self.shared.config.max_body_bytes;
-        let body = match read_body(body, max, content_length).await {
-            Ok(b) => Ok(b),
-            Err(BodyError::TooLarge) => Err(()),
-            Err(BodyError::Broken) => return Err(ConnectionDropped),
+        let deadline = self.shared.config.body_read_timeout;
+        let body = match tokio::time::timeout(deadline, read_body(body, max, content_length)).await
+        {
+            Ok(Ok(b)) => Ok(b),
+            Ok(Err(BodyError::TooLarge)) => Err(too_large(max)),
+            Ok(Err(BodyError::Broken)) => return Err(ConnectionDropped),
+            Err(_) => {
+                tracing::debug!(%request_id, ?route, "the request body did not arrive in time");
+                Err(body_timeout(deadline))
+            }
         };
         let resp = match fault {
             Some(Fault::DropConnection {
@@ -399,7 +626,7 @@ impl App {
             Some(Fault::HtmlError { status }) => html_error(status),
             other => {
                 let resp = match body {
-                    Err(()) => too_large(max),
+                    Err(answer) => answer,
                     Ok(bytes) => {
                         self.process(Request::from_parts(parts, Body::from(bytes)), route)
                             .await
@@ -428,9 +655,16 @@ impl App {
     }
 
     async fn process(&self, mut req: Request<Body>, route: Option<Route>) -> Response {
+        if route.is_none()
+            && req.method() == http::Method::GET
+            && let Some(resp) = self.shared.task_data(req.uri().path())
+        {
+            return resp;
+        }
         if route.is_some_and(|r| r != Route::OAuthToken) {
             match context::resolve(&self.shared, req.headers(), req.uri().query()) {
                 Ok(ctx) => {
+                    self.shared.catch_up(&ctx.workspace).await;
                     req.extensions_mut().insert(ctx);
                 }
                 Err(e) => return e.into_response(),
@@ -482,6 +716,23 @@ fn too_large(max: usize) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
         format!("the request body is larger than {max} bytes"),
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// 408 for a body that did not arrive in time; the connection is closed
+/// after it (the rest of the body is never read).
+fn body_timeout(deadline: Duration) -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        format!(
+            "the request body did not arrive within {} s",
+            deadline.as_secs_f64()
+        ),
     )
     .into_response();
     resp.headers_mut()
@@ -556,4 +807,118 @@ fn with_request_id(mut resp: Response, id: &str) -> Response {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Clock;
+    use crate::state::{ExecutionRequest, Mutation};
+    use std::sync::atomic::AtomicBool;
+
+    /// Fills workspace `w` with `n` executions of 20 tasks of 1 to 60
+    /// simulated seconds, one task at a time.
+    fn fill(shared: &Shared, workspace: &str, n: usize) {
+        shared.with_workspace(workspace, |ws, now| {
+            let ctx = Mutation {
+                now,
+                principal: "me",
+                origin: &shared.origin,
+                clock: &shared.clock,
+                settings: &shared.settings,
+            };
+            let job: types::Job = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "job"},
+                "spec": {"runtime": {"maxConcurrentTasks": 1}}
+            }))
+            .unwrap();
+            ws.create_job(job, &ctx).unwrap();
+            for i in 0..n {
+                let tasks = (0..20)
+                    .map(|k| {
+                        let p = serde_json::json!({"durationSeconds": 1 + (i + k * 7) % 60});
+                        p.as_object().unwrap().clone()
+                    })
+                    .collect();
+                let req = ExecutionRequest {
+                    execution_id: None,
+                    message_id: None,
+                    tasks,
+                    env: Default::default(),
+                    memory: None,
+                    allow_queue: true,
+                };
+                ws.create_execution("job", req, &ctx).unwrap();
+            }
+        });
+    }
+
+    async fn emulator() -> Emulator {
+        Emulator::start_with(
+            EmulatorConfig::default()
+                .clock(Clock::Manual)
+                .capacity(10_000),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_locked_workspace_does_not_hold_up_another() {
+        let emu = emulator().await;
+        let shared = &emu.shared;
+        fill(shared, "a", 1);
+        let a = shared.state.workspace("a");
+        let _held = state::lock(&a);
+        // With one lock for every workspace, this would wait for `_held`
+        // forever (on this very thread).
+        let names = shared.with_workspace("b", |ws, _| {
+            assert!(ws.job_names().is_empty());
+            ws.job_names()
+        });
+        assert!(names.is_empty());
+        assert!(a.try_lock().is_err(), "a is still locked");
+        let b = shared.state.workspace("b");
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&b, &shared.state.workspace("b")));
+    }
+
+    #[tokio::test]
+    async fn a_long_catch_up_yields_to_the_runtime_between_steps() {
+        let emu = emulator().await;
+        let shared = emu.shared.clone();
+        fill(&shared, "w", 2_000);
+        emu.advance(Duration::from_secs(6 * 3600));
+        // On this single-threaded runtime, the spawned task only runs if
+        // the catch-up gives the thread back before it is done.
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        shared.catch_up("w").await;
+        assert!(ran.load(Ordering::SeqCst), "the catch-up never yielded");
+        other.await.unwrap();
+        // And it is complete: every execution is over.
+        let statuses = emu.executions("w", "job");
+        assert_eq!(statuses.len(), 2_000);
+        assert!(
+            statuses
+                .iter()
+                .all(|e| e.status.as_ref().is_some_and(|s| s.is_terminal()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_short_catch_up_does_not_yield() {
+        let emu = emulator().await;
+        let shared = emu.shared.clone();
+        fill(&shared, "w", 2);
+        emu.advance(Duration::from_secs(6 * 3600));
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        shared.catch_up("w").await;
+        assert!(!ran.load(Ordering::SeqCst));
+        other.await.unwrap();
+        assert!(ran.load(Ordering::SeqCst));
+    }
 }

@@ -1,10 +1,17 @@
 //! Simulated executions and tasks.
 //!
-//! Executions run in simulated time and are advanced lazily: before the
-//! emulator reads or changes a workspace, it replays every event due up to
-//! the clock's current time (see `state::Workspace::advance_to`). The same
-//! requests at the same simulated times therefore always give the same
-//! answers.
+//! Executions run in simulated time. An execution only changes status at a
+//! few instants (admitted, started, finished, cancelled), and what its tasks
+//! do in between follows from when it started: the whole task schedule is a
+//! function of the start time, the task scripts and the configuration (plus
+//! the instant of a cancellation). So an execution stores its scripts and
+//! those instants, not its tasks; the status of each task at any time is
+//! derived when it is rendered. The workspace keeps a time-ordered queue of
+//! the instants at which executions change status (see
+//! `state::Workspace::advance_to`), so catching up after time passes costs
+//! work in proportion to the executions that change, never to every task or
+//! every live execution. The same requests at the same simulated times
+//! always give the same answers.
 //!
 //! # Life of an execution
 //!
@@ -12,7 +19,8 @@
 //! start-up, [`EmulatorConfig::execution_startup`](crate::EmulatorConfig::execution_startup))
 //! → `running` → `succeeded`, `failed` or `timeout`. At most `parallelism`
 //! tasks (the job's `spec.runtime.maxConcurrentTasks`, else all of them) run
-//! at once; the others wait as `pending` tasks.
+//! at once; the others wait as `pending` tasks and start, in submission
+//! order, as soon as a running task ends.
 //!
 //! # Task scripts
 //!
@@ -38,11 +46,21 @@
 //! Cancelling makes the execution `cancelling`: tasks that have not started
 //! are `cancelled`, running tasks finish their current attempt (with no
 //! retry), and then the execution is `cancelled`.
+//!
+//! # Memory
+//!
+//! Per task, an execution keeps its script (16 bytes); the parameters of all
+//! tasks are kept as one JSON text, for the answer to CreateJobExecution.
+//! Task names (`task-<index>`), statuses, times and conditions are made when
+//! rendered.
 
 use crate::clock::{Micros, SECOND, SimClock};
 use blaxel_jobs_client::open_enum::{JobExecutionStatus as ES, JobExecutionTaskStatus as TS};
 use blaxel_jobs_client::types;
 use serde_json::{Map, Value};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 /// What a task does, from its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,41 +193,72 @@ impl TaskRun {
     }
 }
 
-/// One task of an execution.
-#[derive(Debug, Clone)]
-pub(crate) struct SimTask {
-    name: String,
-    script: TaskScript,
-    status: TS,
-    started_at: Option<Micros>,
-    completed_at: Option<Micros>,
-    updated_at: Micros,
+/// A task as derived from its execution's schedule: its planned run once it
+/// started (with any cut made by a cancellation), or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TaskView {
     run: Option<TaskRun>,
-    /// Whether its last attempt was cut short by a cancellation.
+    /// Whether a cancellation cut its retries short.
     cancelled_while_running: bool,
 }
 
-impl SimTask {
-    fn is_final(&self) -> bool {
-        self.status.is_terminal()
+impl TaskView {
+    /// The run, if it had started by `now` (a schedule also holds the runs
+    /// of tasks that will start later).
+    fn started(&self, now: Micros) -> Option<TaskRun> {
+        self.run.filter(|r| r.start <= now)
     }
 
-    fn is_running(&self) -> bool {
-        self.status == TS::Running
-    }
-
-    fn timed_out(&self) -> bool {
-        self.status == TS::Failed && self.run.is_some_and(|r| r.outcome == Outcome::TimedOut)
-    }
-
-    /// Attempts retried by `t`.
-    fn retries_at(&self, t: Micros) -> u64 {
-        match self.run {
-            None => 0,
-            Some(run) if self.is_final() => run.attempts - 1,
-            Some(run) => run.attempt_at(t),
+    /// The status at `now`, given the execution's cancellation instant.
+    fn status(&self, now: Micros, cancel_at: Option<Micros>) -> TS {
+        match self.started(now) {
+            None if self.run.is_none() && cancel_at.is_some() => TS::Cancelled,
+            None => TS::Pending,
+            Some(run) if run.end() > now => TS::Running,
+            Some(run) if run.outcome == Outcome::Succeeded => TS::Succeeded,
+            Some(_) => TS::Failed,
         }
     }
+
+    /// Attempts retried by `now`.
+    fn retries_at(&self, now: Micros) -> u64 {
+        match self.started(now) {
+            None => 0,
+            Some(run) if run.end() <= now => run.attempts - 1,
+            Some(run) => run.attempt_at(now),
+        }
+    }
+}
+
+/// A task as rendered: what its status, times and conditions are made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskState {
+    pub(crate) status: TS,
+    pub(crate) started_at: Option<Micros>,
+    pub(crate) completed_at: Option<Micros>,
+    pub(crate) updated_at: Option<Micros>,
+    /// Attempts retried so far.
+    pub(crate) retries: u64,
+    /// Why it failed or was cancelled.
+    pub(crate) end: Option<TaskEnd>,
+}
+
+/// Why a task failed or was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskEnd {
+    /// Its attempt ran longer than the timeout and was stopped.
+    TimedOut,
+    /// Its last attempt failed and no retries were left.
+    Failed {
+        attempts: u64,
+        exit_code: Option<i32>,
+    },
+    /// An attempt failed while the execution was cancelling.
+    FailedWhileCancelling { attempts: u64 },
+    /// The execution was cancelled before the task started.
+    NotStarted,
+    /// The execution was cancelled and the task's process killed.
+    Killed,
 }
 
 /// One execution of a job.
@@ -221,21 +270,31 @@ pub(crate) struct SimExecution {
     pub(crate) job: String,
     /// Which incarnation of the job (a deleted job's name can be reused).
     pub(crate) job_uid: u64,
-    workspace: String,
+    workspace: Arc<str>,
     /// The request message id (`id` of the request, or generated).
     message_id: String,
-    /// The tasks' parameters, as submitted.
-    task_params: Vec<Map<String, Value>>,
+    /// The tasks' parameters, as submitted: a JSON array.
+    task_params: Box<str>,
+    /// What each task does, in submission order (never empty).
+    scripts: Box<[TaskScript]>,
     config: ExecConfig,
     status: ES,
     created_at: Micros,
     admitted_at: Option<Micros>,
     startup_until: Option<Micros>,
+    /// When the tasks started: the origin of the schedule.
     started_at: Option<Micros>,
     completed_at: Option<Micros>,
+    /// The last change of the execution itself (task ends are added when
+    /// rendering).
     updated_at: Micros,
     cancel_at: Option<Micros>,
-    tasks: Vec<SimTask>,
+    /// When the running (or cancelling) phase ends.
+    end_at: Option<Micros>,
+    /// How it ends unless cancelled, known once its tasks started.
+    planned: Outcome,
+    /// Set when its tasks run as local processes.
+    pub(crate) local: Option<Box<crate::local::LocalRun>>,
 }
 
 /// What a new execution is made of.
@@ -245,7 +304,7 @@ pub(crate) struct NewExecution {
     pub(crate) id: String,
     pub(crate) job: String,
     pub(crate) job_uid: u64,
-    pub(crate) workspace: String,
+    pub(crate) workspace: Arc<str>,
     pub(crate) message_id: String,
     /// Parameters and script of each task (never empty).
     pub(crate) tasks: Vec<(Map<String, Value>, TaskScript)>,
@@ -255,21 +314,12 @@ pub(crate) struct NewExecution {
 impl SimExecution {
     /// A `queued` execution created at `now`; [`SimExecution::admit`] starts it.
     pub(crate) fn new(n: NewExecution, now: Micros) -> SimExecution {
-        let tasks = n
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(i, (_, script))| SimTask {
-                name: format!("task-{i}"),
-                script: *script,
-                status: TS::Pending,
-                started_at: None,
-                completed_at: None,
-                updated_at: now,
-                run: None,
-                cancelled_while_running: false,
-            })
-            .collect();
+        let scripts: Box<[TaskScript]> = n.tasks.iter().map(|(_, s)| *s).collect();
+        let params: Vec<Map<String, Value>> = n.tasks.into_iter().map(|(p, _)| p).collect();
+        // Serializing a map of JSON values cannot fail.
+        let task_params = serde_json::to_string(&params)
+            .unwrap_or_else(|_| "[]".to_owned())
+            .into_boxed_str();
         SimExecution {
             seq: n.seq,
             id: n.id,
@@ -277,7 +327,8 @@ impl SimExecution {
             job_uid: n.job_uid,
             workspace: n.workspace,
             message_id: n.message_id,
-            task_params: n.tasks.into_iter().map(|(p, _)| p).collect(),
+            task_params,
+            scripts,
             config: n.config,
             status: ES::Queued,
             created_at: now,
@@ -287,7 +338,9 @@ impl SimExecution {
             completed_at: None,
             updated_at: now,
             cancel_at: None,
-            tasks,
+            end_at: None,
+            planned: Outcome::Succeeded,
+            local: None,
         }
     }
 
@@ -297,14 +350,26 @@ impl SimExecution {
         &self.status
     }
 
+    /// When it finished, once final.
+    #[cfg(test)]
+    pub(crate) fn completed_at_for_tests(&self) -> Option<Micros> {
+        self.completed_at.filter(|_| self.is_final())
+    }
+
     /// Whether the execution reached a final status.
     pub(crate) fn is_final(&self) -> bool {
         self.status.is_terminal()
     }
 
     /// Whether it takes up capacity: `pending`, `running` or `cancelling`.
+    #[cfg(test)]
     pub(crate) fn is_active(&self) -> bool {
         matches!(self.status, ES::Pending | ES::Running | ES::Cancelling)
+    }
+
+    /// Whether it was admitted and its tasks have not started.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.status == ES::Pending
     }
 
     /// Whether it waits for capacity.
@@ -312,23 +377,18 @@ impl SimExecution {
         self.status == ES::Queued
     }
 
-    /// When something next happens to it, if anything will.
+    /// When its status next changes, if it will.
     pub(crate) fn next_event(&self) -> Option<Micros> {
+        if let Some(local) = &self.local {
+            // Its runner reports how it goes; only a cancellation before
+            // launch ends here.
+            return (self.status == ES::Cancelling && !local.launched)
+                .then_some(self.end_at)
+                .flatten();
+        }
         match self.status {
             ES::Pending => self.startup_until,
-            ES::Running | ES::Cancelling => {
-                let ends = self
-                    .tasks
-                    .iter()
-                    .filter(|t| t.is_running())
-                    .filter_map(|t| t.run.map(|r| r.end()))
-                    .min();
-                match ends {
-                    Some(e) => Some(e),
-                    // Nothing runs: the execution is over now.
-                    None => Some(self.cancel_at.unwrap_or(self.updated_at)),
-                }
-            }
+            ES::Running | ES::Cancelling => self.end_at,
             _ => None,
         }
     }
@@ -344,97 +404,188 @@ impl SimExecution {
         self.updated_at = t;
     }
 
-    /// Applies whatever is due at `t` (which is at least [`Self::next_event`]).
-    pub(crate) fn step(&mut self, t: Micros) {
+    /// Applies the status change due at `t` (its [`Self::next_event`]).
+    /// Returns the work done, in tasks looked at.
+    pub(crate) fn step(&mut self, t: Micros) -> u64 {
         match self.status {
-            ES::Pending if self.startup_until.is_some_and(|s| s <= t) => {
+            ES::Pending if self.local.is_none() && self.startup_until.is_some_and(|s| s <= t) => {
                 self.status = ES::Running;
                 self.started_at = Some(t);
                 self.updated_at = t;
-                self.fill(t);
+                // The whole plan follows from the start: when it ends and how.
+                let (mut end, mut timed_out, mut failed) = (t, false, false);
+                for run in self.schedule(t) {
+                    end = end.max(run.end());
+                    timed_out |= run.outcome == Outcome::TimedOut;
+                    failed |= run.outcome == Outcome::Failed;
+                }
+                self.end_at = Some(end);
+                self.planned = if timed_out {
+                    Outcome::TimedOut
+                } else if failed {
+                    Outcome::Failed
+                } else {
+                    Outcome::Succeeded
+                };
+                self.scripts.len() as u64
             }
-            ES::Running | ES::Cancelling => {
-                for task in self.tasks.iter_mut().filter(|t| t.is_running()) {
-                    let Some(run) = task.run else { continue };
-                    let end = run.end();
-                    if end <= t {
-                        task.status = match run.outcome {
-                            Outcome::Succeeded => TS::Succeeded,
-                            Outcome::Failed | Outcome::TimedOut => TS::Failed,
-                        };
-                        task.completed_at = Some(end);
-                        task.updated_at = end;
-                        self.updated_at = self.updated_at.max(end);
-                    }
-                }
-                if self.status == ES::Running {
-                    self.fill(t);
-                }
-                if self.tasks.iter().all(SimTask::is_final) {
-                    self.finish(t);
-                }
+            ES::Running | ES::Cancelling if self.end_at.is_some_and(|e| e <= t) => {
+                self.status = match (&self.status, self.planned) {
+                    (ES::Cancelling, _) => ES::Cancelled,
+                    (_, Outcome::TimedOut) => ES::Timeout,
+                    (_, Outcome::Failed) => ES::Failed,
+                    (_, Outcome::Succeeded) => ES::Succeeded,
+                };
+                self.completed_at = Some(t);
+                self.updated_at = t;
+                1
             }
-            _ => {}
+            _ => 1,
         }
-    }
-
-    /// Starts pending tasks while there is room.
-    fn fill(&mut self, t: Micros) {
-        let mut running = self.tasks.iter().filter(|t| t.is_running()).count();
-        for task in &mut self.tasks {
-            if running >= self.config.parallelism.max(1) {
-                break;
-            }
-            if task.status == TS::Pending {
-                task.status = TS::Running;
-                task.started_at = Some(t);
-                task.updated_at = t;
-                task.run = Some(TaskRun::plan(t, task.script, &self.config));
-                running += 1;
-            }
-        }
-    }
-
-    fn finish(&mut self, t: Micros) {
-        self.status = if self.status == ES::Cancelling {
-            ES::Cancelled
-        } else if self.tasks.iter().any(SimTask::timed_out) {
-            ES::Timeout
-        } else if self.tasks.iter().any(|t| t.status == TS::Failed) {
-            ES::Failed
-        } else {
-            ES::Succeeded
-        };
-        self.completed_at = Some(t);
-        self.updated_at = t;
     }
 
     /// Cancels it at `t`. A final execution stays as it is; an execution
-    /// already `cancelling` too.
-    pub(crate) fn cancel(&mut self, t: Micros) {
+    /// already `cancelling` too. Returns the work done, in tasks looked at.
+    pub(crate) fn cancel(&mut self, t: Micros) -> u64 {
         if self.is_final() || self.status == ES::Cancelling {
-            return;
-        }
-        for task in &mut self.tasks {
-            if task.status == TS::Pending {
-                task.status = TS::Cancelled;
-                task.completed_at = Some(t);
-                task.updated_at = t;
-            } else if task.is_running()
-                && let Some(run) = task.run.as_mut()
-            {
-                let current = run.attempt_at(t);
-                if current + 1 < run.attempts {
-                    // Every attempt but the last of a plan fails.
-                    run.attempts = current + 1;
-                    run.outcome = Outcome::Failed;
-                    task.cancelled_while_running = true;
-                }
-            }
+            return 1;
         }
         self.status = ES::Cancelling;
         self.cancel_at = Some(t);
         self.updated_at = t;
+        if let Some(local) = self.local.as_mut() {
+            local.cancel(t);
+            // Once launched, the runner ends it when its processes are gone.
+            self.end_at = (!local.launched).then_some(t);
+            return local.tasks.len() as u64;
+        }
+        let views = self.views();
+        // Running tasks finish their current attempt; with none, it is over now.
+        self.end_at = Some(
+            views
+                .iter()
+                .filter_map(|v| v.run.map(|r| r.end()))
+                .filter(|&e| e > t)
+                .max()
+                .unwrap_or(t),
+        );
+        views.len() as u64
+    }
+
+    /// The runs of the tasks, in submission order, as planned when the
+    /// tasks started at `origin` (cancellation aside): tasks start in
+    /// submission order, each as soon as fewer than `parallelism` run.
+    fn schedule(&self, origin: Micros) -> impl Iterator<Item = TaskRun> + '_ {
+        let n = self.scripts.len();
+        let slots = self.config.parallelism.max(1).min(n);
+        // When each busy slot frees up; only needed when tasks wait.
+        let mut free: BinaryHeap<Reverse<Micros>> = BinaryHeap::new();
+        if slots < n {
+            free.reserve(slots);
+        }
+        self.scripts.iter().enumerate().map(move |(i, script)| {
+            let start = if i < slots {
+                origin
+            } else {
+                free.pop().map_or(origin, |Reverse(f)| f)
+            };
+            let run = TaskRun::plan(start, *script, &self.config);
+            if slots < n {
+                free.push(Reverse(run.end()));
+            }
+            run
+        })
+    }
+
+    /// Every task, from the schedule; a cancellation cancels the tasks that
+    /// had not started and cuts the retries of running ones.
+    fn views(&self) -> Vec<TaskView> {
+        let Some(origin) = self.started_at else {
+            return vec![
+                TaskView {
+                    run: None,
+                    cancelled_while_running: false,
+                };
+                self.scripts.len()
+            ];
+        };
+        self.schedule(origin)
+            .map(|mut run| {
+                let mut view = TaskView {
+                    run: Some(run),
+                    cancelled_while_running: false,
+                };
+                if let Some(c) = self.cancel_at {
+                    if run.start > c {
+                        view.run = None;
+                    } else if run.end() > c {
+                        let current = run.attempt_at(c);
+                        if current + 1 < run.attempts {
+                            // Every attempt but the last of a plan fails.
+                            run.attempts = current + 1;
+                            run.outcome = Outcome::Failed;
+                            view.run = Some(run);
+                            view.cancelled_while_running = true;
+                        }
+                    }
+                }
+                view
+            })
+            .collect()
+    }
+
+    /// A local execution's processes started at `t`.
+    pub(crate) fn local_started(&mut self, t: Micros) {
+        if self.status == ES::Pending {
+            self.status = ES::Running;
+        }
+        self.started_at.get_or_insert(t);
+        self.updated_at = self.updated_at.max(t);
+    }
+
+    /// A local execution's processes are all over at `t`: its final status.
+    pub(crate) fn local_finish(&mut self, t: Micros) {
+        let Some(local) = &self.local else { return };
+        if self.is_final() {
+            return;
+        }
+        self.status = if self.status == ES::Cancelling {
+            ES::Cancelled
+        } else {
+            match local.outcome() {
+                crate::local::LocalOutcome::Succeeded => ES::Succeeded,
+                crate::local::LocalOutcome::Failed => ES::Failed,
+                crate::local::LocalOutcome::TimedOut => ES::Timeout,
+            }
+        };
+        self.completed_at = Some(t);
+        self.updated_at = self.updated_at.max(t);
+    }
+
+    /// Task `index` of a local execution, with the time of the change.
+    pub(crate) fn local_task_mut(
+        &mut self,
+        index: usize,
+        t: Micros,
+    ) -> Option<&mut crate::local::LocalTask> {
+        let local = self.local.as_mut()?;
+        self.updated_at = self.updated_at.max(t);
+        local.tasks.get_mut(index)
+    }
+
+    /// The number of tasks.
+    pub(crate) fn task_count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// The configuration it runs with.
+    pub(crate) fn config(&self) -> &ExecConfig {
+        &self.config
+    }
+
+    /// The tasks' parameters as the execution data URL serves them.
+    pub(crate) fn data_body(&self) -> String {
+        format!(r#"{{"tasks":{}}}"#, self.task_params)
     }
 
     /// The answer to CreateJobExecution.
@@ -443,26 +594,33 @@ impl SimExecution {
             execution_id: Some(self.id.clone()),
             id: Some(self.message_id.clone()),
             job_id: Some(self.job.clone()),
-            workspace_id: Some(self.workspace.clone()),
-            tasks: self.task_params.clone(),
+            workspace_id: Some(self.workspace.to_string()),
+            tasks: self.task_params(),
         }
+    }
+
+    /// The tasks' parameters, as submitted.
+    pub(crate) fn task_params(&self) -> Vec<Map<String, Value>> {
+        serde_json::from_str(&self.task_params).unwrap_or_default()
     }
 
     /// The execution as the API shows it at `now`.
     pub(crate) fn render(&self, now: Micros, clock: &SimClock) -> types::JobExecution {
+        let states = self.states(now);
         let ts = |t: Option<Micros>| t.map(|t| clock.timestamp(t));
-        let count = |s: TS| self.tasks.iter().filter(|t| t.status == s).count() as i64;
-        let retried: u64 = self
-            .tasks
+        let count = |s: TS| states.iter().filter(|t| t.status == s).count() as i64;
+        let retried: u64 = states
             .iter()
-            .map(|t| t.retries_at(now))
+            .map(|t| t.retries)
             .fold(0u64, u64::saturating_add);
-        let spec_tasks = self
-            .tasks
+        let updated_at = states
             .iter()
-            .map(|t| types::JobExecutionTask {
+            .filter_map(|t| t.completed_at)
+            .fold(self.updated_at, Micros::max);
+        let spec_tasks = (0..states.len())
+            .map(|i| types::JobExecutionTask {
                 metadata: Some(types::JobExecutionTaskMetadata {
-                    name: Some(t.name.clone()),
+                    name: Some(task_name(i)),
                     ..Default::default()
                 }),
                 spec: Some(self.task_spec()),
@@ -474,12 +632,12 @@ impl SimExecution {
             metadata: types::JobExecutionMetadata {
                 id: Some(self.id.clone()),
                 job: Some(self.job.clone()),
-                workspace: Some(self.workspace.clone()),
+                workspace: Some(self.workspace.to_string()),
                 cluster: Some("emulator".to_owned()),
                 created_at: ts(Some(self.created_at)),
                 started_at: ts(self.started_at),
                 completed_at: ts(self.completed_at),
-                updated_at: ts(Some(self.updated_at)),
+                updated_at: ts(Some(updated_at)),
                 deleted_at: None,
                 expired_at: None,
             },
@@ -494,11 +652,11 @@ impl SimExecution {
                     .map(|k| (k.clone(), Value::String("***".to_owned())))
                     .collect(),
                 tasks: spec_tasks,
-                task_count: Some(i64::try_from(self.tasks.len()).unwrap_or(i64::MAX)),
+                task_count: Some(i64::try_from(self.scripts.len()).unwrap_or(i64::MAX)),
                 tasks_ref: None,
             },
             stats: Some(types::JobExecutionStats {
-                total: Some(self.tasks.len() as i64),
+                total: Some(states.len() as i64),
                 success: Some(count(TS::Succeeded)),
                 failure: Some(count(TS::Failed)),
                 running: Some(count(TS::Running)),
@@ -506,7 +664,7 @@ impl SimExecution {
                 retried: Some(i64::try_from(retried).unwrap_or(i64::MAX)),
             }),
             status: Some(self.status.clone()),
-            tasks: self.render_tasks(now, clock),
+            tasks: self.render_states(&states, clock),
         }
     }
 
@@ -523,22 +681,82 @@ impl SimExecution {
         now: Micros,
         clock: &SimClock,
     ) -> Vec<types::JobExecutionTask> {
-        self.tasks
+        self.render_states(&self.states(now), clock)
+    }
+
+    fn render_states(
+        &self,
+        states: &[TaskState],
+        clock: &SimClock,
+    ) -> Vec<types::JobExecutionTask> {
+        states
             .iter()
-            .map(|t| self.render_task(t, now, clock))
+            .enumerate()
+            .map(|(i, t)| self.render_task(i, t, clock))
+            .collect()
+    }
+
+    /// Every task at `now`: derived from the schedule, or recorded for
+    /// tasks that run as local processes.
+    fn states(&self, now: Micros) -> Vec<TaskState> {
+        if let Some(local) = &self.local {
+            return local.states();
+        }
+        self.views()
+            .iter()
+            .map(|v| {
+                let status = v.status(now, self.cancel_at);
+                let retries = v.retries_at(now);
+                let started = v.started(now);
+                let (started_at, completed_at, updated_at) = match (status.is_terminal(), started) {
+                    (_, None) if status == TS::Cancelled => (None, self.cancel_at, self.cancel_at),
+                    (_, None) => (None, None, Some(self.created_at)),
+                    (true, Some(run)) => (Some(run.start), Some(run.end()), Some(run.end())),
+                    (false, Some(run)) => (Some(run.start), None, Some(run.start)),
+                };
+                let end = match (&status, started) {
+                    (TS::Failed, Some(run)) if run.outcome == Outcome::TimedOut => {
+                        Some(TaskEnd::TimedOut)
+                    }
+                    (TS::Failed, Some(run)) if v.cancelled_while_running => {
+                        Some(TaskEnd::FailedWhileCancelling {
+                            attempts: run.attempts,
+                        })
+                    }
+                    (TS::Failed, Some(run)) => Some(TaskEnd::Failed {
+                        attempts: run.attempts,
+                        exit_code: None,
+                    }),
+                    (TS::Cancelled, _) => Some(TaskEnd::NotStarted),
+                    _ => None,
+                };
+                TaskState {
+                    status,
+                    started_at,
+                    completed_at,
+                    updated_at,
+                    retries,
+                    end,
+                }
+            })
             .collect()
     }
 
     /// The names of the tasks, in submission order.
-    pub(crate) fn task_names(&self) -> impl Iterator<Item = &str> {
-        self.tasks.iter().map(|t| t.name.as_str())
+    pub(crate) fn task_names(&self) -> impl Iterator<Item = String> + use<> {
+        (0..self.scripts.len()).map(task_name)
     }
 
-    fn render_task(&self, t: &SimTask, now: Micros, clock: &SimClock) -> types::JobExecutionTask {
+    fn render_task(
+        &self,
+        index: usize,
+        t: &TaskState,
+        clock: &SimClock,
+    ) -> types::JobExecutionTask {
         const MAX_RETRY_CONDITIONS: u64 = 10;
         let ts = |x: Option<Micros>| x.map(|x| clock.timestamp(x));
         let mut conditions = Vec::new();
-        let retries = t.retries_at(now);
+        let retries = t.retries;
         let max_retries = self.config.max_retries;
         for n in 1..=retries.min(MAX_RETRY_CONDITIONS) {
             conditions.push(condition(
@@ -558,8 +776,8 @@ impl SimExecution {
                 format!("{retries} attempts failed and were retried in all"),
             ));
         }
-        match (&t.status, t.run) {
-            (TS::Failed, Some(run)) if run.outcome == Outcome::TimedOut => {
+        match t.end {
+            Some(TaskEnd::TimedOut) => {
                 let secs = self.config.timeout_secs.unwrap_or_default();
                 conditions.push(condition(
                     "Failed",
@@ -569,43 +787,68 @@ impl SimExecution {
                     format!("the task ran longer than its {secs}s timeout and was stopped"),
                 ));
             }
-            (TS::Failed, Some(run)) => {
-                let message = if t.cancelled_while_running {
-                    format!(
-                        "attempt {} failed while the execution was cancelling; not retried",
-                        run.attempts
-                    )
-                } else {
-                    format!(
-                        "attempt {} failed and no retries are left (maxRetries {max_retries})",
-                        run.attempts
-                    )
+            Some(TaskEnd::FailedWhileCancelling { attempts }) => conditions.push(condition(
+                "Failed",
+                "TaskFailed",
+                "Error",
+                "ERROR",
+                format!(
+                    "attempt {attempts} failed while the execution was cancelling; not retried"
+                ),
+            )),
+            Some(TaskEnd::Failed {
+                attempts,
+                exit_code,
+            }) => {
+                let how = match exit_code {
+                    Some(code) => format!("exited with code {code}"),
+                    None => "failed".to_owned(),
                 };
-                conditions.push(condition("Failed", "TaskFailed", "Error", "ERROR", message));
+                conditions.push(condition(
+                    "Failed",
+                    "TaskFailed",
+                    "Error",
+                    "ERROR",
+                    format!(
+                        "attempt {attempts} {how} and no retries are left (maxRetries {max_retries})"
+                    ),
+                ));
             }
-            (TS::Cancelled, _) => conditions.push(condition(
+            Some(TaskEnd::NotStarted) => conditions.push(condition(
                 "Cancelled",
                 "ExecutionCancelled",
                 "Cancelled",
                 "INFO",
                 "the execution was cancelled before this task started".to_owned(),
             )),
-            _ => {}
+            Some(TaskEnd::Killed) => conditions.push(condition(
+                "Cancelled",
+                "ExecutionCancelled",
+                "Cancelled",
+                "INFO",
+                "the execution was cancelled; the task's process was killed".to_owned(),
+            )),
+            None => {}
         }
         types::JobExecutionTask {
             metadata: Some(types::JobExecutionTaskMetadata {
-                name: Some(t.name.clone()),
+                name: Some(task_name(index)),
                 created_at: ts(Some(self.created_at)),
                 scheduled_at: ts(self.admitted_at),
                 started_at: ts(t.started_at),
                 completed_at: ts(t.completed_at),
-                updated_at: ts(Some(t.updated_at)),
+                updated_at: ts(t.updated_at),
             }),
             spec: Some(self.task_spec()),
             status: Some(t.status.clone()),
             conditions,
         }
     }
+}
+
+/// The name of the task at `index`.
+fn task_name(index: usize) -> String {
+    format!("task-{index}")
 }
 
 fn condition(
@@ -624,6 +867,10 @@ fn condition(
         severity: Some(severity.to_owned()),
     }
 }
+
+#[cfg(test)]
+#[path = "sim_reference.rs"]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -768,5 +1015,102 @@ mod tests {
             r.tasks[0].conditions.last().unwrap().reason.as_deref(),
             Some("TaskFailed")
         );
+    }
+
+    /// Runs a [`reference::RefExecution`] through its own events up to `now`.
+    fn ref_run_to(e: &mut reference::RefExecution, now: Micros) {
+        while let Some(t) = e.next_event() {
+            if t > now {
+                break;
+            }
+            e.step(t);
+        }
+    }
+
+    #[test]
+    fn derived_schedules_match_the_step_by_step_reference() {
+        let clock = SimClock::new(Clock::Manual);
+        let mut rng = fastrand::Rng::with_seed(0x5eed_0f7a_5c00);
+        let half = SECOND / 2;
+        for case in 0..400 {
+            let n = rng.usize(1..7);
+            let scripts: Vec<TaskScript> = (0..n)
+                .map(|_| TaskScript {
+                    duration: rng.u64(0..7) * half,
+                    fail_attempts: match rng.u8(0..4) {
+                        0 => u64::MAX,
+                        k => u64::from(k - 1),
+                    },
+                })
+                .collect();
+            let cfg = config(
+                rng.u64(0..3),
+                if rng.bool() {
+                    Some(rng.i64(1..4))
+                } else {
+                    None
+                },
+                rng.usize(0..n + 2),
+            );
+            let startup = rng.u64(0..3) * half;
+            let admit = rng.u64(0..3) * half;
+            let cancel = rng.bool().then(|| rng.u64(0..30) * half);
+            let mut new = exec(scripts.clone(), cfg.clone());
+            let mut old = reference::RefExecution::new(&scripts, cfg, 0);
+            for step in 0..=60 {
+                let now = step * half;
+                if now == admit {
+                    new.admit(now, startup);
+                    old.admit(now, startup);
+                }
+                run_to(&mut new, now);
+                ref_run_to(&mut old, now);
+                if cancel == Some(now) {
+                    new.cancel(now);
+                    old.cancel(now);
+                }
+                let (a, b) = (new.render(now, &clock), old.render(now, &clock));
+                assert_eq!(
+                    serde_json::to_value(&a).unwrap(),
+                    serde_json::to_value(&b).unwrap(),
+                    "case {case} at {now} µs: {scripts:?} startup {startup} admit {admit} cancel {cancel:?}"
+                );
+                assert_eq!(new.is_active(), old.is_active(), "case {case} at {now}");
+                assert_eq!(new.is_queued(), old.is_queued(), "case {case} at {now}");
+            }
+        }
+    }
+
+    #[test]
+    fn executions_keep_sixteen_bytes_per_task_plus_their_parameters() {
+        assert_eq!(std::mem::size_of::<TaskScript>(), 16);
+        let params = |i: usize| {
+            json!({"durationSeconds": 5, "i": i})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let e = SimExecution::new(
+            NewExecution {
+                seq: 1,
+                id: "e".into(),
+                job: "j".into(),
+                job_uid: 1,
+                workspace: "w".into(),
+                message_id: "m".into(),
+                tasks: (0..100).map(|i| (params(i), script(json!({})))).collect(),
+                config: config(0, None, 1),
+            },
+            0,
+        );
+        assert_eq!(e.scripts.len(), 100);
+        // The parameters are one JSON text, given back as submitted.
+        assert!(
+            e.task_params
+                .starts_with(r#"[{"durationSeconds":5,"i":0},{"#)
+        );
+        assert!(e.task_params.len() < 3_000, "{}", e.task_params.len());
+        assert_eq!(e.task_params()[42], params(42));
+        assert_eq!(e.output().tasks.len(), 100);
     }
 }

@@ -1,8 +1,21 @@
 //! The in-memory store: workspaces, their jobs, revisions and executions.
 //!
-//! Workspaces are created on first use and fully isolated from each other.
-//! Everything is kept with the generated API types; secrets are stored in
-//! clear and masked when rendered.
+//! Workspaces are created on first use and fully isolated from each other:
+//! each has its own lock, so a request in one never waits for another.
+//! Jobs are kept with the generated API types; secrets are stored in clear
+//! and masked when rendered. Executions are kept compactly (see
+//! [`crate::sim`]) and forgotten once they have been final for the
+//! retention period.
+//!
+//! # Catching up
+//!
+//! Each workspace has a queue of the simulated instants at which something
+//! changes: a deployment completes, an execution starts, finishes or
+//! expires. Before a workspace is read or changed, the events due by now are
+//! applied in time order ([`Workspace::advance_to`]), so the work is in
+//! proportion to what actually happens, whatever the number of live
+//! executions. [`Workspace::advance_by`] does the same in bounded steps, so
+//! that a long catch-up can be split between lock holds.
 
 use crate::clock::{Micros, SimClock};
 use crate::error::ApiError;
@@ -11,37 +24,73 @@ use blaxel_jobs_client::open_enum::{Status, TriggerType};
 use blaxel_jobs_client::types;
 use http::StatusCode;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The value secret environment variables show instead of theirs.
 pub(crate) const MASK: &str = "***";
 
 /// The settings the simulation needs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct SimSettings {
     pub(crate) deploy_delay: Micros,
     pub(crate) startup: Micros,
     pub(crate) capacity: usize,
+    /// How long a final execution is kept.
+    pub(crate) retention: Micros,
+    /// Whether `local:<command>` images run their command.
+    pub(crate) run_local_images: bool,
+    /// Job name → command its tasks run.
+    pub(crate) task_commands: Arc<BTreeMap<String, String>>,
 }
 
-/// Every workspace.
+impl SimSettings {
+    /// The command the tasks of job `name` (with this runtime) run as local
+    /// processes, if they do.
+    fn local_command(&self, name: &str, runtime: &types::JobRuntime) -> Option<String> {
+        if let Some(c) = self.task_commands.get(name) {
+            return Some(c.clone());
+        }
+        let image = runtime.image.as_deref()?;
+        self.run_local_images
+            .then(|| image.strip_prefix("local:"))
+            .flatten()
+            .map(str::to_owned)
+    }
+}
+
+/// A workspace behind its own lock.
+pub(crate) type SharedWorkspace = Arc<Mutex<Workspace>>;
+
+/// Every workspace. The map's lock is only held to find or add one.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    workspaces: HashMap<String, Workspace>,
+    workspaces: Mutex<HashMap<String, SharedWorkspace>>,
 }
 
 impl State {
     /// The workspace, created empty on first use.
-    pub(crate) fn workspace(&mut self, name: &str) -> &mut Workspace {
-        self.workspaces
-            .entry(name.to_owned())
-            .or_insert_with(|| Workspace::new(name))
+    pub(crate) fn workspace(&self, name: &str) -> SharedWorkspace {
+        let mut map = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ws) = map.get(name) {
+            return ws.clone();
+        }
+        let ws = Arc::new(Mutex::new(Workspace::new(name)));
+        map.insert(name.to_owned(), ws.clone());
+        ws
     }
 
     /// The workspace if it was ever used.
-    pub(crate) fn existing(&mut self, name: &str) -> Option<&mut Workspace> {
-        self.workspaces.get_mut(name)
+    pub(crate) fn existing(&self, name: &str) -> Option<SharedWorkspace> {
+        let map = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(name).cloned()
     }
+}
+
+/// Locks a workspace. A panic elsewhere never makes it unusable.
+pub(crate) fn lock(ws: &SharedWorkspace) -> MutexGuard<'_, Workspace> {
+    ws.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A job as stored.
@@ -176,15 +225,39 @@ impl StoredJob {
 /// One workspace.
 #[derive(Debug)]
 pub(crate) struct Workspace {
-    name: String,
+    name: Arc<str>,
     jobs: HashMap<String, StoredJob>,
-    /// Every execution ever made here, in creation order (deleted jobs' too).
-    executions: Vec<SimExecution>,
-    /// (job name, execution id) → index in `executions`.
-    by_id: HashMap<(String, String), usize>,
-    /// Indices of executions that are not final yet, in creation order.
-    live: Vec<usize>,
+    /// Every execution kept (deleted jobs' too), by creation order.
+    executions: HashMap<u64, SimExecution>,
+    /// (job name, execution id) → creation order.
+    by_id: HashMap<(String, String), u64>,
+    /// Job name → creation orders of its executions.
+    by_job: HashMap<String, BTreeSet<u64>>,
+    /// What happens next, soonest first.
+    events: BinaryHeap<Reverse<(Micros, u64, Event)>>,
+    /// Tie-breaker of events due at the same instant: scheduling order.
+    next_event_seq: u64,
+    /// Executions waiting for capacity, in creation order (cancelled ones
+    /// are skipped when their turn comes).
+    queued: VecDeque<u64>,
+    /// Executions `pending`, `running` or `cancelling`.
+    active: usize,
     next_seq: u64,
+    /// Work done catching up, in events plus tasks looked at.
+    work: u64,
+    /// Local executions admitted but not launched yet.
+    launches: Vec<u64>,
+}
+
+/// Something due at an instant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    /// The deployment of the job incarnation `uid` completes.
+    Deploy { name: String, uid: u64 },
+    /// The execution changes status (if its next event is still this one).
+    Execution(u64),
+    /// The execution's retention period is over.
+    Expire(u64),
 }
 
 /// What CreateJobExecution asks for, after validation.
@@ -193,7 +266,9 @@ pub(crate) struct ExecutionRequest {
     pub(crate) execution_id: Option<String>,
     pub(crate) message_id: Option<String>,
     pub(crate) tasks: Vec<Map<String, Value>>,
-    pub(crate) env: Vec<String>,
+    /// Overrides of the job's environment; values are only kept for tasks
+    /// that run as local processes, until they start.
+    pub(crate) env: BTreeMap<String, String>,
     pub(crate) memory: Option<i64>,
     pub(crate) allow_queue: bool,
 }
@@ -201,12 +276,18 @@ pub(crate) struct ExecutionRequest {
 impl Workspace {
     fn new(name: &str) -> Self {
         Workspace {
-            name: name.to_owned(),
+            name: name.into(),
             jobs: HashMap::new(),
-            executions: Vec::new(),
+            executions: HashMap::new(),
             by_id: HashMap::new(),
-            live: Vec::new(),
+            by_job: HashMap::new(),
+            events: BinaryHeap::new(),
+            next_event_seq: 0,
+            queued: VecDeque::new(),
+            active: 0,
             next_seq: 1,
+            work: 0,
+            launches: Vec::new(),
         }
     }
 
@@ -216,68 +297,208 @@ impl Workspace {
         s
     }
 
-    /// Replays every event due up to `now`, in time order.
-    pub(crate) fn advance_to(&mut self, now: Micros, settings: &SimSettings, clock: &SimClock) {
-        loop {
-            let deploys = self.jobs.values().filter_map(|j| j.deploy_at);
-            let runs = self
-                .live
-                .iter()
-                .filter_map(|&i| self.executions.get(i).and_then(SimExecution::next_event));
-            let Some(t) = deploys.chain(runs).min() else {
-                break;
-            };
-            if t > now {
-                break;
-            }
-            for job in self.jobs.values_mut() {
-                if job.deploy_at.is_some_and(|d| d <= t) {
-                    job.finish_deploy(clock);
-                }
-            }
-            for &i in &self.live {
-                if let Some(e) = self.executions.get_mut(i)
-                    && e.next_event().is_some_and(|x| x <= t)
-                {
-                    e.step(t);
-                }
-            }
-            self.retire_and_promote(t, settings);
+    fn schedule(&mut self, at: Micros, event: Event) {
+        self.next_event_seq += 1;
+        self.events.push(Reverse((at, self.next_event_seq, event)));
+    }
+
+    /// Schedules the next status change of execution `seq`, if it has one.
+    fn schedule_execution(&mut self, seq: u64) {
+        if let Some(at) = self.executions.get(&seq).and_then(SimExecution::next_event) {
+            self.schedule(at, Event::Execution(seq));
         }
     }
 
-    /// Drops final executions from the live list and admits queued ones
-    /// while there is capacity.
-    fn retire_and_promote(&mut self, t: Micros, settings: &SimSettings) {
-        let executions = &self.executions;
-        self.live
-            .retain(|&i| executions.get(i).is_some_and(|e| !e.is_final()));
-        let mut active = self.active_count();
-        for &i in &self.live {
-            if active >= settings.capacity {
-                break;
+    /// Applies every event due up to `now`, in time order.
+    pub(crate) fn advance_to(&mut self, now: Micros, settings: &SimSettings, clock: &SimClock) {
+        while !self.advance_by(now, settings, clock, u64::MAX) {}
+    }
+
+    /// Applies events due up to `now`, in time order, until about `budget`
+    /// units of work (events plus tasks looked at) are done. Returns whether
+    /// it caught up with `now`.
+    pub(crate) fn advance_by(
+        &mut self,
+        now: Micros,
+        settings: &SimSettings,
+        clock: &SimClock,
+        budget: u64,
+    ) -> bool {
+        let mut spent: u64 = 0;
+        loop {
+            let due = matches!(self.events.peek(), Some(Reverse((t, _, _))) if *t <= now);
+            if !due {
+                return true;
             }
-            if let Some(e) = self.executions.get_mut(i)
-                && e.is_queued()
-            {
-                e.admit(t, settings.startup);
-                active += 1;
+            if spent >= budget {
+                return false;
+            }
+            let Some(Reverse((t, _, event))) = self.events.pop() else {
+                return true;
+            };
+            let cost = self.apply(t, event, settings, clock);
+            spent = spent.saturating_add(cost);
+            self.work = self.work.saturating_add(cost);
+        }
+    }
+
+    /// Applies one event due at `t`; returns the work done.
+    fn apply(&mut self, t: Micros, event: Event, settings: &SimSettings, clock: &SimClock) -> u64 {
+        match event {
+            Event::Deploy { name, uid } => {
+                if let Some(job) = self.jobs.get_mut(&name)
+                    && job.uid == uid
+                    && job.deploy_at == Some(t)
+                {
+                    job.finish_deploy(clock);
+                }
+                1
+            }
+            Event::Execution(seq) => {
+                let Some(e) = self.executions.get_mut(&seq) else {
+                    return 1;
+                };
+                if e.next_event() != Some(t) {
+                    // Superseded (by a cancellation).
+                    return 1;
+                }
+                let cost = e.step(t).saturating_add(1);
+                if e.is_final() {
+                    self.on_final(seq, t, settings);
+                } else {
+                    self.schedule_execution(seq);
+                }
+                cost
+            }
+            Event::Expire(seq) => {
+                self.forget(seq);
+                1
+            }
+        }
+    }
+
+    /// Frees the place of execution `seq`, which became final at `t`.
+    fn on_final(&mut self, seq: u64, t: Micros, settings: &SimSettings) {
+        self.active = self.active.saturating_sub(1);
+        self.schedule(t.saturating_add(settings.retention), Event::Expire(seq));
+        self.promote(t, settings);
+    }
+
+    /// Records that the processes of local execution `seq` are all over.
+    pub(crate) fn finish_local(&mut self, seq: u64, t: Micros, settings: &SimSettings) {
+        let Some(e) = self.executions.get_mut(&seq) else {
+            return;
+        };
+        if e.is_final() {
+            return;
+        }
+        e.local_finish(t);
+        if e.is_final() {
+            self.on_final(seq, t, settings);
+        }
+    }
+
+    /// Execution `seq`, to record what its processes do.
+    pub(crate) fn execution_mut(&mut self, seq: u64) -> Option<&mut SimExecution> {
+        self.executions.get_mut(&seq)
+    }
+
+    /// The local executions admitted since the last call, ready to launch.
+    pub(crate) fn take_launches(&mut self) -> Vec<crate::local::Launch> {
+        let mut out = Vec::new();
+        for seq in std::mem::take(&mut self.launches) {
+            let Some(e) = self.executions.get_mut(&seq) else {
+                continue;
+            };
+            if !e.is_pending() {
+                // Cancelled before its turn: it ends without a runner.
+                continue;
+            }
+            let data = e.data_body();
+            let config = e.config().clone();
+            let id = e.id.clone();
+            let Some(local) = e.local.as_mut() else {
+                continue;
+            };
+            if local.launched {
+                continue;
+            }
+            let Some(spec) = local.launch.take() else {
+                continue;
+            };
+            local.launched = true;
+            out.push(crate::local::Launch {
+                workspace: self.name.to_string(),
+                seq,
+                execution_id: id,
+                tasks: local.tasks.len(),
+                parallelism: config.parallelism,
+                timeout: config
+                    .timeout_secs
+                    .and_then(|s| u64::try_from(s).ok())
+                    .map(std::time::Duration::from_secs),
+                max_retries: config.max_retries,
+                data,
+                spec,
+                cancel: local.cancel.subscribe(),
+            });
+        }
+        out
+    }
+
+    /// Admits queued executions, oldest first, while there is capacity.
+    fn promote(&mut self, t: Micros, settings: &SimSettings) {
+        while self.active < settings.capacity {
+            let Some(seq) = self.queued.pop_front() else {
+                return;
+            };
+            let Some(e) = self.executions.get_mut(&seq) else {
+                continue;
+            };
+            if !e.is_queued() {
+                continue;
+            }
+            e.admit(t, settings.startup);
+            if e.local.is_some() {
+                self.launches.push(seq);
+            }
+            self.active += 1;
+            self.schedule_execution(seq);
+        }
+    }
+
+    /// Removes an execution whose retention period is over.
+    fn forget(&mut self, seq: u64) {
+        let Some(e) = self.executions.remove(&seq) else {
+            return;
+        };
+        self.by_id.remove(&(e.job.clone(), e.id.clone()));
+        if let Some(set) = self.by_job.get_mut(&e.job) {
+            set.remove(&seq);
+            if set.is_empty() {
+                self.by_job.remove(&e.job);
             }
         }
     }
 
     fn active_count(&self) -> usize {
-        self.live
-            .iter()
-            .filter(|&&i| self.executions.get(i).is_some_and(SimExecution::is_active))
-            .count()
+        self.active
     }
 
     fn queued_count(&self) -> usize {
-        self.live
-            .iter()
-            .filter(|&&i| self.executions.get(i).is_some_and(SimExecution::is_queued))
-            .count()
+        self.queued.len()
+    }
+
+    /// Work done catching up so far.
+    #[cfg(test)]
+    pub(crate) fn work(&self) -> u64 {
+        self.work
+    }
+
+    /// How many executions are kept.
+    #[cfg(test)]
+    pub(crate) fn execution_count(&self) -> usize {
+        self.executions.len()
     }
 
     /// The job named `name`.
@@ -323,7 +544,7 @@ impl Workspace {
         m.updated_at = Some(stamp);
         m.created_by = Some(ctx.principal.to_owned());
         m.updated_by = Some(ctx.principal.to_owned());
-        m.workspace = Some(self.name.clone());
+        m.workspace = Some(self.name.to_string());
         m.url = Some(self.job_url(ctx.origin, &name));
         m.plan = Some("emulator".to_owned());
         let seq = self.seq();
@@ -335,6 +556,7 @@ impl Workspace {
             revisions: Vec::new(),
         };
         stored.deploy(ctx.now, ctx.settings, ctx.clock, ctx.principal);
+        self.schedule_deploy(&stored);
         Ok(self.jobs.entry(name).or_insert(stored))
     }
 
@@ -351,10 +573,11 @@ impl Workspace {
             )));
         }
         let url = self.job_url(ctx.origin, name);
+        let workspace = self.name.to_string();
         let stored = self
             .jobs
             .get_mut(name)
-            .ok_or_else(|| job_not_found(name, &self.name))?;
+            .ok_or_else(|| job_not_found(name, &workspace))?;
         let old = &stored.job;
         keep_masked_secrets(&mut job.spec, &old.spec);
         prepare_spec(&mut job.spec, Some(&old.spec));
@@ -363,14 +586,38 @@ impl Workspace {
         m.created_by = old.metadata.created_by.clone();
         m.updated_at = Some(ctx.clock.timestamp(ctx.now));
         m.updated_by = Some(ctx.principal.to_owned());
-        m.workspace = Some(self.name.clone());
+        m.workspace = Some(workspace);
         m.url = Some(url);
         m.plan = old.metadata.plan.clone();
         job.events = old.events.clone();
         job.status = old.status.clone();
         stored.job = job;
         stored.deploy(ctx.now, ctx.settings, ctx.clock, ctx.principal);
-        Ok(stored)
+        let (deploy_name, uid, at) = (name.to_owned(), stored.uid, stored.deploy_at);
+        if let Some(at) = at {
+            self.schedule(
+                at,
+                Event::Deploy {
+                    name: deploy_name,
+                    uid,
+                },
+            );
+        }
+        self.jobs
+            .get(name)
+            .ok_or_else(|| job_not_found(name, &self.name))
+    }
+
+    fn schedule_deploy(&mut self, job: &StoredJob) {
+        if let Some(at) = job.deploy_at {
+            self.schedule(
+                at,
+                Event::Deploy {
+                    name: job.name().to_owned(),
+                    uid: job.uid,
+                },
+            );
+        }
     }
 
     /// Deletes a job and cancels its executions. Returns the job as it was
@@ -392,11 +639,18 @@ impl Workspace {
             None,
             ctx.clock.timestamp(ctx.now),
         );
-        for &i in &self.live {
-            if let Some(e) = self.executions.get_mut(i)
-                && e.job_uid == stored.uid
+        let seqs: Vec<u64> = self
+            .by_job
+            .get(name)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        for seq in seqs {
+            if self
+                .executions
+                .get(&seq)
+                .is_some_and(|e| e.job_uid == stored.uid && !e.is_final())
             {
-                e.cancel(ctx.now);
+                self.cancel_seq(seq, ctx.now);
             }
         }
         Ok(stored)
@@ -420,7 +674,7 @@ impl Workspace {
         {
             let existing = self
                 .executions
-                .get(i)
+                .get(&i)
                 .ok_or_else(|| ApiError::internal("execution index out of step"))?;
             if existing.job_uid != job_uid {
                 return Err(ApiError::conflict(format!(
@@ -446,10 +700,16 @@ impl Workspace {
         } else {
             req.tasks
         };
+        let command = ctx.settings.local_command(job_name, &runtime);
         let mut planned = Vec::with_capacity(tasks.len());
         for (i, params) in tasks.into_iter().enumerate() {
-            let script =
-                TaskScript::parse(&params, &format!("tasks[{i}]")).map_err(ApiError::validation)?;
+            // Parameters only script simulated tasks; real ones get them as given.
+            let script = if command.is_some() {
+                TaskScript::parse(&Map::new(), "")
+            } else {
+                TaskScript::parse(&params, &format!("tasks[{i}]"))
+            }
+            .map_err(ApiError::validation)?;
             planned.push((params, script));
         }
         let admit_now = self.active_count() < ctx.settings.capacity && self.queued_count() == 0;
@@ -493,7 +753,7 @@ impl Workspace {
                 .unwrap_or(0),
             parallelism,
             memory_override: req.memory,
-            env_override: req.env,
+            env_override: req.env.keys().cloned().collect(),
         };
         let seq = self.seq();
         let mut exec = SimExecution::new(
@@ -509,15 +769,38 @@ impl Workspace {
             },
             ctx.now,
         );
+        if let Some(command) = command {
+            let env = runtime
+                .envs
+                .iter()
+                .filter_map(|e| Some((e.name.clone()?, e.value.clone().unwrap_or_default())))
+                .chain(req.env)
+                .collect();
+            let spec = crate::local::LaunchSpec { command, env };
+            exec.local = Some(Box::new(crate::local::LocalRun::new(
+                exec.task_count(),
+                spec,
+                ctx.now,
+            )));
+        }
         if admit_now {
             exec.admit(ctx.now, ctx.settings.startup);
+            self.active += 1;
+            if exec.local.is_some() {
+                self.launches.push(seq);
+            }
+        } else {
+            self.queued.push_back(seq);
         }
-        let index = self.executions.len();
-        self.executions.push(exec);
-        self.live.push(index);
-        self.by_id.insert((job_name.to_owned(), id), index);
+        self.executions.insert(seq, exec);
+        self.schedule_execution(seq);
+        self.by_id.insert((job_name.to_owned(), id), seq);
+        self.by_job
+            .entry(job_name.to_owned())
+            .or_default()
+            .insert(seq);
         self.executions
-            .get(index)
+            .get(&seq)
             .ok_or_else(|| ApiError::internal("execution vanished"))
     }
 
@@ -525,7 +808,7 @@ impl Workspace {
     pub(crate) fn execution(&self, job: &str, id: &str) -> Option<&SimExecution> {
         self.by_id
             .get(&(job.to_owned(), id.to_owned()))
-            .and_then(|&i| self.executions.get(i))
+            .and_then(|i| self.executions.get(i))
     }
 
     /// Cancels an execution (a final one is left as it is).
@@ -535,27 +818,47 @@ impl Workspace {
         id: &str,
         now: Micros,
     ) -> Result<&SimExecution, ApiError> {
-        let i = *self
+        let seq = *self
             .by_id
             .get(&(job.to_owned(), id.to_owned()))
             .ok_or_else(|| execution_not_found(job, id))?;
-        let e = self
-            .executions
-            .get_mut(i)
-            .ok_or_else(|| execution_not_found(job, id))?;
-        e.cancel(now);
-        Ok(e)
+        self.cancel_seq(seq, now);
+        self.executions
+            .get(&seq)
+            .ok_or_else(|| execution_not_found(job, id))
+    }
+
+    /// Cancels execution `seq` at `now` and schedules its end.
+    fn cancel_seq(&mut self, seq: u64, now: Micros) {
+        let Some(e) = self.executions.get_mut(&seq) else {
+            return;
+        };
+        let was_queued = e.is_queued();
+        let cost = e.cancel(now);
+        self.work = self.work.saturating_add(cost);
+        if was_queued {
+            // A queued execution takes up capacity while it is cancelling,
+            // until its end (now) is applied.
+            self.queued.retain(|&s| s != seq);
+            self.active += 1;
+        }
+        self.schedule_execution(seq);
     }
 
     /// The executions of the current job named `job`, in creation order.
     pub(crate) fn executions_of(&self, job: &StoredJob) -> impl Iterator<Item = &SimExecution> {
         let uid = job.uid;
-        self.executions.iter().filter(move |e| e.job_uid == uid)
+        self.executions_named(job.name())
+            .filter(move |e| e.job_uid == uid)
     }
 
-    /// Every execution ever recorded under the job name, in creation order.
+    /// Every execution kept under the job name, in creation order.
     pub(crate) fn executions_named(&self, job: &str) -> impl Iterator<Item = &SimExecution> {
-        self.executions.iter().filter(move |e| e.job == job)
+        self.by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .filter_map(|seq| self.executions.get(seq))
     }
 }
 
@@ -667,6 +970,9 @@ mod tests {
             deploy_delay: 1,
             startup: 0,
             capacity: 1,
+            retention: 0,
+            run_local_images: false,
+            task_commands: Arc::default(),
         };
         let ctx = Mutation {
             now: 0,
@@ -695,5 +1001,197 @@ mod tests {
         assert_eq!(id.len(), 17);
         assert!(id[5..].chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(random_id("", 16), random_id("", 16));
+    }
+
+    const HOUR: Micros = 3600 * crate::clock::SECOND;
+
+    /// A workspace with job `job` (parallelism `parallelism`) and `n`
+    /// executions of `tasks` tasks of 1 to 60 simulated seconds each,
+    /// created at 0.
+    fn busy(
+        clock: &SimClock,
+        settings: &SimSettings,
+        n: usize,
+        tasks: usize,
+        parallelism: i64,
+    ) -> Workspace {
+        let ctx = Mutation {
+            now: 0,
+            principal: "me",
+            origin: "http://x",
+            clock,
+            settings,
+        };
+        let mut ws = Workspace::new("w");
+        let job: types::Job = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "job"},
+            "spec": {"runtime": {"maxConcurrentTasks": parallelism, "maxRetries": 1}}
+        }))
+        .unwrap();
+        ws.create_job(job, &ctx).unwrap();
+        for i in 0..n {
+            let tasks = (0..tasks)
+                .map(|k| {
+                    let params = serde_json::json!({
+                        "durationSeconds": 1 + (i * 7 + k * 13) % 60,
+                        "failAttempts": (i + k) % 3,
+                    });
+                    params.as_object().unwrap().clone()
+                })
+                .collect();
+            let req = ExecutionRequest {
+                execution_id: Some(format!("run-{i}")),
+                message_id: Some(format!("msg-{i}")),
+                tasks,
+                env: Default::default(),
+                memory: None,
+                allow_queue: true,
+            };
+            ws.create_execution("job", req, &ctx).unwrap();
+        }
+        ws
+    }
+
+    fn settings(capacity: usize, retention: Micros) -> SimSettings {
+        SimSettings {
+            deploy_delay: 2 * crate::clock::SECOND,
+            startup: crate::clock::SECOND / 2,
+            capacity,
+            retention,
+            run_local_images: false,
+            task_commands: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn catching_up_costs_what_happens_not_events_times_live_executions() {
+        let clock = SimClock::new(Clock::Manual);
+        // 1,000 executions of 20 tasks, one at a time: 20,000 task ends at
+        // about 15,000 distinct instants. Replaying each instant over every
+        // live execution would cost about 15,000 × 1,000 steps.
+        let settings = settings(1_000, 24 * HOUR);
+        let mut ws = busy(&clock, &settings, 1_000, 20, 1);
+        ws.advance_to(6 * HOUR, &settings, &clock);
+        let statuses: Vec<_> = ws
+            .executions_named("job")
+            .map(|e| e.render(6 * HOUR, &clock).status.unwrap())
+            .collect();
+        assert_eq!(statuses.len(), 1_000);
+        assert!(statuses.iter().all(|s| s.is_terminal()), "{statuses:?}");
+        // Per execution: start and finish (20 tasks each), plus one event
+        // each for start-up, finish and the deployment.
+        let work = ws.work();
+        assert!(work <= 1_000 * (2 * 21 + 2) + 1, "work {work}");
+    }
+
+    #[test]
+    fn bounded_steps_reach_the_same_state_as_one_catch_up() {
+        let clock = SimClock::new(Clock::Manual);
+        let settings = settings(30, 24 * HOUR);
+        // Capacity 30 of 200 executions: most wait in the queue.
+        let mut whole = busy(&clock, &settings, 200, 5, 2);
+        let mut stepped = busy(&clock, &settings, 200, 5, 2);
+        whole.advance_to(HOUR, &settings, &clock);
+        let mut steps = 0;
+        while !stepped.advance_by(HOUR, &settings, &clock, 64) {
+            steps += 1;
+        }
+        assert!(steps > 10, "{steps} steps");
+        let render = |ws: &Workspace| -> Vec<Value> {
+            ws.executions_named("job")
+                .map(|e| serde_json::to_value(e.render(HOUR, &clock)).unwrap())
+                .collect()
+        };
+        let (a, b) = (render(&whole), render(&stepped));
+        assert!(a == b, "bounded steps differ from one catch-up");
+        assert!(
+            render(&whole)
+                .iter()
+                .all(|e| e["status"] == "succeeded" || e["status"] == "failed")
+        );
+    }
+
+    #[test]
+    fn finished_executions_are_forgotten_after_the_retention_period() {
+        let clock = SimClock::new(Clock::Manual);
+        let settings = settings(10, 2 * HOUR);
+        let mut ws = busy(&clock, &settings, 3, 2, 2);
+        ws.advance_to(HOUR, &settings, &clock);
+        let ends: Vec<Micros> = ws
+            .executions_named("job")
+            .map(|e| {
+                e.completed_at_for_tests()
+                    .expect("finished within the hour")
+            })
+            .collect();
+        let last = *ends.iter().max().unwrap();
+        let first = *ends.iter().min().unwrap();
+        ws.advance_to(first + 2 * HOUR - 1, &settings, &clock);
+        assert_eq!(ws.execution_count(), 3, "kept for the whole period");
+        ws.advance_to(last + 2 * HOUR, &settings, &clock);
+        assert_eq!(ws.execution_count(), 0);
+        assert_eq!(ws.executions_named("job").count(), 0);
+        assert!(ws.by_id.is_empty() && ws.by_job.is_empty());
+        assert!(ws.events.is_empty(), "{:?}", ws.events);
+    }
+
+    #[test]
+    fn cancelling_queued_executions_frees_their_place_in_the_queue() {
+        let clock = SimClock::new(Clock::Manual);
+        let settings = settings(1, 24 * HOUR);
+        let mut ws = busy(&clock, &settings, 3, 1, 1);
+        let ids: Vec<String> = ws.executions_named("job").map(|e| e.id.clone()).collect();
+        assert_eq!((ws.active_count(), ws.queued_count()), (1, 2));
+        ws.cancel_execution("job", &ids[1], 0).unwrap();
+        assert_eq!(ws.queued_count(), 1);
+        ws.advance_to(0, &settings, &clock);
+        // The cancelled one is over; the first still runs; the third waits.
+        let status = |ws: &Workspace, i: usize| {
+            ws.execution("job", &ids[i])
+                .unwrap()
+                .render(0, &clock)
+                .status
+                .unwrap()
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(status(&ws, 1), "cancelled");
+        assert_eq!(status(&ws, 0), "pending");
+        assert_eq!(status(&ws, 2), "queued");
+        assert_eq!((ws.active_count(), ws.queued_count()), (1, 1));
+    }
+
+    #[test]
+    fn a_local_execution_cancelled_before_launch_is_never_launched() {
+        let clock = SimClock::new(Clock::Manual);
+        let mut settings = settings(1, HOUR);
+        settings.task_commands = Arc::new(BTreeMap::from([(
+            "job".to_owned(),
+            "echo never".to_owned(),
+        )]));
+        let mut ws = busy(&clock, &settings, 2, 1, 1);
+        // The first is admitted (to launch), the second queued.
+        assert_eq!(ws.launches.len(), 1);
+        assert_eq!((ws.active_count(), ws.queued_count()), (1, 1));
+        ws.cancel_execution("job", "run-0", 0).unwrap();
+        assert!(ws.take_launches().is_empty());
+        ws.advance_to(0, &settings, &clock);
+        let status = |ws: &Workspace, id: &str| {
+            ws.execution("job", id)
+                .unwrap()
+                .render(0, &clock)
+                .status
+                .unwrap()
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(status(&ws, "run-0"), "cancelled");
+        // Its place went to the second, which is ready to launch.
+        assert_eq!(status(&ws, "run-1"), "pending");
+        let launches = ws.take_launches();
+        assert_eq!(launches.len(), 1);
+        assert_eq!(launches[0].execution_id, "run-1");
+        assert!(format!("{:?}", launches[0]).contains("echo never"));
+        assert!(ws.take_launches().is_empty(), "launched once");
     }
 }

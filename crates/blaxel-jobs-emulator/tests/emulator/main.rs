@@ -9,10 +9,14 @@ mod auth;
 mod binary;
 mod client;
 mod concurrency;
+mod connections;
 mod executions;
 mod faults;
 mod jobs;
 mod newer_fields;
+#[cfg(unix)]
+mod local;
 mod pagination;
+mod retention;
 mod validation;
 mod versions;
