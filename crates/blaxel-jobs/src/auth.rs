@@ -16,7 +16,7 @@ use crate::error::{
     ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, Redirect, ResponseTooLarge,
     TransportError,
 };
-use crate::retry::{Failure, RetryConfig, Safety};
+use crate::retry::{Failure, RetryConfig};
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use std::fmt;
@@ -298,7 +298,15 @@ impl OAuth {
             match result {
                 Ok(token) => return Ok(token),
                 Err(err) => match Failure::of(&err)
-                    .and_then(|f| self.retry.decide(Safety::Idempotent, &f, attempt))
+                    // Fetching a token twice is harmless: retried like an
+                    // idempotent operation.
+                    .filter(|f| {
+                        crate::retry::may_retry(
+                            blaxel_jobs_client::operations::RetrySafety::Idempotent,
+                            f,
+                        )
+                    })
+                    .and_then(|f| self.retry.decide(&f, attempt))
                     .filter(|delay| {
                         deadline.is_none_or(|d| {
                             *delay < d.saturating_duration_since(tokio::time::Instant::now())

@@ -5,9 +5,10 @@
 use crate::Client;
 use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
 use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
-use crate::retry::{RetryConfig, Safety};
+use crate::retry::RetryConfig;
 use crate::transport::{CALL, CallContext, Outcome, Plan};
-use blaxel_jobs_client::{ByteStream, ResponseValue, builder, types};
+use blaxel_jobs_client::operations::{Operation as Op, OperationBuilder};
+use blaxel_jobs_client::{ByteStream, ResponseValue};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -15,55 +16,24 @@ use std::time::Duration;
 
 type GenError = blaxel_jobs_client::Error<ByteStream>;
 
-/// A generated request builder that the SDK can send.
-pub(crate) trait Operation: Send {
+/// A generated request builder that the SDK can send. Its operation (name,
+/// retry safety) comes from the table generated from the document
+/// ([`blaxel_jobs_client::operations`]); nothing about an operation is
+/// restated here.
+pub(crate) trait Operation:
+    OperationBuilder<Output = <Self as Operation>::Decoded, ErrorBody = ByteStream>
+{
     /// What a successful response decodes to.
-    type Output: DeserializeOwned + Send;
-    /// The operationId, for spans and errors.
-    const NAME: &'static str;
-    /// Whether the request may be sent twice.
-    const SAFETY: Safety;
-    /// Sends the request (the transport makes the attempts).
-    fn send_once(
-        self,
-    ) -> impl Future<Output = Result<ResponseValue<Self::Output>, GenError>> + Send;
+    type Decoded: DeserializeOwned + Send;
 }
 
-macro_rules! operation {
-    ($builder:ident, $output:ty, $safety:ident) => {
-        impl<'a> Operation for builder::$builder<'a> {
-            type Output = $output;
-            const NAME: &'static str = stringify!($builder);
-            const SAFETY: Safety = Safety::$safety;
-            fn send_once(
-                self,
-            ) -> impl Future<Output = Result<ResponseValue<Self::Output>, GenError>> + Send {
-                self.send()
-            }
-        }
-    };
+impl<O> Operation for O
+where
+    O: OperationBuilder<ErrorBody = ByteStream>,
+    O::Output: DeserializeOwned + Send,
+{
+    type Decoded = O::Output;
 }
-
-operation!(ListJobs, types::JobList, Idempotent);
-operation!(CreateJob, types::Job, NotIdempotent);
-operation!(GetJob, types::Job, Idempotent);
-operation!(UpdateJob, types::Job, Idempotent);
-operation!(DeleteJob, types::Job, Idempotent);
-operation!(ListJobRevisions, Vec<types::RevisionMetadata>, Idempotent);
-operation!(ListJobExecutions, types::JobExecutionList, Idempotent);
-// Idempotent because the SDK always sends a client-generated executionId.
-operation!(
-    CreateJobExecution,
-    types::CreateJobExecutionOutput,
-    Idempotent
-);
-operation!(GetJobExecution, types::JobExecution, Idempotent);
-operation!(DeleteJobExecution, types::JobExecution, Idempotent);
-operation!(
-    ListJobExecutionTasks,
-    types::JobExecutionTaskList,
-    Idempotent
-);
 
 /// What one call may set for itself instead of taking the client's
 /// settings: the builders' `timeout`, `operation_timeout` and `retry`.
@@ -85,9 +55,9 @@ pub(crate) async fn execute<O: Operation>(
     client: &Client,
     op: O,
     settings: &CallSettings,
-) -> Result<O::Output, Error> {
+) -> Result<O::Decoded, Error> {
     let value =
-        run::<O::Output, _, _>(client, O::NAME, O::SAFETY, settings, || op.send_once()).await?;
+        run::<O::Decoded, _, _>(client, O::OPERATION, settings, || op.send_request()).await?;
     Ok(value.into_inner())
 }
 
@@ -98,15 +68,16 @@ pub(crate) async fn execute<O: Operation>(
 /// sent it.
 pub(crate) async fn execute_raw(
     client: &Client,
-    name: &'static str,
-    safety: Safety,
+    operation: Op,
     settings: &CallSettings,
     request: reqwest::Request,
 ) -> Result<bytes::Bytes, Error> {
     use progenitor_client::{ClientHooks as _, OperationInfo};
-    run::<serde_json::Value, _, _>(client, name, safety, settings, || async move {
+    run::<serde_json::Value, _, _>(client, operation, settings, || async move {
         let raw = client.raw();
-        let info = OperationInfo { operation_id: name };
+        let info = OperationInfo {
+            operation_id: operation.method_name(),
+        };
         let mut request = request;
         raw.pre::<ByteStream>(&mut request, &info).await?;
         let result = raw.exec(request, &info).await;
@@ -133,8 +104,7 @@ pub(crate) async fn execute_raw(
 /// to, for a decode error to say where the body departs from it.
 async fn run<D: DeserializeOwned, T, F>(
     client: &Client,
-    name: &'static str,
-    safety: Safety,
+    operation: Op,
     settings: &CallSettings,
     send: impl FnOnce() -> F,
 ) -> Result<T, Error>
@@ -151,8 +121,7 @@ where
         .fresh_header_by(deadline, operation_timeout)
         .await?;
     let context = CallContext::new(Plan {
-        name,
-        safety,
+        operation,
         timeout: settings.timeout,
         retry: settings.retry.clone(),
         deadline,
@@ -347,7 +316,7 @@ impl<'a, O: Operation> Call<'a, O> {
         self
     }
 
-    pub(crate) async fn send(self) -> Result<O::Output, Error> {
+    pub(crate) async fn send(self) -> Result<O::Decoded, Error> {
         if let Some(e) = self.invalid {
             return Err(e.into());
         }

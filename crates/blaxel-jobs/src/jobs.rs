@@ -9,11 +9,11 @@ use crate::error::{DecodeError, Error, InvalidInput};
 use crate::executions::Executions;
 use crate::merge;
 use crate::paginate;
-use crate::retry::Safety;
 use crate::validate;
 use crate::wait::WaitForDeployment;
 use blaxel_jobs_client::limits;
 use blaxel_jobs_client::open_enum::Status;
+use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_client::{builder, types};
 use std::time::Duration;
 
@@ -368,7 +368,7 @@ where
                 .append_pair("show_secrets", "true");
         }
         let get = raw_request(client, reqwest::Method::GET, get_url, None)?;
-        let read = call::execute_raw(client, "GetJob", Safety::Idempotent, &settings, get).await?;
+        let read = call::execute_raw(client, Operation::GetJob, &settings, get).await?;
         let decode_error = |message: String| {
             DecodeError::locate::<types::Job>(reqwest::StatusCode::OK, read.clone(), message)
         };
@@ -386,8 +386,7 @@ where
         }
         let body = merge::merge(text, &before, &after).map_err(|e| decode_error(e.to_string()))?;
         let put = raw_request(client, reqwest::Method::PUT, url, Some(body))?;
-        let written =
-            call::execute_raw(client, "UpdateJob", Safety::Idempotent, &settings, put).await?;
+        let written = call::execute_raw(client, Operation::UpdateJob, &settings, put).await?;
         serde_json::from_slice(&written).map_err(|e| {
             DecodeError::locate::<types::Job>(
                 reqwest::StatusCode::OK,

@@ -13,7 +13,8 @@
 //! operation's deadline bounds each attempt and each backoff.
 
 use crate::auth::Auth;
-use crate::retry::{Failure, RetryConfig, Safety, parse_retry_after};
+use crate::retry::{Failure, RetryConfig, may_retry, parse_retry_after};
+use blaxel_jobs_client::operations::{Operation, RetrySafety};
 use reqwest::header::HeaderValue;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -57,10 +58,9 @@ pub(crate) struct CallContext {
 /// How to send one call's request.
 #[derive(Clone)]
 pub(crate) struct Plan {
-    /// The operationId, for spans.
-    pub(crate) name: &'static str,
-    /// Whether the request may be sent again.
-    pub(crate) safety: Safety,
+    /// The operation: its `operationId` names the spans, and its retry
+    /// safety (`x-blaxel-retry` in the document) says what may be retried.
+    pub(crate) operation: Operation,
     /// The per-attempt timeout, when the call overrides the client's.
     pub(crate) timeout: Option<Duration>,
     /// The retry settings, when the call overrides the client's.
@@ -129,9 +129,15 @@ impl Transport {
                 result
             }
             Err(_) => {
+                // `operation` is the generated client's method name; the
+                // span names the operation by its operationId, as for SDK
+                // calls. (Every generated method is in the table.)
+                let operation = Operation::ALL
+                    .into_iter()
+                    .find(|o| o.method_name() == operation)
+                    .unwrap_or(Operation::GetJob);
                 let plan = Plan {
-                    name: operation,
-                    safety: Safety::NotIdempotent,
+                    operation,
                     timeout: None,
                     retry: Some(RetryConfig::disabled()),
                     deadline: None,
@@ -152,14 +158,14 @@ impl Transport {
         outcome: &mut Outcome,
     ) -> reqwest::Result<reqwest::Response> {
         let Plan {
-            name,
-            safety,
+            operation,
             timeout,
             retry,
             deadline,
             mut token,
         } = plan;
         let retry = retry.as_ref().unwrap_or(&self.retry);
+        let (name, safety) = (operation.name(), safety(operation));
         if let Some(t) = timeout {
             *request.timeout_mut() = Some(t);
         }
@@ -243,7 +249,9 @@ impl Transport {
                 Err(e) if e.is_connect() => Some(Failure::Connect),
                 Err(_) => Some(Failure::Transport),
             };
-            let delay = failure.and_then(|f| retry.decide(safety, &f, attempt));
+            let delay = failure
+                .filter(|f| may_retry(safety, f))
+                .and_then(|f| retry.decide(&f, attempt));
             // A wait that would end past the deadline is not started: the
             // call ends now with this attempt's answer (which carries any
             // `Retry-After`).
@@ -274,6 +282,18 @@ impl Transport {
                 _ => return result.map(|r| crate::body::limit(r, self.max_body)),
             }
         }
+    }
+}
+
+/// How safe it is to send an SDK call's request again: the operation's
+/// class in the document. A request with a client token counts as
+/// idempotent because the SDK always sends one (CreateJobExecution's
+/// builder fills in `executionId`, the same on every attempt); calls
+/// through `Client::raw`, which may carry none, are never retried.
+fn safety(operation: Operation) -> RetrySafety {
+    match operation.retry() {
+        RetrySafety::IdempotentWithClientToken => RetrySafety::Idempotent,
+        other => other,
     }
 }
 
