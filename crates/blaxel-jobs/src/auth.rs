@@ -21,7 +21,10 @@ use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use std::fmt;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock, like every other deadline in the SDK, so that token
+// lifetimes can be tested on a paused clock.
+use tokio::time::Instant;
 
 /// A secret string. `Debug` and `Display` print `***`, never the value.
 #[derive(Clone, PartialEq, Eq)]
