@@ -44,8 +44,9 @@ pub(crate) struct CallSettings {
     /// The timeout of the whole call, attempts and waits included
     /// ([`crate::ClientBuilder::operation_timeout`]).
     pub(crate) operation_timeout: Option<Duration>,
-    /// The retry settings ([`crate::ClientBuilder::retry`]).
-    pub(crate) retry: Option<RetryConfig>,
+    /// The retry settings ([`crate::ClientBuilder::retry`]); boxed, as the
+    /// call's future carries these settings and is copied as it moves.
+    pub(crate) retry: Option<Box<RetryConfig>>,
 }
 
 /// Sends `op`. The transport below the generated client retries as the
@@ -137,7 +138,7 @@ where
             (sent, CALL.with(|c| c.outcome.take()))
         })
         .await;
-    if let Some((status, headers)) = &outcome.redirected {
+    if let Some((status, headers)) = outcome.redirected.as_deref() {
         // An HTTP client that follows redirects answered from another URL:
         // whatever it got there is not this request's answer.
         return Err(Redirect::from_parts(*status, headers).into());
@@ -312,7 +313,7 @@ impl<'a, O: Operation> Call<'a, O> {
     }
 
     pub(crate) fn retry(mut self, retry: RetryConfig) -> Self {
-        self.settings.retry = Some(retry);
+        self.settings.retry = Some(Box::new(retry));
         self
     }
 

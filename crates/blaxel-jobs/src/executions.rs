@@ -229,7 +229,7 @@ impl<'a> CreateExecution<'a> {
 
     /// Overrides the client's retry settings for this call.
     pub fn retry(mut self, retry: crate::RetryConfig) -> Self {
-        self.settings.retry = Some(retry);
+        self.settings.retry = Some(Box::new(retry));
         self
     }
 

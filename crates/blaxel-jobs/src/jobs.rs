@@ -345,7 +345,7 @@ where
 
     /// Overrides the client's retry settings for both requests.
     pub fn retry(mut self, retry: crate::RetryConfig) -> Self {
-        self.settings.retry = Some(retry);
+        self.settings.retry = Some(Box::new(retry));
         self
     }
 

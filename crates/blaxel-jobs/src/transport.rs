@@ -64,7 +64,7 @@ pub(crate) struct Plan {
     /// The per-attempt timeout, when the call overrides the client's.
     pub(crate) timeout: Option<Duration>,
     /// The retry settings, when the call overrides the client's.
-    pub(crate) retry: Option<RetryConfig>,
+    pub(crate) retry: Option<Box<RetryConfig>>,
     /// When the whole call must end, attempts and backoff included (`None`:
     /// no deadline, or one too far away to represent).
     /// On tokio's clock, so that tests can run it paused.
@@ -90,7 +90,8 @@ pub(crate) struct Outcome {
     pub(crate) deadline_bound: bool,
     /// The response came from another URL than the request's: the HTTP
     /// client followed a redirect (the SDK's own client never does).
-    pub(crate) redirected: Option<(reqwest::StatusCode, reqwest::header::HeaderMap)>,
+    /// (Boxed: it is rare, and the outcome lives in every call's future.)
+    pub(crate) redirected: Option<Box<(reqwest::StatusCode, reqwest::header::HeaderMap)>>,
 }
 
 impl CallContext {
@@ -124,7 +125,10 @@ impl Transport {
         match CALL.try_with(|c| c.plan.clone()) {
             Ok(plan) => {
                 let mut outcome = Outcome::default();
-                let result = self.attempts(&http, request, plan, &mut outcome).await;
+                let retry = plan.retry.as_deref().unwrap_or(&self.retry);
+                let result = self
+                    .attempts(&http, request, &plan, retry, &mut outcome)
+                    .await;
                 let _ = CALL.try_with(|c| *c.outcome.borrow_mut() = outcome);
                 result
             }
@@ -139,32 +143,34 @@ impl Transport {
                 let plan = Plan {
                     operation,
                     timeout: None,
-                    retry: Some(RetryConfig::disabled()),
+                    retry: None,
                     deadline: None,
                     token: self.auth.token_header(),
                 };
-                self.attempts(&http, request, plan, &mut Outcome::default())
+                self.attempts(&http, request, &plan, &NO_RETRY, &mut Outcome::default())
                     .await
             }
         }
     }
 
-    /// Makes the attempts of one call, recording how they went in `outcome`.
+    /// Makes the attempts of one call with the `retry` settings, recording
+    /// how they went in `outcome`.
     async fn attempts(
         &self,
         http: &reqwest::Client,
         mut request: reqwest::Request,
-        plan: Plan,
+        plan: &Plan,
+        retry: &RetryConfig,
         outcome: &mut Outcome,
     ) -> reqwest::Result<reqwest::Response> {
         let Plan {
             operation,
             timeout,
-            retry,
             deadline,
-            mut token,
-        } = plan;
-        let retry = retry.as_ref().unwrap_or(&self.retry);
+            ref token,
+            ..
+        } = *plan;
+        let mut token = token.clone();
         let (name, safety) = (operation.name(), safety(operation));
         if let Some(t) = timeout {
             *request.timeout_mut() = Some(t);
@@ -230,7 +236,7 @@ impl Transport {
                     outcome.request_id = id.cloned();
                     outcome.retry_after = None;
                     if url_fingerprint(response.url()) != sent_url {
-                        outcome.redirected = Some((status, response.headers().clone()));
+                        outcome.redirected = Some(Box::new((status, response.headers().clone())));
                         // Never retried, never a success.
                         Some(Failure::Redirect)
                     } else if status.is_redirection() {
@@ -284,6 +290,14 @@ impl Transport {
         }
     }
 }
+
+/// One attempt: the retry settings of a call through `Client::raw`.
+const NO_RETRY: RetryConfig = RetryConfig {
+    max_attempts: 1,
+    initial_backoff: Duration::ZERO,
+    max_backoff: Duration::ZERO,
+    max_retry_after: Duration::ZERO,
+};
 
 /// How safe it is to send an SDK call's request again: the operation's
 /// class in the document. A request with a client token counts as
