@@ -16,12 +16,15 @@ use crate::error::{
     ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, Redirect, ResponseTooLarge,
     TransportError,
 };
-use crate::retry::{Failure, RetryConfig, Safety};
+use crate::retry::{Failure, RetryConfig};
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use std::fmt;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock, like every other deadline in the SDK, so that token
+// lifetimes can be tested on a paused clock.
+use tokio::time::Instant;
 
 /// A secret string. `Debug` and `Display` print `***`, never the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -243,26 +246,29 @@ impl Auth {
 
     /// Makes sure a fresh access token is cached (no-op for API keys).
     pub(crate) async fn ensure_fresh(&self) -> Result<(), Error> {
-        self.ensure_fresh_by(None, Duration::MAX).await
+        self.fresh_header_by(None, Duration::MAX).await.map(drop)
     }
 
-    /// [`ensure_fresh`](Self::ensure_fresh), giving up at `deadline` (the
-    /// call's, which `operation_timeout` set).
-    pub(crate) async fn ensure_fresh_by(
+    /// The header of a fresh access token, fetched first if the cached one
+    /// is missing or due for refresh, giving up at `deadline` (the call's,
+    /// which `operation_timeout` set). `None` for an API key, which is a
+    /// default header of the HTTP client. One look at the cache when the
+    /// token is fresh: a call checks its token once, here.
+    pub(crate) async fn fresh_header_by(
         &self,
         deadline: Option<tokio::time::Instant>,
         operation_timeout: Duration,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<HeaderValue>, Error> {
         let AuthKind::OAuth(o) = &self.kind else {
-            return Ok(());
+            return Ok(None);
         };
-        if o.is_fresh() {
-            return Ok(());
+        if let Some(header) = o.fresh_header() {
+            return Ok(Some(header));
         }
         let _guard = o.refresh.lock().await;
         // Another caller may have refreshed while this one waited.
-        if o.is_fresh() {
-            return Ok(());
+        if let Some(header) = o.fresh_header() {
+            return Ok(Some(header));
         }
         let token = match deadline {
             None => o.fetch(None).await?,
@@ -270,20 +276,22 @@ impl Auth {
                 .await
                 .map_err(|_| TransportError::deadline_passed(operation_timeout))??,
         };
+        let header = token.header.clone();
         if let Ok(mut slot) = o.token.write() {
             *slot = Some(token);
         }
-        Ok(())
+        Ok(Some(header))
     }
 }
 
 impl OAuth {
-    fn is_fresh(&self) -> bool {
-        self.token
-            .read()
-            .ok()
-            .and_then(|t| t.as_ref().map(|t| Instant::now() < t.refresh_at))
-            .unwrap_or(false)
+    /// The cached token's header, if it is not yet due for refresh.
+    fn fresh_header(&self) -> Option<HeaderValue> {
+        self.token.read().ok().and_then(|t| {
+            t.as_ref()
+                .filter(|t| Instant::now() < t.refresh_at)
+                .map(|t| t.header.clone())
+        })
     }
 
     async fn fetch(&self, deadline: Option<tokio::time::Instant>) -> Result<Token, Error> {
@@ -293,7 +301,15 @@ impl OAuth {
             match result {
                 Ok(token) => return Ok(token),
                 Err(err) => match Failure::of(&err)
-                    .and_then(|f| self.retry.decide(Safety::Idempotent, &f, attempt))
+                    // Fetching a token twice is harmless: retried like an
+                    // idempotent operation.
+                    .filter(|f| {
+                        crate::retry::may_retry(
+                            blaxel_jobs_client::operations::RetrySafety::Idempotent,
+                            f,
+                        )
+                    })
+                    .and_then(|f| self.retry.decide(&f, attempt))
                     .filter(|delay| {
                         deadline.is_none_or(|d| {
                             *delay < d.saturating_duration_since(tokio::time::Instant::now())

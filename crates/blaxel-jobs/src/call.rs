@@ -5,9 +5,10 @@
 use crate::Client;
 use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
 use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
-use crate::retry::Safety;
-use crate::transport::{CALL, CallContext, Outcome};
-use blaxel_jobs_client::{ByteStream, ResponseValue, builder, types};
+use crate::retry::RetryConfig;
+use crate::transport::{CALL, CallContext, Outcome, Plan};
+use blaxel_jobs_client::operations::{Operation as Op, OperationBuilder};
+use blaxel_jobs_client::{ByteStream, ResponseValue};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -15,67 +16,49 @@ use std::time::Duration;
 
 type GenError = blaxel_jobs_client::Error<ByteStream>;
 
-/// A generated request builder that the SDK can send.
-pub(crate) trait Operation: Send {
+/// A generated request builder that the SDK can send. Its operation (name,
+/// retry safety) comes from the table generated from the document
+/// ([`blaxel_jobs_client::operations`]); nothing about an operation is
+/// restated here.
+pub(crate) trait Operation:
+    OperationBuilder<Output = <Self as Operation>::Decoded, ErrorBody = ByteStream>
+{
     /// What a successful response decodes to.
-    type Output: DeserializeOwned + Send;
-    /// The operationId, for spans and errors.
-    const NAME: &'static str;
-    /// Whether the request may be sent twice.
-    const SAFETY: Safety;
-    /// Sends the request (the transport makes the attempts).
-    fn send_once(
-        self,
-    ) -> impl Future<Output = Result<ResponseValue<Self::Output>, GenError>> + Send;
+    type Decoded: DeserializeOwned + Send;
 }
 
-macro_rules! operation {
-    ($builder:ident, $output:ty, $safety:ident) => {
-        impl<'a> Operation for builder::$builder<'a> {
-            type Output = $output;
-            const NAME: &'static str = stringify!($builder);
-            const SAFETY: Safety = Safety::$safety;
-            fn send_once(
-                self,
-            ) -> impl Future<Output = Result<ResponseValue<Self::Output>, GenError>> + Send {
-                self.send()
-            }
-        }
-    };
+impl<O> Operation for O
+where
+    O: OperationBuilder<ErrorBody = ByteStream>,
+    O::Output: DeserializeOwned + Send,
+{
+    type Decoded = O::Output;
 }
 
-operation!(ListJobs, types::JobList, Idempotent);
-operation!(CreateJob, types::Job, NotIdempotent);
-operation!(GetJob, types::Job, Idempotent);
-operation!(UpdateJob, types::Job, Idempotent);
-operation!(DeleteJob, types::Job, Idempotent);
-operation!(ListJobRevisions, Vec<types::RevisionMetadata>, Idempotent);
-operation!(ListJobExecutions, types::JobExecutionList, Idempotent);
-// Idempotent because the SDK always sends a client-generated executionId.
-operation!(
-    CreateJobExecution,
-    types::CreateJobExecutionOutput,
-    Idempotent
-);
-operation!(GetJobExecution, types::JobExecution, Idempotent);
-operation!(DeleteJobExecution, types::JobExecution, Idempotent);
-operation!(
-    ListJobExecutionTasks,
-    types::JobExecutionTaskList,
-    Idempotent
-);
+/// What one call may set for itself instead of taking the client's
+/// settings: the builders' `timeout`, `operation_timeout` and `retry`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CallSettings {
+    /// The timeout of each attempt ([`crate::ClientBuilder::timeout`]).
+    pub(crate) timeout: Option<Duration>,
+    /// The timeout of the whole call, attempts and waits included
+    /// ([`crate::ClientBuilder::operation_timeout`]).
+    pub(crate) operation_timeout: Option<Duration>,
+    /// The retry settings ([`crate::ClientBuilder::retry`]); boxed, as the
+    /// call's future carries these settings and is copied as it moves.
+    pub(crate) retry: Option<Box<RetryConfig>>,
+}
 
 /// Sends `op`. The transport below the generated client retries as the
-/// client's retry settings and the operation's safety allow (see
-/// [`crate::transport`]); `timeout` overrides the client's per-attempt
-/// timeout.
+/// retry settings and the operation's safety allow (see
+/// [`crate::transport`]); `settings` override the client's for this call.
 pub(crate) async fn execute<O: Operation>(
     client: &Client,
     op: O,
-    timeout: Option<Duration>,
-) -> Result<O::Output, Error> {
+    settings: &CallSettings,
+) -> Result<O::Decoded, Error> {
     let value =
-        run::<O::Output, _, _>(client, O::NAME, O::SAFETY, timeout, || op.send_once()).await?;
+        run::<O::Decoded, _, _>(client, O::OPERATION, settings, || op.send_request()).await?;
     Ok(value.into_inner())
 }
 
@@ -86,15 +69,16 @@ pub(crate) async fn execute<O: Operation>(
 /// sent it.
 pub(crate) async fn execute_raw(
     client: &Client,
-    name: &'static str,
-    safety: Safety,
-    timeout: Option<Duration>,
+    operation: Op,
+    settings: &CallSettings,
     request: reqwest::Request,
 ) -> Result<bytes::Bytes, Error> {
     use progenitor_client::{ClientHooks as _, OperationInfo};
-    run::<serde_json::Value, _, _>(client, name, safety, timeout, || async move {
+    run::<serde_json::Value, _, _>(client, operation, settings, || async move {
         let raw = client.raw();
-        let info = OperationInfo { operation_id: name };
+        let info = OperationInfo {
+            operation_id: operation.method_name(),
+        };
         let mut request = request;
         raw.pre::<ByteStream>(&mut request, &info).await?;
         let result = raw.exec(request, &info).await;
@@ -114,29 +98,36 @@ pub(crate) async fn execute_raw(
     .await
 }
 
-/// One call: the credential checked against the call's deadline, the
-/// call's context handed to the transport for the attempts `send` makes,
-/// and a failure turned into [`Error`] with the attempts, request id and
-/// deadline the transport saw. `D` is what a 200 decodes to, for a decode
-/// error to say where the body departs from it.
+/// One call: the credential checked (once) against the call's deadline,
+/// the call's plan handed to the transport for the attempts `send` makes,
+/// and a failure turned into [`Error`] with the attempts, request id,
+/// `Retry-After` and deadline the transport saw. `D` is what a 200 decodes
+/// to, for a decode error to say where the body departs from it.
 async fn run<D: DeserializeOwned, T, F>(
     client: &Client,
-    name: &'static str,
-    safety: Safety,
-    timeout: Option<Duration>,
+    operation: Op,
+    settings: &CallSettings,
     send: impl FnOnce() -> F,
 ) -> Result<T, Error>
 where
     T: Send,
     F: Future<Output = Result<T, GenError>> + Send,
 {
-    let operation_timeout = client.config().operation_timeout();
+    let operation_timeout = settings
+        .operation_timeout
+        .unwrap_or_else(|| client.config().operation_timeout());
     let deadline = tokio::time::Instant::now().checked_add(operation_timeout);
-    client
+    let token = client
         .auth()
-        .ensure_fresh_by(deadline, operation_timeout)
+        .fresh_header_by(deadline, operation_timeout)
         .await?;
-    let context = CallContext::new(name, safety, timeout, deadline);
+    let context = CallContext::new(Plan {
+        operation,
+        timeout: settings.timeout,
+        retry: settings.retry.clone(),
+        deadline,
+        token,
+    });
     // Not boxed: a heap block of kilobytes per call (the generated future
     // holds the typed request and reqwest's future) costs more than the
     // copies it saves, once tasks move between runtime workers and the block
@@ -147,14 +138,14 @@ where
             (sent, CALL.with(|c| c.outcome.take()))
         })
         .await;
-    if let Some((status, headers)) = &outcome.redirected {
+    if let Some((status, headers)) = outcome.redirected.as_deref() {
         // An HTTP client that follows redirects answered from another URL:
         // whatever it got there is not this request's answer.
         return Err(Redirect::from_parts(*status, headers).into());
     }
     let err = match sent {
         Ok(value) => return Ok(value),
-        Err(e) => Box::pin(convert::<D>(e)).await,
+        Err(e) => Box::pin(convert::<D>(e, &outcome)).await,
     };
     if err.is_unauthorized() {
         // A refused access token may have been revoked: fetch a new one next
@@ -166,12 +157,7 @@ where
 
 fn with_outcome(mut err: Error, outcome: Outcome, operation_timeout: Duration) -> Error {
     let attempts = outcome.attempts.max(1);
-    let request_id = || {
-        outcome
-            .request_id
-            .as_ref()
-            .and_then(|id| id.to_str().ok().map(str::to_owned))
-    };
+    let request_id = || outcome_request_id(&outcome);
     match &mut err {
         Error::Api(e) => e.attempts = attempts,
         Error::Transport(e) => {
@@ -188,8 +174,39 @@ fn with_outcome(mut err: Error, outcome: Outcome, operation_timeout: Duration) -
     err
 }
 
+/// The request id the transport read from the last response.
+fn outcome_request_id(outcome: &Outcome) -> Option<String> {
+    outcome
+        .request_id
+        .as_ref()
+        .and_then(|id| id.to_str().ok().map(str::to_owned))
+}
+
+/// An error response's [`ApiError`], with the request id and `Retry-After`
+/// the transport already read from its headers.
+fn api_error(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: bytes::Bytes,
+    truncated: bool,
+    outcome: &Outcome,
+) -> Error {
+    let mut e = ApiError::from_read(
+        status,
+        headers,
+        body,
+        outcome_request_id(outcome),
+        outcome.retry_after,
+    );
+    e.body_truncated = truncated;
+    e.into()
+}
+
 /// Turns a generated client's error into the SDK's, reading error bodies.
-pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
+///
+/// The request id and `Retry-After` come from `outcome`: the transport read
+/// them when the response arrived, and they are not read again here.
+pub(crate) async fn convert<T: DeserializeOwned>(err: GenError, outcome: &Outcome) -> Error {
     use blaxel_jobs_client::Error as G;
     match err {
         G::InvalidRequest(msg) | G::Custom(msg) => InvalidInput::general(msg).into(),
@@ -204,11 +221,7 @@ pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
                 return Redirect::from_parts(status, &headers).into();
             }
             match read_prefix(rv.into_inner().into_inner(), ERROR_BODY_KEPT).await {
-                Ok((body, truncated)) => {
-                    let mut e = ApiError::from_parts(status, &headers, body);
-                    e.body_truncated = truncated;
-                    e.into()
-                }
+                Ok((body, truncated)) => api_error(status, &headers, body, truncated, outcome),
                 Err(e) => body_error(e),
             }
         }
@@ -229,15 +242,11 @@ pub(crate) async fn convert<T: DeserializeOwned>(err: GenError) -> Error {
                     body,
                     format!("the document does not list status {status} for this operation"),
                 );
-                e.request_id = crate::error::request_id(&headers);
+                e.request_id = outcome_request_id(outcome);
                 e.into()
             } else {
                 match read_prefix(Box::pin(response.bytes_stream()), ERROR_BODY_KEPT).await {
-                    Ok((body, truncated)) => {
-                        let mut e = ApiError::from_parts(status, &headers, body);
-                        e.body_truncated = truncated;
-                        e.into()
-                    }
+                    Ok((body, truncated)) => api_error(status, &headers, body, truncated, outcome),
                     Err(e) => body_error(e),
                 }
             }
@@ -259,12 +268,13 @@ fn body_error(e: reqwest::Error) -> Error {
 }
 
 /// The state every fluent builder shares: the client, the generated builder
-/// being filled in, a per-call timeout, and the first invalid value given.
+/// being filled in, the call's own settings, and the first invalid value
+/// given.
 #[derive(Debug, Clone)]
 pub(crate) struct Call<'a, O> {
     pub(crate) client: &'a Client,
     pub(crate) op: O,
-    timeout: Option<Duration>,
+    pub(crate) settings: CallSettings,
     invalid: Option<InvalidInput>,
 }
 
@@ -273,7 +283,7 @@ impl<'a, O: Operation> Call<'a, O> {
         Call {
             client,
             op,
-            timeout: None,
+            settings: CallSettings::default(),
             invalid: None,
         }
     }
@@ -293,14 +303,24 @@ impl<'a, O: Operation> Call<'a, O> {
     }
 
     pub(crate) fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.settings.timeout = Some(timeout);
         self
     }
 
-    pub(crate) async fn send(self) -> Result<O::Output, Error> {
+    pub(crate) fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.operation_timeout = Some(timeout);
+        self
+    }
+
+    pub(crate) fn retry(mut self, retry: RetryConfig) -> Self {
+        self.settings.retry = Some(Box::new(retry));
+        self
+    }
+
+    pub(crate) async fn send(self) -> Result<O::Decoded, Error> {
         if let Some(e) = self.invalid {
             return Err(e.into());
         }
-        execute(self.client, self.op, self.timeout).await
+        execute(self.client, self.op, &self.settings).await
     }
 }

@@ -140,13 +140,18 @@ impl Client {
             Arc::clone(&transport).send(http, request, operation)
         });
         if auth.refreshes() {
-            // Calls through `raw()` get a fresh token too (the SDK's own
-            // calls refresh it first, with a typed error, so this is a no-op
-            // for them).
+            // Calls through `raw()` get a fresh token too. The SDK's own
+            // calls have checked theirs already (with the call's deadline
+            // and a typed error), so they skip this.
             let prepare_auth = Arc::clone(&auth);
             hooks = hooks.with_prepare(move || {
                 let auth = Arc::clone(&prepare_auth);
-                async move { auth.ensure_fresh().await.map_err(|e| e.to_string()) }
+                async move {
+                    if crate::transport::in_sdk_call() {
+                        return Ok(());
+                    }
+                    auth.ensure_fresh().await.map_err(|e| e.to_string())
+                }
             });
         }
         let api = blaxel_jobs_client::Client::new_with_client(&config.base_url, http, hooks);

@@ -570,6 +570,19 @@ impl ApiError {
     /// `Error` object or the platform's `{"error": {...}}` envelope when it is
     /// JSON; any other body is kept raw.
     pub(crate) fn from_parts(status: StatusCode, headers: &HeaderMap, body: bytes::Bytes) -> Self {
+        let retry_after = crate::retry::parse_retry_after(headers);
+        Self::from_read(status, headers, body, request_id(headers), retry_after)
+    }
+
+    /// [`from_parts`](Self::from_parts), given the request id and
+    /// `Retry-After` already read from the headers (by the transport).
+    pub(crate) fn from_read(
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: bytes::Bytes,
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
         let ErrorFields {
             code,
             message,
@@ -581,8 +594,8 @@ impl ApiError {
             code: code.filter(|c| !c.is_empty()).map(ErrorCode::from),
             message: message.filter(|m| !m.is_empty()),
             origin: origin.filter(|o| !o.is_empty()),
-            request_id: request_id(headers),
-            retry_after: crate::retry::parse_retry_after(headers),
+            request_id,
+            retry_after,
             retryable,
             blaxel_source: headers
                 .get("x-blaxel-source")

@@ -2,7 +2,7 @@
 //! and wait. Get an [`Executions`] with [`crate::JobRef::executions`].
 
 use crate::Client;
-use crate::call::Call;
+use crate::call::{Call, CallSettings};
 use crate::error::{Error, ExecutionConflict, InvalidInput};
 use crate::jobs::fluent;
 use crate::paginate;
@@ -60,7 +60,7 @@ impl<'a> Executions<'a> {
             client: self.client,
             job: self.job.clone(),
             request: types::CreateJobExecutionRequest::default(),
-            timeout: None,
+            settings: CallSettings::default(),
             invalid: self.check_job().err(),
         }
     }
@@ -178,7 +178,7 @@ pub struct CreateJobExecution<'a> {
     client: &'a Client,
     job: String,
     request: types::CreateJobExecutionRequest,
-    timeout: Option<Duration>,
+    settings: CallSettings,
     invalid: Option<InvalidInput>,
 }
 
@@ -194,7 +194,7 @@ impl std::fmt::Debug for CreateJobExecution<'_> {
             .field("env", &r.env.keys().collect::<Vec<_>>())
             .field("memory", &r.memory)
             .field("allow_queue", &r.allow_queue)
-            .field("timeout", &self.timeout)
+            .field("settings", &self.settings)
             .field("invalid", &self.invalid)
             .finish()
     }
@@ -266,7 +266,20 @@ impl<'a> CreateJobExecution<'a> {
 
     /// Overrides the client's per-attempt timeout for this call.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.settings.timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the client's timeout of the whole call, every attempt and
+    /// wait included.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the client's retry settings for this call.
+    pub fn retry(mut self, retry: crate::RetryConfig) -> Self {
+        self.settings.retry = Some(Box::new(retry));
         self
     }
 
@@ -288,7 +301,8 @@ impl<'a> CreateJobExecution<'a> {
 
     /// Starts the execution.
     pub async fn send(self) -> Result<types::CreateJobExecutionOutput, Error> {
-        let (client, job, timeout) = (self.client, self.job.clone(), self.timeout);
+        let (client, job) = (self.client, self.job.clone());
+        let settings = self.settings.clone();
         let request = self.build()?.into_inner();
         if let Some(memory) = request.memory {
             check_memory(client, &job, memory).await?;
@@ -300,9 +314,7 @@ impl<'a> CreateJobExecution<'a> {
             .job_id(job.clone())
             .body(request.clone());
         let mut call = Call::new(client, op);
-        if let Some(t) = timeout {
-            call = call.timeout(t);
-        }
+        call.settings = settings;
         match call.send().await {
             // A retried request whose first attempt may have reached the
             // server: the execution may exist because of it. Report success

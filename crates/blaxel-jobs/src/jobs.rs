@@ -4,26 +4,42 @@
 //! Each method returns a builder; set options on it, then `.send().await`.
 
 use crate::Client;
-use crate::call::{self, Call};
+use crate::call::{self, Call, CallSettings};
 use crate::error::{DecodeError, Error, InvalidInput};
 use crate::executions::{ExecutionRef, Executions};
 use crate::merge;
 use crate::paginate;
-use crate::retry::Safety;
 use crate::validate;
 use crate::wait::WaitUntilDeployed;
 use blaxel_jobs_client::limits;
 use blaxel_jobs_client::open_enum::DeploymentStatus;
+use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_client::{builder, types};
 use std::time::Duration;
 
-/// Adds `timeout` and `send` to a builder wrapping a [`Call`].
+/// Adds `timeout`, `operation_timeout`, `retry` and `send` to a builder
+/// wrapping a [`Call`].
 macro_rules! fluent {
     ($name:ident, $output:ty) => {
         impl<'a> $name<'a> {
-            /// Overrides the client's per-attempt timeout for this call.
-            pub fn timeout(self, timeout: Duration) -> Self {
+            /// Overrides the client's per-attempt timeout for this call
+            /// ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
+            pub fn timeout(self, timeout: std::time::Duration) -> Self {
                 Self(self.0.timeout(timeout))
+            }
+
+            /// Overrides the client's timeout of the whole call, every
+            /// attempt and wait included
+            /// ([`ClientBuilder::operation_timeout`](crate::ClientBuilder::operation_timeout)).
+            pub fn operation_timeout(self, timeout: std::time::Duration) -> Self {
+                Self(self.0.operation_timeout(timeout))
+            }
+
+            /// Overrides the client's retry settings for this call
+            /// ([`ClientBuilder::retry`](crate::ClientBuilder::retry)); the
+            /// rules of [`crate::retry`] still decide what may be retried.
+            pub fn retry(self, retry: crate::RetryConfig) -> Self {
+                Self(self.0.retry(retry))
             }
 
             /// Sends the request, retrying as [`crate::retry`] describes.
@@ -192,7 +208,7 @@ impl<'a> JobRef<'a> {
             name: self.name.clone(),
             edit,
             show_secrets: false,
-            timeout: None,
+            settings: CallSettings::default(),
         }
     }
 
@@ -295,7 +311,7 @@ pub struct UpdateJobWith<'a, F> {
     name: String,
     edit: F,
     show_secrets: bool,
-    timeout: Option<Duration>,
+    settings: CallSettings,
 }
 
 impl<F> std::fmt::Debug for UpdateJobWith<'_, F> {
@@ -303,7 +319,7 @@ impl<F> std::fmt::Debug for UpdateJobWith<'_, F> {
         f.debug_struct("UpdateJobWith")
             .field("name", &self.name)
             .field("show_secrets", &self.show_secrets)
-            .field("timeout", &self.timeout)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -321,7 +337,20 @@ where
 
     /// Overrides the client's per-attempt timeout for both requests.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.settings.timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the client's timeout of a whole call, for each of the two
+    /// calls (the read and the write).
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the client's retry settings for both requests.
+    pub fn retry(mut self, retry: crate::RetryConfig) -> Self {
+        self.settings.retry = Some(Box::new(retry));
         self
     }
 
@@ -333,7 +362,7 @@ where
             name,
             edit,
             show_secrets,
-            timeout,
+            settings,
         } = self;
         validate::path_id(&name, "jobId")?;
         let url = job_url(client, &name)?;
@@ -344,7 +373,7 @@ where
                 .append_pair("show_secrets", "true");
         }
         let get = raw_request(client, reqwest::Method::GET, get_url, None)?;
-        let read = call::execute_raw(client, "GetJob", Safety::Idempotent, timeout, get).await?;
+        let read = call::execute_raw(client, Operation::GetJob, &settings, get).await?;
         let decode_error = |message: String| {
             DecodeError::locate::<types::Job>(reqwest::StatusCode::OK, read.clone(), message)
         };
@@ -362,8 +391,7 @@ where
         }
         let body = merge::merge(text, &before, &after).map_err(|e| decode_error(e.to_string()))?;
         let put = raw_request(client, reqwest::Method::PUT, url, Some(body))?;
-        let written =
-            call::execute_raw(client, "UpdateJob", Safety::Idempotent, timeout, put).await?;
+        let written = call::execute_raw(client, Operation::UpdateJob, &settings, put).await?;
         serde_json::from_slice(&written).map_err(|e| {
             DecodeError::locate::<types::Job>(
                 reqwest::StatusCode::OK,

@@ -4,7 +4,11 @@
 //! in all (3 by default), when the failure is transient **and** sending the
 //! request again cannot do the work twice:
 //!
-//! | failure | GET, PUT, DELETE, CreateJobExecution | CreateJob (POST) |
+//! Which operation is which comes from the document: each operation's
+//! `x-blaxel-retry` class, generated into
+//! [`Operation::retry`](blaxel_jobs_client::operations::Operation::retry).
+//!
+//! | failure | `idempotent`, `idempotent-with-client-token` | `not-idempotent` |
 //! |---|---|---|
 //! | connection not established | retried | retried |
 //! | other transport failure, timeout | retried | never (the job may exist) |
@@ -24,10 +28,11 @@
 //! or `Retry-After` wait that would end after it is not started; the call
 //! returns the last answer instead.
 //!
-//! CreateJobExecution counts as idempotent because the SDK always sends a
-//! client-generated `executionId` (and message `id`), the same on every
-//! attempt: the server returns the execution it already started instead of
-//! starting a second one.
+//! An `idempotent-with-client-token` operation (CreateJobExecution) counts
+//! as idempotent because the SDK always sends a client-generated token (its
+//! `executionId`, and a message `id`), the same on every attempt: the
+//! server returns the execution it already started instead of starting a
+//! second one.
 //!
 //! Delays use exponential backoff with full jitter: a random wait between 0
 //! and `min(max_backoff, initial_backoff × 2^(attempt-1))`. A `Retry-After`
@@ -36,6 +41,7 @@
 //! returns the error, which carries the value in [`crate::ApiError::retry_after`].
 
 use crate::error::{Error, TransportErrorKind};
+use blaxel_jobs_client::operations::RetrySafety;
 use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime};
 
@@ -140,14 +146,10 @@ impl RetryConfig {
         Duration::from_nanos(fastrand::u64(0..=nanos))
     }
 
-    /// Whether to retry after `failure` on attempt `attempt`, and after how long.
-    pub(crate) fn decide(
-        &self,
-        safety: Safety,
-        failure: &Failure,
-        attempt: u32,
-    ) -> Option<Duration> {
-        if attempt >= self.max_attempts || !safety.may_retry(failure) {
+    /// Whether to retry after `failure` (one that [`may_retry`] allows) on
+    /// attempt `attempt`, and after how long.
+    pub(crate) fn decide(&self, failure: &Failure, attempt: u32) -> Option<Duration> {
+        if attempt >= self.max_attempts {
             return None;
         }
         match failure {
@@ -193,34 +195,24 @@ impl Failure {
     }
 }
 
-/// How safe it is to send an operation's request again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Safety {
-    /// Sending it twice has the effect of sending it once (GET, PUT, DELETE,
-    /// and CreateJobExecution with its client-generated id).
-    Idempotent,
-    /// Sending it twice may do the work twice (CreateJob).
-    NotIdempotent,
-}
-
-impl Safety {
-    pub(crate) fn may_retry(self, failure: &Failure) -> bool {
-        match (self, failure) {
-            (_, Failure::Redirect) => false,
-            (_, Failure::Connect) => true,
-            (Safety::Idempotent, Failure::Transport) => true,
-            (Safety::NotIdempotent, Failure::Transport) => false,
-            (Safety::Idempotent, Failure::Status { status, .. }) => {
-                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-            }
-            (
-                Safety::NotIdempotent,
-                Failure::Status {
-                    status,
-                    retry_after,
-                },
-            ) => *status == 429 || (*status == 503 && retry_after.is_some()),
+/// Whether a request of this retry class may be sent again after
+/// `failure` (the table at the top of this module). A token-carrying
+/// request counts as idempotent: the SDK always sends the token.
+pub(crate) fn may_retry(safety: RetrySafety, failure: &Failure) -> bool {
+    match (safety.is_idempotent(), failure) {
+        (_, Failure::Redirect) => false,
+        (_, Failure::Connect) => true,
+        (idempotent, Failure::Transport) => idempotent,
+        (true, Failure::Status { status, .. }) => {
+            matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
         }
+        (
+            false,
+            Failure::Status {
+                status,
+                retry_after,
+            },
+        ) => *status == 429 || (*status == 503 && retry_after.is_some()),
     }
 }
 
@@ -290,47 +282,71 @@ mod tests {
     #[test]
     fn idempotent_operations_retry_transient_statuses_only() {
         for status in [408, 429, 500, 502, 503, 504] {
-            assert!(Safety::Idempotent.may_retry(&api(status, None)), "{status}");
-        }
-        for status in [400, 401, 403, 404, 409, 413, 422, 501] {
             assert!(
-                !Safety::Idempotent.may_retry(&api(status, None)),
+                may_retry(RetrySafety::Idempotent, &api(status, None)),
                 "{status}"
             );
         }
-        assert!(Safety::Idempotent.may_retry(&transport(TransportErrorKind::Other)));
-        assert!(Safety::Idempotent.may_retry(&transport(TransportErrorKind::Timeout)));
+        for status in [400, 401, 403, 404, 409, 413, 422, 501] {
+            assert!(
+                !may_retry(RetrySafety::Idempotent, &api(status, None)),
+                "{status}"
+            );
+        }
+        assert!(may_retry(
+            RetrySafety::Idempotent,
+            &transport(TransportErrorKind::Other)
+        ));
+        assert!(may_retry(
+            RetrySafety::Idempotent,
+            &transport(TransportErrorKind::Timeout)
+        ));
+    }
+
+    #[test]
+    fn a_client_token_makes_a_request_as_safe_to_retry_as_an_idempotent_one() {
+        let failures = [
+            api(408, None),
+            api(500, None),
+            api(503, None),
+            transport(TransportErrorKind::Timeout),
+            transport(TransportErrorKind::Other),
+        ];
+        for f in failures {
+            assert!(
+                may_retry(RetrySafety::IdempotentWithClientToken, &f),
+                "{f:?}"
+            );
+            assert!(!may_retry(RetrySafety::NotIdempotent, &f), "{f:?}");
+        }
     }
 
     #[test]
     fn create_job_retries_only_when_the_server_cannot_have_processed_it() {
-        let s = Safety::NotIdempotent;
-        assert!(s.may_retry(&transport(TransportErrorKind::Connect)));
-        assert!(!s.may_retry(&transport(TransportErrorKind::Timeout)));
-        assert!(!s.may_retry(&transport(TransportErrorKind::Other)));
-        assert!(s.may_retry(&api(429, None)));
-        assert!(s.may_retry(&api(503, Some("1"))));
-        assert!(!s.may_retry(&api(503, None)));
+        let s = RetrySafety::NotIdempotent;
+        assert!(may_retry(s, &transport(TransportErrorKind::Connect)));
+        assert!(!may_retry(s, &transport(TransportErrorKind::Timeout)));
+        assert!(!may_retry(s, &transport(TransportErrorKind::Other)));
+        assert!(may_retry(s, &api(429, None)));
+        assert!(may_retry(s, &api(503, Some("1"))));
+        assert!(!may_retry(s, &api(503, None)));
         for status in [400, 401, 403, 404, 408, 409, 500, 502, 504] {
-            assert!(!s.may_retry(&api(status, None)), "{status}");
+            assert!(!may_retry(s, &api(status, None)), "{status}");
         }
     }
 
     #[test]
     fn attempts_are_capped_and_retry_after_is_honoured_up_to_the_cap() {
         let cfg = RetryConfig::default();
-        assert!(cfg.decide(Safety::Idempotent, &api(503, None), 1).is_some());
-        assert!(cfg.decide(Safety::Idempotent, &api(503, None), 3).is_none());
+        assert!(cfg.decide(&api(503, None), 1).is_some());
+        assert!(cfg.decide(&api(503, None), 3).is_none());
         assert_eq!(
-            cfg.decide(Safety::Idempotent, &api(429, Some("7")), 1),
+            cfg.decide(&api(429, Some("7")), 1),
             Some(Duration::from_secs(7))
         );
-        assert_eq!(
-            cfg.decide(Safety::Idempotent, &api(429, Some("3600")), 1),
-            None
-        );
+        assert_eq!(cfg.decide(&api(429, Some("3600")), 1), None);
         let off = RetryConfig::disabled();
-        assert!(off.decide(Safety::Idempotent, &api(503, None), 1).is_none());
+        assert!(off.decide(&api(503, None), 1).is_none());
     }
 
     #[test]
@@ -393,10 +409,7 @@ mod tests {
             status: 503,
             retry_after: Some(Duration::MAX),
         };
-        assert_eq!(
-            RetryConfig::default().decide(Safety::Idempotent, &failure, 1),
-            None
-        );
+        assert_eq!(RetryConfig::default().decide(&failure, 1), None);
     }
 
     proptest::proptest! {
@@ -432,11 +445,12 @@ mod tests {
                 max_retry_after: Duration::from_secs(max_after),
             };
             let failure = Failure::Status { status, retry_after: after.map(Duration::from_secs) };
-            for safety in [Safety::Idempotent, Safety::NotIdempotent] {
-                if let Some(d) = cfg.decide(safety, &failure, attempt) {
-                    proptest::prop_assert!(d <= cfg.max_retry_after.max(cfg.max_backoff));
-                }
-                let _ = cfg.decide(safety, &Failure::Connect, attempt);
+            if let Some(d) = cfg.decide(&failure, attempt) {
+                proptest::prop_assert!(d <= cfg.max_retry_after.max(cfg.max_backoff));
+            }
+            let _ = cfg.decide(&Failure::Connect, attempt);
+            for safety in [RetrySafety::Idempotent, RetrySafety::IdempotentWithClientToken, RetrySafety::NotIdempotent] {
+                let _ = may_retry(safety, &failure);
             }
         }
     }

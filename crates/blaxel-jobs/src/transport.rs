@@ -13,7 +13,9 @@
 //! operation's deadline bounds each attempt and each backoff.
 
 use crate::auth::Auth;
-use crate::retry::{Failure, RetryConfig, Safety, parse_retry_after};
+use crate::retry::{Failure, RetryConfig, may_retry, parse_retry_after};
+use blaxel_jobs_client::operations::{Operation, RetrySafety};
+use reqwest::header::HeaderValue;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,24 +23,56 @@ use tracing::Instrument as _;
 
 tokio::task_local! {
     /// The SDK call being made, if any (a call through `Client::raw` has none).
+    ///
+    /// Why a task-local: the SDK sends through the generated builders, whose
+    /// `send()` ends in the generated client's exec hook with nothing but the
+    /// built `reqwest::Request` and the operation's id. Nothing per call can
+    /// ride along: the request's extension map is private to reqwest, a
+    /// `reqwest::Error` cannot carry data back, and an error response is
+    /// reduced to status, headers and body (`ResponseValue`) before the SDK
+    /// sees it. The alternatives cost more than this (~1.5 k instructions a
+    /// call): a generated client per call (its base URL copied, and the
+    /// builder borrows it), a marker header, or re-implementing every
+    /// operation's request building by hand. The transport reads the context
+    /// once at the start of a call and writes its [`Outcome`] once at the
+    /// end.
     pub(crate) static CALL: CallContext;
+}
+
+/// Whether the current task is inside an SDK call (rather than a call
+/// through `Client::raw`).
+pub(crate) fn in_sdk_call() -> bool {
+    CALL.try_with(|_| ()).is_ok()
 }
 
 /// What the transport needs to know about the SDK call it serves, and what
 /// it reports back.
 pub(crate) struct CallContext {
-    /// The operationId, for spans.
-    pub(crate) name: &'static str,
-    /// Whether the request may be sent again.
-    pub(crate) safety: Safety,
+    /// What the transport needs to make the attempts.
+    pub(crate) plan: Plan,
+    /// What happened, for the error the call may return (written once, when
+    /// the transport is done).
+    pub(crate) outcome: RefCell<Outcome>,
+}
+
+/// How to send one call's request.
+#[derive(Clone)]
+pub(crate) struct Plan {
+    /// The operation: its `operationId` names the spans, and its retry
+    /// safety (`x-blaxel-retry` in the document) says what may be retried.
+    pub(crate) operation: Operation,
     /// The per-attempt timeout, when the call overrides the client's.
     pub(crate) timeout: Option<Duration>,
+    /// The retry settings, when the call overrides the client's.
+    pub(crate) retry: Option<Box<RetryConfig>>,
     /// When the whole call must end, attempts and backoff included (`None`:
     /// no deadline, or one too far away to represent).
     /// On tokio's clock, so that tests can run it paused.
     pub(crate) deadline: Option<tokio::time::Instant>,
-    /// What happened, for the error the call may return.
-    pub(crate) outcome: RefCell<Outcome>,
+    /// The access token the call checked before it started, for the first
+    /// attempt (`None` for an API key, which is a default header). Later
+    /// attempts read the cached token again: it may have been refreshed.
+    pub(crate) token: Option<HeaderValue>,
 }
 
 /// How a call's attempts went.
@@ -48,26 +82,22 @@ pub(crate) struct Outcome {
     pub(crate) attempts: u32,
     /// The request-id header of the last response (a reference-counted
     /// view of the response's buffer: keeping it costs no allocation).
-    pub(crate) request_id: Option<reqwest::header::HeaderValue>,
+    pub(crate) request_id: Option<HeaderValue>,
+    /// The last response's `Retry-After`, read once here (for the retry
+    /// decision) and carried into [`crate::ApiError::retry_after`].
+    pub(crate) retry_after: Option<Duration>,
     /// The last attempt's timeout was shortened to meet the deadline.
     pub(crate) deadline_bound: bool,
     /// The response came from another URL than the request's: the HTTP
     /// client followed a redirect (the SDK's own client never does).
-    pub(crate) redirected: Option<(reqwest::StatusCode, reqwest::header::HeaderMap)>,
+    /// (Boxed: it is rare, and the outcome lives in every call's future.)
+    pub(crate) redirected: Option<Box<(reqwest::StatusCode, reqwest::header::HeaderMap)>>,
 }
 
 impl CallContext {
-    pub(crate) fn new(
-        name: &'static str,
-        safety: Safety,
-        timeout: Option<Duration>,
-        deadline: Option<tokio::time::Instant>,
-    ) -> Self {
+    pub(crate) fn new(plan: Plan) -> Self {
         CallContext {
-            name,
-            safety,
-            timeout,
-            deadline,
+            plan,
             outcome: RefCell::new(Outcome::default()),
         }
     }
@@ -89,33 +119,72 @@ impl Transport {
     pub(crate) async fn send(
         self: Arc<Self>,
         http: reqwest::Client,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
-        let call = CALL
-            .try_with(|c| (c.name, c.safety, c.timeout, c.deadline))
-            .ok();
-        let (name, safety, max_attempts, attempt_timeout, deadline) = match call {
-            Some((name, safety, timeout, deadline)) => {
-                if let Some(t) = timeout {
-                    *request.timeout_mut() = Some(t);
-                }
-                let attempt_timeout = timeout.unwrap_or(self.timeout);
-                (
-                    name,
-                    safety,
-                    self.retry.max_attempts,
-                    attempt_timeout,
-                    deadline,
-                )
+        match CALL.try_with(|c| c.plan.clone()) {
+            Ok(plan) => {
+                let mut outcome = Outcome::default();
+                let retry = plan.retry.as_deref().unwrap_or(&self.retry);
+                let result = self
+                    .attempts(&http, request, &plan, retry, &mut outcome)
+                    .await;
+                let _ = CALL.try_with(|c| *c.outcome.borrow_mut() = outcome);
+                result
             }
-            None => (operation, Safety::NotIdempotent, 1, self.timeout, None),
-        };
+            Err(_) => {
+                // `operation` is the generated client's method name; the
+                // span names the operation by its operationId, as for SDK
+                // calls. (Every generated method is in the table.)
+                let operation = Operation::ALL
+                    .into_iter()
+                    .find(|o| o.method_name() == operation)
+                    .unwrap_or(Operation::GetJob);
+                let plan = Plan {
+                    operation,
+                    timeout: None,
+                    retry: None,
+                    deadline: None,
+                    token: self.auth.token_header(),
+                };
+                self.attempts(&http, request, &plan, &NO_RETRY, &mut Outcome::default())
+                    .await
+            }
+        }
+    }
+
+    /// Makes the attempts of one call with the `retry` settings, recording
+    /// how they went in `outcome`.
+    async fn attempts(
+        &self,
+        http: &reqwest::Client,
+        mut request: reqwest::Request,
+        plan: &Plan,
+        retry: &RetryConfig,
+        outcome: &mut Outcome,
+    ) -> reqwest::Result<reqwest::Response> {
+        let Plan {
+            operation,
+            timeout,
+            deadline,
+            ref token,
+            ..
+        } = *plan;
+        let mut token = token.clone();
+        let (name, safety) = (operation.name(), safety(operation));
+        if let Some(t) = timeout {
+            *request.timeout_mut() = Some(t);
+        }
+        let attempt_timeout = timeout.unwrap_or(self.timeout);
         let mut attempt: u32 = 1;
         loop {
-            // The current access token (it may have been refreshed since the
-            // last attempt); an API key is a default header of the client.
-            if let Some(value) = self.auth.token_header() {
+            // The access token: the one the call checked for the first
+            // attempt, the cached one (it may have been refreshed since) for
+            // later ones. An API key is a default header of the client.
+            if let Some(value) = token
+                .take()
+                .or_else(|| (attempt > 1).then(|| self.auth.token_header()).flatten())
+            {
                 request
                     .headers_mut()
                     .insert(reqwest::header::AUTHORIZATION, value);
@@ -127,11 +196,11 @@ impl Transport {
                 let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
                 if remaining < attempt_timeout {
                     *request.timeout_mut() = Some(remaining);
-                    let _ = CALL.try_with(|c| c.outcome.borrow_mut().deadline_bound = true);
+                    outcome.deadline_bound = true;
                 }
             }
             // Keep a copy for the next attempt, if there may be one.
-            let next = if attempt < max_attempts {
+            let next = if attempt < retry.max_attempts {
                 copy_request(&request)
             } else {
                 None
@@ -153,6 +222,7 @@ impl Transport {
                 "duration_ms",
                 u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             );
+            outcome.attempts = attempt;
             let failure = match &result {
                 Ok(response) => {
                     let status = response.status();
@@ -163,38 +233,40 @@ impl Transport {
                     {
                         span.record("request_id", id);
                     }
-                    let followed = url_fingerprint(response.url()) != sent_url;
-                    let _ = CALL.try_with(|c| {
-                        let mut outcome = c.outcome.borrow_mut();
-                        outcome.request_id = id.cloned();
-                        if followed {
-                            outcome.redirected = Some((status, response.headers().clone()));
-                        }
-                    });
-                    if followed || status.is_redirection() {
+                    outcome.request_id = id.cloned();
+                    outcome.retry_after = None;
+                    if url_fingerprint(response.url()) != sent_url {
+                        outcome.redirected = Some(Box::new((status, response.headers().clone())));
                         // Never retried, never a success.
                         Some(Failure::Redirect)
+                    } else if status.is_redirection() {
+                        Some(Failure::Redirect)
+                    } else if status.is_success() {
+                        None
                     } else {
-                        (!status.is_success()).then(|| Failure::Status {
+                        // Read once: the retry decision and the error share it.
+                        outcome.retry_after = parse_retry_after(response.headers());
+                        Some(Failure::Status {
                             status: status.as_u16(),
-                            retry_after: parse_retry_after(response.headers()),
+                            retry_after: outcome.retry_after,
                         })
                     }
                 }
                 Err(e) if e.is_connect() => Some(Failure::Connect),
                 Err(_) => Some(Failure::Transport),
             };
-            let _ = CALL.try_with(|c| c.outcome.borrow_mut().attempts = attempt);
-            let retry = failure.and_then(|f| self.retry.decide(safety, &f, attempt));
+            let delay = failure
+                .filter(|f| may_retry(safety, f))
+                .and_then(|f| retry.decide(&f, attempt));
             // A wait that would end past the deadline is not started: the
             // call ends now with this attempt's answer (which carries any
             // `Retry-After`).
-            let retry = retry.filter(|delay| {
+            let delay = delay.filter(|delay| {
                 deadline.is_none_or(|d| {
                     *delay < d.saturating_duration_since(tokio::time::Instant::now())
                 })
             });
-            match (retry, next) {
+            match (delay, next) {
                 (Some(delay), Some(again)) => {
                     let why = match &result {
                         Ok(r) => r.status().to_string(),
@@ -216,6 +288,26 @@ impl Transport {
                 _ => return result.map(|r| crate::body::limit(r, self.max_body)),
             }
         }
+    }
+}
+
+/// One attempt: the retry settings of a call through `Client::raw`.
+const NO_RETRY: RetryConfig = RetryConfig {
+    max_attempts: 1,
+    initial_backoff: Duration::ZERO,
+    max_backoff: Duration::ZERO,
+    max_retry_after: Duration::ZERO,
+};
+
+/// How safe it is to send an SDK call's request again: the operation's
+/// class in the document. A request with a client token counts as
+/// idempotent because the SDK always sends one (CreateJobExecution's
+/// builder fills in `executionId`, the same on every attempt); calls
+/// through `Client::raw`, which may carry none, are never retried.
+fn safety(operation: Operation) -> RetrySafety {
+    match operation.retry() {
+        RetrySafety::IdempotentWithClientToken => RetrySafety::Idempotent,
+        other => other,
     }
 }
 

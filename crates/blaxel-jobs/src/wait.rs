@@ -38,7 +38,7 @@ use crate::error::{DeploymentFailed, Error, ExecutionEnded, WaitTimeout};
 use blaxel_jobs_client::open_enum::{DeploymentStatus, JobExecutionStatus};
 use blaxel_jobs_client::types;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How a waiter spaces its polls.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,7 +134,9 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<R, Error>>,
 {
-    let started = Instant::now();
+    // On tokio's clock, like the sleeps and timeouts below, so that a
+    // paused clock (in tests) drives the whole wait.
+    let started = tokio::time::Instant::now();
     let mut delay = interval.initial;
     let mut polls = 0u32;
     let mut last_status = None;

@@ -7,13 +7,14 @@ use base64::Engine as _;
 use blaxel_jobs::config::versions;
 use blaxel_jobs::{Client, types};
 use blaxel_jobs_httpmock::MockServerExt;
+use common::raw::{RawServer, Reply};
 use common::{
     JOB, KEY, Recorder, WS, builder_for, execution, execution_page, fast_retry, job, job_page,
     json_response, task_page,
 };
 use httpmock::{MockServer, When};
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn user_agent() -> String {
     format!(
@@ -242,36 +243,53 @@ async fn concurrent_first_requests_share_one_token_fetch() {
     assert_eq!(token.calls(), 1);
 }
 
-#[tokio::test]
+/// On a paused clock, against a loopback server that hands out `tok-1`,
+/// `tok-2`, ... with a lifetime of 100 s: the token is refreshed once half
+/// of its lifetime (50 s) has passed, and not before.
+#[tokio::test(start_paused = true)]
 async fn an_expiring_token_is_fetched_again() {
-    let server = MockServer::start_async().await;
-    // Lifetime 1 s: refreshed once half of it (0.5 s) has passed.
-    let (token, _) = token_endpoint(&server, 1);
-    let first = server.get_job(|w, t| {
-        w.job_id(JOB)
-            .into_inner()
-            .header("authorization", "Bearer tok-1");
-        t.ok(&job(JOB));
-    });
-    let second = server.get_job(|w, t| {
-        w.job_id(JOB)
-            .into_inner()
-            .header("authorization", "Bearer tok-2");
-        t.ok(&job(JOB));
-    });
-    let client = oauth_client(&server);
-    let started = Instant::now();
+    let tokens = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let issued = std::sync::Arc::clone(&tokens);
+    let server = RawServer::start(move |_, request| {
+        if request.line().starts_with("POST /oauth/token") {
+            let n = issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let body = json!({"access_token": format!("tok-{n}"), "expires_in": 100});
+            Reply::json("200 OK", &body.to_string())
+        } else {
+            Reply::json("200 OK", &common::job_value(JOB).to_string())
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .ignore_environment()
+        .base_url(&server.url)
+        .workspace(WS)
+        .client_credentials("client-7", "cl1ent-s3cret-XYZ")
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let bearer_of_last_get = || {
+        let received = server.received();
+        let last = received
+            .last()
+            .expect("a request")
+            .head
+            .to_ascii_lowercase();
+        last.lines()
+            .find_map(|l| l.strip_prefix("authorization: ").map(str::to_owned))
+            .expect("an authorization header")
+    };
     client.job(JOB).get().send().await.unwrap();
+    tokio::time::advance(Duration::from_secs(49)).await;
     client.job(JOB).get().send().await.unwrap();
-    // Both requests well within the first half of the lifetime.
-    if started.elapsed() < Duration::from_millis(400) {
-        assert_eq!(token.calls(), 1);
-        assert_eq!(first.calls(), 2);
-    }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(tokens.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(bearer_of_last_get(), "bearer tok-1");
+    tokio::time::advance(Duration::from_secs(2)).await;
     client.job(JOB).get().send().await.unwrap();
-    assert_eq!(token.calls(), 2);
-    assert_eq!(second.calls(), 1);
+    assert_eq!(tokens.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(bearer_of_last_get(), "bearer tok-2");
+    // Token, GET, GET, token, GET.
+    assert_eq!(server.received().len(), 5);
 }
 
 #[tokio::test]

@@ -6,13 +6,14 @@ mod common;
 
 use blaxel_jobs::{Error, RetryConfig, TransportErrorKind};
 use blaxel_jobs_httpmock::MockServerExt;
+use common::raw::{RawServer, Reply};
 use common::{
     HangUpServer, JOB, Recorder, api_error, builder_for, closed_port_url, execution_value, job,
-    job_value, json_response, response,
+    job_value, json_response,
 };
 use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Answers GET /jobs/{JOB} with `status` (and Retry-After when given).
 fn get_job_fails<'a>(server: &'a MockServer, status: u16, retry_after: Option<&str>) -> Mock<'a> {
@@ -117,67 +118,193 @@ async fn a_transient_failure_followed_by_success_returns_the_success() {
     assert_eq!(ok.calls(), 1);
 }
 
-#[tokio::test]
-async fn retry_after_in_seconds_is_honoured() {
-    let server = MockServer::start_async().await;
-    let rec = Recorder::new();
-    let mock = server.mock(|when, then| {
-        when.method("GET").path(format!("/jobs/{JOB}"));
-        then.respond_with(rec.responder(|n, _| {
-            if n == 0 {
-                response(
-                    503,
-                    &[("retry-after", "1"), ("content-type", "application/json")],
-                    api_error(503, "unavailable", "busy").to_string(),
-                )
-            } else {
-                json_response(200, &serde_json::to_value(job(JOB)).unwrap())
-            }
-        }));
-    });
-    let started = Instant::now();
-    common::client(&server).job(JOB).get().send().await.unwrap();
-    let elapsed = started.elapsed();
-    assert_eq!(mock.calls(), 2);
-    // The fast backoff alone would retry within 5 ms.
-    assert!(elapsed >= Duration::from_millis(950), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+/// A raw server (in the test's own runtime, so that a paused clock only
+/// moves when every task waits on a timer) whose first `failures` answers
+/// are `status` with `Retry-After: retry_after`, and then the job.
+async fn failing_then_ok(
+    failures: usize,
+    status: &'static str,
+    retry_after: &'static str,
+) -> RawServer {
+    RawServer::start(move |n, _| {
+        if n < failures {
+            Reply::http(
+                status,
+                &[
+                    ("retry-after", retry_after),
+                    ("content-type", "application/json"),
+                ],
+                &api_error(503, "unavailable", "busy").to_string(),
+            )
+        } else {
+            Reply::json("200 OK", &job_value(JOB).to_string())
+        }
+    })
+    .await
 }
 
-#[tokio::test]
+/// Virtual time: the clock moves only to the 1 s the server asked for (the
+/// other timers are the 60 s attempt timeout and the 90 s deadline, which
+/// would show as a jump far past 2 s).
+#[tokio::test(start_paused = true)]
+async fn retry_after_in_seconds_is_honoured() {
+    let server = failing_then_ok(1, "503 Service Unavailable", "1").await;
+    let started = tokio::time::Instant::now();
+    builder_for(&server.url)
+        .build()
+        .unwrap()
+        .job(JOB)
+        .get()
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(server.received().len(), 2);
+    // The fast backoff alone would retry within 5 ms.
+    assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
-    let server = MockServer::start_async().await;
-    let mut mock = get_job_fails(&server, 429, Some("120"));
-    let started = Instant::now();
-    let err = common::client(&server)
+    let server = failing_then_ok(usize::MAX, "429 Too Many Requests", "120").await;
+    let started = tokio::time::Instant::now();
+    let err = builder_for(&server.url)
+        .build()
+        .unwrap()
         .job(JOB)
         .get()
         .send()
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(mock.calls(), 1);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(server.received().len(), 1);
     assert!(err.is_rate_limited());
     let api = err.api().unwrap();
     assert_eq!(api.retry_after(), Some(Duration::from_secs(120)));
     assert_eq!(api.attempts(), 1);
-    mock.delete();
 
     // The cap is configurable: 1 s asked, 500 ms allowed.
-    let mut mock2 = get_job_fails(&server, 503, Some("1"));
-    let capped = builder_for(&server.base_url())
+    let server = failing_then_ok(usize::MAX, "503 Service Unavailable", "1").await;
+    let capped = builder_for(&server.url)
         .retry(common::fast_retry().with_max_retry_after(Duration::from_millis(500)))
         .build()
         .unwrap();
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let err = capped.job(JOB).get().send().await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_millis(900));
+    assert_eq!(started.elapsed(), Duration::ZERO);
     assert_eq!(
         err.api().unwrap().retry_after(),
         Some(Duration::from_secs(1))
     );
-    assert_eq!(mock2.calls(), 1);
-    mock2.delete();
+    assert_eq!(server.received().len(), 1);
+}
+
+/// `.retry(...)` on one call replaces the client's retry settings for that
+/// call only, in both directions (fewer and more attempts).
+#[tokio::test(start_paused = true)]
+async fn a_call_can_override_the_retry_settings() {
+    let server = failing_then_ok(usize::MAX, "503 Service Unavailable", "0").await;
+    let client = builder_for(&server.url).build().unwrap();
+
+    let err = client
+        .job(JOB)
+        .get()
+        .retry(RetryConfig::disabled())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(api_attempts(&err), 1);
+    assert_eq!(server.received().len(), 1);
+
+    let err = client
+        .job(JOB)
+        .get()
+        .retry(common::fast_retry().with_max_attempts(5))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(api_attempts(&err), 5);
+    assert_eq!(server.received().len(), 1 + 5);
+
+    // The client's own settings (3 attempts) are untouched.
+    let err = client.job(JOB).get().send().await.unwrap_err();
+    assert_eq!(api_attempts(&err), 3);
+    assert_eq!(server.received().len(), 1 + 5 + 3);
+
+    // The override changes how often, never what: CreateJob is still not
+    // retried after a 503 without `Retry-After`.
+    let server = RawServer::start(|_, _| {
+        Reply::json(
+            "503 Service Unavailable",
+            &api_error(503, "unavailable", "busy").to_string(),
+        )
+    })
+    .await;
+    let err = builder_for(&server.url)
+        .build()
+        .unwrap()
+        .jobs()
+        .create(job(JOB))
+        .retry(common::fast_retry().with_max_attempts(5))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(api_attempts(&err), 1);
+    assert_eq!(server.received().len(), 1);
+}
+
+/// `.timeout(d)` bounds each attempt and `.operation_timeout(d)` the whole
+/// call, for that call only (virtual time, against a server that never
+/// answers).
+#[tokio::test(start_paused = true)]
+async fn a_call_can_override_its_timeouts() {
+    let server = RawServer::start(|_, _| Reply::Hang).await;
+    let client = builder_for(&server.url).build().unwrap();
+
+    // Three attempts of 2 s each, with millisecond backoffs between them.
+    let started = tokio::time::Instant::now();
+    let err = client
+        .job(JOB)
+        .get()
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err}");
+    assert!(took >= Duration::from_secs(6), "{took:?}");
+    assert!(
+        took <= Duration::from_secs(6) + Duration::from_millis(10),
+        "{took:?}"
+    );
+    match &err {
+        Error::Transport(t) => {
+            assert_eq!(t.attempts(), 3);
+            assert_eq!(t.deadline(), None, "{err}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A 5 s deadline for the whole call ends the first (60 s) attempt.
+    let started = tokio::time::Instant::now();
+    let err = client
+        .job(JOB)
+        .get()
+        .operation_timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    match &err {
+        Error::Transport(t) => {
+            assert_eq!(t.kind(), TransportErrorKind::Timeout, "{err}");
+            assert_eq!(t.attempts(), 1, "{err}");
+            assert_eq!(t.deadline(), Some(Duration::from_secs(5)), "{err}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(server.received().len(), 3 + 1);
 }
 
 #[tokio::test]
@@ -266,21 +393,20 @@ async fn create_job_is_not_retried_when_the_connection_drops_but_get_is() {
     assert_eq!(server.requests().len(), 1 + 3);
 }
 
-#[tokio::test]
+/// Virtual time, against a server that reads each request and never
+/// answers: every request that times out has reached the server, whatever
+/// the machine's speed.
+#[tokio::test(start_paused = true)]
 async fn timeouts_are_retried_for_get_but_not_for_create_job() {
-    let server = MockServer::start_async().await;
-    let slow_get = server.get_job(|when, then| {
-        when.job_id(JOB);
-        then.ok(&job(JOB))
-            .into_inner()
-            .delay(Duration::from_millis(500));
-    });
-    let slow_create = server.create_job(|_, then| {
-        then.ok(&job(JOB))
-            .into_inner()
-            .delay(Duration::from_millis(500));
-    });
-    let client = common::client(&server);
+    let server = RawServer::start(|_, _| Reply::Hang).await;
+    let client = builder_for(&server.url).build().unwrap();
+    let sent = |what: &str| {
+        server
+            .received()
+            .iter()
+            .filter(|r| r.line().starts_with(what))
+            .count()
+    };
 
     let err = client
         .jobs()
@@ -291,7 +417,7 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert!(matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout));
-    assert_eq!(slow_create.calls(), 1);
+    assert_eq!(sent("POST /jobs "), 1);
 
     let err = client
         .job(JOB)
@@ -304,16 +430,16 @@ async fn timeouts_are_retried_for_get_but_not_for_create_job() {
         matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout && t.attempts() == 3),
         "{err:?}"
     );
-    assert_eq!(slow_get.calls(), 3);
+    assert_eq!(sent("GET /jobs/"), 3);
 
     // The client-wide timeout works the same way.
-    let short = builder_for(&server.base_url())
+    let short = builder_for(&server.url)
         .timeout(Duration::from_millis(50))
         .build()
         .unwrap();
     let err = short.job(JOB).get().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert_eq!(slow_get.calls(), 6);
+    assert_eq!(sent("GET /jobs/"), 6);
 }
 
 #[tokio::test]

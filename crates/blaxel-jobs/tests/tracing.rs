@@ -114,6 +114,9 @@ async fn records_the_request() {
     let out = traced(async {
         client.job(JOB).get().send().await.unwrap();
         client.job("missing").get().send().await.unwrap_err();
+        // Through the generated client: one attempt, named the same way.
+        let raw = client.raw().get_job().job_id("missing").send().await;
+        assert!(raw.is_err());
     })
     .await;
     assert_clean("tracing output", &out);
@@ -122,7 +125,7 @@ async fn records_the_request() {
         .lines()
         .filter(|l| l.contains("blaxel_jobs.request") && l.contains("close"))
         .collect();
-    assert_eq!(spans.len(), 3, "one span per attempt:\n{out}");
+    assert_eq!(spans.len(), 4, "one span per attempt:\n{out}");
     for line in &spans {
         assert!(has_field(line, "operation", "GetJob"), "{line}");
         assert!(has_field(line, "http.method", "GET"), "{line}");
@@ -143,6 +146,9 @@ async fn records_the_request() {
     assert!(has_field(spans[1], "attempt", "2"), "{}", spans[1]);
     assert!(has_field(spans[1], "http.status", "200"), "{}", spans[1]);
     assert!(has_field(spans[2], "http.status", "404"), "{}", spans[2]);
+    // The operationId, not the generated method's name (`get_job`).
+    assert!(has_field(spans[3], "operation", "GetJob"), "{}", spans[3]);
+    assert!(has_field(spans[3], "http.status", "404"), "{}", spans[3]);
     assert!(
         has_field(spans[2], "url.path", "/jobs/missing"),
         "{}",
