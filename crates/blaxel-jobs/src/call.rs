@@ -49,6 +49,36 @@ pub(crate) struct CallSettings {
     pub(crate) retry: Option<Box<RetryConfig>>,
 }
 
+/// The public setters of a builder that holds a [`CallSettings`] in
+/// `self.settings`: `timeout`, `operation_timeout` and `retry`, each
+/// overriding the client's setting; `$scope` says what they apply to.
+macro_rules! call_settings {
+    ($scope:literal) => {
+        #[doc = concat!("Overrides the client's per-attempt timeout ", $scope, ".")]
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.timeout = Some(timeout);
+            self
+        }
+
+        #[doc = concat!(
+            "Overrides the client's timeout of a whole call, every attempt and wait included, ",
+            $scope,
+            "."
+        )]
+        pub fn operation_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.operation_timeout = Some(timeout);
+            self
+        }
+
+        #[doc = concat!("Overrides the client's retry settings ", $scope, ".")]
+        pub fn retry(mut self, retry: crate::RetryConfig) -> Self {
+            self.settings.retry = Some(Box::new(retry));
+            self
+        }
+    };
+}
+pub(crate) use call_settings;
+
 /// Sends `op`. The transport below the generated client retries as the
 /// retry settings and the operation's safety allow (see
 /// [`crate::transport`]); `settings` override the client's for this call.

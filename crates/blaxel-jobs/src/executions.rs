@@ -10,7 +10,6 @@ use crate::validate;
 use crate::wait::WaitUntilSucceeded;
 use blaxel_jobs_client::{builder, limits, types};
 use serde::Serialize;
-use std::time::Duration;
 
 /// The executions of one job, as a collection: start one
 /// ([`create`](Self::create), CreateJobExecution) or list them
@@ -264,24 +263,7 @@ impl<'a> CreateJobExecution<'a> {
         self
     }
 
-    /// Overrides the client's per-attempt timeout for this call.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeout = Some(timeout);
-        self
-    }
-
-    /// Overrides the client's timeout of the whole call, every attempt and
-    /// wait included.
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.operation_timeout = Some(timeout);
-        self
-    }
-
-    /// Overrides the client's retry settings for this call.
-    pub fn retry(mut self, retry: crate::RetryConfig) -> Self {
-        self.settings.retry = Some(Box::new(retry));
-        self
-    }
+    crate::call::call_settings!("for this call");
 
     /// The request as it will be sent: ids filled in and checks applied.
     pub fn build(mut self) -> Result<ExecutionRequest, Error> {

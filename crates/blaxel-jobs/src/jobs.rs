@@ -15,7 +15,6 @@ use blaxel_jobs_client::limits;
 use blaxel_jobs_client::open_enum::DeploymentStatus;
 use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_client::{builder, types};
-use std::time::Duration;
 
 /// Adds `timeout`, `operation_timeout`, `retry` and `send` to a builder
 /// wrapping a [`Call`].
@@ -335,24 +334,7 @@ where
         self
     }
 
-    /// Overrides the client's per-attempt timeout for both requests.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeout = Some(timeout);
-        self
-    }
-
-    /// Overrides the client's timeout of a whole call, for each of the two
-    /// calls (the read and the write).
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.operation_timeout = Some(timeout);
-        self
-    }
-
-    /// Overrides the client's retry settings for both requests.
-    pub fn retry(mut self, retry: crate::RetryConfig) -> Self {
-        self.settings.retry = Some(Box::new(retry));
-        self
-    }
+    crate::call::call_settings!("for each of the two calls (the read and the write)");
 
     /// Reads the job, applies the edit, and writes the result back (unless
     /// the edit changed nothing). Answers the job as stored.
