@@ -341,15 +341,7 @@ fn handle_hang_up(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>) {
         }
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())
-                        .flatten()
-                })
-                .unwrap_or(0);
+            let length = content_length(&head);
             while buf.len() < end + 4 + length {
                 match stream.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
@@ -362,4 +354,16 @@ fn handle_hang_up(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>) {
             return;
         }
     }
+}
+
+/// The `Content-Length` of a request head (0 when absent or unreadable).
+pub fn content_length(head: &str) -> usize {
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())
+                .flatten()
+        })
+        .unwrap_or(0)
 }

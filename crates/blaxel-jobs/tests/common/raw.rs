@@ -143,15 +143,7 @@ async fn serve(
         }
     };
     let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let length = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())
-                .flatten()
-        })
-        .unwrap_or(0);
+    let length = super::content_length(&head);
     while buf.len() < end + 4 + length {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
