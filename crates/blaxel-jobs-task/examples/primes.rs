@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
             start = range.start,
             end = range.end,
             task = task.index(),
-            of = ?task.count(),
+            of = %task.count().map_or_else(|| "?".to_owned(), |n| n.to_string()),
             "counting primes"
         );
         let primes = count_primes(range.start, range.end);

@@ -144,7 +144,7 @@ fn arguments_success_exits_0() {
     // Text logs on standard error.
     let err = text(&out.stderr);
     assert!(
-        err.contains("INFO    counting primes start=10 end=30 task=0 of=None"),
+        err.contains("INFO    counting primes start=10 end=30 task=0 of=?"),
         "{err}"
     );
     let out = child("primes", &["--start", "0", "--end", "1000000"], &[]);
@@ -229,7 +229,7 @@ fn data_url_with_json_logs() {
     assert_eq!(
         lines[0],
         serde_json::json!({
-            "message": "counting primes start=10 end=30 task=1 of=Some(3)",
+            "message": "counting primes start=10 end=30 task=1 of=3",
             "severity": "INFO",
             "logging.googleapis.com/labels": {"blaxel-task": "t-1", "blaxel-execution": "x7k2"},
         })
