@@ -293,7 +293,15 @@ async fn back_pressure_waits_double_honour_retry_after_and_are_capped_in_virtual
     let secs = Duration::from_secs;
     assert_eq!(
         *at.lock().unwrap(),
-        [secs(0), secs(1), secs(3), secs(8), secs(14), secs(14), secs(20)]
+        [
+            secs(0),
+            secs(1),
+            secs(3),
+            secs(8),
+            secs(14),
+            secs(14),
+            secs(20)
+        ]
     );
     assert_eq!(started.elapsed(), secs(20));
     assert_eq!(creates.load(Ordering::SeqCst), 7);
@@ -314,7 +322,9 @@ async fn back_pressure_waits_double_honour_retry_after_and_are_capped_in_virtual
         .collect();
     assert_eq!(
         ids,
-        ["paced-0", "paced-0", "paced-0", "paced-0", "paced-0", "paced-1", "paced-1"]
+        [
+            "paced-0", "paced-0", "paced-0", "paced-0", "paced-0", "paced-1", "paced-1"
+        ]
     );
 }
 
