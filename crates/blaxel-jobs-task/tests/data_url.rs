@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use blaxel_jobs_task::{Environment, Error, FetchError, Loader, Source, Task};
+use blaxel_jobs_task::{Environment, Error, FetchError, Loader, RetryPolicy, Source, Task};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -128,6 +128,27 @@ fn loader(env: Environment) -> Loader {
     Loader::with_environment(env)
 }
 
+/// Seeds this thread's jitter source (the loader draws from it, and runs
+/// on the test's current-thread runtime) and returns the waits the default
+/// policy will choose before retries `0..n` when the server gives no
+/// `Retry-After`: the same draws from the same seed, each rounded up to
+/// the millisecond as tokio's timer does. With them, virtual waits are
+/// asserted exactly rather than within the jitter range.
+fn seeded_backoffs(n: u32) -> Vec<Duration> {
+    const SEED: u64 = 0x5eed_da7a;
+    fastrand::seed(SEED);
+    let policy = RetryPolicy::default();
+    let waits = (0..n)
+        .map(|retry| {
+            let wait = policy.delay(retry, fastrand::f64(), None);
+            let ms = wait.as_nanos().div_ceil(1_000_000);
+            Duration::from_millis(u64::try_from(ms).expect("a short wait"))
+        })
+        .collect();
+    fastrand::seed(SEED);
+    waits
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_indexed_task_is_loaded_with_the_count_and_execution_id() {
     let server = serve(vec![ok(THREE)]).await;
@@ -216,24 +237,24 @@ async fn parameters_that_do_not_match_name_the_field_not_the_value() {
 #[tokio::test(start_paused = true)]
 async fn server_errors_are_retried_with_backoff() {
     let server = serve(vec![status(500, ""), status(502, ""), ok(THREE)]).await;
+    let waits = seeded_backoffs(2);
+    // 1 s then 2 s, each scaled by a jitter in [0.5, 1].
+    assert!(waits[0] >= Duration::from_millis(500) && waits[0] <= Duration::from_secs(1));
+    assert!(waits[1] >= Duration::from_secs(1) && waits[1] <= Duration::from_secs(2));
     let start = Instant::now();
     let task: Task<Params> = loader(env(&server)).load().await.unwrap();
-    let waited = start.elapsed();
     assert_eq!(task.params().n, 10);
     assert_eq!(server.hits.load(Ordering::SeqCst), 3);
-    // 1 s then 2 s, each scaled by a jitter in [0.5, 1].
-    assert!(
-        waited >= Duration::from_millis(1500) && waited <= Duration::from_secs(3),
-        "{waited:?}"
-    );
+    assert_eq!(start.elapsed(), waits.iter().sum::<Duration>());
 }
 
 #[tokio::test(start_paused = true)]
 async fn after_the_last_retry_the_error_names_the_variable_and_host_only() {
     let server = serve(vec![status(503, "")]).await;
+    let waits = seeded_backoffs(3);
     let start = Instant::now();
     let err = loader(env(&server)).load::<Params>().await.unwrap_err();
-    assert!(start.elapsed() <= Duration::from_secs(7));
+    assert_eq!(start.elapsed(), waits.iter().sum::<Duration>());
     assert_eq!(server.hits.load(Ordering::SeqCst), 4);
     let Error::DataUrl {
         variable,
@@ -432,17 +453,15 @@ async fn an_undeclared_huge_body_stops_at_the_limit() {
         ),
         "{err:?}"
     );
-    // It stopped after about 16 chunks, not 16,384.
-    assert!(
-        start.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        start.elapsed()
-    );
+    // It stopped at the 17th chunk (1 ms of virtual time each), the first
+    // past the 16 that fill 64 KiB, not after 16,384.
+    assert_eq!(start.elapsed(), Duration::from_millis(17));
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_server_that_never_answers_times_out_and_is_retried() {
     let server = serve(vec![Reply::Hang, ok(THREE)]).await;
+    let waits = seeded_backoffs(1);
     let start = Instant::now();
     let task: Task<Params> = loader(env(&server))
         .timeout(Duration::from_secs(10))
@@ -450,12 +469,8 @@ async fn a_server_that_never_answers_times_out_and_is_retried() {
         .await
         .unwrap();
     assert_eq!(task.params().n, 10);
-    let waited = start.elapsed();
-    // 10 s of timeout, then a backoff of 0.5 to 1 s.
-    assert!(
-        waited >= Duration::from_millis(10_500) && waited <= Duration::from_secs(11),
-        "{waited:?}"
-    );
+    // 10 s of timeout, then the backoff.
+    assert_eq!(start.elapsed(), Duration::from_secs(10) + waits[0]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -473,10 +488,11 @@ async fn a_body_that_trickles_in_is_bounded_by_the_timeout_as_a_whole() {
         every: Duration::from_secs(1),
     }])
     .await;
+    let waits = seeded_backoffs(1);
     let start = Instant::now();
     let err = loader(env(&server))
         .timeout(Duration::from_secs(5))
-        .retry(blaxel_jobs_task::RetryPolicy {
+        .retry(RetryPolicy {
             max_retries: 1,
             ..Default::default()
         })
@@ -487,11 +503,8 @@ async fn a_body_that_trickles_in_is_bounded_by_the_timeout_as_a_whole() {
         matches!(&err, Error::DataUrl { attempts: 2, source: FetchError::Timeout(t), .. } if *t == Duration::from_secs(5)),
         "{err:?}"
     );
-    let waited = start.elapsed();
-    assert!(
-        waited >= Duration::from_millis(10_500) && waited <= Duration::from_secs(11),
-        "{waited:?}"
-    );
+    // Two attempts of 5 s each, and the backoff between them.
+    assert_eq!(start.elapsed(), Duration::from_secs(10) + waits[0]);
 }
 
 #[tokio::test(start_paused = true)]

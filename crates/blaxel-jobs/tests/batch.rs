@@ -233,6 +233,101 @@ async fn back_pressure_is_waited_out_and_never_fails_the_batch() {
     );
 }
 
+/// On a paused tokio clock, against a plain loopback server: the waits
+/// between creates of one chunk are 1 s, 2 s, 4 s, ... capped at
+/// `max_backoff`, at least the server's `Retry-After` (itself capped), and
+/// start again from 1 s for the next chunk. The SDK's own retries are off
+/// (one attempt per call), so every wait measured is the batch's.
+#[tokio::test(start_paused = true)]
+async fn back_pressure_waits_double_honour_retry_after_and_are_capped_in_virtual_time() {
+    use common::raw::{RawServer, Reply};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn too_many(retry_after: Option<&str>) -> Reply {
+        let body = api_error(429, "too_many", "slow down").to_string();
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(after) = retry_after {
+            headers.push(("retry-after", after));
+        }
+        Reply::http("429 Too Many Requests", &headers, &body)
+    }
+
+    let started = tokio::time::Instant::now();
+    let creates = Arc::new(AtomicUsize::new(0));
+    let at = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let (count, log) = (creates.clone(), at.clone());
+    let empty_page = serde_json::to_string(&common::execution_page(&[], None)).unwrap();
+    let server = RawServer::start(move |_, req| {
+        if !req.line().starts_with("POST ") {
+            return Reply::json("200 OK", &empty_page);
+        }
+        log.lock().unwrap().push(started.elapsed());
+        match count.fetch_add(1, Ordering::SeqCst) {
+            // Chunk 0: 1 s, 2 s, then Retry-After 5 s over the 4 s of
+            // backoff, then 8 s capped at 6 s.
+            0 | 1 => too_many(None),
+            2 => too_many(Some("5")),
+            3 => too_many(None),
+            // Chunk 1: a Retry-After of 30 s is capped at 6 s too.
+            5 => too_many(Some("30")),
+            _ => Reply::json("200 OK", "{}"),
+        }
+    })
+    .await;
+    let client = common::builder_for(&server.url)
+        .retry(common::fast_retry().with_max_attempts(1))
+        .build()
+        .unwrap();
+    let done = client
+        .job(JOB)
+        .batch([json!({"a": 1}), json!({"a": 2})])
+        .id("paced")
+        .chunk_size(1)
+        .concurrency(1)
+        .allow_queue(false)
+        .max_backoff(Duration::from_secs(6))
+        .submit()
+        .await
+        .unwrap();
+
+    let secs = Duration::from_secs;
+    assert_eq!(
+        *at.lock().unwrap(),
+        [
+            secs(0),
+            secs(1),
+            secs(3),
+            secs(8),
+            secs(14),
+            secs(14),
+            secs(20)
+        ]
+    );
+    assert_eq!(started.elapsed(), secs(20));
+    assert_eq!(creates.load(Ordering::SeqCst), 7);
+    assert_eq!(done.progress().backoffs, 5);
+    assert_eq!(done.progress().submitted, 2);
+    assert_eq!(done.created_chunks(), 2);
+    // Every attempt of a chunk carries its derived id; one execution per
+    // chunk, and chunk 1 was not sent before chunk 0 was created.
+    let ids: Vec<String> = server
+        .received()
+        .iter()
+        .filter(|r| r.line().starts_with("POST "))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body["allowQueue"], false);
+            body["executionId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "paced-0", "paced-0", "paced-0", "paced-0", "paced-0", "paced-1", "paced-1"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn an_answer_that_is_not_back_pressure_fails_the_batch() {
     let server = MockServer::start_async().await;

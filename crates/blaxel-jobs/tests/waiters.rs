@@ -93,17 +93,14 @@ async fn failed_cancelled_and_timeout_end_the_wait_with_execution_ended() {
     }
 }
 
-#[tokio::test]
+/// Virtual time, against a loopback server that always answers `status`:
+/// the wait gives up at exactly `max_wait`.
+#[tokio::test(start_paused = true)]
 async fn unknown_and_cancelling_statuses_keep_polling_until_max_wait() {
     for status in ["paused", "cancelling"] {
-        let server = MockServer::start_async().await;
-        let statuses: &'static [&'static str] = if status == "paused" {
-            &["paused"]
-        } else {
-            &["cancelling"]
-        };
-        let (mock, _) = execution_sequence(&server, statuses);
-        let client = common::client(&server);
+        let body = execution_value(EX, status).to_string();
+        let server = RawServer::start(move |_, _| Reply::json("200 OK", &body)).await;
+        let client = common::builder_for(&server.url).build().unwrap();
         let max_wait = Duration::from_millis(150);
         let err = client
             .job(JOB)
@@ -115,9 +112,9 @@ async fn unknown_and_cancelling_statuses_keep_polling_until_max_wait() {
             .unwrap_err();
         match &err {
             Error::WaitTimeout(t) => {
-                assert!(t.elapsed() >= max_wait, "{status}: {:?}", t.elapsed());
+                assert_eq!(t.elapsed(), max_wait, "{status}");
                 assert!(t.polls() >= 2, "{status}: {} polls", t.polls());
-                assert_eq!(t.polls() as usize, mock.calls(), "{status}");
+                assert_eq!(t.polls() as usize, server.received().len(), "{status}");
                 assert_eq!(t.last_status(), Some(status));
                 assert!(
                     t.what().contains(EX) && t.what().contains(JOB),
@@ -297,11 +294,13 @@ async fn wait_until_deployed_fails_on_failed() {
     assert_eq!(mock.calls(), 2);
 }
 
-#[tokio::test]
+/// Virtual time, against a loopback server that always answers BUILDING:
+/// the wait gives up at exactly `max_wait`.
+#[tokio::test(start_paused = true)]
 async fn wait_until_deployed_gives_up_after_max_wait() {
-    let server = MockServer::start_async().await;
-    let mock = deployment_sequence(&server, &["BUILDING"]);
-    let client = common::client(&server);
+    let body = serde_json::to_string(&job_with_status(JOB, "BUILDING")).unwrap();
+    let server = RawServer::start(move |_, _| Reply::json("200 OK", &body)).await;
+    let client = common::builder_for(&server.url).build().unwrap();
     let err = client
         .job(JOB)
         .wait_until_deployed()
@@ -312,12 +311,12 @@ async fn wait_until_deployed_gives_up_after_max_wait() {
     match &err {
         Error::WaitTimeout(t) => {
             assert!(t.polls() >= 2);
+            assert_eq!(t.polls() as usize, server.received().len());
             assert_eq!(t.last_status(), Some("BUILDING"));
-            assert!(t.elapsed() >= Duration::from_millis(100));
+            assert_eq!(t.elapsed(), Duration::from_millis(100));
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(mock.calls() >= 2);
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@ use crate::common::{H, send};
 use blaxel_jobs_emulator::{Fault, Route};
 use reqwest::Method;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 #[tokio::test]
 async fn status_faults_answer_instead_of_processing() {
@@ -114,7 +115,9 @@ async fn dropped_connections_after_processing_keep_the_effect() {
     assert_eq!(h.emu.request_count(Route::CreateJobExecution), 2);
 }
 
-#[tokio::test]
+/// On a paused tokio clock: the injected delay is a tokio sleep, so the
+/// answer comes exactly 400 ms of virtual time later, and only once.
+#[tokio::test(start_paused = true)]
 async fn delays_hold_the_answer() {
     let h = H::manual().await;
     h.emu
@@ -122,11 +125,12 @@ async fn delays_hold_the_answer() {
     let started = Instant::now();
     let r = h.get("/jobs").await;
     assert_eq!(r.status, 200);
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(started.elapsed(), Duration::from_millis(400));
     let started = Instant::now();
     assert_eq!(h.get("/jobs").await.status, 200);
-    assert!(
-        started.elapsed() < Duration::from_millis(400),
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
         "only one request is delayed"
     );
 }
