@@ -56,3 +56,18 @@ pub fn job(name: &str) -> blaxel_jobs::types::Job {
         .build()
         .expect("valid job")
 }
+
+/// Starts an execution of `job` with `tasks` and answers its id.
+pub async fn start_execution(
+    job: &blaxel_jobs::JobRef<'_>,
+    tasks: impl IntoIterator<Item = serde_json::Value>,
+) -> String {
+    job.executions()
+        .create()
+        .tasks(tasks)
+        .send()
+        .await
+        .expect("execution started")
+        .execution_id
+        .expect("an execution id")
+}

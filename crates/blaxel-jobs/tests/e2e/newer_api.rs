@@ -30,14 +30,7 @@ async fn waiters_and_listings_work_when_executions_omit_their_tasks() {
     let tasks: Vec<_> = (0..7)
         .map(|i| json!({"shard": i, "durationSeconds": 2}))
         .collect();
-    let id = executions
-        .create()
-        .tasks(tasks)
-        .send()
-        .await
-        .unwrap()
-        .execution_id
-        .unwrap();
+    let id = common::start_execution(&job_ref, tasks).await;
 
     let done = job_ref
         .execution(&id)
@@ -86,16 +79,14 @@ async fn a_failed_execution_without_tasks_is_reported_from_its_stats() {
         .unwrap();
     client.jobs().create(job).send().await.unwrap();
     let job_ref = client.job("flaky");
-    let executions = job_ref.executions();
-    let id = executions
-        .create()
-        .task(json!({"durationSeconds": 1}))
-        .task(json!({"durationSeconds": 1, "fail": true}))
-        .send()
-        .await
-        .unwrap()
-        .execution_id
-        .unwrap();
+    let id = common::start_execution(
+        &job_ref,
+        [
+            json!({"durationSeconds": 1}),
+            json!({"durationSeconds": 1, "fail": true}),
+        ],
+    )
+    .await;
     let err = job_ref
         .execution(&id)
         .wait_until_succeeded()
@@ -210,15 +201,7 @@ async fn every_known_version_with_paged_lists_runs_the_lifecycle() {
             .unwrap();
         assert_eq!(jobs.len(), 1, "{}", version.name);
         let job_ref = client.job("versioned");
-        let executions = job_ref.executions();
-        let id = executions
-            .create()
-            .task(json!({"durationSeconds": 1}))
-            .send()
-            .await
-            .unwrap()
-            .execution_id
-            .unwrap();
+        let id = common::start_execution(&job_ref, [json!({"durationSeconds": 1})]).await;
         let done = job_ref
             .execution(&id)
             .wait_until_succeeded()

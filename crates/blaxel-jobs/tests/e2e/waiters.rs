@@ -21,15 +21,7 @@ async fn run(
         .unwrap();
     client.jobs().create(job).send().await.unwrap();
     let job_ref = client.job("waited");
-    let executions = job_ref.executions();
-    let id = executions
-        .create()
-        .tasks(tasks)
-        .send()
-        .await
-        .unwrap()
-        .execution_id
-        .unwrap();
+    let id = common::start_execution(&job_ref, tasks).await;
     if cancel {
         job_ref.execution(&id).cancel().send().await.unwrap();
     }
@@ -133,15 +125,7 @@ async fn the_deadline_is_its_own_error() {
         .await
         .unwrap();
     let job_ref = client.job("slow");
-    let executions = job_ref.executions();
-    let id = executions
-        .create()
-        .task(json!({"durationSeconds": 1_000_000}))
-        .send()
-        .await
-        .unwrap()
-        .execution_id
-        .unwrap();
+    let id = common::start_execution(&job_ref, [json!({"durationSeconds": 1_000_000})]).await;
     emu.advance(Duration::from_secs(60));
     let err = job_ref
         .execution(&id)
