@@ -2,6 +2,7 @@
 //! prettyplease, written to (or, with `--check`, compared with) the checked-in
 //! generated files.
 
+use crate::patches::{drop_api_version_header, fix_mock_path_matchers};
 use crate::{check, limits, open_enums, operations, pins, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
@@ -110,86 +111,6 @@ fn catch<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
     }
 }
 
-/// Works around a progenitor 0.15.1 bug in the generated mocks: a path
-/// parameter's matcher puts the value into the path regex as it is, neither
-/// percent-encoded (as the client sends it) nor regex-escaped, so an id with
-/// a space never matches and `v1.2` also matches `v1x2`. In every
-/// `format!("^/...", ...)` (a path regex), each argument `value.to_string()`
-/// becomes `regex::escape(&progenitor_client::encode_path(&value.to_string()))`.
-///
-/// Each path parameter of each operation has one such matcher, so the number
-/// of patches must equal `expected`, the number of path parameters in the
-/// document; any other count is an error, so that the patch is revisited when
-/// progenitor changes the shape of its mocks.
-pub fn fix_mock_path_matchers(file: &mut syn::File, expected: usize) -> Result<(), String> {
-    let mut fixer = PathMatcherFix::default();
-    syn::visit_mut::VisitMut::visit_file_mut(&mut fixer, file);
-    if let Some(e) = fixer.error {
-        return Err(e);
-    }
-    if fixer.patched != expected {
-        return Err(format!(
-            "generated mocks: patched {} path matcher(s), but the document has {expected} path \
-             parameter(s); progenitor's mocks changed shape, revisit fix_mock_path_matchers",
-            fixer.patched
-        ));
-    }
-    Ok(())
-}
-
-/// The `syn` visitor behind [`fix_mock_path_matchers`].
-#[derive(Default)]
-struct PathMatcherFix {
-    patched: usize,
-    error: Option<String>,
-}
-
-impl PathMatcherFix {
-    /// Whether `e` is `value.to_string()`.
-    fn is_value_to_string(e: &syn::Expr) -> bool {
-        matches!(e, syn::Expr::MethodCall(m)
-            if m.method == "to_string"
-                && m.args.is_empty()
-                && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("value")))
-    }
-}
-
-impl syn::visit_mut::VisitMut for PathMatcherFix {
-    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-        if !mac.path.is_ident("format") {
-            return;
-        }
-        type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
-        let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
-            return;
-        };
-        let is_path_regex = matches!(args.first(),
-            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
-                if s.value().starts_with("^/"));
-        if !is_path_regex {
-            return;
-        }
-        let mut found = false;
-        for arg in args.iter_mut().skip(1) {
-            if Self::is_value_to_string(arg) {
-                *arg = syn::parse_quote!(regex::escape(&progenitor_client::encode_path(
-                    &value.to_string()
-                )));
-                self.patched += 1;
-                found = true;
-            }
-        }
-        if !found {
-            self.error = Some(
-                "generated mocks: a path regex without `value.to_string()`; revisit \
-                 fix_mock_path_matchers"
-                    .into(),
-            );
-        }
-        mac.tokens = quote!(#args);
-    }
-}
-
 /// The number of path parameters of all operations together.
 pub fn path_parameter_count(doc: &Value) -> usize {
     spec::operations(doc)
@@ -255,7 +176,8 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             .map_err(|e| format!("progenitor rejected the document for mocks: {e}"))
     })
     .map_err(|e| vec![e])?;
-    let client = parse(client, "client").map_err(|e| vec![e])?;
+    let mut client = parse(client, "client").map_err(|e| vec![e])?;
+    drop_api_version_header(&mut client, spec::operations(doc).len()).map_err(|e| vec![e])?;
     let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;
     fix_mock_path_matchers(&mut mocks, path_parameter_count(doc)).map_err(|e| vec![e])?;
     let builders = operations::builder_types(&client, &operations).map_err(|e| vec![e])?;
@@ -417,62 +339,4 @@ pub fn run(root: &Path, check_only: bool) -> Result<(), String> {
         generated.formatting.as_secs_f64() * 1e3
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fix_mock_path_matchers;
-
-    const MOCK: &str = r#"
-        fn job_id(value: &str) {
-            let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string()));
-        }
-        fn execution_id(value: &str) {
-            let re = regex::Regex::new(&format!("^/jobs/.*/executions/{}$", value.to_string()));
-        }
-        fn other(value: &str) { let s = format!("{}", value.to_string()); }
-    "#;
-
-    #[test]
-    fn mock_path_matchers_are_encoded_and_escaped() {
-        let mut file: syn::File = syn::parse_str(MOCK).unwrap();
-        fix_mock_path_matchers(&mut file, 2).unwrap();
-        // prettyplease spaces macro bodies its own way: compare without spaces.
-        let fixed: String = prettyplease::unparse(&file).split_whitespace().collect();
-        assert_eq!(
-            fixed
-                .matches("regex::escape(&progenitor_client::encode_path(&value.to_string()))")
-                .count(),
-            2,
-            "{fixed}"
-        );
-        // A format! that is not a path regex is left alone.
-        assert!(
-            fixed.contains(r#"format!("{}",value.to_string())"#),
-            "{fixed}"
-        );
-    }
-
-    #[test]
-    fn a_patch_count_other_than_the_path_parameters_is_an_error() {
-        for expected in [1, 3] {
-            let mut file: syn::File = syn::parse_str(MOCK).unwrap();
-            let err = fix_mock_path_matchers(&mut file, expected).unwrap_err();
-            assert!(err.contains("patched 2 path matcher(s)"), "{err}");
-            assert!(
-                err.contains(&format!("{expected} path parameter(s)")),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_changed_shape_is_an_error_not_a_silent_no_op() {
-        let mut file: syn::File = syn::parse_str("fn f() {}").unwrap();
-        assert!(fix_mock_path_matchers(&mut file, 1).is_err());
-        let mut file: syn::File =
-            syn::parse_str(r#"fn f(v: &str) { format!("^/jobs/{}", v); }"#).unwrap();
-        let err = fix_mock_path_matchers(&mut file, 1).unwrap_err();
-        assert!(err.contains("without `value.to_string()`"), "{err}");
-    }
 }

@@ -6,6 +6,7 @@ pub mod codegen;
 pub mod limits;
 pub mod open_enums;
 pub mod operations;
+pub mod patches;
 pub mod pins;
 pub mod spec;
 pub mod spec_diff;

@@ -410,8 +410,7 @@ fn raw_request(
         .raw()
         .client()
         .request(method, url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .header("api-version", blaxel_jobs_client::Client::api_version());
+        .header(reqwest::header::ACCEPT, "application/json");
     if let Some(body) = body {
         builder = builder
             .header(reqwest::header::CONTENT_TYPE, "application/json")

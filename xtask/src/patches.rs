@@ -1,0 +1,314 @@
+//! Patches to progenitor's output, each for one of its shortcomings, each
+//! done on the syntax tree and counted against the document so that it fails
+//! loudly, rather than silently doing nothing, when progenitor changes.
+
+use quote::quote;
+
+/// Works around a progenitor 0.15.1 bug in the generated mocks: a path
+/// parameter's matcher puts the value into the path regex as it is, neither
+/// percent-encoded (as the client sends it) nor regex-escaped, so an id with
+/// a space never matches and `v1.2` also matches `v1x2`. In every
+/// `format!("^/...", ...)` (a path regex), each argument `value.to_string()`
+/// becomes `regex::escape(&progenitor_client::encode_path(&value.to_string()))`.
+///
+/// Each path parameter of each operation has one such matcher, so the number
+/// of patches must equal `expected`, the number of path parameters in the
+/// document; any other count is an error, so that the patch is revisited when
+/// progenitor changes the shape of its mocks.
+pub fn fix_mock_path_matchers(file: &mut syn::File, expected: usize) -> Result<(), String> {
+    let mut fixer = PathMatcherFix::default();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut fixer, file);
+    if let Some(e) = fixer.error {
+        return Err(e);
+    }
+    if fixer.patched != expected {
+        return Err(format!(
+            "generated mocks: patched {} path matcher(s), but the document has {expected} path \
+             parameter(s); progenitor's mocks changed shape, revisit fix_mock_path_matchers",
+            fixer.patched
+        ));
+    }
+    Ok(())
+}
+
+/// The `syn` visitor behind [`fix_mock_path_matchers`].
+#[derive(Default)]
+struct PathMatcherFix {
+    patched: usize,
+    error: Option<String>,
+}
+
+impl PathMatcherFix {
+    /// Whether `e` is `value.to_string()`.
+    fn is_value_to_string(e: &syn::Expr) -> bool {
+        matches!(e, syn::Expr::MethodCall(m)
+            if m.method == "to_string"
+                && m.args.is_empty()
+                && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("value")))
+    }
+}
+
+impl syn::visit_mut::VisitMut for PathMatcherFix {
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if !mac.path.is_ident("format") {
+            return;
+        }
+        type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+        let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
+            return;
+        };
+        let is_path_regex = matches!(args.first(),
+            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
+                if s.value().starts_with("^/"));
+        if !is_path_regex {
+            return;
+        }
+        let mut found = false;
+        for arg in args.iter_mut().skip(1) {
+            if Self::is_value_to_string(arg) {
+                *arg = syn::parse_quote!(regex::escape(&progenitor_client::encode_path(
+                    &value.to_string()
+                )));
+                self.patched += 1;
+                found = true;
+            }
+        }
+        if !found {
+            self.error = Some(
+                "generated mocks: a path regex without `value.to_string()`; revisit \
+                 fix_mock_path_matchers"
+                    .into(),
+            );
+        }
+        mac.tokens = quote!(#args);
+    }
+}
+
+/// Removes a header progenitor 0.15.1 adds to every request: `api-version`
+/// with the document's `info.version`. Blaxel's API does not define it (the
+/// version a request asks for is `Blaxel-Version`, which the SDK sets), so
+/// it only put a second, possibly contradicting version on the wire, and it
+/// cost every request a header map entry and the map's growth. Each
+/// operation's request builder has one such statement,
+/// `header_map.append(HeaderName::from_static("api-version"), ..)`, right
+/// after `let mut header_map = HeaderMap::with_capacity(n)`; the statement
+/// goes and `n` shrinks by one.
+///
+/// The number of statements removed must equal `expected`, the number of
+/// operations in the document, and so must the number of capacities
+/// shrunk; any other count is an error, so that the patch is revisited when
+/// progenitor changes the shape of its requests.
+pub fn drop_api_version_header(file: &mut syn::File, expected: usize) -> Result<(), String> {
+    let mut dropper = ApiVersionDrop::default();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut dropper, file);
+    if let Some(e) = dropper.error {
+        return Err(e);
+    }
+    if dropper.removed != expected || dropper.shrunk != expected {
+        return Err(format!(
+            "generated client: removed {} `api-version` header(s) and shrank {} header map(s), \
+             but the document has {expected} operation(s); progenitor's requests changed \
+             shape, revisit drop_api_version_header",
+            dropper.removed, dropper.shrunk
+        ));
+    }
+    Ok(())
+}
+
+/// The `syn` visitor behind [`drop_api_version_header`].
+#[derive(Default)]
+struct ApiVersionDrop {
+    removed: usize,
+    shrunk: usize,
+    error: Option<String>,
+}
+
+impl ApiVersionDrop {
+    /// Whether `stmt` is `header_map.append(HeaderName::from_static("api-version"), ..);`.
+    fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+        let syn::Stmt::Expr(syn::Expr::MethodCall(call), Some(_)) = stmt else {
+            return false;
+        };
+        call.method == "append"
+            && matches!(&*call.receiver, syn::Expr::Path(p) if p.path.is_ident("header_map"))
+            && matches!(call.args.first(), Some(syn::Expr::Call(name))
+                if matches!(&*name.func, syn::Expr::Path(p)
+                    if p.path.segments.last().is_some_and(|s| s.ident == "from_static"))
+                && matches!(name.args.first(), Some(syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s), ..
+                })) if s.value() == "api-version"))
+    }
+
+    /// The binding and the capacity literal of
+    /// `let mut header_map = HeaderMap::with_capacity(n);`.
+    fn header_map_capacity(stmt: &mut syn::Stmt) -> Option<(&mut syn::PatIdent, &mut syn::LitInt)> {
+        let syn::Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let syn::Pat::Ident(name) = &mut local.pat else {
+            return None;
+        };
+        if name.ident != "header_map" {
+            return None;
+        }
+        let syn::Expr::Call(call) = &mut *local.init.as_mut()?.expr else {
+            return None;
+        };
+        let is_with_capacity = matches!(&*call.func, syn::Expr::Path(p)
+            if p.path.segments.last().is_some_and(|s| s.ident == "with_capacity"));
+        match call.args.first_mut() {
+            Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n),
+                ..
+            })) if is_with_capacity => Some((name, n)),
+            _ => None,
+        }
+    }
+}
+
+impl syn::visit_mut::VisitMut for ApiVersionDrop {
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        let before = block.stmts.len();
+        block.stmts.retain(|s| !Self::is_api_version_append(s));
+        let removed = before - block.stmts.len();
+        if removed > 0 {
+            self.removed += removed;
+            for stmt in &mut block.stmts {
+                if let Some((binding, n)) = Self::header_map_capacity(stmt) {
+                    match n
+                        .base10_parse::<usize>()
+                        .ok()
+                        .and_then(|v| v.checked_sub(removed))
+                    {
+                        Some(v) => {
+                            *n = syn::LitInt::new(&format!("{v}usize"), n.span());
+                            if v == 0 {
+                                // Nothing is appended to it any more.
+                                binding.mutability = None;
+                            }
+                            self.shrunk += 1;
+                        }
+                        None => {
+                            self.error = Some(format!(
+                                "generated client: a header map of capacity `{n}` held an \
+                                 `api-version` header; revisit drop_api_version_header"
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        syn::visit_mut::visit_block_mut(self, block);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{drop_api_version_header, fix_mock_path_matchers};
+
+    const MOCK: &str = r#"
+        fn job_id(value: &str) {
+            let re = regex::Regex::new(&format!("^/jobs/{}$", value.to_string()));
+        }
+        fn execution_id(value: &str) {
+            let re = regex::Regex::new(&format!("^/jobs/.*/executions/{}$", value.to_string()));
+        }
+        fn other(value: &str) { let s = format!("{}", value.to_string()); }
+    "#;
+
+    #[test]
+    fn mock_path_matchers_are_encoded_and_escaped() {
+        let mut file: syn::File = syn::parse_str(MOCK).unwrap();
+        fix_mock_path_matchers(&mut file, 2).unwrap();
+        // prettyplease spaces macro bodies its own way: compare without spaces.
+        let fixed: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert_eq!(
+            fixed
+                .matches("regex::escape(&progenitor_client::encode_path(&value.to_string()))")
+                .count(),
+            2,
+            "{fixed}"
+        );
+        // A format! that is not a path regex is left alone.
+        assert!(
+            fixed.contains(r#"format!("{}",value.to_string())"#),
+            "{fixed}"
+        );
+    }
+
+    #[test]
+    fn a_patch_count_other_than_the_path_parameters_is_an_error() {
+        for expected in [1, 3] {
+            let mut file: syn::File = syn::parse_str(MOCK).unwrap();
+            let err = fix_mock_path_matchers(&mut file, expected).unwrap_err();
+            assert!(err.contains("patched 2 path matcher(s)"), "{err}");
+            assert!(
+                err.contains(&format!("{expected} path parameter(s)")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_changed_shape_is_an_error_not_a_silent_no_op() {
+        let mut file: syn::File = syn::parse_str("fn f() {}").unwrap();
+        assert!(fix_mock_path_matchers(&mut file, 1).is_err());
+        let mut file: syn::File =
+            syn::parse_str(r#"fn f(v: &str) { format!("^/jobs/{}", v); }"#).unwrap();
+        let err = fix_mock_path_matchers(&mut file, 1).unwrap_err();
+        assert!(err.contains("without `value.to_string()`"), "{err}");
+    }
+
+    const REQUEST: &str = r#"
+        async fn get_job() {
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            let request = client.get(url).headers(header_map).build()?;
+        }
+        async fn create_job_execution() {
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("x-other"),
+                value.to_string().try_into()?,
+            );
+        }
+    "#;
+
+    #[test]
+    fn the_api_version_header_goes_and_the_maps_shrink() {
+        let mut file: syn::File = syn::parse_str(REQUEST).unwrap();
+        drop_api_version_header(&mut file, 2).unwrap();
+        let out: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(!out.contains("api-version"), "{out}");
+        assert!(
+            out.contains("letheader_map=::reqwest::header::HeaderMap::with_capacity(0usize)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("letmutheader_map=::reqwest::header::HeaderMap::with_capacity(1usize)"),
+            "{out}"
+        );
+        // Other headers stay.
+        assert!(out.contains(r#"from_static("x-other")"#), "{out}");
+    }
+
+    #[test]
+    fn an_api_version_count_other_than_the_operations_is_an_error() {
+        for expected in [1, 3] {
+            let mut file: syn::File = syn::parse_str(REQUEST).unwrap();
+            let err = drop_api_version_header(&mut file, expected).unwrap_err();
+            assert!(err.contains("removed 2 `api-version` header(s)"), "{err}");
+            assert!(err.contains(&format!("{expected} operation(s)")), "{err}");
+        }
+        // A request without the header (progenitor changed) is an error too.
+        let mut file: syn::File = syn::parse_str("async fn f() { let x = 1; }").unwrap();
+        assert!(drop_api_version_header(&mut file, 1).is_err());
+    }
+}
