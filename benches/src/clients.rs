@@ -13,7 +13,7 @@
 
 use crate::fixtures::JOB_NAME;
 use blaxel_jobs_client::types;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use std::future::Future;
 use std::time::Duration;
 
@@ -60,6 +60,18 @@ fn blaxel_headers() -> HeaderMap {
         HeaderValue::from_static(blaxel_jobs::config::default_api_version()),
     );
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    // The SDK's own user agent, so that every client sends the same headers.
+    let sdk = blaxel_jobs::Client::builder()
+        .ignore_environment()
+        .workspace(WORKSPACE)
+        .api_key(API_KEY)
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .expect("an SDK client");
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_str(sdk.config().user_agent()).expect("a valid header"),
+    );
     headers
 }
 

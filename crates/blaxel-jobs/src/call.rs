@@ -6,7 +6,7 @@ use crate::Client;
 use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
 use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
 use crate::retry::RetryConfig;
-use crate::transport::{CALL, CallContext, Outcome, Plan};
+use crate::transport::{CallContext, InCall, Outcome, Plan};
 use blaxel_jobs_client::operations::{Operation as Op, OperationBuilder};
 use blaxel_jobs_client::{ByteStream, ResponseValue};
 use reqwest::StatusCode;
@@ -162,12 +162,7 @@ where
     // holds the typed request and reqwest's future) costs more than the
     // copies it saves, once tasks move between runtime workers and the block
     // is freed on another thread than the one that allocated it.
-    let (sent, outcome) = CALL
-        .scope(context, async move {
-            let sent = send().await;
-            (sent, CALL.with(|c| c.outcome.take()))
-        })
-        .await;
+    let (sent, outcome) = InCall::new(context, send()).await;
     if let Some((status, headers)) = outcome.redirected.as_deref() {
         // An HTTP client that follows redirects answered from another URL:
         // whatever it got there is not this request's answer.

@@ -131,6 +131,7 @@ impl Client {
             retry: config.retry.clone(),
             timeout: config.timeout,
             max_body: config.max_response_body,
+            foreign_http: config.http.is_some(),
         });
         let attempt_timeout = config.timeout;
         let mut hooks = Hooks::new().with_exec(move |http, mut request, operation| {

@@ -21,28 +21,66 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
-tokio::task_local! {
-    /// The SDK call being made, if any (a call through `Client::raw` has none).
+scoped_tls::scoped_thread_local! {
+    /// The SDK call being polled on this thread, if any (a call through
+    /// `Client::raw` has none): set by [`InCall`] for the length of each poll
+    /// of the call's future, and read by the transport, whose future only
+    /// runs inside that poll.
     ///
-    /// Why a task-local: the SDK sends through the generated builders, whose
+    /// Why a thread-local: the SDK sends through the generated builders, whose
     /// `send()` ends in the generated client's exec hook with nothing but the
     /// built `reqwest::Request` and the operation's id. Nothing per call can
     /// ride along: the request's extension map is private to reqwest, a
     /// `reqwest::Error` cannot carry data back, and an error response is
     /// reduced to status, headers and body (`ResponseValue`) before the SDK
-    /// sees it. The alternatives cost more than this (~1.5 k instructions a
-    /// call): a generated client per call (its base URL copied, and the
-    /// builder borrows it), a marker header, or re-implementing every
-    /// operation's request building by hand. The transport reads the context
-    /// once at the start of a call and writes its [`Outcome`] once at the
+    /// sees it. The alternatives cost more: a generated client per call (its
+    /// base URL copied, and the builder borrows it), a marker header, or
+    /// re-implementing every operation's request building by hand.
+    ///
+    /// Why a scoped one and not a tokio task-local: a task-local moves its
+    /// value into the thread-local slot and back out on every poll (a
+    /// `CallContext` is ~200 bytes, polled several times a call), which cost
+    /// ~2.4 k instructions per call; this sets and restores a pointer to the
+    /// context, which stays where [`InCall`] holds it. The transport reads the
+    /// plan once at the start of a call and writes its [`Outcome`] once at the
     /// end.
-    pub(crate) static CALL: CallContext;
+    static CALL: CallContext
 }
 
-/// Whether the current task is inside an SDK call (rather than a call
+/// Whether the current poll is inside an SDK call (rather than a call
 /// through `Client::raw`).
 pub(crate) fn in_sdk_call() -> bool {
-    CALL.try_with(|_| ()).is_ok()
+    CALL.is_set()
+}
+
+pin_project_lite::pin_project! {
+    /// An SDK call's future: `future`, polled with `context` as the current
+    /// call ([`CALL`]). Answers the future's output and how the attempts went.
+    pub(crate) struct InCall<F> {
+        context: CallContext,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> InCall<F> {
+    /// `future`, to be polled as the call that `context` describes.
+    pub(crate) fn new(context: CallContext, future: F) -> Self {
+        InCall { context, future }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for InCall<F> {
+    type Output = (F::Output, Outcome);
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let output = std::task::ready!(CALL.set(this.context, || this.future.poll(cx)));
+        std::task::Poll::Ready((output, this.context.outcome.take()))
+    }
 }
 
 /// What the transport needs to know about the SDK call it serves, and what
@@ -111,6 +149,10 @@ pub(crate) struct Transport {
     pub(crate) timeout: Duration,
     /// The size limit of response bodies.
     pub(crate) max_body: u64,
+    /// The HTTP client is the caller's ([`crate::ClientBuilder::http_client`]),
+    /// which may follow redirects: each response's URL is compared with the
+    /// request's. (The SDK's own client never follows one.)
+    pub(crate) foreign_http: bool,
 }
 
 impl Transport {
@@ -122,17 +164,21 @@ impl Transport {
         request: reqwest::Request,
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
-        match CALL.try_with(|c| c.plan.clone()) {
-            Ok(plan) => {
+        match CALL.is_set().then(|| CALL.with(|c| c.plan.clone())) {
+            Some(plan) => {
                 let mut outcome = Outcome::default();
                 let retry = plan.retry.as_deref().unwrap_or(&self.retry);
                 let result = self
                     .attempts(&http, request, &plan, retry, &mut outcome)
                     .await;
-                let _ = CALL.try_with(|c| *c.outcome.borrow_mut() = outcome);
+                // Still inside the call's poll: the transport's future is
+                // polled by the generated one, which `InCall` polls.
+                if CALL.is_set() {
+                    CALL.with(|c| *c.outcome.borrow_mut() = outcome);
+                }
                 result
             }
-            Err(_) => {
+            None => {
                 // `operation` is the generated client's method name; the
                 // span names the operation by its operationId, as for SDK
                 // calls. (Every generated method is in the table.)
@@ -205,7 +251,7 @@ impl Transport {
             } else {
                 None
             };
-            let sent_url = url_fingerprint(request.url());
+            let sent_url = self.foreign_http.then(|| url_fingerprint(request.url()));
             let span = tracing::info_span!(
                 "blaxel_jobs.request",
                 operation = name,
@@ -216,12 +262,15 @@ impl Transport {
                 duration_ms = tracing::field::Empty,
                 request_id = tracing::field::Empty,
             );
-            let started = Instant::now();
+            // Timed only for a subscriber that listens.
+            let started = (!span.is_disabled()).then(Instant::now);
             let result = http.execute(request).instrument(span.clone()).await;
-            span.record(
-                "duration_ms",
-                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            );
+            if let Some(started) = started {
+                span.record(
+                    "duration_ms",
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                );
+            }
             outcome.attempts = attempt;
             let failure = match &result {
                 Ok(response) => {
@@ -235,7 +284,7 @@ impl Transport {
                     }
                     outcome.request_id = id.cloned();
                     outcome.retry_after = None;
-                    if url_fingerprint(response.url()) != sent_url {
+                    if sent_url.is_some_and(|sent| url_fingerprint(response.url()) != sent) {
                         outcome.redirected = Some(Box::new((status, response.headers().clone())));
                         // Never retried, never a success.
                         Some(Failure::Redirect)
