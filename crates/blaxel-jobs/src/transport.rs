@@ -164,39 +164,43 @@ impl Transport {
         request: reqwest::Request,
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
-        match CALL.is_set().then(|| CALL.with(|c| c.plan.clone())) {
-            Some(plan) => {
-                let mut outcome = Outcome::default();
-                let retry = plan.retry.as_deref().unwrap_or(&self.retry);
-                let result = self
-                    .attempts(&http, request, &plan, retry, &mut outcome)
-                    .await;
-                // Still inside the call's poll: the transport's future is
-                // polled by the generated one, which `InCall` polls.
-                if CALL.is_set() {
-                    CALL.with(|c| *c.outcome.borrow_mut() = outcome);
-                }
-                result
+        let in_call = CALL.is_set();
+        let plan = if in_call {
+            CALL.with(|c| c.plan.clone())
+        } else {
+            // `operation` is the generated client's method name; the span
+            // names the operation by its operationId, as for SDK calls.
+            // (Every generated method is in the table.)
+            let operation = Operation::ALL
+                .into_iter()
+                .find(|o| o.method_name() == operation)
+                .unwrap_or(Operation::GetJob);
+            Plan {
+                operation,
+                timeout: None,
+                retry: None,
+                deadline: None,
+                token: self.auth.token_header(),
             }
-            None => {
-                // `operation` is the generated client's method name; the
-                // span names the operation by its operationId, as for SDK
-                // calls. (Every generated method is in the table.)
-                let operation = Operation::ALL
-                    .into_iter()
-                    .find(|o| o.method_name() == operation)
-                    .unwrap_or(Operation::GetJob);
-                let plan = Plan {
-                    operation,
-                    timeout: None,
-                    retry: None,
-                    deadline: None,
-                    token: self.auth.token_header(),
-                };
-                self.attempts(&http, request, &plan, &NO_RETRY, &mut Outcome::default())
-                    .await
-            }
+        };
+        let retry = match (in_call, plan.retry.as_deref()) {
+            (false, _) => &NO_RETRY,
+            (true, Some(retry)) => retry,
+            (true, None) => &self.retry,
+        };
+        // One `attempts` future for both kinds of call: this future is
+        // boxed (the exec hook's) and copied into its box whole, so its size
+        // counts on every call.
+        let mut outcome = Outcome::default();
+        let result = self
+            .attempts(&http, request, &plan, retry, &mut outcome)
+            .await;
+        // Still inside the call's poll: the transport's future is polled by
+        // the generated one, which `InCall` polls.
+        if in_call && CALL.is_set() {
+            CALL.with(|c| *c.outcome.borrow_mut() = outcome);
         }
+        result
     }
 
     /// Makes the attempts of one call with the `retry` settings, recording
@@ -330,7 +334,9 @@ impl Transport {
                         "retrying"
                     );
                     drop(result);
-                    tokio::time::sleep(delay).await;
+                    // Boxed: a retry is rare, and an inline timer would add
+                    // its size to every call's future.
+                    Box::pin(tokio::time::sleep(delay)).await;
                     request = again;
                     attempt += 1;
                 }
