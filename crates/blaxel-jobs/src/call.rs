@@ -79,19 +79,6 @@ macro_rules! call_settings {
 }
 pub(crate) use call_settings;
 
-/// Sends `op`. The transport below the generated client retries as the
-/// retry settings and the operation's safety allow (see
-/// [`crate::transport`]); `settings` override the client's for this call.
-pub(crate) async fn execute<O: Operation>(
-    client: &Client,
-    op: O,
-    settings: &CallSettings,
-) -> Result<O::Decoded, Error> {
-    let value =
-        run::<O::Decoded, _, _>(client, O::OPERATION, settings, || op.send_request()).await?;
-    Ok(value.into_inner())
-}
-
 /// Sends a request built by hand, for the calls whose bodies the generated
 /// builders cannot carry as they are (the raw JSON of a read-modify-write):
 /// the same credential, hooks, retries, deadline, body limit, spans and
@@ -104,7 +91,7 @@ pub(crate) async fn execute_raw(
     request: reqwest::Request,
 ) -> Result<bytes::Bytes, Error> {
     use progenitor_client::{ClientHooks as _, OperationInfo};
-    run::<serde_json::Value, _, _>(client, operation, settings, || async move {
+    let send = || async move {
         let raw = client.raw();
         let info = OperationInfo {
             operation_id: operation.method_name(),
@@ -124,21 +111,24 @@ pub(crate) async fn execute_raw(
                 ResponseValue::stream(response),
             )),
         }
-    })
-    .await
+    };
+    run::<serde_json::Value, _, _, _>(client, operation, settings.clone(), send, |body| body).await
 }
 
 /// One call: the credential checked (once) against the call's deadline,
 /// the call's plan handed to the transport for the attempts `send` makes,
 /// and a failure turned into [`Error`] with the attempts, request id,
-/// `Retry-After` and deadline the transport saw. `D` is what a 200 decodes
-/// to, for a decode error to say where the body departs from it.
-async fn run<D: DeserializeOwned, T, F>(
+/// `Retry-After` and deadline the transport saw; a success goes through
+/// `finish` (here rather than in a layer above, which would copy the value
+/// once more). `D` is what a 200 decodes to, for a decode error to say
+/// where the body departs from it.
+async fn run<D: DeserializeOwned, T, U, F>(
     client: &Client,
     operation: Op,
-    settings: &CallSettings,
+    settings: CallSettings,
     send: impl FnOnce() -> F,
-) -> Result<T, Error>
+    finish: impl FnOnce(T) -> U,
+) -> Result<U, Error>
 where
     T: Send,
     F: Future<Output = Result<T, GenError>> + Send,
@@ -154,7 +144,7 @@ where
     let context = CallContext::new(Plan {
         operation,
         timeout: settings.timeout,
-        retry: settings.retry.clone(),
+        retry: settings.retry,
         deadline,
         token,
     });
@@ -169,7 +159,7 @@ where
         return Err(Redirect::from_parts(*status, headers).into());
     }
     let err = match sent {
-        Ok(value) => return Ok(value),
+        Ok(value) => return Ok(finish(value)),
         Err(e) => Box::pin(convert::<D>(e, &outcome)).await,
     };
     if err.is_unauthorized() {
@@ -342,10 +332,35 @@ impl<'a, O: Operation> Call<'a, O> {
         self
     }
 
-    pub(crate) async fn send(self) -> Result<O::Decoded, Error> {
-        if let Some(e) = self.invalid {
-            return Err(e.into());
+    /// Sends `op`, unless a check failed. The transport below the generated
+    /// client retries as the retry settings and the operation's safety allow
+    /// (see [`crate::transport`]); `settings` override the client's for this
+    /// call.
+    ///
+    /// Not `async`, and neither are the public builders' `send`: [`run`] is
+    /// the only `async` layer above the generated future, because each
+    /// layer keeps its own copy of what it was given in the call's future,
+    /// which is copied whole as it moves.
+    pub(crate) fn send(self) -> impl Future<Output = Result<O::Decoded, Error>> + Send + 'a
+    where
+        O: Send + 'a,
+    {
+        use futures_util::future::{Either, ready};
+        let Call {
+            client,
+            op,
+            settings,
+            invalid,
+        } = self;
+        match invalid {
+            Some(e) => Either::Left(ready(Err(e.into()))),
+            None => Either::Right(run::<O::Decoded, _, _, _>(
+                client,
+                O::OPERATION,
+                settings,
+                move || op.send_request(),
+                ResponseValue::into_inner,
+            )),
         }
-        execute(self.client, self.op, &self.settings).await
     }
 }

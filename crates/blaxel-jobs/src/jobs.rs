@@ -42,8 +42,12 @@ macro_rules! fluent {
             }
 
             /// Sends the request, retrying as [`crate::retry`] describes.
-            pub async fn send(self) -> Result<$output, Error> {
-                self.0.send().await
+            // Not an `async fn`: it would add a layer (and a copy of the
+            // request) to the call's future.
+            pub fn send(
+                self,
+            ) -> impl std::future::Future<Output = Result<$output, Error>> + Send + 'a {
+                self.0.send()
             }
         }
     };
