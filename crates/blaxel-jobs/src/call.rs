@@ -152,7 +152,7 @@ where
     // holds the typed request and reqwest's future) costs more than the
     // copies it saves, once tasks move between runtime workers and the block
     // is freed on another thread than the one that allocated it.
-    let (sent, outcome) = InCall::new(context, send()).await;
+    let (sent, outcome) = InCall::new(context, send).await;
     if let Some((status, headers)) = outcome.redirected.as_deref() {
         // An HTTP client that follows redirects answered from another URL:
         // whatever it got there is not this request's answer.

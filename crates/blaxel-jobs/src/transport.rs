@@ -54,31 +54,54 @@ pub(crate) fn in_sdk_call() -> bool {
 }
 
 pin_project_lite::pin_project! {
-    /// An SDK call's future: `future`, polled with `context` as the current
-    /// call ([`CALL`]). Answers the future's output and how the attempts went.
-    pub(crate) struct InCall<F> {
+    /// An SDK call's future: the future `start` makes, made at the first
+    /// poll and polled with `context` as the current call ([`CALL`]).
+    /// Answers the future's output and how the attempts went.
+    ///
+    /// Made in place at the first poll rather than passed in: the generated
+    /// future is large (over 1.5 KB), and each move of it into a struct and
+    /// then into the caller's future is a copy.
+    pub(crate) struct InCall<S, F> {
         context: CallContext,
+        start: Option<S>,
         #[pin]
-        future: F,
+        future: Option<F>,
     }
 }
 
-impl<F> InCall<F> {
-    /// `future`, to be polled as the call that `context` describes.
-    pub(crate) fn new(context: CallContext, future: F) -> Self {
-        InCall { context, future }
+impl<S, F> InCall<S, F> {
+    /// The call that `context` describes, whose future `start` makes.
+    pub(crate) fn new(context: CallContext, start: S) -> Self {
+        InCall {
+            context,
+            start: Some(start),
+            future: None,
+        }
     }
 }
 
-impl<F: std::future::Future> std::future::Future for InCall<F> {
+impl<S, F> std::future::Future for InCall<S, F>
+where
+    S: FnOnce() -> F,
+    F: std::future::Future,
+{
     type Output = (F::Output, Outcome);
 
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        let this = self.project();
-        let output = std::task::ready!(CALL.set(this.context, || this.future.poll(cx)));
+        let mut this = self.project();
+        if let Some(start) = this.start.take() {
+            this.future.set(Some(start()));
+        }
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            // Polled again after it answered (the future is dropped then):
+            // an `async fn` would panic; this answers pending instead.
+            return std::task::Poll::Pending;
+        };
+        let output = std::task::ready!(CALL.set(this.context, || future.poll(cx)));
+        this.future.set(None);
         std::task::Poll::Ready((output, this.context.outcome.take()))
     }
 }
@@ -158,12 +181,19 @@ pub(crate) struct Transport {
 impl Transport {
     /// Sends `request`, retrying as the call's safety and the retry settings
     /// allow. Outside an SDK call (through `Client::raw`), one attempt.
-    pub(crate) async fn send(
+    ///
+    /// Not itself `async`: the future it answers is boxed by the exec hook
+    /// and copied into its box whole, so it is the `attempts` future alone,
+    /// with the outcome written back when it ends (still inside the call's
+    /// poll: the generated future polls it, and `InCall` polls that).
+    pub(crate) fn send(
         self: Arc<Self>,
         http: reqwest::Client,
         request: reqwest::Request,
         operation: &'static str,
-    ) -> reqwest::Result<reqwest::Response> {
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static
+    {
+        use futures_util::FutureExt as _;
         let in_call = CALL.is_set();
         let plan = if in_call {
             CALL.with(|c| c.plan.clone())
@@ -183,44 +213,38 @@ impl Transport {
                 token: self.auth.token_header(),
             }
         };
-        let retry = match (in_call, plan.retry.as_deref()) {
-            (false, _) => &NO_RETRY,
-            (true, Some(retry)) => retry,
-            (true, None) => &self.retry,
-        };
-        // One `attempts` future for both kinds of call: this future is
-        // boxed (the exec hook's) and copied into its box whole, so its size
-        // counts on every call.
-        let mut outcome = Outcome::default();
-        let result = self
-            .attempts(&http, request, &plan, retry, &mut outcome)
-            .await;
-        // Still inside the call's poll: the transport's future is polled by
-        // the generated one, which `InCall` polls.
-        if in_call && CALL.is_set() {
-            CALL.with(|c| *c.outcome.borrow_mut() = outcome);
-        }
-        result
+        self.attempts(http, request, plan, in_call)
+            .map(move |(result, outcome)| {
+                if in_call && CALL.is_set() {
+                    CALL.with(|c| *c.outcome.borrow_mut() = outcome);
+                }
+                result
+            })
     }
 
-    /// Makes the attempts of one call with the `retry` settings, recording
-    /// how they went in `outcome`.
+    /// Makes the attempts of one call: with its retry settings inside an SDK
+    /// call, a single attempt outside one. Answers the last attempt's result
+    /// and how the attempts went.
     async fn attempts(
-        &self,
-        http: &reqwest::Client,
+        self: Arc<Self>,
+        http: reqwest::Client,
         mut request: reqwest::Request,
-        plan: &Plan,
-        retry: &RetryConfig,
-        outcome: &mut Outcome,
-    ) -> reqwest::Result<reqwest::Response> {
+        plan: Plan,
+        in_call: bool,
+    ) -> (reqwest::Result<reqwest::Response>, Outcome) {
         let Plan {
             operation,
             timeout,
             deadline,
-            ref token,
-            ..
-        } = *plan;
-        let mut token = token.clone();
+            mut token,
+            retry,
+        } = plan;
+        let retry = match (in_call, retry.as_deref()) {
+            (false, _) => &NO_RETRY,
+            (true, Some(retry)) => retry,
+            (true, None) => &self.retry,
+        };
+        let mut outcome = Outcome::default();
         let (name, safety) = (operation.name(), safety(operation));
         if let Some(t) = timeout {
             *request.timeout_mut() = Some(t);
@@ -251,97 +275,108 @@ impl Transport {
             }
             // Keep a copy for the next attempt, if there may be one.
             let next = if attempt < retry.max_attempts {
-                copy_request(&request)
+                copy_request(&request).map(Box::new)
             } else {
                 None
             };
-            let sent_url = self.foreign_http.then(|| url_fingerprint(request.url()));
-            let span = tracing::info_span!(
-                "blaxel_jobs.request",
-                operation = name,
-                http.method = request.method().as_str(),
-                url.path = request.url().path(),
-                attempt,
-                http.status = tracing::field::Empty,
-                duration_ms = tracing::field::Empty,
-                request_id = tracing::field::Empty,
-            );
-            // Timed only for a subscriber that listens.
-            let started = (!span.is_disabled()).then(Instant::now);
-            let result = http.execute(request).instrument(span.clone()).await;
-            if let Some(started) = started {
-                span.record(
-                    "duration_ms",
-                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            // The attempt, in a block of its own: nothing in it (the
+            // response above all) is kept while waiting to retry, so the
+            // wait's state shares their room in this (boxed) future.
+            let (delay, again) = {
+                let sent_url = self.foreign_http.then(|| url_fingerprint(request.url()));
+                let span = tracing::info_span!(
+                    "blaxel_jobs.request",
+                    operation = name,
+                    http.method = request.method().as_str(),
+                    url.path = request.url().path(),
+                    attempt,
+                    http.status = tracing::field::Empty,
+                    duration_ms = tracing::field::Empty,
+                    request_id = tracing::field::Empty,
                 );
-            }
-            outcome.attempts = attempt;
-            let failure = match &result {
-                Ok(response) => {
-                    let status = response.status();
-                    span.record("http.status", status.as_u16());
-                    let id = crate::error::request_id_value(response.headers());
-                    if !span.is_disabled()
-                        && let Some(id) = id.and_then(|id| id.to_str().ok())
-                    {
-                        span.record("request_id", id);
-                    }
-                    outcome.request_id = id.cloned();
-                    outcome.retry_after = None;
-                    if sent_url.is_some_and(|sent| url_fingerprint(response.url()) != sent) {
-                        outcome.redirected = Some(Box::new((status, response.headers().clone())));
-                        // Never retried, never a success.
-                        Some(Failure::Redirect)
-                    } else if status.is_redirection() {
-                        Some(Failure::Redirect)
-                    } else if status.is_success() {
-                        None
-                    } else {
-                        // Read once: the retry decision and the error share it.
-                        outcome.retry_after = parse_retry_after(response.headers());
-                        Some(Failure::Status {
-                            status: status.as_u16(),
-                            retry_after: outcome.retry_after,
-                        })
-                    }
-                }
-                Err(e) if e.is_connect() => Some(Failure::Connect),
-                Err(_) => Some(Failure::Transport),
-            };
-            let delay = failure
-                .filter(|f| may_retry(safety, f))
-                .and_then(|f| retry.decide(&f, attempt));
-            // A wait that would end past the deadline is not started: the
-            // call ends now with this attempt's answer (which carries any
-            // `Retry-After`).
-            let delay = delay.filter(|delay| {
-                deadline.is_none_or(|d| {
-                    *delay < d.saturating_duration_since(tokio::time::Instant::now())
-                })
-            });
-            match (delay, next) {
-                (Some(delay), Some(again)) => {
-                    let why = match &result {
-                        Ok(r) => r.status().to_string(),
-                        Err(e) => crate::error::chain(e),
-                    };
-                    tracing::warn!(
-                        parent: &span,
-                        operation = name,
-                        attempt,
-                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        error = %why,
-                        "retrying"
+                // Timed only for a subscriber that listens.
+                let started = (!span.is_disabled()).then(Instant::now);
+                let result = http.execute(request).instrument(span.clone()).await;
+                if let Some(started) = started {
+                    span.record(
+                        "duration_ms",
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                     );
-                    drop(result);
-                    // Boxed: a retry is rare, and an inline timer would add
-                    // its size to every call's future.
-                    Box::pin(tokio::time::sleep(delay)).await;
-                    request = again;
-                    attempt += 1;
                 }
-                _ => return result.map(|r| crate::body::limit(r, self.max_body)),
-            }
+                outcome.attempts = attempt;
+                let failure = match &result {
+                    Ok(response) => {
+                        let status = response.status();
+                        span.record("http.status", status.as_u16());
+                        let id = crate::error::request_id_value(response.headers());
+                        if !span.is_disabled()
+                            && let Some(id) = id.and_then(|id| id.to_str().ok())
+                        {
+                            span.record("request_id", id);
+                        }
+                        outcome.request_id = id.cloned();
+                        outcome.retry_after = None;
+                        if sent_url.is_some_and(|sent| url_fingerprint(response.url()) != sent) {
+                            outcome.redirected =
+                                Some(Box::new((status, response.headers().clone())));
+                            // Never retried, never a success.
+                            Some(Failure::Redirect)
+                        } else if status.is_redirection() {
+                            Some(Failure::Redirect)
+                        } else if status.is_success() {
+                            None
+                        } else {
+                            // Read once: the retry decision and the error share it.
+                            outcome.retry_after = parse_retry_after(response.headers());
+                            Some(Failure::Status {
+                                status: status.as_u16(),
+                                retry_after: outcome.retry_after,
+                            })
+                        }
+                    }
+                    Err(e) if e.is_connect() => Some(Failure::Connect),
+                    Err(_) => Some(Failure::Transport),
+                };
+                let delay = failure
+                    .filter(|f| may_retry(safety, f))
+                    .and_then(|f| retry.decide(&f, attempt));
+                // A wait that would end past the deadline is not started: the
+                // call ends now with this attempt's answer (which carries any
+                // `Retry-After`).
+                let delay = delay.filter(|delay| {
+                    deadline.is_none_or(|d| {
+                        *delay < d.saturating_duration_since(tokio::time::Instant::now())
+                    })
+                });
+                match (delay, next) {
+                    (Some(delay), Some(again)) => {
+                        let why = match &result {
+                            Ok(r) => r.status().to_string(),
+                            Err(e) => crate::error::chain(e),
+                        };
+                        tracing::warn!(
+                            parent: &span,
+                            operation = name,
+                            attempt,
+                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                            error = %why,
+                            "retrying"
+                        );
+                        (delay, again)
+                    }
+                    _ => {
+                        return (
+                            result.map(|r| crate::body::limit(r, self.max_body)),
+                            outcome,
+                        );
+                    }
+                }
+            };
+            // Boxed: a retry is rare, and an inline timer would add its size
+            // to every call's future.
+            Box::pin(tokio::time::sleep(delay)).await;
+            request = *again;
+            attempt += 1;
         }
     }
 }
