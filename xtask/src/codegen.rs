@@ -2,7 +2,7 @@
 //! prettyplease, written to (or, with `--check`, compared with) the checked-in
 //! generated files.
 
-use crate::patches::{drop_api_version_header, fix_mock_path_matchers};
+use crate::patches::{borrow_path_strings, drop_api_version_header, fix_mock_path_matchers};
 use crate::{check, limits, open_enums, operations, pins, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
@@ -111,17 +111,30 @@ fn catch<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
     }
 }
 
-/// The number of path parameters of all operations together.
-pub fn path_parameter_count(doc: &Value) -> usize {
+/// The path parameters of all operations together.
+fn path_parameters(doc: &Value) -> Vec<Value> {
     spec::operations(doc)
         .iter()
-        .map(|op| {
-            spec::parameters(doc, op)
-                .iter()
-                .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
-                .count()
-        })
-        .sum()
+        .flat_map(|op| spec::parameters(doc, op))
+        .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
+        .cloned()
+        .collect()
+}
+
+/// The number of path parameters of all operations together.
+pub fn path_parameter_count(doc: &Value) -> usize {
+    path_parameters(doc).len()
+}
+
+/// The number of path parameters of all operations together, when every
+/// one of them is a string (the generated client then keeps them as
+/// `String`s); `None` when one is not.
+pub fn string_path_parameter_count(doc: &Value) -> Option<usize> {
+    let params = path_parameters(doc);
+    params
+        .iter()
+        .all(|p| p.pointer("/schema/type").and_then(Value::as_str) == Some("string"))
+        .then_some(params.len())
 }
 
 fn parse(tokens: proc_macro2::TokenStream, what: &str) -> Result<syn::File, String> {
@@ -178,6 +191,9 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     .map_err(|e| vec![e])?;
     let mut client = parse(client, "client").map_err(|e| vec![e])?;
     drop_api_version_header(&mut client, spec::operations(doc).len()).map_err(|e| vec![e])?;
+    if let Some(count) = string_path_parameter_count(doc) {
+        borrow_path_strings(&mut client, count).map_err(|e| vec![e])?;
+    }
     let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;
     fix_mock_path_matchers(&mut mocks, path_parameter_count(doc)).map_err(|e| vec![e])?;
     let builders = operations::builder_types(&client, &operations).map_err(|e| vec![e])?;

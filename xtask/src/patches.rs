@@ -202,9 +202,89 @@ impl syn::visit_mut::VisitMut for ApiVersionDrop {
     }
 }
 
+/// Saves a copy of each path parameter on every request: progenitor 0.15.1
+/// formats a request's URL with `encode_path(&value.to_string())`, which
+/// copies a `String` parameter only to borrow the copy. Where every path
+/// parameter of the document is a string (the caller checks), each such
+/// argument of a URL `format!` (one whose text starts with `{}/`, the base
+/// URL) becomes `encode_path(&value)`; were a parameter not a `String`, the
+/// client would not compile, rather than silently change.
+///
+/// The number of patches must equal `expected`, the number of path
+/// parameters in the document; any other count is an error.
+pub fn borrow_path_strings(file: &mut syn::File, expected: usize) -> Result<(), String> {
+    let mut borrower = PathStringBorrow::default();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut borrower, file);
+    if borrower.patched != expected {
+        return Err(format!(
+            "generated client: borrowed {} path parameter(s) in request URLs, but the document \
+             has {expected}; progenitor's requests changed shape, revisit borrow_path_strings",
+            borrower.patched
+        ));
+    }
+    Ok(())
+}
+
+/// The `syn` visitor behind [`borrow_path_strings`].
+#[derive(Default)]
+struct PathStringBorrow {
+    patched: usize,
+}
+
+impl PathStringBorrow {
+    /// The `value` of `encode_path(&value.to_string())`.
+    fn copied_argument(e: &syn::Expr) -> Option<syn::Expr> {
+        let syn::Expr::Call(call) = e else {
+            return None;
+        };
+        let is_encode_path = matches!(&*call.func, syn::Expr::Path(p)
+            if p.path.segments.last().is_some_and(|s| s.ident == "encode_path"));
+        let [syn::Expr::Reference(r)] = call.args.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        match &*r.expr {
+            syn::Expr::MethodCall(m)
+                if is_encode_path && m.method == "to_string" && m.args.is_empty() =>
+            {
+                Some((*m.receiver).clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl syn::visit_mut::VisitMut for PathStringBorrow {
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if !mac.path.is_ident("format") {
+            return;
+        }
+        type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+        let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
+            return;
+        };
+        let is_url = matches!(args.first(),
+            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
+                if s.value().starts_with("{}/"));
+        if !is_url {
+            return;
+        }
+        let mut patched = false;
+        for arg in args.iter_mut().skip(1) {
+            if let Some(value) = Self::copied_argument(arg) {
+                *arg = syn::parse_quote!(encode_path(&#value));
+                self.patched += 1;
+                patched = true;
+            }
+        }
+        if patched {
+            mac.tokens = quote!(#args);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{drop_api_version_header, fix_mock_path_matchers};
+    use super::{borrow_path_strings, drop_api_version_header, fix_mock_path_matchers};
 
     const MOCK: &str = r#"
         fn job_id(value: &str) {
@@ -310,5 +390,35 @@ mod tests {
         // A request without the header (progenitor changed) is an error too.
         let mut file: syn::File = syn::parse_str("async fn f() { let x = 1; }").unwrap();
         assert!(drop_api_version_header(&mut file, 1).is_err());
+    }
+
+    const URLS: &str = r#"
+        async fn get_execution() {
+            let url = format!(
+                "{}/jobs/{}/executions/{}",
+                client.baseurl,
+                encode_path(&job_id.to_string()),
+                encode_path(&execution_id.to_string()),
+            );
+            let other = format!("{}", encode_path(&x.to_string()));
+        }
+    "#;
+
+    #[test]
+    fn path_strings_in_urls_are_borrowed_not_copied() {
+        let mut file: syn::File = syn::parse_str(URLS).unwrap();
+        borrow_path_strings(&mut file, 2).unwrap();
+        let out: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(out.contains("encode_path(&job_id)"), "{out}");
+        assert!(out.contains("encode_path(&execution_id)"), "{out}");
+        // A format! that is not a request URL is left alone.
+        assert!(out.contains("encode_path(&x.to_string())"), "{out}");
+    }
+
+    #[test]
+    fn a_borrow_count_other_than_the_path_parameters_is_an_error() {
+        let mut file: syn::File = syn::parse_str(URLS).unwrap();
+        let err = borrow_path_strings(&mut file, 3).unwrap_err();
+        assert!(err.contains("borrowed 2 path parameter(s)"), "{err}");
     }
 }

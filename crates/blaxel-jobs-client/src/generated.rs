@@ -5368,9 +5368,7 @@ pub mod builder {
             let Self { client, job_id, show_secrets } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let show_secrets = show_secrets.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/jobs/{}", client.baseurl, encode_path(& job_id.to_string()),
-            );
+            let url = format!("{}/jobs/{}", client.baseurl, encode_path(& job_id),);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
@@ -5460,9 +5458,7 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::Job::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/jobs/{}", client.baseurl, encode_path(& job_id.to_string()),
-            );
+            let url = format!("{}/jobs/{}", client.baseurl, encode_path(& job_id),);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
@@ -5527,9 +5523,7 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
             let Self { client, job_id } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/jobs/{}", client.baseurl, encode_path(& job_id.to_string()),
-            );
+            let url = format!("{}/jobs/{}", client.baseurl, encode_path(& job_id),);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
@@ -5666,8 +5660,7 @@ pub mod builder {
             let q = q.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/jobs/{}/executions", client.baseurl, encode_path(& job_id
-                .to_string()),
+                "{}/jobs/{}/executions", client.baseurl, encode_path(& job_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
@@ -5775,8 +5768,7 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/jobs/{}/executions", client.baseurl, encode_path(& job_id
-                .to_string()),
+                "{}/jobs/{}/executions", client.baseurl, encode_path(& job_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
@@ -5860,8 +5852,8 @@ pub mod builder {
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let execution_id = execution_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/jobs/{}/executions/{}", client.baseurl, encode_path(& job_id
-                .to_string()), encode_path(& execution_id.to_string()),
+                "{}/jobs/{}/executions/{}", client.baseurl, encode_path(& job_id),
+                encode_path(& execution_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
@@ -5944,8 +5936,8 @@ pub mod builder {
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let execution_id = execution_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/jobs/{}/executions/{}", client.baseurl, encode_path(& job_id
-                .to_string()), encode_path(& execution_id.to_string()),
+                "{}/jobs/{}/executions/{}", client.baseurl, encode_path(& job_id),
+                encode_path(& execution_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
@@ -6085,8 +6077,8 @@ pub mod builder {
             let q = q.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/jobs/{}/executions/{}/tasks", client.baseurl, encode_path(& job_id
-                .to_string()), encode_path(& execution_id.to_string()),
+                "{}/jobs/{}/executions/{}/tasks", client.baseurl, encode_path(& job_id),
+                encode_path(& execution_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
@@ -6161,8 +6153,7 @@ pub mod builder {
             let Self { client, job_id } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/jobs/{}/revisions", client.baseurl, encode_path(& job_id
-                .to_string()),
+                "{}/jobs/{}/revisions", client.baseurl, encode_path(& job_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
