@@ -61,12 +61,19 @@ fn is_match(p: &'static str, value: &str) -> bool {
 }
 
 /// Checks a string against a limit.
+///
+/// Lengths count characters, as the document's limits do. A string has no
+/// more characters than bytes, and at least one if it has a byte, so the
+/// characters are counted only when the byte length cannot decide.
 pub(crate) fn check_str(limit: &Limit, value: &str, field: &str) -> Result<(), InvalidInput> {
-    let len = value.chars().count() as u64;
-    let problem = if let Some(min) = limit.min_length.filter(|min| len < *min) {
-        format!("must be at least {min} characters (got {len})")
-    } else if let Some(max) = limit.max_length.filter(|max| len > *max) {
-        format!("must be at most {max} characters (got {len})")
+    let bytes = value.len() as u64;
+    let chars = || value.chars().count() as u64;
+    let too_short = |min: &u64| bytes < *min || (*min > 1 && chars() < *min);
+    let too_long = |max: &u64| bytes > *max && chars() > *max;
+    let problem = if let Some(min) = limit.min_length.filter(too_short) {
+        format!("must be at least {min} characters (got {})", chars())
+    } else if let Some(max) = limit.max_length.filter(too_long) {
+        format!("must be at most {max} characters (got {})", chars())
     } else if let Some(p) = limit.pattern.filter(|p| !is_match(p, value)) {
         format!("`{value}` does not match `{p}`")
     } else {
@@ -292,6 +299,34 @@ pub(crate) fn execution_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Deciding by byte length where it can gives the same answers as
+        /// counting every character.
+        #[test]
+        fn length_checks_agree_with_counting_characters(
+            value in "(a|é|€|😀|-){0,12}",
+            min in proptest::option::of(0u64..8),
+            max in proptest::option::of(0u64..14),
+        ) {
+            let limit = Limit {
+                field: "Test.value",
+                min_length: min,
+                max_length: max,
+                pattern: None,
+                minimum: None,
+                maximum: None,
+            };
+            let count = value.chars().count() as u64;
+            let expected = min.is_none_or(|min| count >= min) && max.is_none_or(|max| count <= max);
+            let got = check_str(&limit, &value, "value");
+            proptest::prop_assert_eq!(got.is_ok(), expected, "{:?}", got);
+            if let Err(e) = got {
+                let text = e.to_string();
+                proptest::prop_assert!(text.contains(&format!("(got {count})")), "{}", text);
+            }
+        }
+    }
 
     #[test]
     fn fast_checks_agree_with_regex_lite() {
