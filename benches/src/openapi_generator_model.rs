@@ -4,21 +4,35 @@
 //!
 //! The shape: nested objects boxed (`Box<Metadata>`, `Option<Box<JobSpec>>`),
 //! closed enums derived with `#[serde(rename)]` (they borrow when decoding),
-//! free-form maps as `HashMap`. [`hash_maps`] is exactly that;
-//! [`btree_maps`] differs only in using `BTreeMap` for the maps (labels and
-//! trigger task parameters), as the generated types do, which isolates what
-//! the map type costs; [`btree_inline`] also holds nested objects inline,
-//! as the generated types do. Only the fields of the benchmark's fixtures matter;
-//! unknown fields are ignored, as in both generators' output.
+//! free-form maps as `HashMap`. [`hash_maps`] is exactly that. The other
+//! models change one thing at a time, to isolate what each costs:
+//!
+//! | model | maps (labels, task parameters) | nested objects |
+//! |---|---|---|
+//! | [`hash_maps`] | `HashMap` | boxed |
+//! | [`btree_maps`] | `BTreeMap` | boxed |
+//! | [`btree_boxed_job`] | `BTreeMap` | inline, but a job's `metadata` and `spec` boxed |
+//! | [`btree_inline`] | `BTreeMap` | inline, as the generated types |
+//!
+//! Only the fields of the benchmark's fixtures matter; unknown fields are
+//! ignored, as in both generators' output.
 
 macro_rules! model {
-    ($(#[$doc:meta])* $module:ident, $map:ident, $nest:ident) => {
+    (
+        $(#[$doc:meta])* $module:ident,
+        map: $map:path,
+        free_form: $free:ty,
+        nested: $nest:ident,
+        job_members: $top:ident $(,)?
+    ) => {
         $(#[$doc])*
         pub mod $module {
             use serde::{Deserialize, Serialize};
-            use std::collections::$map as Map;
+            use $map as Map;
             #[allow(unused_imports)]
             use super::Inline;
+            /// A free-form JSON object.
+            type FreeForm = $free;
 
             /// A page of jobs.
             #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -50,10 +64,10 @@ macro_rules! model {
             pub struct Job {
                 /// Identity.
                 #[serde(rename = "metadata")]
-                pub metadata: $nest<Metadata>,
+                pub metadata: $top<Metadata>,
                 /// Definition.
                 #[serde(rename = "spec")]
-                pub spec: $nest<JobSpec>,
+                pub spec: $top<JobSpec>,
                 /// Deployment status.
                 #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
                 pub status: Option<Status>,
@@ -237,7 +251,7 @@ macro_rules! model {
                 #[serde(rename = "schedule", skip_serializing_if = "Option::is_none")]
                 pub schedule: Option<String>,
                 #[serde(rename = "tasks", skip_serializing_if = "Option::is_none")]
-                pub tasks: Option<Vec<Map<String, serde_json::Value>>>,
+                pub tasks: Option<Vec<FreeForm>>,
             }
 
             /// A volume.
@@ -272,21 +286,36 @@ pub type Inline<T> = T;
 model!(
     /// openapi-generator's shape: boxed nested objects, derived enums, `HashMap`s.
     hash_maps,
-    HashMap,
-    Box
+    map: std::collections::HashMap,
+    free_form: std::collections::HashMap<String, serde_json::Value>,
+    nested: Box,
+    job_members: Box,
 );
 model!(
-    /// The same shape with `BTreeMap`s, as the generated types use.
+    /// The same shape with `BTreeMap`s.
     btree_maps,
-    BTreeMap,
-    Box
+    map: std::collections::BTreeMap,
+    free_form: std::collections::BTreeMap<String, serde_json::Value>,
+    nested: Box,
+    job_members: Box,
 );
 model!(
     /// `BTreeMap`s and nested objects held inline: the generated types'
-    /// layout, with derived (closed) enums instead of the open enums.
+    /// layout and maps, with derived (closed) enums.
     btree_inline,
-    BTreeMap,
-    Inline
+    map: std::collections::BTreeMap,
+    free_form: std::collections::BTreeMap<String, serde_json::Value>,
+    nested: Inline,
+    job_members: Inline,
+);
+model!(
+    /// `BTreeMap`s, nested objects inline except a job's `metadata` and
+    /// `spec`.
+    btree_boxed_job,
+    map: std::collections::BTreeMap,
+    free_form: std::collections::BTreeMap<String, serde_json::Value>,
+    nested: Inline,
+    job_members: Box,
 );
 
 #[cfg(test)]
@@ -298,9 +327,18 @@ mod tests {
         let page = fixtures::to_bytes(&fixtures::job_list_json(0, 3, None));
         let h: super::hash_maps::JobList = serde_json::from_slice(&page).unwrap();
         let b: super::btree_maps::JobList = serde_json::from_slice(&page).unwrap();
-        let (h, b) = (h.data.unwrap(), b.data.unwrap());
+        let s: super::btree_boxed_job::JobList = serde_json::from_slice(&page).unwrap();
+        let (h, b, s) = (h.data.unwrap(), b.data.unwrap(), s.data.unwrap());
         assert_eq!(h[2].metadata.name, "job-000002");
         assert_eq!(b[0].metadata.labels.as_ref().map(|l| l.len()), Some(3));
+        assert_eq!(
+            s[1].metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("team"))
+                .map(String::as_str),
+            Some("analytics")
+        );
         let tasks = |t: &Option<Vec<super::hash_maps::Trigger>>| {
             t.as_ref().unwrap()[0]
                 .configuration
