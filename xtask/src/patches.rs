@@ -50,38 +50,57 @@ impl PathMatcherFix {
 
 impl syn::visit_mut::VisitMut for PathMatcherFix {
     fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-        if !mac.path.is_ident("format") {
-            return;
-        }
-        type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
-        let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
-            return;
-        };
-        let is_path_regex = matches!(args.first(),
-            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
-                if s.value().starts_with("^/"));
-        if !is_path_regex {
-            return;
-        }
-        let mut found = false;
-        for arg in args.iter_mut().skip(1) {
-            if Self::is_value_to_string(arg) {
-                *arg = syn::parse_quote!(regex::escape(&progenitor_client::encode_path(
+        let patched = rewrite_format_args(mac, "^/", |arg| {
+            Self::is_value_to_string(arg).then(|| {
+                syn::parse_quote!(regex::escape(&progenitor_client::encode_path(
                     &value.to_string()
-                )));
-                self.patched += 1;
-                found = true;
+                )))
+            })
+        });
+        match patched {
+            Some(0) => {
+                self.error = Some(
+                    "generated mocks: a path regex without `value.to_string()`; revisit \
+                     fix_mock_path_matchers"
+                        .into(),
+                )
             }
+            Some(n) => self.patched += n,
+            None => {}
         }
-        if !found {
-            self.error = Some(
-                "generated mocks: a path regex without `value.to_string()`; revisit \
-                 fix_mock_path_matchers"
-                    .into(),
-            );
+    }
+}
+
+/// In a `format!` whose text starts with `prefix`, replaces each argument
+/// after the text for which `rewrite` answers a new expression. `None` when
+/// `mac` is no such `format!`; otherwise how many arguments changed.
+fn rewrite_format_args(
+    mac: &mut syn::Macro,
+    prefix: &str,
+    mut rewrite: impl FnMut(&syn::Expr) -> Option<syn::Expr>,
+) -> Option<usize> {
+    if !mac.path.is_ident("format") {
+        return None;
+    }
+    type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+    let mut args = mac.parse_body_with(Args::parse_terminated).ok()?;
+    let matches = matches!(args.first(),
+        Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
+            if s.value().starts_with(prefix));
+    if !matches {
+        return None;
+    }
+    let mut patched = 0;
+    for arg in args.iter_mut().skip(1) {
+        if let Some(new) = rewrite(arg) {
+            *arg = new;
+            patched += 1;
         }
+    }
+    if patched > 0 {
         mac.tokens = quote!(#args);
     }
+    Some(patched)
 }
 
 /// Removes a header progenitor 0.15.1 adds to every request: `api-version`
@@ -255,30 +274,10 @@ impl PathStringBorrow {
 
 impl syn::visit_mut::VisitMut for PathStringBorrow {
     fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-        if !mac.path.is_ident("format") {
-            return;
-        }
-        type Args = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
-        let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
-            return;
-        };
-        let is_url = matches!(args.first(),
-            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
-                if s.value().starts_with("{}/"));
-        if !is_url {
-            return;
-        }
-        let mut patched = false;
-        for arg in args.iter_mut().skip(1) {
-            if let Some(value) = Self::copied_argument(arg) {
-                *arg = syn::parse_quote!(encode_path(&#value));
-                self.patched += 1;
-                patched = true;
-            }
-        }
-        if patched {
-            mac.tokens = quote!(#args);
-        }
+        let patched = rewrite_format_args(mac, "{}/", |arg| {
+            Self::copied_argument(arg).map(|value| syn::parse_quote!(encode_path(&#value)))
+        });
+        self.patched += patched.unwrap_or(0);
     }
 }
 
