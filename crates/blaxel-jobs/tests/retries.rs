@@ -752,3 +752,87 @@ async fn put_and_delete_are_retried_like_get() {
     assert_eq!(update.calls(), 3);
     assert_eq!(delete.calls(), 3);
 }
+
+/// Many calls at once on a two-worker runtime, whose tasks move between
+/// threads: each error reports its own call's attempts and the request id
+/// of its own last response, never another call's (the transport reads the
+/// call's context through a thread-local set for each poll).
+#[test]
+fn concurrent_calls_on_two_workers_keep_their_own_attempts_and_request_ids() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+            String,
+            usize,
+        >::new()));
+        let server = RawServer::start(move |_, request| {
+            // `GET /jobs/job-7 HTTP/1.1`: job-7 fails with 503 (7 % 3)
+            // times, then answers 404; every answer names its attempt.
+            let name = request
+                .line()
+                .split(' ')
+                .nth(1)
+                .and_then(|path| path.strip_prefix("/jobs/"))
+                .unwrap_or_default()
+                .to_owned();
+            let failures = name
+                .strip_prefix("job-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .map_or(0, |n| n % 3);
+            let attempt = {
+                let mut seen = seen.lock().unwrap();
+                let n = seen.entry(name.clone()).or_default();
+                *n += 1;
+                *n
+            };
+            let id = format!("{name}-{attempt}");
+            let (status, body) = if attempt <= failures {
+                (
+                    "503 Service Unavailable",
+                    api_error(503, "unavailable", "busy"),
+                )
+            } else {
+                ("404 Not Found", api_error(404, "not_found", "no such job"))
+            };
+            Reply::http(
+                status,
+                &[("content-type", "application/json"), ("x-request-id", &id)],
+                &body.to_string(),
+            )
+        })
+        .await;
+        let client = builder_for(&server.url).build().unwrap();
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..48usize {
+            let client = client.clone();
+            calls.spawn(async move {
+                let err = client
+                    .job(format!("job-{i}"))
+                    .get()
+                    .send()
+                    .await
+                    .unwrap_err();
+                (i, err)
+            });
+        }
+        let mut done = 0;
+        while let Some(joined) = calls.join_next().await {
+            let (i, err) = joined.unwrap();
+            let attempts = i % 3 + 1;
+            assert!(err.is_not_found(), "job-{i}: {err}");
+            let api = err.api().expect("an API error");
+            assert_eq!(api.attempts(), attempts as u32, "job-{i}: {err}");
+            assert_eq!(
+                err.request_id(),
+                Some(format!("job-{i}-{attempts}").as_str()),
+                "job-{i}: {err}"
+            );
+            done += 1;
+        }
+        assert_eq!(done, 48);
+    });
+}
