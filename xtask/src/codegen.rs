@@ -2,7 +2,9 @@
 //! prettyplease, written to (or, with `--check`, compared with) the checked-in
 //! generated files.
 
-use crate::patches::{borrow_path_strings, drop_api_version_header, fix_mock_path_matchers};
+use crate::patches::{
+    borrow_path_strings, drop_api_version_header, fix_mock_path_matchers, skip_unset_query_params,
+};
 use crate::{check, limits, open_enums, operations, pins, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
@@ -111,14 +113,30 @@ fn catch<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
     }
 }
 
-/// The path parameters of all operations together.
-fn path_parameters(doc: &Value) -> Vec<Value> {
+/// The parameters of all operations together that sit `in` one place.
+fn parameters_in(doc: &Value, place: &str) -> Vec<Value> {
     spec::operations(doc)
         .iter()
         .flat_map(|op| spec::parameters(doc, op))
-        .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
+        .filter(|p| p.get("in").and_then(Value::as_str) == Some(place))
         .cloned()
         .collect()
+}
+
+/// The path parameters of all operations together.
+fn path_parameters(doc: &Value) -> Vec<Value> {
+    parameters_in(doc, "path")
+}
+
+/// The number of query parameters of all operations together, when none of
+/// them is required (the generated client then keeps each as an `Option`);
+/// `None` when one is.
+pub fn optional_query_parameter_count(doc: &Value) -> Option<usize> {
+    let params = parameters_in(doc, "query");
+    params
+        .iter()
+        .all(|p| p.get("required").and_then(Value::as_bool) != Some(true))
+        .then_some(params.len())
 }
 
 /// The number of path parameters of all operations together.
@@ -193,6 +211,9 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     drop_api_version_header(&mut client, spec::operations(doc).len()).map_err(|e| vec![e])?;
     if let Some(count) = string_path_parameter_count(doc) {
         borrow_path_strings(&mut client, count).map_err(|e| vec![e])?;
+    }
+    if let Some(count) = optional_query_parameter_count(doc) {
+        skip_unset_query_params(&mut client, count).map_err(|e| vec![e])?;
     }
     let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;
     fix_mock_path_matchers(&mut mocks, path_parameter_count(doc)).map_err(|e| vec![e])?;

@@ -281,9 +281,94 @@ impl syn::visit_mut::VisitMut for PathStringBorrow {
     }
 }
 
+/// Leaves unset query parameters out without touching the URL: progenitor
+/// 0.15.1 adds each one with `.query(&QueryParam::new(name, &value))`,
+/// which serializes nothing for `None` but still rewrites the URL's query
+/// (a GetJob without `show_secrets` paid for it on every call). Where every
+/// query parameter of the document is optional (the caller checks), each
+/// such call becomes `crate::query::optional(builder, name, &value)`, which
+/// adds the parameter only when it is set; were a value not an `Option`,
+/// the client would not compile, rather than silently change.
+///
+/// The number of patches must equal `expected`, the number of query
+/// parameters in the document; any other count is an error.
+pub fn skip_unset_query_params(file: &mut syn::File, expected: usize) -> Result<(), String> {
+    let mut skipper = UnsetQuerySkip::default();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut skipper, file);
+    if skipper.patched != expected {
+        return Err(format!(
+            "generated client: rewrote {} query parameter(s), but the document has \
+             {expected}; progenitor's requests changed shape, revisit skip_unset_query_params",
+            skipper.patched
+        ));
+    }
+    Ok(())
+}
+
+/// The `syn` visitor behind [`skip_unset_query_params`].
+#[derive(Default)]
+struct UnsetQuerySkip {
+    patched: usize,
+}
+
+impl UnsetQuerySkip {
+    /// The name and value of `&progenitor_client::QueryParam::new(name, &value)`.
+    fn query_param(e: &syn::Expr) -> Option<(&syn::Expr, &syn::Expr)> {
+        let syn::Expr::Reference(r) = e else {
+            return None;
+        };
+        let syn::Expr::Call(call) = &*r.expr else {
+            return None;
+        };
+        let is_new = matches!(&*call.func, syn::Expr::Path(p)
+            if p.path.segments.len() >= 2
+                && p.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "QueryParam")
+                && p.path.segments.last().is_some_and(|s| s.ident == "new"));
+        match call.args.iter().collect::<Vec<_>>()[..] {
+            [name, value] if is_new => Some((name, value)),
+            _ => None,
+        }
+    }
+}
+
+impl syn::visit_mut::VisitMut for UnsetQuerySkip {
+    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+        let before = self.patched;
+        syn::visit_mut::visit_item_mod_mut(self, module);
+        if self.patched > before
+            && let Some((_, items)) = &mut module.content
+        {
+            items.insert(
+                0,
+                syn::parse_quote!(
+                    use crate::query::OptionalQuery as _;
+                ),
+            );
+        }
+    }
+
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        // The receiver first: a chain holds one `.query(..)` per parameter.
+        syn::visit_mut::visit_expr_method_call_mut(self, call);
+        if call.method != "query" || call.args.len() != 1 {
+            return;
+        }
+        let Some((name, value)) = call.args.first().and_then(Self::query_param) else {
+            return;
+        };
+        let (name, value) = (name.clone(), value.clone());
+        call.method = syn::Ident::new("query_opt", call.method.span());
+        call.args = syn::parse_quote!(#name, #value);
+        self.patched += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{borrow_path_strings, drop_api_version_header, fix_mock_path_matchers};
+    use super::{
+        borrow_path_strings, drop_api_version_header, fix_mock_path_matchers,
+        skip_unset_query_params,
+    };
 
     const MOCK: &str = r#"
         fn job_id(value: &str) {
@@ -419,5 +504,45 @@ mod tests {
         let mut file: syn::File = syn::parse_str(URLS).unwrap();
         let err = borrow_path_strings(&mut file, 3).unwrap_err();
         assert!(err.contains("borrowed 2 path parameter(s)"), "{err}");
+    }
+
+    const QUERIES: &str = r#"
+        mod builder {
+        async fn list_jobs() {
+            let request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&other)
+                .build()?;
+        }
+        }
+    "#;
+
+    #[test]
+    fn unset_query_parameters_are_left_out() {
+        let mut file: syn::File = syn::parse_str(QUERIES).unwrap();
+        skip_unset_query_params(&mut file, 2).unwrap();
+        let out: String = prettyplease::unparse(&file).split_whitespace().collect();
+        // The chain's order, and other `.query(..)` calls, stay.
+        assert!(
+            out.contains(
+                r#"client.client.get(url).query_opt("cursor",&cursor).query_opt("limit",&limit).query(&other)"#
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("modbuilder{usecrate::query::OptionalQueryas_;"),
+            "{out}"
+        );
+        assert!(!out.contains("QueryParam"), "{out}");
+    }
+
+    #[test]
+    fn a_query_count_other_than_the_parameters_is_an_error() {
+        let mut file: syn::File = syn::parse_str(QUERIES).unwrap();
+        let err = skip_unset_query_params(&mut file, 3).unwrap_err();
+        assert!(err.contains("rewrote 2 query parameter(s)"), "{err}");
     }
 }

@@ -5086,6 +5086,7 @@ let response = client.list_job_revisions()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use crate::query::OptionalQuery as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -5222,13 +5223,13 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("anchor", &anchor))
-                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
-                .query(&progenitor_client::QueryParam::new("externalId", &external_id))
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("q", &q))
-                .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .query(&progenitor_client::QueryParam::new("status", &status))
+                .query_opt("anchor", &anchor)
+                .query_opt("cursor", &cursor)
+                .query_opt("externalId", &external_id)
+                .query_opt("limit", &limit)
+                .query_opt("q", &q)
+                .query_opt("sort", &sort)
+                .query_opt("status", &status)
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -5378,9 +5379,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(
-                    &progenitor_client::QueryParam::new("show_secrets", &show_secrets),
-                )
+                .query_opt("show_secrets", &show_secrets)
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -5671,11 +5670,11 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("offset", &offset))
-                .query(&progenitor_client::QueryParam::new("q", &q))
-                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .query_opt("cursor", &cursor)
+                .query_opt("limit", &limit)
+                .query_opt("offset", &offset)
+                .query_opt("q", &q)
+                .query_opt("sort", &sort)
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -6089,10 +6088,10 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("q", &q))
-                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .query_opt("cursor", &cursor)
+                .query_opt("limit", &limit)
+                .query_opt("q", &q)
+                .query_opt("sort", &sort)
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {

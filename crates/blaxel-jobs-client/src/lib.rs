@@ -51,6 +51,8 @@ pub mod types {
 
 pub mod hooks;
 pub mod open_enum;
+#[doc(hidden)]
+pub mod query;
 pub mod redacted;
 pub mod tls;
 
