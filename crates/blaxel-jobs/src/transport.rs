@@ -309,39 +309,7 @@ impl Transport {
                     );
                 }
                 outcome.attempts = attempt;
-                let failure = match &result {
-                    Ok(response) => {
-                        let status = response.status();
-                        span.record("http.status", status.as_u16());
-                        let id = crate::error::request_id_value(response.headers());
-                        if !span.is_disabled()
-                            && let Some(id) = id.and_then(|id| id.to_str().ok())
-                        {
-                            span.record("request_id", id);
-                        }
-                        outcome.request_id = id.cloned();
-                        outcome.retry_after = None;
-                        if sent_url.is_some_and(|sent| url_fingerprint(response.url()) != sent) {
-                            outcome.redirected =
-                                Some(Box::new((status, response.headers().clone())));
-                            // Never retried, never a success.
-                            Some(Failure::Redirect)
-                        } else if status.is_redirection() {
-                            Some(Failure::Redirect)
-                        } else if status.is_success() {
-                            None
-                        } else {
-                            // Read once: the retry decision and the error share it.
-                            outcome.retry_after = parse_retry_after(response.headers());
-                            Some(Failure::Status {
-                                status: status.as_u16(),
-                                retry_after: outcome.retry_after,
-                            })
-                        }
-                    }
-                    Err(e) if e.is_connect() => Some(Failure::Connect),
-                    Err(_) => Some(Failure::Transport),
-                };
+                let failure = assess(&result, &span, sent_url, &mut outcome);
                 let delay = failure
                     .filter(|f| may_retry(safety, f))
                     .and_then(|f| retry.decide(&f, attempt));
@@ -403,6 +371,49 @@ fn safety(operation: Operation) -> RetrySafety {
     match operation.retry() {
         RetrySafety::IdempotentWithClientToken => RetrySafety::Idempotent,
         other => other,
+    }
+}
+
+/// What went wrong with an attempt, if anything, recording on `span` and in
+/// `outcome` what the response says (status, request id, `Retry-After`, a
+/// followed redirect). `sent_url` is the request URL's fingerprint when the
+/// HTTP client may have followed a redirect.
+fn assess(
+    result: &reqwest::Result<reqwest::Response>,
+    span: &tracing::Span,
+    sent_url: Option<u64>,
+    outcome: &mut Outcome,
+) -> Option<Failure> {
+    let response = match result {
+        Ok(response) => response,
+        Err(e) if e.is_connect() => return Some(Failure::Connect),
+        Err(_) => return Some(Failure::Transport),
+    };
+    let status = response.status();
+    span.record("http.status", status.as_u16());
+    let id = crate::error::request_id_value(response.headers());
+    if !span.is_disabled()
+        && let Some(id) = id.and_then(|id| id.to_str().ok())
+    {
+        span.record("request_id", id);
+    }
+    outcome.request_id = id.cloned();
+    outcome.retry_after = None;
+    if sent_url.is_some_and(|sent| url_fingerprint(response.url()) != sent) {
+        outcome.redirected = Some(Box::new((status, response.headers().clone())));
+        // Never retried, never a success.
+        Some(Failure::Redirect)
+    } else if status.is_redirection() {
+        Some(Failure::Redirect)
+    } else if status.is_success() {
+        None
+    } else {
+        // Read once: the retry decision and the error share it.
+        outcome.retry_after = parse_retry_after(response.headers());
+        Some(Failure::Status {
+            status: status.as_u16(),
+            retry_after: outcome.retry_after,
+        })
     }
 }
 
