@@ -3,9 +3,10 @@
 //! generated files.
 
 use crate::patches::{
-    borrow_path_strings, drop_api_version_header, fix_mock_path_matchers, skip_unset_query_params,
+    borrow_path_strings, drop_api_version_header, fix_mock_path_matchers, redact_sensitive,
+    skip_unset_query_params, split_send,
 };
-use crate::{check, limits, open_enums, operations, pins, spec, versions};
+use crate::{check, limits, open_enums, operations, pins, sdk, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use serde_json::Value;
@@ -215,9 +216,13 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     if let Some(count) = optional_query_parameter_count(doc) {
         skip_unset_query_params(&mut client, count).map_err(|e| vec![e])?;
     }
+    split_send(&mut client, spec::operations(doc).len()).map_err(|e| vec![e])?;
+    redact_sensitive(&mut client, &spec::sensitive(doc)).map_err(|e| vec![e])?;
     let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;
     fix_mock_path_matchers(&mut mocks, path_parameter_count(doc)).map_err(|e| vec![e])?;
     let builders = operations::builder_types(&client, &operations).map_err(|e| vec![e])?;
+    let outputs: Vec<syn::Type> = builders.iter().map(|b| b.output.clone()).collect();
+    let surface = sdk::module(doc, &client, &operations, &outputs)?;
     let operations = operations::module(&operations, &builders);
     let generation = started.elapsed();
 
@@ -227,6 +232,7 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     let operations = format(operations, "operations table").map_err(|e| vec![e])?;
     let open_enums = format(open_enums::module(&open_enums), "open enums").map_err(|e| vec![e])?;
     let versions = format(versions::module(&versions), "versions table").map_err(|e| vec![e])?;
+    let surface = format(surface, "SDK surface").map_err(|e| vec![e])?;
     let formatting = started.elapsed();
 
     Ok(Generated {
@@ -251,6 +257,11 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
                 path: OPEN_ENUMS_OUT.into(),
                 contents: header(spec_path, "its open enums and the values they know")
                     + &open_enums,
+            },
+            OutputFile {
+                path: sdk::SDK_OUT.into(),
+                contents: header(spec_path, "the SDK's resource handles and request builders")
+                    + &surface,
             },
             OutputFile {
                 path: CONTRACT_OUT.into(),

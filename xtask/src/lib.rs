@@ -8,6 +8,7 @@ pub mod open_enums;
 pub mod operations;
 pub mod patches;
 pub mod pins;
+pub mod sdk;
 pub mod spec;
 pub mod spec_diff;
 pub mod versions;

@@ -204,11 +204,6 @@ impl Auth {
         Ok(Auth { kind })
     }
 
-    /// Whether the credential is a token that must be fetched and refreshed.
-    pub(crate) fn refreshes(&self) -> bool {
-        matches!(self.kind, AuthKind::OAuth(_))
-    }
-
     /// Forgets a cached access token (after the server refused it), so that
     /// the next request fetches a new one.
     pub(crate) fn invalidate(&self) {
@@ -242,11 +237,6 @@ impl Auth {
                 .ok()
                 .and_then(|t| t.as_ref().map(|t| t.header.clone())),
         }
-    }
-
-    /// Makes sure a fresh access token is cached (no-op for API keys).
-    pub(crate) async fn ensure_fresh(&self) -> Result<(), Error> {
-        self.fresh_header_by(None, Duration::MAX).await.map(drop)
     }
 
     /// The header of a fresh access token, fetched first if the cached one

@@ -180,6 +180,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[rustfmt::skip]
+mod api;
 mod auth;
 pub mod batch;
 #[cfg(feature = "blocking")]
@@ -193,18 +195,20 @@ mod definition;
 mod error;
 #[cfg(test)]
 mod error_envelope_tests;
-mod executions;
-mod jobs;
 mod merge;
 pub mod paginate;
+mod reconcile;
 pub mod retry;
 mod time;
 mod transport;
+mod update;
 mod validate;
 pub mod wait;
 
+pub use api::*;
 pub use auth::{Credentials, Secret};
 pub use batch::{Batch, BatchRun, Progress};
+pub use call::Request;
 pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};
@@ -213,15 +217,8 @@ pub use error::{
     ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
     TransportError, TransportErrorKind, WaitTimeout,
 };
-pub use executions::{
-    CreateJobExecution, DeleteJobExecution, ExecutionRef, ExecutionRequest, Executions,
-    GetJobExecution, ListJobExecutionTasks, ListJobExecutions,
-};
-pub use jobs::{
-    CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob,
-    UpdateJobWith,
-};
 pub use retry::RetryConfig;
+pub use update::UpdateJobWith;
 pub use wait::{PollInterval, WaitUntilDeployed, WaitUntilSucceeded};
 
 /// The request and response types, generated from `openapi/jobs.yaml`

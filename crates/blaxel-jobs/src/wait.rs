@@ -184,6 +184,24 @@ where
     }
 }
 
+impl<'a> crate::ExecutionRef<'a> {
+    /// A waiter that polls GetJobExecution until the execution ends, and
+    /// answers it only if it succeeded (see [`crate::wait`]). Start it with
+    /// [`wait(max_wait)`](WaitUntilSucceeded::wait).
+    pub fn wait_until_succeeded(&self) -> WaitUntilSucceeded<'a> {
+        WaitUntilSucceeded::new(self.client, self.job_id.clone(), self.execution_id.clone())
+    }
+}
+
+impl<'a> crate::JobRef<'a> {
+    /// A waiter that polls GetJob until the job is `DEPLOYED`, and fails if
+    /// its deployment fails (see [`crate::wait`]). Start it with
+    /// [`wait(max_wait)`](WaitUntilDeployed::wait).
+    pub fn wait_until_deployed(&self) -> WaitUntilDeployed<'a> {
+        WaitUntilDeployed::new(self.client, self.job_id.clone())
+    }
+}
+
 /// A progress callback of [`WaitUntilSucceeded`].
 type Progress<'a> = Box<dyn FnMut(&types::JobExecution) + Send + 'a>;
 

@@ -121,6 +121,25 @@ fn page_size(chunk_size: usize) -> u32 {
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
+impl<'a> crate::JobRef<'a> {
+    /// Runs the job over `tasks`, any iterator of values that serialize to
+    /// JSON objects, read lazily and grouped into executions: resumable
+    /// without duplicates, paced by the workspace's capacity, with
+    /// progress. See [`crate::batch`].
+    pub fn batch<I, T>(
+        &self,
+        tasks: I,
+    ) -> Batch<'a, impl futures_core::Stream<Item = T> + Send + use<'a, I, T>>
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send,
+        T: serde::Serialize + Send,
+    {
+        let tasks = futures_util::stream::iter(tasks);
+        Batch::new(self.client, self.job_id.clone(), tasks)
+    }
+}
+
 /// Builder of a batch: a stream of tasks run as executions of one job. See
 /// [`JobRef::batch`](crate::JobRef::batch) and [the module](self).
 #[must_use = "a batch does nothing until it is submitted"]
@@ -665,7 +684,7 @@ impl ChunkContext<'_> {
                 .await;
         let (found, reason) = match (found, current) {
             (Ok(found), Ok(current)) => {
-                let verdict = crate::executions::started_by_this_request(
+                let verdict = crate::reconcile::started_by_this_request(
                     &found,
                     &current,
                     execution_id,
