@@ -6,7 +6,7 @@ use crate::patches::{
     borrow_path_strings, drop_api_version_header, fix_mock_path_matchers, redact_sensitive,
     skip_unset_query_params, split_send,
 };
-use crate::{check, limits, open_enums, operations, pins, sdk, spec, versions};
+use crate::{check, facts, limits, open_enums, operations, pins, sdk, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use serde_json::Value;
@@ -233,6 +233,10 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     let open_enums = format(open_enums::module(&open_enums), "open enums").map_err(|e| vec![e])?;
     let versions = format(versions::module(&versions), "versions table").map_err(|e| vec![e])?;
     let surface = format(surface, "SDK surface").map_err(|e| vec![e])?;
+    let headers = format(facts::headers(doc)?, "headers").map_err(|e| vec![e])?;
+    let servers = format(facts::servers(doc)?, "servers").map_err(|e| vec![e])?;
+    let task_env =
+        format(facts::task_environment(doc)?, "task environment").map_err(|e| vec![e])?;
     let formatting = started.elapsed();
 
     Ok(Generated {
@@ -262,6 +266,24 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
                 path: sdk::SDK_OUT.into(),
                 contents: header(spec_path, "the SDK's resource handles and request builders")
                     + &surface,
+            },
+            OutputFile {
+                path: facts::HEADERS_OUT.into(),
+                contents: header(spec_path, "the HTTP headers of the API") + &headers,
+            },
+            OutputFile {
+                path: facts::SERVERS_OUT.into(),
+                contents: header(spec_path, "its servers") + &servers,
+            },
+            OutputFile {
+                path: facts::CLIENT_TASK_ENV_OUT.into(),
+                contents: header(spec_path, "what the platform sets in a task's environment")
+                    + &task_env,
+            },
+            OutputFile {
+                path: facts::TASK_ENV_OUT.into(),
+                contents: header(spec_path, "what the platform sets in a task's environment")
+                    + &task_env,
             },
             OutputFile {
                 path: CONTRACT_OUT.into(),

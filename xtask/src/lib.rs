@@ -3,6 +3,7 @@
 pub mod build_cost;
 pub mod check;
 pub mod codegen;
+pub mod facts;
 pub mod limits;
 pub mod open_enums;
 pub mod operations;

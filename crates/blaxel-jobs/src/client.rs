@@ -4,6 +4,7 @@
 use crate::auth::{Auth, Credentials};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
+use blaxel_jobs_client::headers;
 use blaxel_jobs_client::hooks::Hooks;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
@@ -74,8 +75,8 @@ impl Client {
     pub fn from_config(config: Config) -> Result<Self, Error> {
         let mut headers = HeaderMap::new();
         for (name, value) in [
-            header("x-blaxel-workspace", &config.workspace, "workspace")?,
-            header("blaxel-version", &config.api_version, "API version")?,
+            header(headers::BLAXEL_WORKSPACE, &config.workspace, "workspace")?,
+            header(headers::BLAXEL_VERSION, &config.api_version, "API version")?,
         ] {
             headers.insert(name, value);
         }

@@ -4,6 +4,7 @@
 //! predicates ([`Error::is_not_found`], [`Error::is_retryable`], …). Its
 //! `Display` is a useful one-line message; no `{:#}` is needed.
 
+use blaxel_jobs_client::headers;
 use blaxel_jobs_client::types;
 use blaxel_jobs_client::types::{ErrorCode, JobExecution};
 use reqwest::StatusCode;
@@ -529,28 +530,36 @@ impl fmt::Debug for BodySize {
     }
 }
 
-/// Response headers that may carry a request id, in order of preference.
-const REQUEST_ID_HEADERS: [&str; 5] = [
-    "x-request-id",
-    "x-blaxel-request-id",
-    "x-amzn-requestid",
-    "x-amz-apigw-id",
-    "cf-ray",
-];
+/// The shortest and longest names of the response headers that may carry
+/// a request id ([`headers::REQUEST_ID`]), to rule out most of a
+/// response's headers by length alone.
+const REQUEST_ID_LENGTHS: (usize, usize) = {
+    let names = headers::REQUEST_ID;
+    let (mut min, mut max, mut i) = (usize::MAX, 0, 0);
+    while i < names.len() {
+        let n = names[i].len();
+        if n < min {
+            min = n;
+        }
+        if n > max {
+            max = n;
+        }
+        i += 1;
+    }
+    (min, max)
+};
 
-/// The value of the preferred request-id header of a response, if any.
-///
-/// One pass over the response's headers (a handful), comparing names: no
-/// hashing of the five candidate names, and no allocation.
+/// The value of the preferred request-id header of a response, if any (the
+/// document's names, [`headers::REQUEST_ID`], in order of preference).
 pub(crate) fn request_id_value(headers: &HeaderMap) -> Option<&reqwest::header::HeaderValue> {
+    let (shortest, longest) = REQUEST_ID_LENGTHS;
     let mut best: Option<(usize, &reqwest::header::HeaderValue)> = None;
     for (name, value) in headers {
         let name = name.as_str();
-        // Header names are short; rule most of them out by length first.
-        if !(6..=19).contains(&name.len()) {
+        if !(shortest..=longest).contains(&name.len()) {
             continue;
         }
-        if let Some(rank) = REQUEST_ID_HEADERS.iter().position(|h| *h == name)
+        if let Some(rank) = headers::REQUEST_ID.iter().position(|h| *h == name)
             && value.to_str().is_ok()
             && best.is_none_or(|(r, _)| rank < r)
         {
@@ -598,7 +607,7 @@ impl ApiError {
             retry_after,
             retryable,
             blaxel_source: headers
-                .get("x-blaxel-source")
+                .get(headers::BLAXEL_SOURCE[0])
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             body,

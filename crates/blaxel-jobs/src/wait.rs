@@ -317,9 +317,11 @@ impl<'a> WaitUntilDeployed<'a> {
 
     /// Polls until the job is deployed or `max_wait` passes (15 minutes
     /// suits most images). Returns the job once `DEPLOYED`; fails with
-    /// [`Error::DeploymentFailed`] on `FAILED`, or on `DELETING`,
-    /// `TERMINATED` and `DEACTIVATED`, from which it cannot deploy, and
-    /// with [`Error::WaitTimeout`] if `max_wait` passed first.
+    /// [`Error::DeploymentFailed`] on any other final status (`FAILED`,
+    /// `DELETING`, `TERMINATED`, `DEACTIVATED`, `ARCHIVED`: the document's
+    /// `x-blaxel-final`, see [`DeploymentStatus::is_terminal`]), from which
+    /// it will not deploy, and with [`Error::WaitTimeout`] if `max_wait`
+    /// passed first.
     pub async fn wait(self, max_wait: Duration) -> Result<types::Job, Error> {
         let job = self.client.job(self.job.clone());
         poll_until(
@@ -331,14 +333,16 @@ impl<'a> WaitUntilDeployed<'a> {
                 let status = found.status.as_ref().map(|s| s.as_str()).unwrap_or("unknown");
                 tracing::info!(target: "blaxel_jobs::wait", job = %found.metadata.name, status, "polled deployment");
                 match &found.status {
-                Some(DeploymentStatus::Deployed) => Poll::Done(Ok(found)),
-                Some(DeploymentStatus::Failed | DeploymentStatus::Deleting | DeploymentStatus::Terminated | DeploymentStatus::Deactivated) => {
-                    Poll::Done(Err(Error::DeploymentFailed(Box::new(DeploymentFailed {
-                        job: found,
-                    }))))
+                    Some(DeploymentStatus::Deployed) => Poll::Done(Ok(found)),
+                    // Any other final status (the document's `x-blaxel-final`)
+                    // stays until someone acts: it will not deploy.
+                    Some(s) if s.is_terminal() => {
+                        Poll::Done(Err(Error::DeploymentFailed(Box::new(DeploymentFailed {
+                            job: found,
+                        }))))
+                    }
+                    other => Poll::Pending(other.as_ref().map(|s| s.as_str().to_owned())),
                 }
-                other => Poll::Pending(other.as_ref().map(|s| s.as_str().to_owned())),
-            }
             },
         )
         .await
