@@ -164,9 +164,10 @@ pub fn servers(doc: &Value) -> Result<TokenStream, Vec<String>> {
     let count = idents.len();
     Ok(quote! {
         /// A Blaxel environment: one of the document's servers.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         #[non_exhaustive]
         pub enum Environment {
+            #[default]
             #(#[doc = #docs] #idents,)*
         }
 
@@ -195,11 +196,6 @@ pub fn servers(doc: &Value) -> Result<TokenStream, Vec<String>> {
             }
         }
 
-        impl Default for Environment {
-            fn default() -> Self {
-                Environment::#default
-            }
-        }
     })
 }
 

@@ -3,9 +3,10 @@
 // `cargo xtask codegen --check` fails when this file is stale.
 
 /// A Blaxel environment: one of the document's servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Environment {
+    #[default]
     /// Production control plane. `https://api.blaxel.ai/v0`; `BL_ENV` `prod` or `production`.
     Prod,
     /// Development control plane. `https://api.blaxel.dev/v0`; `BL_ENV` `dev` or `development`.
@@ -46,10 +47,5 @@ impl Environment {
             "local" => Some(Environment::Local),
             _ => None,
         }
-    }
-}
-impl Default for Environment {
-    fn default() -> Self {
-        Environment::Prod
     }
 }
