@@ -7,45 +7,8 @@
 
 use crate::Client;
 use crate::error::{Error, InvalidInput};
-use crate::retry::RetryConfig;
-use blaxel_jobs_client::ByteStream;
-use blaxel_jobs_client::operations::OperationBuilder;
-use serde::de::DeserializeOwned;
+use crate::transport::{CallSettings, Sendable};
 use std::future::Future;
-use std::time::Duration;
-
-/// A generated request builder that the SDK can send: it builds a
-/// `reqwest::Request` and decodes the response, and its operation (name,
-/// retry safety) comes from the table generated from the document
-/// ([`blaxel_jobs_client::operations`]).
-pub(crate) trait Operation:
-    OperationBuilder<Output = <Self as Operation>::Decoded, ErrorBody = ByteStream>
-{
-    /// What a successful response decodes to.
-    type Decoded: DeserializeOwned + Send;
-}
-
-impl<O> Operation for O
-where
-    O: OperationBuilder<ErrorBody = ByteStream>,
-    O::Output: DeserializeOwned + Send,
-{
-    type Decoded = O::Output;
-}
-
-/// What one call may set for itself instead of taking the client's
-/// settings: the builders' `timeout`, `operation_timeout` and `retry`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct CallSettings {
-    /// The timeout of each attempt ([`crate::ClientBuilder::timeout`]).
-    pub(crate) timeout: Option<Duration>,
-    /// The timeout of the whole call, attempts and waits included
-    /// ([`crate::ClientBuilder::operation_timeout`]).
-    pub(crate) operation_timeout: Option<Duration>,
-    /// The retry settings ([`crate::ClientBuilder::retry`]); boxed, as the
-    /// call's future carries these settings and is copied as it moves.
-    pub(crate) retry: Option<Box<RetryConfig>>,
-}
 
 /// The state every request builder shares: the client, the generated
 /// builder being filled in, the call's own settings, and the first invalid
@@ -91,7 +54,7 @@ impl<'a, O> Call<'a, O> {
     }
 }
 
-impl<'a, O: Operation + 'a> Call<'a, O> {
+impl<'a, O: Sendable + 'a> Call<'a, O> {
     /// Sends `op`, unless a check failed: the transport builds the request,
     /// makes the attempts and decodes the answer (see
     /// [`crate::transport`]); `settings` override the client's.
@@ -156,6 +119,33 @@ pub trait Request: Sized {
     fn send(self) -> impl Future<Output = Result<Self::Output, Error>> + Send;
 }
 
+impl Client {
+    /// Sends a request built with the generated client
+    /// ([`raw`](Client::raw)) the way the SDK sends its own: with the
+    /// credential, the client's timeouts, retries, body limit and tracing,
+    /// and the SDK's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
+    /// let job = client
+    ///     .execute(client.raw().get_job().job_id("nightly-report"))
+    ///     .await?;
+    /// # let _ = job; Ok(()) }
+    /// ```
+    pub fn execute<'a, O>(
+        &'a self,
+        request: O,
+    ) -> impl Future<Output = Result<O::Output, Error>> + Send + 'a
+    where
+        O: blaxel_jobs_client::operations::OperationBuilder<
+                ErrorBody = blaxel_jobs_client::ByteStream,
+            > + 'a,
+        O::Output: serde::de::DeserializeOwned + Send,
+    {
+        Call::new(self, request).send()
+    }
+}
+
 /// A new client token: a random UUID, for the request-body property that
 /// makes an `idempotent-with-client-token` operation safe to retry.
 pub(crate) fn client_token() -> String {
@@ -165,7 +155,7 @@ pub(crate) fn client_token() -> String {
 /// How an `idempotent-with-client-token` operation is sent: its request
 /// carries a client token, the same on every attempt, and a `409` after a
 /// retry may be the server's answer to the earlier attempt, which the
-/// operation's own rule reconciles (see [`crate::reconcile`]). Generated
+/// operation's own rule reconciles. Generated
 /// builders of such operations call this; an operation added to the
 /// document with a client token does not compile until its rule is
 /// written.

@@ -148,30 +148,6 @@ impl Client {
         &self.inner.api
     }
 
-    /// Sends a request built with the generated client ([`raw`](Self::raw))
-    /// the way the SDK sends its own: with the credential, the client's
-    /// timeouts, retries, body limit and tracing, and the SDK's [`Error`].
-    ///
-    /// ```no_run
-    /// # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
-    /// let job = client
-    ///     .execute(client.raw().get_job().job_id("nightly-report"))
-    ///     .await?;
-    /// # let _ = job; Ok(()) }
-    /// ```
-    pub fn execute<'a, O>(
-        &'a self,
-        request: O,
-    ) -> impl std::future::Future<Output = Result<O::Output, Error>> + Send + 'a
-    where
-        O: blaxel_jobs_client::operations::OperationBuilder<
-                ErrorBody = blaxel_jobs_client::ByteStream,
-            > + 'a,
-        O::Output: serde::de::DeserializeOwned + Send,
-    {
-        crate::call::Call::new(self, request).send()
-    }
-
     pub(crate) fn auth(&self) -> &Auth {
         &self.inner.auth
     }

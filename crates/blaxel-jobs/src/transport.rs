@@ -17,10 +17,9 @@
 
 use crate::Client;
 use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
-use crate::call::{CallSettings, Operation as SdkOperation};
 use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
 use crate::retry::{Failure, RetryConfig, may_retry, parse_retry_after};
-use blaxel_jobs_client::operations::{Operation, RetrySafety};
+use blaxel_jobs_client::operations::{Operation, OperationBuilder, RetrySafety};
 use blaxel_jobs_client::{ByteStream, ResponseValue};
 use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
@@ -31,9 +30,42 @@ use tracing::Instrument as _;
 
 type GenError = blaxel_jobs_client::Error<ByteStream>;
 
+/// A generated request builder that the SDK can send: it builds a
+/// `reqwest::Request` and decodes the response, and its operation (name,
+/// retry safety) comes from the table generated from the document
+/// ([`blaxel_jobs_client::operations`]).
+pub(crate) trait Sendable:
+    OperationBuilder<Output = <Self as Sendable>::Decoded, ErrorBody = ByteStream>
+{
+    /// What a successful response decodes to.
+    type Decoded: DeserializeOwned + Send;
+}
+
+impl<O> Sendable for O
+where
+    O: OperationBuilder<ErrorBody = ByteStream>,
+    O::Output: DeserializeOwned + Send,
+{
+    type Decoded = O::Output;
+}
+
+/// What one call may set for itself instead of taking the client's
+/// settings: the builders' `timeout`, `operation_timeout` and `retry`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CallSettings {
+    /// The timeout of each attempt ([`crate::ClientBuilder::timeout`]).
+    pub(crate) timeout: Option<Duration>,
+    /// The timeout of the whole call, attempts and waits included
+    /// ([`crate::ClientBuilder::operation_timeout`]).
+    pub(crate) operation_timeout: Option<Duration>,
+    /// The retry settings ([`crate::ClientBuilder::retry`]); boxed, as the
+    /// call's future carries these settings and is copied as it moves.
+    pub(crate) retry: Option<Box<RetryConfig>>,
+}
+
 /// Sends a generated builder's request: built here, then [`execute`]d and
 /// decoded by the builder's own `decode`.
-pub(crate) async fn send<O: SdkOperation>(
+pub(crate) async fn send<O: Sendable>(
     client: &Client,
     settings: CallSettings,
     op: O,

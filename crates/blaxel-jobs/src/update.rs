@@ -1,8 +1,8 @@
 //! Read-modify-write of a job without loss: [`JobRef::update_with`].
 
 use crate::JobRef;
-use crate::call::CallSettings;
 use crate::error::{DecodeError, Error, InvalidInput};
+use crate::transport::CallSettings;
 use crate::{Client, merge, validate};
 use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_client::{builder, types};
