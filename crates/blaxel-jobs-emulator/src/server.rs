@@ -237,14 +237,15 @@ impl fmt::Debug for Shared {
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
 /// use std::time::Duration;
-/// use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig, Fault, Route};
+/// use blaxel_jobs_client::operations::Operation;
+/// use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig, Fault};
 ///
 /// let emu = Emulator::start_with(EmulatorConfig::default().clock(Clock::Manual)).await?;
 /// // Point a client at it: BL_API_URL=<base_url>, BL_API_KEY=<api_key>, any workspace.
 /// println!("{} {}", emu.base_url(), emu.api_key());
 ///
 /// // The next two GetJob requests fail with 503.
-/// emu.inject(Route::GetJob, Fault::Status { status: 503, retry_after: Some("1".into()), body: None }, 2);
+/// emu.inject(Operation::GetJob, Fault::Status { status: 503, retry_after: Some("1".into()), body: None }, 2);
 ///
 /// // ... create a job and an execution with the client, then let time pass:
 /// emu.advance(Duration::from_secs(60));
@@ -287,9 +288,8 @@ impl Emulator {
         SimClock::check_mode(config.clock)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spec = Spec::embedded().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        if let Some(r) = Route::ALL
-            .iter()
-            .find(|r| **r != Route::OAuthToken && !spec.has_operation(r.operation_id()))
+        if let Some(r) =
+            Route::all().find(|r| *r != Route::OAuthToken && !spec.has_operation(r.operation_id()))
         {
             let msg = format!(
                 "the embedded API document lacks the operation {}",
@@ -385,13 +385,15 @@ impl Emulator {
 
     /// Makes the next `times` requests on `route` get `fault`, after any
     /// faults already waiting on that route.
-    pub fn inject(&self, route: Route, fault: Fault, times: usize) {
+    pub fn inject(&self, route: impl Into<Route>, fault: Fault, times: usize) {
+        let route = route.into();
         self.shared.faults.inject(route, fault, times);
     }
 
     /// How many requests arrived on `route`, faulted ones included (and
     /// rejected ones: bad credentials, invalid bodies, ...).
-    pub fn request_count(&self, route: Route) -> u64 {
+    pub fn request_count(&self, route: impl Into<Route>) -> u64 {
+        let route = route.into();
         self.shared.faults.count(route)
     }
 
