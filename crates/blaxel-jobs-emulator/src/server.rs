@@ -6,8 +6,9 @@
 //! through [`App::handle`]:
 //!
 //! 1. classify it into a [`Route`], count it and take its injected fault;
-//! 2. read the body (at most `max_body_bytes`, else 413; within
-//!    `body_read_timeout`, else 408 and the connection closes);
+//! 2. read the body (at most `max_body_bytes`, else 413 once the rest of
+//!    it has been read and thrown away; within `body_read_timeout`, else
+//!    408 and the connection closes);
 //! 3. apply faults that replace processing (status, HTML page, dropped
 //!    connection);
 //! 4. check credential, version and workspace, bring the workspace's
@@ -52,10 +53,6 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
-
-/// How much of an oversized body is read (and thrown away) before answering
-/// 413, so that the client is done sending and reads the answer.
-const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// The work (events plus tasks looked at) of one step of a catch-up: well
 /// under a millisecond.
@@ -601,11 +598,14 @@ impl App {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let max = self.shared.config.max_body_bytes;
         let deadline = self.shared.config.body_read_timeout;
-        let body = match tokio::time::timeout(deadline, read_body(body, max, content_length)).await
-        {
+        let mut oversized = false;
+        let read = read_body(body, max, content_length, &mut oversized);
+        let body = match tokio::time::timeout(deadline, read).await {
             Ok(Ok(b)) => Ok(b),
             Ok(Err(BodyError::TooLarge)) => Err(too_large(max)),
             Ok(Err(BodyError::Broken)) => return Err(ConnectionDropped),
+            // Still draining an oversized body: it is 413 all the same.
+            Err(_) if oversized => Err(too_large(max)),
             Err(_) => {
                 tracing::debug!(%request_id, ?route, "the request body did not arrive in time");
                 Err(body_timeout(deadline))
@@ -677,34 +677,36 @@ impl App {
     }
 }
 
+/// Reads a request body of at most `max` bytes. An oversized body is read
+/// to its end and thrown away (in the time the caller allows) before the
+/// answer, 413, is sent: a server that answers and closes while the client
+/// is still sending makes the client's system reset the connection, and
+/// the client may then see a network error instead of the 413 (as it did
+/// with bodies of tens of MB). `oversized` is set as soon as the body is
+/// known to be too large.
 async fn read_body(
     mut body: Incoming,
     max: usize,
     content_length: Option<u64>,
+    oversized: &mut bool,
 ) -> Result<Bytes, BodyError> {
     let max64 = u64::try_from(max).unwrap_or(u64::MAX);
-    if content_length.is_some_and(|n| n > DRAIN_LIMIT.max(max64)) {
-        return Err(BodyError::TooLarge);
-    }
     let mut buf = BytesMut::new();
     let mut seen: u64 = 0;
-    let mut too_large = content_length.is_some_and(|n| n > max64);
+    *oversized = content_length.is_some_and(|n| n > max64);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| BodyError::Broken)?;
         if let Ok(data) = frame.into_data() {
             seen = seen.saturating_add(data.len() as u64);
-            if too_large || seen > max64 {
-                too_large = true;
+            if *oversized || seen > max64 {
+                *oversized = true;
                 buf.clear();
-                if seen > DRAIN_LIMIT.max(max64) {
-                    break;
-                }
                 continue;
             }
             buf.extend_from_slice(&data);
         }
     }
-    if too_large {
+    if *oversized {
         Err(BodyError::TooLarge)
     } else {
         Ok(buf.freeze())
@@ -712,12 +714,8 @@ async fn read_body(
 }
 
 fn too_large(max: usize) -> Response {
-    let mut resp = ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the request body is larger than {max} bytes"),
-    )
-    .into_response();
+    let mut resp =
+        ApiError::too_large(format!("the request body is larger than {max} bytes")).into_response();
     resp.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp
