@@ -230,12 +230,23 @@ mod tests {
         r
     }
 
-    /// The one table: what was found, the job's creation time, what was
-    /// sent, and `None` for a success or a piece of the refusal's reason.
+    /// A case of the table: its name, the execution's metadata and spec
+    /// (over a default), the job's creation time, what was sent, and
+    /// `None` for a success or a piece of the refusal's reason.
+    type Case = (
+        &'static str,
+        Value,
+        Value,
+        Option<&'static str>,
+        Value,
+        Option<&'static str>,
+    );
+
+    /// The one table, for a retried create and a batch's chunk alike.
     #[test]
     fn only_an_execution_shown_to_be_this_request_s_is_a_success() {
         let one_task = json!({"tasks": [{"a": 1}]});
-        let cases: Vec<(&str, Value, Value, Option<&str>, Value, Option<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "later than the job",
                 json!({}),
