@@ -181,12 +181,15 @@ mod config;
 mod context;
 mod error;
 mod faults;
+mod groups;
 mod handlers;
+mod host;
 mod local;
 mod paginate;
 mod server;
 mod sim;
 mod state;
+mod task_env;
 mod urlencoded;
 mod validate;
 

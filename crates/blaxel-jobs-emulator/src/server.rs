@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     runners: Mutex<JoinSet<()>>,
     /// Execution data URL token → `{"tasks": [...]}`, while the processes run.
     task_data: Mutex<HashMap<String, Arc<str>>>,
+    /// The process groups of tasks that run for real.
+    pub(crate) groups: crate::groups::Groups,
 }
 
 impl Shared {
@@ -280,7 +282,17 @@ impl Emulator {
     /// Fails when the port cannot be bound, or with
     /// [`io::ErrorKind::InvalidInput`] for a [`Clock::Scaled`](crate::Clock::Scaled)
     /// speed that is negative, infinite or NaN.
-    pub async fn start_with(config: EmulatorConfig) -> io::Result<Emulator> {
+    pub async fn start_with(mut config: EmulatorConfig) -> io::Result<Emulator> {
+        if config.runs_commands() {
+            // Nothing that reaches the emulator may run commands with a
+            // credential everyone knows.
+            if config.api_key == crate::config::DEFAULT_API_KEY {
+                config.api_key = crate::state::random_id("emu-", 32);
+            }
+            if config.client_secret == crate::config::DEFAULT_CLIENT_SECRET {
+                config.client_secret = crate::state::random_id("emu-", 32);
+            }
+        }
         SimClock::check_mode(config.clock)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spec = Spec::embedded().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -318,6 +330,7 @@ impl Emulator {
             stopping: watch::channel(false).0,
             runners: Mutex::new(JoinSet::new()),
             task_data: Mutex::new(HashMap::new()),
+            groups: crate::groups::Groups::default(),
             clock: SimClock::new(config.clock),
             config,
             spec,
@@ -494,13 +507,17 @@ impl Emulator {
             while runners.join_next().await.is_some() {}
         })
         .await;
+        self.shared.groups.kill_all();
     }
 }
 
 impl Drop for Emulator {
+    /// Stops the server without waiting, and kills the processes of tasks
+    /// that run for real, with everything they started, before it returns.
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
         let _ = self.shared.stopping.send(true);
+        self.shared.groups.kill_all();
         if let Some(task) = self.task.take() {
             // Dropping the accept loop drops its connection tasks too.
             task.abort();
@@ -584,6 +601,15 @@ enum BodyError {
 impl App {
     async fn handle(&self, req: Request<Incoming>) -> Result<Response, ConnectionDropped> {
         let request_id = self.shared.next_request_id();
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        if !crate::host::allowed(host, &self.shared.config.allowed_hosts) {
+            tracing::warn!(%request_id, host = ?host.map(|h| h.chars().take(100).collect::<String>()),
+                "refused a request not addressed to a loopback name or address");
+            return Ok(with_request_id(host_not_allowed(host), &request_id));
+        }
         let route = Route::classify(req.method(), req.uri().path());
         let fault = route.and_then(|r| self.shared.faults.on_request(r));
         if let Some(Fault::Delay(d)) = &fault {
@@ -716,6 +742,23 @@ async fn read_body(
 fn too_large(max: usize) -> Response {
     let mut resp =
         ApiError::too_large(format!("the request body is larger than {max} bytes")).into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// 403 for a request addressed to a name that is not loopback's nor
+/// allowed (see [`crate::host`]); the connection closes after it.
+fn host_not_allowed(host: Option<&str>) -> Response {
+    let shown: String = host.unwrap_or("").chars().take(100).collect();
+    let mut resp = ApiError::new(
+        StatusCode::FORBIDDEN,
+        "host_not_allowed",
+        format!(
+            "this emulator answers requests addressed to localhost or a loopback address, not              {shown:?}; to allow that name, start it with --allowed-host NAME              (EmulatorConfig::allowed_host)"
+        ),
+    )
+    .into_response();
     resp.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp
