@@ -231,7 +231,8 @@ impl fmt::Debug for Shared {
 /// Blaxel Jobs API, with all its state in memory.
 ///
 /// The server stops when the `Emulator` is dropped (or, waiting for
-/// requests in flight, on [`Emulator::shutdown`]).
+/// requests in flight, on [`Emulator::shutdown`]), and the processes of
+/// tasks that run for real are killed, with everything they started.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
