@@ -42,6 +42,13 @@ impl Default for Clock {
 /// How long a final execution is kept by default: one simulated day.
 const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
+/// The default API key: well known, so replaced by a random one where
+/// tasks run for real (see [`EmulatorConfig::api_key`]).
+pub(crate) const DEFAULT_API_KEY: &str = "emulator-api-key";
+
+/// The default OAuth client secret: well known, so replaced like the key.
+pub(crate) const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+
 /// The settings of an [`Emulator`](crate::Emulator), built in the builder style.
 ///
 /// Every setter takes and returns the configuration by value, so settings
@@ -76,14 +83,15 @@ pub struct EmulatorConfig {
     pub(crate) execution_retention: Duration,
     pub(crate) run_local_images: bool,
     pub(crate) task_commands: BTreeMap<String, String>,
+    pub(crate) allowed_hosts: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
-            api_key: "emulator-api-key".to_owned(),
+            api_key: DEFAULT_API_KEY.to_owned(),
             client_id: "emulator-client".to_owned(),
-            client_secret: "emulator-secret".to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             token_ttl: Duration::from_secs(3600),
             port: 0,
             clock: Clock::default(),
@@ -97,6 +105,7 @@ impl Default for EmulatorConfig {
             execution_retention: DEFAULT_RETENTION,
             run_local_images: false,
             task_commands: BTreeMap::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -109,6 +118,15 @@ impl EmulatorConfig {
 
     /// The API key the server accepts as a bearer credential
     /// (default `"emulator-api-key"`).
+    ///
+    /// Where tasks run for real ([`task_command`](Self::task_command),
+    /// [`run_local_images`](Self::run_local_images)), a well-known key
+    /// would let anything that reaches the emulator run commands: the
+    /// default key and the default client secret are then replaced, when
+    /// the emulator starts, by random ones, which
+    /// [`Emulator::api_key`](crate::Emulator::api_key) and
+    /// [`Emulator::client_secret`](crate::Emulator::client_secret) tell
+    /// (and the binary prints). A key set here is kept.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = key.into();
         self
@@ -228,10 +246,26 @@ impl EmulatorConfig {
     /// their tasks for real, as `sh -c <command>` (default false: such an
     /// image is only a string, and tasks are simulated). Any client with
     /// the API key can then run commands as the emulator's user, so turn
-    /// it on only where that is fine.
+    /// it on only where that is fine (the default key is then replaced by
+    /// a random one: see [`api_key`](Self::api_key)).
     pub fn run_local_images(mut self, run: bool) -> Self {
         self.run_local_images = run;
         self
+    }
+
+    /// Also answers requests addressed (`Host`) to `host`, a name without
+    /// a port. By default only loopback names and addresses are answered
+    /// (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`), so that a web
+    /// page cannot reach the emulator by rebinding its own domain to
+    /// 127.0.0.1; other requests get 403 `host_not_allowed`.
+    pub fn allowed_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// Whether any task may run for real.
+    pub(crate) fn runs_commands(&self) -> bool {
+        self.run_local_images || !self.task_commands.is_empty()
     }
 }
 
@@ -254,6 +288,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("execution_retention", &self.execution_retention)
             .field("run_local_images", &self.run_local_images)
             .field("task_commands", &self.task_commands)
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }

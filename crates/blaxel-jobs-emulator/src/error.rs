@@ -2,7 +2,8 @@
 //!
 //! API errors use the document's `Error` shape,
 //! `{"code": <status>, "error": "<kind>", "message": "..."}`. Authentication
-//! errors use the gateway's `PlatformError` envelope instead,
+//! errors and oversized bodies (413 `REQUEST_ENTITY_TOO_LARGE`) use the
+//! gateway's `PlatformError` envelope instead,
 //! `{"error": {"code": "AUTHENTICATION_REQUIRED", "origin": "platform",
 //! "timestamp": "...", ...}}`, with the header `X-Blaxel-Source: platform`,
 //! as Blaxel documents its platform errors.
@@ -71,8 +72,22 @@ impl ApiError {
 
     /// 401 with the platform envelope.
     pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::platform(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 413 `REQUEST_ENTITY_TOO_LARGE` with the platform envelope: Blaxel's
+    /// gateway refuses an oversized body before the API sees it.
+    pub(crate) fn too_large(message: impl Into<String>) -> Self {
+        Self::platform(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_ENTITY_TOO_LARGE",
+            message,
+        )
+    }
+
+    fn platform(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::UNAUTHORIZED,
+            status,
             kind: code,
             message: message.into(),
             retry_after: None,

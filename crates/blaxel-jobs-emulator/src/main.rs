@@ -1,9 +1,11 @@
-//! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C.
+//! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C (SIGINT),
+//! SIGTERM or SIGHUP; each stops it the same way, killing the processes of
+//! tasks that run for real.
 //!
 //! ```text
 //! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
 //!                      [--task-command JOB=COMMAND]... [--run-local-images]
-//!                      [--tasks-apart-from N] [--count-limit N]
+//!                      [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
@@ -14,14 +16,16 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
                             [--task-command JOB=COMMAND]... [--run-local-images]
-                            [--tasks-apart-from N] [--count-limit N]
+                            [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
 
-Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
+Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C,
+SIGTERM or SIGHUP.
 
 options:
   --port N        TCP port to listen on (default 0: a free port)
   --speed X       simulated seconds per real second, a positive number (default 1)
-  --api-key KEY   the API key to accept (default emulator-api-key)
+  --api-key KEY   the API key to accept (default emulator-api-key, or a random
+                  one printed at start when tasks run for real)
   --execution-retention SECS
                   simulated seconds a finished execution is kept before it is
                   forgotten (default 86400; Blaxel does not document its own)
@@ -31,6 +35,10 @@ options:
   --run-local-images
                   run the tasks of jobs whose image is `local:COMMAND` for real
                   (any client with the API key can then run commands as you)
+  --allowed-host HOST
+                  also answer requests addressed to HOST (by default only
+                  localhost and loopback addresses are, against DNS
+                  rebinding; repeatable)
   --tasks-apart-from N
                   answer executions of N tasks or more without their tasks,
                   with spec.tasksRef, as Blaxel may (default: never)
@@ -49,6 +57,7 @@ struct Args {
     retention: Option<Duration>,
     task_commands: Vec<(String, String)>,
     run_local_images: bool,
+    allowed_hosts: Vec<String>,
     help: bool,
 }
 
@@ -134,6 +143,13 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 }
             }
             "--run-local-images" => out.run_local_images = true,
+            "--allowed-host" => {
+                let v = value("--allowed-host")?;
+                if v.trim().is_empty() || v.contains(['/', ' ']) {
+                    return Err(format!("--allowed-host must be a host name, not {v:?}"));
+                }
+                out.allowed_hosts.push(v.trim().to_owned());
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -172,6 +188,9 @@ fn main() -> ExitCode {
         config = config.task_command(job, command);
     }
     config = config.run_local_images(args.run_local_images);
+    for host in args.allowed_hosts {
+        config = config.allowed_host(host);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -208,12 +227,33 @@ async fn run(config: EmulatorConfig) -> ExitCode {
     println!("  export BL_WORKSPACE=default   # any name works");
     println!();
     println!("Press Ctrl-C to stop.");
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
+    match stop_signal().await {
+        Ok(name) => println!("stopping ({name})"),
+        Err(e) => eprintln!("error: cannot wait for a signal to stop: {e}; stopping"),
     }
-    println!("stopping");
     emu.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C (SIGINT), SIGTERM (how `kill`, Docker and systemd stop
+/// a service) or SIGHUP (a closed terminal); answers its name.
+#[cfg(unix)]
+async fn stop_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    })
+}
+
+/// Waits for Ctrl-C.
+#[cfg(not(unix))]
+async fn stop_signal() -> std::io::Result<&'static str> {
+    tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
 }
 
 #[cfg(test)]
@@ -251,6 +291,7 @@ mod tests {
                 retention: Some(Duration::from_secs(3600)),
                 task_commands: Vec::new(),
                 run_local_images: false,
+                allowed_hosts: Vec::new(),
                 help: false
             }
         );
@@ -259,6 +300,9 @@ mod tests {
             "report=echo a=b",
             "--task-command=other=true",
             "--run-local-images",
+            "--allowed-host",
+            "dev.box",
+            "--allowed-host=other.box",
         ])
         .unwrap();
         assert_eq!(
@@ -269,6 +313,7 @@ mod tests {
             ]
         );
         assert!(a.run_local_images);
+        assert_eq!(a.allowed_hosts, ["dev.box", "other.box"]);
         assert_eq!(
             parse(&["--execution-retention=0"]).unwrap().retention,
             Some(Duration::ZERO)
@@ -297,6 +342,11 @@ mod tests {
             (&["--task-command", "job"][..], "JOB=COMMAND"),
             (&["--task-command", "=echo"][..], "JOB=COMMAND"),
             (&["--task-command", "job="][..], "JOB=COMMAND"),
+            (
+                &["--allowed-host", "http://x/"][..],
+                "--allowed-host must be a host name",
+            ),
+            (&["--allowed-host"][..], "--allowed-host needs a value"),
             (&["serve"][..], "unknown argument"),
         ] {
             let e = parse(args).unwrap_err();

@@ -51,6 +51,14 @@ pub enum Error {
     #[error("{0}")]
     ExecutionConflict(Box<ExecutionConflict>),
 
+    /// A chunk of a batch could not be created: which chunk (its index,
+    /// execution id and tasks), and why (the error it ended with, its
+    /// [`source`](std::error::Error::source) and [`ChunkError::error`]).
+    /// The chunks created before it stay; submitting the batch again
+    /// resumes.
+    #[error(transparent)]
+    Chunk(Box<ChunkError>),
+
     /// The API answered with an error status.
     #[error("{0}")]
     Api(Box<ApiError>),
@@ -83,6 +91,7 @@ impl Error {
     /// The HTTP status, when the error came from a response.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
+            Error::Chunk(c) => c.error.status(),
             Error::Api(e) => Some(e.status),
             Error::Decode(e) => Some(e.status),
             Error::ResponseTooLarge(e) => Some(e.status),
@@ -95,6 +104,7 @@ impl Error {
     /// The API error, when the API answered with an error status.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
+            Error::Chunk(c) => c.error.api(),
             Error::Api(e) => Some(e),
             Error::ExecutionConflict(e) => Some(&e.error),
             _ => None,
@@ -104,6 +114,7 @@ impl Error {
     /// The request id the server gave the failed request, if any.
     pub fn request_id(&self) -> Option<&str> {
         match self {
+            Error::Chunk(c) => c.error.request_id(),
             Error::Api(e) => e.request_id.as_deref(),
             Error::Decode(e) => e.request_id.as_deref(),
             Error::ResponseTooLarge(e) => e.request_id.as_deref(),
@@ -154,6 +165,7 @@ impl Error {
     /// see [`crate::retry`].)
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Chunk(c) => c.error.is_retryable(),
             Error::Transport(_) => true,
             Error::Api(e) => {
                 e.retryable == Some(true)
@@ -962,6 +974,100 @@ impl fmt::Display for ExecutionConflict {
 }
 
 impl std::error::Error for ExecutionConflict {}
+
+/// A chunk of a batch that could not be created ([`Error::Chunk`]): which
+/// one, and the error it ended with (its
+/// [`source`](std::error::Error::source)).
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct ChunkError {
+    pub(crate) batch_id: String,
+    pub(crate) chunk: u64,
+    pub(crate) execution_id: String,
+    pub(crate) first_task: u64,
+    pub(crate) tasks: u64,
+    pub(crate) attempts: u32,
+    pub(crate) error: Error,
+}
+
+impl fmt::Display for ChunkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "chunk {} of batch {} (execution {}, ",
+            self.chunk,
+            Clip(&self.batch_id, SHORT_SHOWN),
+            Clip(&self.execution_id, SHORT_SHOWN),
+        )?;
+        match self.tasks {
+            0 | 1 => write!(f, "task {}", self.first_task)?,
+            n => write!(
+                f,
+                "tasks {} to {}",
+                self.first_task,
+                self.first_task.saturating_add(n - 1)
+            )?,
+        }
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        write!(
+            f,
+            ") was not created after {} attempt{plural}",
+            self.attempts
+        )
+    }
+}
+
+impl std::error::Error for ChunkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl ChunkError {
+    /// The batch id.
+    pub fn batch_id(&self) -> &str {
+        &self.batch_id
+    }
+
+    /// The chunk's index in the batch, from 0.
+    pub fn chunk(&self) -> u64 {
+        self.chunk
+    }
+
+    /// The chunk's execution id, `<batch id>-<chunk>`.
+    pub fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+
+    /// The index in the batch of the chunk's first task.
+    pub fn first_task(&self) -> u64 {
+        self.first_task
+    }
+
+    /// The number of tasks in the chunk.
+    pub fn tasks(&self) -> u64 {
+        self.tasks
+    }
+
+    /// How many times the chunk was sent.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The error the chunk ended with: the server's answer (a 413 when the
+    /// chunk's body is larger than the server takes), the last of a run
+    /// of failures that lasted longer than the batch's
+    /// [`patience`](crate::Batch::patience), or
+    /// [`Error::ExecutionConflict`].
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The error the chunk ended with, by value.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
 
 // Accessors. The error structs are `#[non_exhaustive]` with private fields,
 // so that a field can be added, or its representation changed, without

@@ -3,7 +3,7 @@
 
 use crate::Client;
 use crate::call::{Call, CallSettings};
-use crate::error::{Error, ExecutionConflict, InvalidInput};
+use crate::error::{Error, InvalidInput};
 use crate::jobs::fluent;
 use crate::paginate;
 use crate::validate;
@@ -206,22 +206,18 @@ impl<'a> CreateJobExecution<'a> {
     }
 
     /// Adds a task, given as any value that serializes to a JSON object:
-    /// the task's parameters.
+    /// the task's parameters. A value nested more than 125 levels deep
+    /// (arrays and objects, the task's own object included) is refused,
+    /// without being serialized any deeper, when the request is built or
+    /// sent: request bodies are read at most 127 levels deep.
     pub fn task(mut self, task: impl Serialize) -> Self {
         let index = self.request.tasks.len();
-        match serde_json::to_value(task) {
-            Ok(serde_json::Value::Object(map)) => {
+        match crate::json::to_object(&task, crate::json::EXECUTION_TASK_DEPTH) {
+            Ok(map) => {
                 self.request.tasks.push(map);
                 self
             }
-            Ok(other) => self.fail(InvalidInput::at_field(
-                format!("tasks[{index}]"),
-                format!("a task must be a JSON object, not {other}"),
-            )),
-            Err(e) => self.fail(InvalidInput::at_field(
-                format!("tasks[{index}]"),
-                format!("cannot serialize the task: {e}"),
-            )),
+            Err(why) => self.fail(InvalidInput::at_field(format!("tasks[{index}]"), why)),
         }
     }
 
@@ -282,6 +278,10 @@ impl<'a> CreateJobExecution<'a> {
     }
 
     /// Starts the execution.
+    ///
+    /// A retried request answered with 409 counts as a success only when
+    /// the execution found under its id is shown to be this request's (see
+    /// [`Error::ExecutionConflict`]).
     pub async fn send(self) -> Result<types::CreateJobExecutionOutput, Error> {
         let (client, job) = (self.client, self.job.clone());
         let settings = self.settings.clone();
@@ -289,121 +289,42 @@ impl<'a> CreateJobExecution<'a> {
         if let Some(memory) = request.memory {
             check_memory(client, &job, memory).await?;
         }
-        let execution_id = request.execution_id.clone().unwrap_or_default();
-        let op = client
-            .raw()
-            .create_job_execution()
-            .job_id(job.clone())
-            .body(request.clone());
-        let mut call = Call::new(client, op);
-        call.settings = settings;
-        match call.send().await {
+        match post(client, &job, &request, settings).await {
             // A retried request whose first attempt may have reached the
             // server: the execution may exist because of it. Report success
             // only if what is found is provably this request's.
             Err(Error::Api(e)) if e.status.as_u16() == 409 && e.attempts > 1 => {
-                let execution = client.job(job.clone()).execution(execution_id.clone());
-                let (found, current) = futures_util::future::join(
-                    execution.get().send(),
-                    client.job(job.clone()).get().send(),
-                )
-                .await;
-                let (found, unread) = match found {
-                    Ok(found) => (Some(found), None),
-                    Err(err) if err.is_not_found() => {
-                        (None, Some("no execution has this id".to_owned()))
-                    }
-                    Err(err) => (
-                        None,
-                        Some(format!("the execution could not be read ({err})")),
-                    ),
-                };
-                let verdict = match (&found, current) {
-                    (None, _) => Err(unread.unwrap_or_default()),
-                    (Some(_), Err(err)) => Err(format!("the job could not be read ({err})")),
-                    (Some(found), Ok(current)) => started_by_this_request(
-                        found,
-                        &current,
-                        &execution_id,
-                        &job,
-                        client.config().workspace(),
-                    ),
-                };
-                match verdict {
-                    Ok(()) => Ok(types::CreateJobExecutionOutput {
-                        execution_id: Some(execution_id),
-                        id: request.id,
-                        job_id: Some(job),
-                        tasks: request.tasks,
-                        workspace_id: Some(client.config().workspace().to_owned()),
-                    }),
-                    Err(reason) => Err(Error::ExecutionConflict(Box::new(ExecutionConflict {
-                        execution_id,
-                        error: *e,
-                        found,
-                        reason,
-                    }))),
-                }
+                crate::reconcile::reconcile(client, &job, &request, *e).await?;
+                Ok(types::CreateJobExecutionOutput {
+                    execution_id: request.execution_id,
+                    id: request.id,
+                    job_id: Some(job),
+                    tasks: request.tasks,
+                    workspace_id: Some(client.config().workspace().to_owned()),
+                })
             }
             other => other,
         }
     }
 }
 
-/// Whether `found`, read back under `execution_id` after a conflict, is the
-/// execution this request started: the same id, job and workspace, not
-/// deleted, and created no earlier than the current job (an execution id
-/// can outlive a job deleted and created again under the same name; the
-/// earlier job's execution is not this request's). Both times are the
-/// server's, so the client's clock plays no part. What cannot be shown is
-/// a reason to refuse.
-pub(crate) fn started_by_this_request(
-    found: &types::JobExecution,
-    current: &types::Job,
-    execution_id: &str,
+/// Sends a CreateJobExecution request as it is (built and checked, see
+/// [`CreateJobExecution::build`]), with `settings`; the request is copied
+/// into the call, once per call, and kept by the caller.
+pub(crate) async fn post(
+    client: &Client,
     job: &str,
-    workspace: &str,
-) -> Result<(), String> {
-    let m = &found.metadata;
-    let clip = |s: &str| crate::error::Clip(s, 128).to_string();
-    if m.id.as_deref() != Some(execution_id) {
-        return Err(format!(
-            "the execution read back has id {:?}",
-            m.id.as_deref().map(clip)
-        ));
-    }
-    if let Some(other) = m.job.as_deref().filter(|j| *j != job) {
-        return Err(format!("the execution belongs to job {}", clip(other)));
-    }
-    if let Some(other) = m.workspace.as_deref().filter(|w| *w != workspace) {
-        return Err(format!(
-            "the execution belongs to workspace {}",
-            clip(other)
-        ));
-    }
-    if let Some(at) = &m.deleted_at {
-        return Err(format!("the execution was deleted at {}", clip(at)));
-    }
-    let created = m.created_at.as_deref().and_then(crate::time::parse_rfc3339);
-    let job_created = current
-        .metadata
-        .created_at
-        .as_deref()
-        .and_then(crate::time::parse_rfc3339);
-    match (created, job_created) {
-        (Some(e), Some(j)) if e >= j => Ok(()),
-        (Some(_), Some(_)) => Err(format!(
-            "the execution ({}) is older than the job ({}): it belongs to an earlier job of \
-             the same name",
-            clip(m.created_at.as_deref().unwrap_or_default()),
-            clip(current.metadata.created_at.as_deref().unwrap_or_default())
-        )),
-        _ => Err(
-            "the execution's or the job's creation time is missing or unreadable, so \
-                  the execution cannot be shown to be this request's"
-                .to_owned(),
-        ),
-    }
+    request: &types::CreateJobExecutionRequest,
+    settings: CallSettings,
+) -> Result<types::CreateJobExecutionOutput, Error> {
+    let op = client
+        .raw()
+        .create_job_execution()
+        .job_id(job.to_owned())
+        .body(request.clone());
+    let mut call = Call::new(client, op);
+    call.settings = settings;
+    call.send().await
 }
 
 /// A CreateJobExecution request as [`CreateJobExecution::build`] makes it:
@@ -546,81 +467,5 @@ impl<'a> ListJobExecutionTasks<'a> {
     pub fn cursor(self, cursor: impl Into<String>) -> Self {
         let cursor = cursor.into();
         Self(self.0.map(|b| b.cursor(cursor)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn execution(
-        id: Option<&str>,
-        job: Option<&str>,
-        created: Option<&str>,
-    ) -> types::JobExecution {
-        serde_json::from_value(serde_json::json!({
-            "metadata": {"id": id, "job": job, "workspace": "ws", "createdAt": created},
-            "spec": {},
-        }))
-        .unwrap()
-    }
-
-    fn job(created: Option<&str>) -> types::Job {
-        serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "j", "createdAt": created},
-            "spec": {},
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn only_this_job_s_execution_with_this_id_is_this_request_s() {
-        let t0 = Some("2026-10-01T00:00:00Z");
-        let t1 = Some("2026-10-02T00:00:00.5+00:00");
-        let ok = |e, j| started_by_this_request(&e, &j, "e1", "j", "ws");
-        assert_eq!(ok(execution(Some("e1"), Some("j"), t1), job(t0)), Ok(()));
-        assert_eq!(ok(execution(Some("e1"), None, t0), job(t0)), Ok(()));
-        let refused = [
-            (execution(Some("e1"), Some("j"), t0), job(t1)),
-            (execution(Some("e2"), Some("j"), t1), job(t0)),
-            (execution(None, Some("j"), t1), job(t0)),
-            (execution(Some("e1"), Some("k"), t1), job(t0)),
-            (execution(Some("e1"), Some("j"), None), job(t0)),
-            (execution(Some("e1"), Some("j"), t1), job(None)),
-            (execution(Some("e1"), Some("j"), Some("soon")), job(t0)),
-        ];
-        for (e, j) in refused {
-            assert!(ok(e.clone(), j.clone()).is_err(), "{e:?} {j:?}");
-        }
-    }
-
-    proptest! {
-        /// Whatever the server sent back, the check answers, and a reason
-        /// quotes at most short pieces of it.
-        #[test]
-        fn any_execution_read_back_is_judged_without_panicking(
-            id in proptest::option::of("e1|\\PC{0,300}"),
-            job_name in proptest::option::of("j|\\PC{0,300}"),
-            workspace in proptest::option::of("ws|\\PC{0,300}"),
-            created in proptest::option::of("\\PC{0,40}|20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,12})?(Z|[+-][0-2][0-9]:[0-5][0-9])"),
-            job_created in proptest::option::of("\\PC{0,40}|20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z"),
-            deleted in proptest::option::of("\\PC{0,300}"),
-        ) {
-            let found: types::JobExecution = serde_json::from_value(serde_json::json!({
-                "metadata": {"id": id, "job": job_name, "workspace": workspace,
-                             "createdAt": created, "deletedAt": deleted},
-                "spec": {},
-            })).unwrap();
-            let current = job(job_created.as_deref());
-            match started_by_this_request(&found, &current, "e1", "j", "ws") {
-                Ok(()) => {
-                    prop_assert_eq!(id.as_deref(), Some("e1"));
-                    prop_assert!(deleted.is_none());
-                    prop_assert!(created.is_some() && job_created.is_some());
-                }
-                Err(reason) => prop_assert!(reason.len() < 1500, "{}", reason.len()),
-            }
-        }
     }
 }

@@ -195,8 +195,10 @@ mod error;
 mod error_envelope_tests;
 mod executions;
 mod jobs;
+mod json;
 mod merge;
 pub mod paginate;
+mod reconcile;
 pub mod retry;
 mod time;
 mod transport;
@@ -209,7 +211,7 @@ pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};
 pub use error::{
-    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
+    ApiError, ChunkError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
     ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
     TransportError, TransportErrorKind, WaitTimeout,
 };

@@ -202,6 +202,14 @@ pub(crate) fn limits_of_job(job: &types::Job) -> Result<(), InvalidInput> {
             // Field paths are only formatted when a check fails.
             opt_int(&limits::TRIGGER_CONFIGURATION_TIMEOUT, c.timeout, "")
                 .map_err(|e| e.at(format!("spec.triggers[{i}].configuration.timeout")))?;
+            for (k, task) in c.tasks.iter().enumerate() {
+                crate::json::check(&task.0, crate::json::TRIGGER_TASK_DEPTH).map_err(|why| {
+                    InvalidInput::at_field(
+                        format!("spec.triggers[{i}].configuration.tasks[{k}]"),
+                        why,
+                    )
+                })?;
+            }
         }
     }
     Ok(())
@@ -292,6 +300,10 @@ pub(crate) fn execution_request(
     }
     if req.env.keys().any(String::is_empty) {
         warn(&"env", "an environment variable without a name");
+    }
+    for (i, task) in req.tasks.iter().enumerate() {
+        crate::json::check(task, crate::json::EXECUTION_TASK_DEPTH)
+            .map_err(|why| InvalidInput::at_field(format!("tasks[{i}]"), why))?;
     }
     Ok(())
 }

@@ -17,6 +17,8 @@ mod jobs;
 mod local;
 mod newer_fields;
 mod pagination;
+#[cfg(target_os = "linux")]
+mod processes;
 mod retention;
 mod validation;
 mod versions;
