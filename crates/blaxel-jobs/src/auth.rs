@@ -15,10 +15,11 @@
 //! `expires_in` of any size is trusted for at most a day.
 
 mod device;
+mod login;
 mod login_file;
 
-pub use device::DeviceLogin;
-pub(crate) use login_file::SavedIn;
+pub use login::DeviceLogin;
+pub(crate) use login::SavedIn;
 
 use crate::body::{ERROR_BODY_KEPT, TOKEN_RESPONSE_LIMIT, read_prefix};
 use crate::error::{

@@ -28,7 +28,7 @@
 //! Everything here blocks: it runs on tokio's blocking threads.
 
 use super::Secret;
-use super::device::DeviceLogin;
+use super::login::{DeviceLogin, SavedIn};
 use crate::config::ConfigFile;
 use serde_yaml_ng::Value;
 use std::fmt;
@@ -43,19 +43,6 @@ const MAX_FILE: u64 = 1 << 20;
 
 /// At most this many lines are tried as the place of one value.
 const MAX_CANDIDATES: usize = 64;
-
-/// Where a browser login was read from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct SavedIn {
-    /// The config file.
-    pub(crate) path: PathBuf,
-    /// The workspace whose `credentials` hold the login.
-    pub(crate) workspace: String,
-    /// Whether renewed tokens are written back.
-    pub(crate) write: bool,
-    /// When the file was last written, as read.
-    pub(crate) modified: Option<SystemTime>,
-}
 
 /// What a renewal changed.
 pub(crate) struct Renewed {
