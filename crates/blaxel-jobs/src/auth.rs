@@ -382,6 +382,13 @@ impl OAuth {
     }
 }
 
+/// A token endpoint's successful answer: status, headers and body.
+pub(crate) type TokenAnswer = (
+    reqwest::StatusCode,
+    reqwest::header::HeaderMap,
+    bytes::Bytes,
+);
+
 /// `POST {base}/oauth/token`: where access tokens come from.
 pub(crate) struct TokenEndpoint {
     url: String,
@@ -401,14 +408,7 @@ impl TokenEndpoint {
         basic: Option<&HeaderValue>,
         secrets: &[&str],
         deadline: Option<Instant>,
-    ) -> Result<
-        (
-            reqwest::StatusCode,
-            reqwest::header::HeaderMap,
-            bytes::Bytes,
-        ),
-        Error,
-    > {
+    ) -> Result<TokenAnswer, Error> {
         let mut attempt = 1;
         loop {
             let err = match self.post_once(body, basic, secrets).await {
@@ -444,14 +444,7 @@ impl TokenEndpoint {
         body: &serde_json::Value,
         basic: Option<&HeaderValue>,
         secrets: &[&str],
-    ) -> Result<
-        (
-            reqwest::StatusCode,
-            reqwest::header::HeaderMap,
-            bytes::Bytes,
-        ),
-        Error,
-    > {
+    ) -> Result<TokenAnswer, Error> {
         let mut request = self.http.post(&self.url).json(body);
         if let Some(basic) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic.clone());

@@ -9,7 +9,7 @@
 mod common;
 
 use blaxel_jobs::types::{DeploymentStatus, JobExecutionStatus};
-use blaxel_jobs::{Client, ConfigErrorKind, DeviceLogin, Error, JobBuilder};
+use blaxel_jobs::{Client, ClientBuilder, ConfigErrorKind, DeviceLogin, Error, JobBuilder};
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig, Route};
 use common::TempPath;
 use common::raw::{RawServer, Reply};
@@ -59,12 +59,17 @@ fn config_path(home: &TempPath) -> PathBuf {
     home.path().join(".blaxel").join("config.yaml")
 }
 
-/// A client configured as `Client::from_env` would be with `HOME` at
-/// `home` and `BL_API_URL` at `url`, that keeps no idle connection (the
-/// paused clock's jumps outlast the emulator's idle timeout).
-fn client_for(home: &TempPath, url: &str) -> Client {
+/// A builder configured as `Client::from_env` would be with `HOME` at
+/// `home`, `BL_API_URL` at `url` and `BL_WORKSPACE` set, whose HTTP client
+/// keeps no idle connection (the paused clock's jumps outlast the
+/// emulator's idle timeout).
+fn builder(home: &TempPath, url: &str) -> ClientBuilder {
     Client::builder()
-        .env_vars([("HOME", home.display()), ("BL_API_URL", url.to_owned())])
+        .env_vars([
+            ("HOME", home.display()),
+            ("BL_API_URL", url.to_owned()),
+            ("BL_WORKSPACE", WS.to_owned()),
+        ])
         .http_client(
             blaxel_jobs::raw::tls::http_client_builder()
                 .pool_max_idle_per_host(0)
@@ -73,6 +78,11 @@ fn client_for(home: &TempPath, url: &str) -> Client {
                 .unwrap(),
         )
         .retry(common::fast_retry())
+}
+
+/// A client of [`builder`].
+fn client_for(home: &TempPath, url: &str) -> Client {
+    builder(home, url)
         .build()
         .expect("a client from the config file")
 }
@@ -551,12 +561,7 @@ async fn an_opaque_token_with_expires_in_is_renewed_before_it_expires() {
     file.set_modified(std::time::SystemTime::now() - Duration::from_secs(590))
         .unwrap();
     drop(file);
-    let client = Client::builder()
-        .env_vars([("HOME", home.display())])
-        .workspace(WS)
-        .base_url(format!("{}/v0", server.url))
-        .build()
-        .unwrap();
+    let client = client_for(&home, &format!("{}/v0", server.url));
     client.job("j").get().send().await.unwrap();
     let paths: Vec<String> = server
         .received()
@@ -597,12 +602,7 @@ async fn a_hostile_token_endpoint_leaks_nothing_and_redirects_nowhere() {
         Reply::json("400 Bad Request", &answer.to_string())
     })
     .await;
-    let client = Client::builder()
-        .env_vars([("HOME", home.display())])
-        .workspace(WS)
-        .base_url(format!("{}/v0", echo.url))
-        .build()
-        .unwrap();
+    let client = client_for(&home, &format!("{}/v0", echo.url));
     let err = client.jobs().list().send().await.unwrap_err();
     login_expired(&err);
     let shown = format!("{err} {err:?} {client:?}");
@@ -619,12 +619,7 @@ async fn a_hostile_token_endpoint_leaks_nothing_and_redirects_nowhere() {
         )
     })
     .await;
-    let client = Client::builder()
-        .env_vars([("HOME", home.display())])
-        .workspace(WS)
-        .base_url(format!("{}/v0", redirect.url))
-        .build()
-        .unwrap();
+    let client = client_for(&home, &format!("{}/v0", redirect.url));
     let err = client.jobs().list().send().await.unwrap_err();
     assert!(matches!(err, Error::Redirect(_)), "{err}");
     assert_eq!(redirect.received().len(), 1);
@@ -744,15 +739,8 @@ async fn saving_can_be_turned_off() {
     let login = emu.device_login(WS);
     let text = file_of(&login);
     let home = TempPath::home_with_config(&text);
-    let client = Client::builder()
-        .env_vars([("HOME", home.display()), ("BL_API_URL", emu.base_url())])
+    let client = builder(&home, &emu.base_url())
         .save_refreshed_login(false)
-        .http_client(
-            blaxel_jobs::raw::tls::http_client_builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-        )
         .build()
         .unwrap();
     tokio::time::advance(TTL + Duration::from_secs(1)).await;
@@ -825,20 +813,7 @@ async fn a_file_the_sdk_cannot_edit_does_not_bring_old_tokens_back() {
         login.access_token, login.refresh_token, login.device_code
     );
     let home = TempPath::home_with_config(&text);
-    let client = Client::builder()
-        .env_vars([
-            ("HOME", home.display()),
-            ("BL_API_URL", emu.base_url()),
-            ("BL_WORKSPACE", WS.to_owned()),
-        ])
-        .http_client(
-            blaxel_jobs::raw::tls::http_client_builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let client = client_for(&home, &emu.base_url());
     for round in 1..=3 {
         tokio::time::advance(TTL + Duration::from_secs(1)).await;
         client.jobs().list().send().await.unwrap();
