@@ -40,9 +40,11 @@ use std::time::{Duration, SystemTime};
 ///   is replaced atomically, under a lock (`config.yaml.lock` beside it)
 ///   that other programs using this SDK take too.
 /// - An expired access token that cannot be renewed (no refresh token, or
-///   the server refused it) is an [`Error::Config`] of kind
-///   [`ConfigErrorKind::LoginExpired`] that says to run `bl login` again,
-///   raised before any API request is sent.
+///   the server refused it) is an [`Error::Config`](crate::Error::Config)
+///   of kind
+///   [`ConfigErrorKind::LoginExpired`](crate::ConfigErrorKind::LoginExpired)
+///   that says to run `bl login` again, raised before any API request is
+///   sent.
 /// - A token the API refused is renewed at most once a minute, so a server
 ///   that refuses every token cannot make the SDK loop.
 ///
