@@ -1,11 +1,21 @@
-//! Credentials: the API key, OAuth client credentials and access tokens.
+//! Credentials: the API key, OAuth client credentials, browser logins and
+//! access tokens.
 //!
 //! A request is authenticated by a bearer credential in `Authorization` or
 //! `X-Blaxel-Authorization`: the configured API key, or an access token from
-//! `POST /v0/oauth/token` that has not expired (in real time). Access tokens
-//! look like JWTs (with `sub`, `iat` and `exp` claims) so that clients that
-//! read the expiry from the token work, but the emulator only trusts its own
-//! record of the tokens it issued. Credentials never reach logs.
+//! `POST /v0/oauth/token` that has not expired. Access tokens look like JWTs
+//! (with `sub`, `iat` and `exp` claims) so that clients that read the expiry
+//! from the token work, but the emulator only trusts its own record of the
+//! tokens it issued. They expire by tokio's clock: real time, or the paused
+//! clock of a test, so that a test can let a token expire without waiting.
+//!
+//! A browser login (what `bl login` saves after the user confirms in the
+//! browser) is emulated by [`Emulator::device_login`](crate::Emulator::device_login):
+//! an access token, a refresh token and a device code. The refresh token is
+//! exchanged at the token endpoint (`grant_type=refresh_token`) for a new
+//! access token and, when [`EmulatorConfig::rotate_refresh_tokens`](crate::EmulatorConfig::rotate_refresh_tokens)
+//! is on, a new refresh token that replaces it (the old one is then
+//! refused). Credentials never reach logs.
 
 use crate::error::ApiError;
 use base64::Engine;
@@ -13,7 +23,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::HeaderMap;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,34 +33,78 @@ pub(crate) enum Principal {
     ApiKey,
     /// An OAuth client, by client id.
     Client(String),
+    /// The user of a browser login (the API key's owner too).
+    Login,
 }
 
 impl Principal {
     /// The name written into `createdBy` and `updatedBy`.
     pub(crate) fn name(&self) -> String {
         match self {
-            Principal::ApiKey => "user@emulator.local".to_owned(),
+            Principal::ApiKey | Principal::Login => "user@emulator.local".to_owned(),
             Principal::Client(id) => format!("client:{id}"),
         }
     }
 }
 
-/// Access tokens issued, with their real-time expiry.
+/// The credentials of a browser login, as `bl login` saves them in a
+/// workspace's `credentials` in `~/.blaxel/config.yaml`
+/// (`access_token`, `refresh_token`, `expires_in`, `device_code`).
+///
+/// Its `Debug` output shows neither token nor the device code.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceLogin {
+    /// The workspace the login was made for.
+    pub workspace: String,
+    /// A short-lived access token (a JWT with `sub`, `iat` and `exp`).
+    pub access_token: String,
+    /// The refresh token that gets new access tokens.
+    pub refresh_token: String,
+    /// The access token's lifetime in seconds.
+    pub expires_in: u64,
+    /// The device code of the login, sent along with the refresh token.
+    pub device_code: String,
+}
+
+impl std::fmt::Debug for DeviceLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceLogin")
+            .field("workspace", &self.workspace)
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("device_code", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why a refresh token was refused (the `error_description` of the answer).
+pub(crate) type Refusal = &'static str;
+
+/// Access tokens issued, with their expiry, and the refresh tokens of
+/// browser logins.
 #[derive(Default)]
 pub(crate) struct TokenStore {
-    tokens: Mutex<HashMap<String, (Instant, String)>>,
+    tokens: Mutex<HashMap<String, (Instant, Principal)>>,
+    /// Refresh token → the device code of its login.
+    refresh: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.tokens.lock().map(|t| t.len()).unwrap_or(0);
-        f.debug_struct("TokenStore").field("tokens", &n).finish()
+        let r = self.refresh.lock().map(|t| t.len()).unwrap_or(0);
+        f.debug_struct("TokenStore")
+            .field("tokens", &n)
+            .field("refresh_tokens", &r)
+            .finish()
     }
 }
 
 impl TokenStore {
-    /// Issues a token for `client_id`, valid for `ttl`.
-    pub(crate) fn issue(&self, client_id: &str, ttl: Duration) -> String {
+    /// Issues an access token for `principal`, valid for `ttl`.
+    pub(crate) fn issue(&self, principal: Principal, ttl: Duration) -> String {
         let now = Instant::now();
         let iat = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -57,7 +112,7 @@ impl TokenStore {
             .unwrap_or(0);
         let claims = serde_json::json!({
             "iss": "blaxel-jobs-emulator",
-            "sub": client_id,
+            "sub": principal.name(),
             "iat": iat,
             "exp": iat.saturating_add(ttl.as_secs()),
             "jti": crate::state::random_id("", 16),
@@ -71,18 +126,76 @@ impl TokenStore {
             .checked_add(ttl)
             .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365 * 100)))
             .unwrap_or(now);
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tokens = lock(&self.tokens);
         tokens.retain(|_, (exp, _)| *exp > now);
-        tokens.insert(token.clone(), (expires, client_id.to_owned()));
+        tokens.insert(token.clone(), (expires, principal));
         token
     }
 
-    /// The client of a token that is still valid.
-    fn check(&self, token: &str) -> Option<String> {
-        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        let (exp, client) = tokens.get(token)?;
-        (Instant::now() < *exp).then(|| client.clone())
+    /// The principal of a token that is still valid.
+    fn check(&self, token: &str) -> Option<Principal> {
+        let tokens = lock(&self.tokens);
+        let (exp, principal) = tokens.get(token)?;
+        (Instant::now() < *exp).then(|| principal.clone())
     }
+
+    /// A new browser login for `workspace`: an access token valid for
+    /// `ttl`, a refresh token and a device code.
+    pub(crate) fn device_login(&self, workspace: &str, ttl: Duration) -> DeviceLogin {
+        let device_code = crate::state::random_id("dc-", 24);
+        let refresh_token = crate::state::random_id("rt-", 32);
+        lock(&self.refresh).insert(refresh_token.clone(), device_code.clone());
+        DeviceLogin {
+            workspace: workspace.to_owned(),
+            access_token: self.issue(Principal::Login, ttl),
+            refresh_token,
+            expires_in: ttl.as_secs(),
+            device_code,
+        }
+    }
+
+    /// Exchanges a refresh token (and, when sent, the device code of its
+    /// login) for a new access token valid for `ttl`. Answers the access
+    /// token and the refresh token to use next: a new one that replaces
+    /// this one when `rotate`, else the same.
+    pub(crate) fn refresh(
+        &self,
+        refresh_token: &str,
+        device_code: Option<&str>,
+        ttl: Duration,
+        rotate: bool,
+    ) -> Result<(String, String), Refusal> {
+        let next = {
+            let mut refresh = lock(&self.refresh);
+            let Some(code) = refresh.get(refresh_token) else {
+                return Err(
+                    "the refresh token is unknown, was revoked, or was replaced by a newer one",
+                );
+            };
+            if device_code.is_some_and(|sent| !constant_time_eq(sent.as_bytes(), code.as_bytes())) {
+                return Err("the device code is not the one of this refresh token's login");
+            }
+            if rotate {
+                let code = refresh.remove(refresh_token).unwrap_or_default();
+                let next = crate::state::random_id("rt-", 32);
+                refresh.insert(next.clone(), code);
+                next
+            } else {
+                refresh_token.to_owned()
+            }
+        };
+        Ok((self.issue(Principal::Login, ttl), next))
+    }
+
+    /// Revokes a refresh token; false if it was not known.
+    pub(crate) fn revoke_refresh_token(&self, refresh_token: &str) -> bool {
+        lock(&self.refresh).remove(refresh_token).is_some()
+    }
+}
+
+/// Locks a mutex, recovering it if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Authenticates a request from its headers.
@@ -108,8 +221,8 @@ pub(crate) fn authenticate(
         if constant_time_eq(cred.as_bytes(), api_key.as_bytes()) {
             return Ok(Principal::ApiKey);
         }
-        if let Some(client) = tokens.check(cred) {
-            return Ok(Principal::Client(client));
+        if let Some(principal) = tokens.check(cred) {
+            return Ok(principal);
         }
     }
     let any_bearer = presented.iter().any(|v| bearer(v).is_some());
@@ -189,8 +302,8 @@ mod tests {
     #[test]
     fn tokens_work_until_they_expire() {
         let t = TokenStore::default();
-        let good = t.issue("c", Duration::from_secs(60));
-        let expired = t.issue("c", Duration::ZERO);
+        let good = t.issue(Principal::Client("c".into()), Duration::from_secs(60));
+        let expired = t.issue(Principal::Client("c".into()), Duration::ZERO);
         assert_eq!(good.split('.').count(), 3);
         let h = headers(&[("x-blaxel-authorization", &format!("Bearer {good}"))]);
         assert_eq!(

@@ -8,8 +8,8 @@ use std::time::Duration;
 ///
 /// Deployments, executions and tasks all run in simulated time. Cursors
 /// expire (after 24 simulated hours) by it too. OAuth access tokens are the
-/// exception: they expire in real time, like the credentials of a real
-/// identity provider.
+/// exception: they expire by tokio's clock, in real time like the
+/// credentials of a real identity provider (or on a test's paused clock).
 ///
 /// ```
 /// use blaxel_jobs_emulator::Clock;
@@ -71,6 +71,7 @@ pub struct EmulatorConfig {
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
     pub(crate) token_ttl: Duration,
+    pub(crate) rotate_refresh_tokens: bool,
     pub(crate) port: u16,
     pub(crate) clock: Clock,
     pub(crate) deploy_delay: Duration,
@@ -93,6 +94,7 @@ impl Default for EmulatorConfig {
             client_id: "emulator-client".to_owned(),
             client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             token_ttl: Duration::from_secs(3600),
+            rotate_refresh_tokens: false,
             port: 0,
             clock: Clock::default(),
             deploy_delay: Duration::from_secs(2),
@@ -140,11 +142,23 @@ impl EmulatorConfig {
         self
     }
 
-    /// How long an OAuth access token stays valid, in real time (default one
-    /// hour). `Duration::ZERO` makes tokens that are already expired, which is
-    /// handy to test token refresh.
+    /// How long an OAuth access token stays valid (default one hour), by
+    /// tokio's clock: real time, or a test's paused clock. It applies to the
+    /// tokens of client credentials and of browser logins
+    /// ([`Emulator::device_login`](crate::Emulator::device_login) and the
+    /// refresh grant). `Duration::ZERO` makes tokens that are already
+    /// expired, which is handy to test token refresh.
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = ttl;
+        self
+    }
+
+    /// Whether the refresh grant rotates refresh tokens (default false):
+    /// each answer then carries a new refresh token that replaces the one
+    /// sent, which is refused from then on. Off, the answer repeats the
+    /// refresh token sent, which stays valid.
+    pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
+        self.rotate_refresh_tokens = rotate;
         self
     }
 
@@ -276,6 +290,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("token_ttl", &self.token_ttl)
+            .field("rotate_refresh_tokens", &self.rotate_refresh_tokens)
             .field("port", &self.port)
             .field("clock", &self.clock)
             .field("deploy_delay", &self.deploy_delay)
@@ -304,6 +319,7 @@ mod tests {
         assert_eq!(c.client_id, "emulator-client");
         assert_eq!(c.client_secret, "emulator-secret");
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert!(!c.rotate_refresh_tokens);
         assert_eq!(c.port, 0);
         assert_eq!(c.clock, Clock::Scaled(1.0));
         assert_eq!(c.deploy_delay, Duration::from_secs(2));

@@ -6,7 +6,10 @@
 //! gateway's `PlatformError` envelope instead,
 //! `{"error": {"code": "AUTHENTICATION_REQUIRED", "origin": "platform",
 //! "timestamp": "...", ...}}`, with the header `X-Blaxel-Source: platform`,
-//! as Blaxel documents its platform errors.
+//! as Blaxel documents its platform errors. The token endpoint's answers to
+//! the refresh grant use OAuth 2.0's shape (RFC 6749, section 5.2),
+//! `{"error": "invalid_grant", "error_description": "..."}`, which is what
+//! `bl` and Blaxel's TypeScript SDK read from it.
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +24,8 @@ enum Shape {
     Api,
     /// The gateway's `PlatformError` envelope.
     Platform,
+    /// OAuth 2.0's error object, `{"error", "error_description"}`.
+    OAuth,
 }
 
 /// An error answer.
@@ -95,6 +100,21 @@ impl ApiError {
         }
     }
 
+    /// An error of the token endpoint, in OAuth 2.0's shape.
+    pub(crate) fn oauth(
+        status: StatusCode,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+            retry_after: None,
+            shape: Shape::OAuth,
+        }
+    }
+
     /// Adds a `Retry-After` header.
     pub(crate) fn with_retry_after(mut self, value: impl Into<String>) -> Self {
         self.retry_after = Some(value.into());
@@ -123,13 +143,17 @@ impl ApiError {
                     timestamp: Some(wall_clock_timestamp()),
                 },
             }),
+            Shape::OAuth => Ok(serde_json::json!({
+                "error": self.kind,
+                "error_description": self.message,
+            })),
         };
         let mut value = value.unwrap_or(serde_json::Value::Null);
         // The code exactly as this server spells it: `ErrorCode` matches
         // known codes without regard to case (`bad_request` is
         // `BAD_REQUEST`), and would send the known spelling back.
         let code = match self.shape {
-            Shape::Api => value.get_mut("error"),
+            Shape::Api | Shape::OAuth => value.get_mut("error"),
             Shape::Platform => value.pointer_mut("/error/code"),
         };
         if let Some(code) = code {

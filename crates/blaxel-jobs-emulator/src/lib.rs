@@ -37,10 +37,14 @@
 //! - **Authentication**: a bearer credential in `Authorization` or
 //!   `X-Blaxel-Authorization`, either the API key or an unexpired access
 //!   token from `POST /v0/oauth/token` (client credentials grant, with
-//!   `Authorization: Basic`). Failures get 401 with the platform's
+//!   `Authorization: Basic`; or the refresh grant of a browser login made
+//!   with [`Emulator::device_login`]). Failures get 401 with the platform's
 //!   `{"error": {"code": "AUTHENTICATION_REQUIRED" | "AUTHENTICATION_FAILED",
 //!   "origin": "platform", "timestamp": ..., ...}}` envelope and
 //!   `X-Blaxel-Source: platform`, as Blaxel documents its platform errors.
+//!   An unknown, revoked or replaced refresh token gets 400
+//!   `{"error": "invalid_grant", "error_description": ...}`, OAuth 2.0's
+//!   shape, which `bl` reads from the token endpoint.
 //! - **Workspaces**: the `X-Blaxel-Workspace` header or the `workspace`
 //!   query parameter (required); any name works and workspaces are isolated.
 //! - **Versions**: `Blaxel-Version` is one of [`API_VERSIONS`], the
@@ -223,6 +227,7 @@ mod task_env;
 mod urlencoded;
 mod validate;
 
+pub use auth::DeviceLogin;
 pub use config::{Clock, EmulatorConfig};
 pub use context::API_VERSIONS;
 pub use faults::{Fault, Route};

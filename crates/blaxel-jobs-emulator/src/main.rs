@@ -6,6 +6,7 @@
 //! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
 //!                      [--task-command JOB=COMMAND]... [--run-local-images]
 //!                      [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
+//!                      [--token-ttl SECS] [--rotate-refresh-tokens] [--device-login WORKSPACE]...
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
@@ -17,6 +18,8 @@ const USAGE: &str = "\
 usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
                             [--task-command JOB=COMMAND]... [--run-local-images]
                             [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
+                            [--token-ttl SECS] [--rotate-refresh-tokens]
+                            [--device-login WORKSPACE]...
 
 Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C,
 SIGTERM or SIGHUP.
@@ -44,6 +47,14 @@ options:
                   with spec.tasksRef, as Blaxel may (default: never)
   --count-limit N count at most N items in listings; past it meta.total is N
                   and meta.totalIsPartial is true (default: no limit)
+  --token-ttl SECS
+                  seconds an OAuth access token is valid (default 3600)
+  --rotate-refresh-tokens
+                  the refresh grant answers a new refresh token and refuses
+                  the one it replaced
+  --device-login WORKSPACE
+                  make a browser login for WORKSPACE, as `bl login` saves it,
+                  and print it as one line of JSON (repeatable)
   -h, --help      print this help";
 
 /// The command line, parsed.
@@ -58,6 +69,9 @@ struct Args {
     task_commands: Vec<(String, String)>,
     run_local_images: bool,
     allowed_hosts: Vec<String>,
+    token_ttl: Option<Duration>,
+    rotate_refresh_tokens: bool,
+    device_logins: Vec<String>,
     help: bool,
 }
 
@@ -150,6 +164,21 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 }
                 out.allowed_hosts.push(v.trim().to_owned());
             }
+            "--token-ttl" => {
+                let v = value("--token-ttl")?;
+                let secs: u64 = v.parse().map_err(|_| {
+                    format!("--token-ttl must be a whole number of seconds, not {v:?}")
+                })?;
+                out.token_ttl = Some(Duration::from_secs(secs));
+            }
+            "--rotate-refresh-tokens" => out.rotate_refresh_tokens = true,
+            "--device-login" => {
+                let v = value("--device-login")?;
+                if v.trim().is_empty() {
+                    return Err("--device-login needs a workspace name".to_owned());
+                }
+                out.device_logins.push(v.trim().to_owned());
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -191,6 +220,10 @@ fn main() -> ExitCode {
     for host in args.allowed_hosts {
         config = config.allowed_host(host);
     }
+    if let Some(ttl) = args.token_ttl {
+        config = config.token_ttl(ttl);
+    }
+    config = config.rotate_refresh_tokens(args.rotate_refresh_tokens);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -201,10 +234,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config))
+    runtime.block_on(run(config, args.device_logins))
 }
 
-async fn run(config: EmulatorConfig) -> ExitCode {
+async fn run(config: EmulatorConfig, device_logins: Vec<String>) -> ExitCode {
     let emu = match Emulator::start_with(config).await {
         Ok(emu) => emu,
         Err(e) => {
@@ -220,6 +253,17 @@ async fn run(config: EmulatorConfig) -> ExitCode {
         emu.client_id(),
         emu.client_secret()
     );
+    for workspace in device_logins {
+        let login = emu.device_login(&workspace);
+        let line = serde_json::json!({
+            "workspace": login.workspace,
+            "access_token": login.access_token,
+            "refresh_token": login.refresh_token,
+            "expires_in": login.expires_in,
+            "device_code": login.device_code,
+        });
+        println!("Device login:       {line}");
+    }
     println!();
     println!("Point the SDK at it with:");
     println!("  export BL_API_URL={url}");
@@ -292,6 +336,9 @@ mod tests {
                 task_commands: Vec::new(),
                 run_local_images: false,
                 allowed_hosts: Vec::new(),
+                token_ttl: None,
+                rotate_refresh_tokens: false,
+                device_logins: Vec::new(),
                 help: false
             }
         );
@@ -314,6 +361,18 @@ mod tests {
         );
         assert!(a.run_local_images);
         assert_eq!(a.allowed_hosts, ["dev.box", "other.box"]);
+        let a = parse(&[
+            "--token-ttl",
+            "30",
+            "--rotate-refresh-tokens",
+            "--device-login",
+            "ws-a",
+            "--device-login=ws-b",
+        ])
+        .unwrap();
+        assert_eq!(a.token_ttl, Some(Duration::from_secs(30)));
+        assert!(a.rotate_refresh_tokens);
+        assert_eq!(a.device_logins, vec!["ws-a".to_owned(), "ws-b".to_owned()]);
         assert_eq!(
             parse(&["--execution-retention=0"]).unwrap().retention,
             Some(Duration::ZERO)
@@ -348,6 +407,15 @@ mod tests {
             ),
             (&["--allowed-host"][..], "--allowed-host needs a value"),
             (&["serve"][..], "unknown argument"),
+            (
+                &["--token-ttl", "1.5"][..],
+                "--token-ttl must be a whole number",
+            ),
+            (
+                &["--device-login", " "][..],
+                "--device-login needs a workspace",
+            ),
+            (&["--device-login"][..], "--device-login needs a value"),
         ] {
             let e = parse(args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");

@@ -384,6 +384,29 @@ impl Emulator {
         &self.shared.config.client_secret
     }
 
+    /// A browser login for `workspace`, as `bl login` saves it in
+    /// `~/.blaxel/config.yaml` once the user confirms in the browser: an
+    /// access token valid for [`EmulatorConfig::token_ttl`], a refresh
+    /// token, the token's lifetime and the device code. Write them into a
+    /// config file to test a client as a user who logged in with `bl` does;
+    /// `POST /v0/oauth/token` with `grant_type=refresh_token` exchanges the
+    /// refresh token for new access tokens (see
+    /// [`EmulatorConfig::rotate_refresh_tokens`]). The emulator, like an API
+    /// key, accepts the access tokens in any workspace.
+    pub fn device_login(&self, workspace: &str) -> crate::DeviceLogin {
+        self.shared
+            .tokens
+            .device_login(workspace, self.shared.config.token_ttl)
+    }
+
+    /// Revokes a refresh token of a browser login (as logging out, or an
+    /// administrator, would): the refresh grant refuses it from then on with
+    /// 400 `invalid_grant`. Access tokens already issued stay valid until
+    /// they expire. False if the token was not known.
+    pub fn revoke_refresh_token(&self, refresh_token: &str) -> bool {
+        self.shared.tokens.revoke_refresh_token(refresh_token)
+    }
+
     /// Moves simulated time forward by `d`.
     ///
     /// With [`Clock::Manual`](crate::Clock::Manual) this is the only way time

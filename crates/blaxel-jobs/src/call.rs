@@ -166,6 +166,10 @@ where
         // A refused access token may have been revoked: fetch a new one next
         // time. (401 itself is never retried.)
         client.auth().invalidate();
+        // A browser login that cannot be renewed says so.
+        if let Some(login) = client.auth().login_error() {
+            return Err(login);
+        }
     }
     Err(with_outcome(err, outcome, operation_timeout))
 }

@@ -122,6 +122,7 @@ impl Client {
         let auth = Arc::new(Auth::new(
             &config.credentials,
             &config.base_url,
+            &config.workspace,
             http.clone(),
             config.retry.clone(),
         )?);

@@ -249,7 +249,7 @@ pub(crate) const SHORT_SHOWN: usize = 128;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigErrorKind {
-    /// No API key or client credentials were found.
+    /// No credentials were found.
     MissingCredentials,
     /// No workspace was given.
     MissingWorkspace,
@@ -261,6 +261,9 @@ pub enum ConfigErrorKind {
     InsecureUrl,
     /// The HTTP client could not be built.
     HttpClient,
+    /// A browser login (`bl login`) has expired and cannot be renewed: its
+    /// refresh token is missing or was refused. Run `bl login` again.
+    LoginExpired,
 }
 
 /// A configuration problem, with what to set to fix it.
@@ -659,9 +662,11 @@ impl ErrorFields {
         };
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
         match top.get("error") {
+            // The API's `Error`, or OAuth 2.0's error object (the token
+            // endpoint's), whose message is `error_description`.
             Some(Value::String(code)) => ErrorFields {
                 code: Some(code.clone()),
-                message: text(top.get("message")),
+                message: text(top.get("message")).or_else(|| text(top.get("error_description"))),
                 ..Self::default()
             },
             Some(Value::Object(inner)) => ErrorFields {

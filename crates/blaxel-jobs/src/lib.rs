@@ -61,7 +61,9 @@
 //!
 //! [`Client::from_env`] follows Blaxel's conventions: `BL_API_KEY` or
 //! `BL_CLIENT_CREDENTIALS`, `BL_WORKSPACE`, `BL_ENV` / `BL_API_URL`,
-//! `BL_API_VERSION`, then `~/.blaxel/config.yaml` as `bl login` writes it.
+//! `BL_API_VERSION`, then `~/.blaxel/config.yaml` as `bl login` writes it
+//! (an API key, client credentials, or a browser login, [`DeviceLogin`],
+//! whose tokens are renewed and written back).
 //! [`Client::builder`] overrides any of them. A missing credential or
 //! workspace is an [`Error::Config`] naming what to set, before any request.
 //! Plain-HTTP URLs are refused except on loopback. See [`config`].
@@ -205,7 +207,7 @@ mod transport;
 mod validate;
 pub mod wait;
 
-pub use auth::{Credentials, Secret};
+pub use auth::{Credentials, DeviceLogin, Secret};
 pub use batch::{Batch, BatchRun, Progress};
 pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};

@@ -218,13 +218,58 @@ impl Transport {
                 token: self.auth.token_header(),
             }
         };
-        self.attempts(http, request, plan, in_call)
-            .map(move |(result, outcome)| {
-                if in_call && CALL.is_set() {
-                    CALL.with(|c| *c.outcome.borrow_mut() = outcome);
-                }
-                result
-            })
+        // A browser login's token may be renewed after a 401: those calls
+        // go through a (boxed) wrapper, so that the others' futures do not
+        // grow.
+        let attempts = if self.auth.reauthorizes() {
+            futures_util::future::Either::Right(Box::pin(
+                self.attempts_reauthorizing(http, request, plan, in_call),
+            ))
+        } else {
+            futures_util::future::Either::Left(self.attempts(http, request, plan, in_call))
+        };
+        attempts.map(move |(result, outcome)| {
+            if in_call && CALL.is_set() {
+                CALL.with(|c| *c.outcome.borrow_mut() = outcome);
+            }
+            result
+        })
+    }
+
+    /// [`attempts`](Self::attempts); then, if the API refused the credential
+    /// with 401 and it could be renewed (a browser login's token; see
+    /// [`Auth::reauthorize`]), the attempts once more with the renewed one.
+    /// Once: a second 401 is the answer.
+    async fn attempts_reauthorizing(
+        self: Arc<Self>,
+        http: reqwest::Client,
+        request: reqwest::Request,
+        plan: Plan,
+        in_call: bool,
+    ) -> (reqwest::Result<reqwest::Response>, Outcome) {
+        let again = copy_request(&request);
+        let mut second = plan.clone();
+        let (result, first) = Arc::clone(&self)
+            .attempts(http.clone(), request, plan, in_call)
+            .await;
+        let refused = matches!(&result, Ok(r) if r.status() == reqwest::StatusCode::UNAUTHORIZED);
+        let Some(again) = again.filter(|_| refused) else {
+            return (result, first);
+        };
+        // The token of the attempt the API refused: the one the call
+        // checked, or the cached one for a retry.
+        let sent = match first.attempts {
+            0 | 1 => second.token.take(),
+            _ => self.auth.token_header(),
+        };
+        let Some(header) = self.auth.reauthorize(sent.as_ref(), second.deadline).await else {
+            return (result, first);
+        };
+        drop(result);
+        second.token = Some(header);
+        let (result, mut outcome) = self.attempts(http, again, second, in_call).await;
+        outcome.attempts = outcome.attempts.saturating_add(first.attempts);
+        (result, outcome)
     }
 
     /// Makes the attempts of one call: with its retry settings inside an SDK

@@ -10,6 +10,7 @@ mod binary;
 mod client;
 mod concurrency;
 mod connections;
+mod device_login;
 mod executions;
 mod faults;
 mod jobs;
