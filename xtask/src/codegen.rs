@@ -3,8 +3,8 @@
 //! generated files.
 
 use crate::patches::{
-    borrow_path_strings, drop_api_version_header, fix_mock_path_matchers, null_as_absent,
-    skip_unset_query_params,
+    borrow_path_strings, client_new_follows_no_redirect, drop_api_version_header,
+    fix_mock_path_matchers, null_as_absent, skip_unset_query_params,
 };
 use crate::{check, limits, open_enums, operations, pins, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
@@ -284,6 +284,7 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
         skip_unset_query_params(&mut client, count).map_err(|e| vec![e])?;
     }
     null_as_absent(&mut client, null_defaulted_property_count(doc)).map_err(|e| vec![e])?;
+    client_new_follows_no_redirect(&mut client).map_err(|e| vec![e])?;
     let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;
     fix_mock_path_matchers(&mut mocks, path_parameter_count(doc)).map_err(|e| vec![e])?;
     let builders = operations::builder_types(&client, &operations).map_err(|e| vec![e])?;

@@ -2,7 +2,7 @@
 //! done on the syntax tree and counted against the document so that it fails
 //! loudly, rather than silently doing nothing, when progenitor changes.
 
-use quote::quote;
+use quote::{ToTokens as _, quote};
 
 /// Works around a progenitor 0.15.1 bug in the generated mocks: a path
 /// parameter's matcher puts the value into the path regex as it is, neither
@@ -363,6 +363,82 @@ impl syn::visit_mut::VisitMut for UnsetQuerySkip {
     }
 }
 
+/// Makes the generated `Client::new` follow no redirect: progenitor 0.15.1
+/// builds its HTTP client with `reqwest::ClientBuilder::new()`, whose
+/// default policy follows up to 10 redirects, sending the request again,
+/// body included, to each `Location`. In `new`, the builder of the native
+/// (`not(target_arch = "wasm32")`) branch becomes
+/// `crate::tls::http_client_builder()`, the client crate's hand-written
+/// builder, which readies TLS and turns redirects off; the timeouts
+/// progenitor sets on it stay. (On wasm32 the browser decides, and
+/// reqwest has no redirect policy to set.)
+///
+/// Exactly one builder must be replaced; any other count is an error, so
+/// that the patch is revisited when progenitor changes `new`.
+pub fn client_new_follows_no_redirect(file: &mut syn::File) -> Result<(), String> {
+    let mut replaced = 0;
+    for item in &mut file.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let is_client = matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if !is_client || imp.trait_.is_some() {
+            continue;
+        }
+        for it in &mut imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            if f.sig.ident != "new" {
+                continue;
+            }
+            for stmt in &mut f.block.stmts {
+                let syn::Stmt::Local(local) = stmt else {
+                    continue;
+                };
+                let native = local.attrs.iter().any(|a| {
+                    a.path().is_ident("cfg") && {
+                        let t = a.meta.to_token_stream().to_string().replace(' ', "");
+                        t.contains("not(target_arch=\"wasm32\")")
+                    }
+                });
+                if let (true, Some(init)) = (native, local.init.as_mut()) {
+                    let mut swap = BuilderSwap { replaced: 0 };
+                    syn::visit_mut::VisitMut::visit_expr_mut(&mut swap, &mut init.expr);
+                    replaced += swap.replaced;
+                }
+            }
+        }
+    }
+    if replaced != 1 {
+        return Err(format!(
+            "generated client: replaced {replaced} `reqwest::ClientBuilder::new()` in \
+             `Client::new`, expected 1; progenitor's constructor changed shape, revisit \
+             client_new_follows_no_redirect"
+        ));
+    }
+    Ok(())
+}
+
+/// The `syn` visitor behind [`client_new_follows_no_redirect`].
+struct BuilderSwap {
+    replaced: usize,
+}
+
+impl syn::visit_mut::VisitMut for BuilderSwap {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        let is_new_builder = matches!(&*e, syn::Expr::Call(call)
+        if call.args.is_empty()
+            && matches!(&*call.func, syn::Expr::Path(p) if {
+                let names: Vec<String> =
+                    p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                names == ["reqwest", "ClientBuilder", "new"]
+            }));
+        if is_new_builder {
+            *e = syn::parse_quote!(crate::tls::http_client_builder());
+            self.replaced += 1;
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
 /// Reads `null` as absent in every optional field whose type has no room
 /// for it: typify 0.8 types an optional list as `Vec<T>`, an optional map
 /// as a map and an optional value with a default as `T`, each with
@@ -529,8 +605,8 @@ fn null_as_default_attr(
 #[cfg(test)]
 mod tests {
     use super::{
-        borrow_path_strings, drop_api_version_header, fix_mock_path_matchers, null_as_absent,
-        skip_unset_query_params,
+        borrow_path_strings, client_new_follows_no_redirect, drop_api_version_header,
+        fix_mock_path_matchers, null_as_absent, skip_unset_query_params,
     };
 
     const MOCK: &str = r#"
@@ -763,5 +839,46 @@ mod tests {
         assert!(err.contains("made 2 field(s)"), "{err}");
         let mut file: syn::File = syn::parse_str("fn f() {}").unwrap();
         assert!(null_as_absent(&mut file, 0).is_err(), "no types module");
+    }
+
+    const CONSTRUCTOR: &str = r#"
+        impl Client {
+            pub fn new(baseurl: &str, inner: crate::hooks::Hooks) -> Self {
+                #[cfg(not(target_arch = "wasm32"))]
+                let client = {
+                    let dur = ::std::time::Duration::from_secs(15u64);
+                    reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
+                };
+                #[cfg(target_arch = "wasm32")]
+                let client = reqwest::ClientBuilder::new();
+                Self::new_with_client(baseurl, client.build().unwrap(), inner)
+            }
+            pub fn other() { let b = reqwest::ClientBuilder::new(); }
+        }
+    "#;
+
+    #[test]
+    fn the_generated_constructor_builds_a_client_that_follows_no_redirect() {
+        let mut file: syn::File = syn::parse_str(CONSTRUCTOR).unwrap();
+        client_new_follows_no_redirect(&mut file).unwrap();
+        let out: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(
+            out.contains("crate::tls::http_client_builder().connect_timeout(dur).timeout(dur)"),
+            "{out}"
+        );
+        // The wasm branch and other functions are left alone.
+        assert_eq!(
+            out.matches("reqwest::ClientBuilder::new()").count(),
+            2,
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_constructor_of_another_shape_is_an_error() {
+        let mut file: syn::File =
+            syn::parse_str("impl Client { pub fn new() -> Self { todo!() } }").unwrap();
+        let err = client_new_follows_no_redirect(&mut file).unwrap_err();
+        assert!(err.contains("replaced 0"), "{err}");
     }
 }

@@ -890,8 +890,7 @@ impl fmt::Display for WaitTimeout {
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Redirect {
-    /// The 3xx status, or the final status when an HTTP client that
-    /// follows redirects was used.
+    /// The 3xx status.
     pub(crate) status: StatusCode,
     /// The `Location` header, if any (at most 2 KiB of it).
     pub(crate) location: Option<String>,
@@ -1167,8 +1166,8 @@ impl WaitTimeout {
 }
 
 impl Redirect {
-    /// The 3xx status, or the final status when an HTTP client that
-    /// follows redirects was used.
+    /// The 3xx status (every HTTP client the SDK sends with follows no
+    /// redirect, so this is the status the API's address answered).
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -194,6 +194,7 @@ mod error;
 #[cfg(test)]
 mod error_envelope_tests;
 mod executions;
+mod http_client;
 mod jobs;
 mod merge;
 pub mod paginate;
@@ -217,6 +218,7 @@ pub use executions::{
     CreateJobExecution, DeleteJobExecution, ExecutionRef, ExecutionRequest, Executions,
     GetJobExecution, ListJobExecutionTasks, ListJobExecutions,
 };
+pub use http_client::HttpClient;
 pub use jobs::{
     CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob,
     UpdateJobWith,
