@@ -77,6 +77,21 @@ pub enum Error {
     /// had already returned); the stream stops instead of looping.
     #[error("pagination error: {0}")]
     Pagination(String),
+
+    /// A call of the blocking client (`blocking::Client`, feature
+    /// `blocking`) was made on a thread where a tokio runtime is current:
+    /// in async code (blocking there would stall the runtime, and tokio
+    /// refuses to start a runtime inside another), or in a closure run by
+    /// `spawn_blocking`, which carries its runtime's context. Nothing was
+    /// sent. Use the async client there (`.send().await`, or
+    /// `Handle::current().block_on(..)` inside `spawn_blocking`), or make
+    /// the call from a thread outside any runtime.
+    #[error(
+        "the blocking client was called on a thread where a tokio runtime is current (async \
+         code or spawn_blocking), where it cannot block; nothing was sent. Use the async \
+         client there (`.send().await`), or call from a thread outside the runtime"
+    )]
+    BlockingInAsync,
 }
 
 impl Error {

@@ -161,6 +161,9 @@
 //!
 //! With the `blocking` feature, `blocking::Client` runs the same
 //! operations from synchronous code, on a current-thread runtime it owns.
+//! On a thread where a tokio runtime is current it refuses with
+//! [`Error::BlockingInAsync`] instead of blocking, and dropping it there
+//! never panics.
 //!
 //! # Fan-out
 //!
