@@ -12,6 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use crate::body::ResponseTooLarge;
+pub use crate::merge::refusal::{UpdateRefusal, UpdateRefused};
 
 /// The errors of the Blaxel Jobs SDK.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +78,13 @@ pub enum Error {
     /// had already returned); the stream stops instead of looping.
     #[error("pagination error: {0}")]
     Pagination(String),
+
+    /// [`JobRef::update_with`](crate::JobRef::update_with) wrote nothing:
+    /// writing the job back would have sent something it could not read in
+    /// full (masked secrets, trigger tasks stored apart) or moved unknown
+    /// fields between list entries. See [`UpdateRefused`].
+    #[error("{0}")]
+    UpdateRefused(Box<UpdateRefused>),
 
     /// A call of the blocking client (`blocking::Client`, feature
     /// `blocking`) was made on a thread where a tokio runtime is current:
@@ -212,6 +220,12 @@ impl From<TransportError> for Error {
 impl From<ResponseTooLarge> for Error {
     fn from(e: ResponseTooLarge) -> Self {
         Error::ResponseTooLarge(Box::new(e))
+    }
+}
+
+impl From<UpdateRefused> for Error {
+    fn from(e: UpdateRefused) -> Self {
+        Error::UpdateRefused(Box::new(e))
     }
 }
 

@@ -116,7 +116,11 @@
 //! server stored (fields added by Blaxel later, or set by the console or
 //! `bl`). [`JobRef::update_with`] reads the job, applies an edit to the
 //! typed view, and writes back the server's own JSON with only that edit
-//! applied; everything else is sent back byte for byte.
+//! applied: every byte outside the values the edit changed is the
+//! server's, key spellings and whitespace included. It refuses, with
+//! [`Error::UpdateRefused`] and nothing written, to send back what it could
+//! not read: secret values read masked, trigger tasks stored apart, and
+//! list entries it cannot tell apart (see the method's documentation).
 //!
 //! ```no_run
 //! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
@@ -215,7 +219,7 @@ pub use definition::{Format, JobBuilder, job_from_file, parse_job};
 pub use error::{
     ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
     ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
-    TransportError, TransportErrorKind, WaitTimeout,
+    TransportError, TransportErrorKind, UpdateRefusal, UpdateRefused, WaitTimeout,
 };
 pub use executions::{
     CreateJobExecution, DeleteJobExecution, ExecutionRef, ExecutionRequest, Executions,
