@@ -632,3 +632,36 @@ async fn null_members_read_as_absent_and_go_back_as_they_were() {
     );
     assert_eq!(sent["spec"]["enabled"], Value::Null, "untouched: as read");
 }
+
+#[tokio::test]
+async fn values_no_json_library_holds_survive_an_edit_of_their_list() {
+    // Numbers beyond f64 and u64, a negative zero, a surrogate pair and a
+    // duplicate key, inside entries of a list the edit reorders and
+    // changes: each entry is the server's text but for the edited value.
+    let envs = r#"[
+      {"name": "A", "value": "1", "u_big": 1e400, "u_int": 12345678901234567890},
+      {"name": "B", "value": "2", "u_zero": -0, "u_emoji": "\ud83d\ude00", "u_dup": 1, "u_dup": 2}
+    ]"#;
+    let s = Server::start(job_with_envs(envs)).await;
+    s.client()
+        .job(JOB)
+        .update_with(|job| {
+            let envs = &mut runtime(job).envs;
+            envs.swap(0, 1);
+            envs[1].value = Some("one".into());
+        })
+        .send()
+        .await
+        .unwrap();
+    let body = s.put_body();
+    for kept in [
+        r#"{"name": "B", "value": "2", "u_zero": -0, "u_emoji": "\ud83d\ude00", "u_dup": 1, "u_dup": 2}"#,
+        r#"{"name": "A", "value": "one", "u_big": 1e400, "u_int": 12345678901234567890}"#,
+    ] {
+        assert!(body.contains(kept), "{kept} not in {body}");
+    }
+    assert!(
+        body.find(r#""name": "B""#) < body.find(r#""name": "A""#),
+        "{body}"
+    );
+}

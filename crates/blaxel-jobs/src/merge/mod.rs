@@ -200,8 +200,15 @@ fn object(
     };
     let mut seen = HashSet::with_capacity(original.parts.len());
     for part in &original.parts {
-        let name = part.name()?;
         let key = part.key.unwrap_or_default();
+        let Ok(name) = part.name() else {
+            // A key serde cannot decode (a lone surrogate escape) is none
+            // the typed view knows: the server's own text.
+            head(out, part.lead, key, part.colon);
+            out.push_str(part.value);
+            out.push_str(part.trail);
+            continue;
+        };
         match (after.get(name.as_ref()), before.get(name.as_ref())) {
             (Some(a), b) => {
                 head(out, part.lead, key, part.colon);
@@ -249,12 +256,8 @@ fn array(
     out: &mut String,
     at: &mut String,
 ) -> Result<(), MergeError> {
-    let parsed = original
-        .parts
-        .iter()
-        .map(|p| serde_json::from_str::<Value>(p.value))
-        .collect::<Result<Vec<_>, _>>()?;
-    let pairs = pair::pair(&parsed, before, after).map_err(|ambiguous| MergeError::Ambiguous {
+    let texts: Vec<&str> = original.parts.iter().map(|p| p.value).collect();
+    let pairs = pair::pair(&texts, before, after).map_err(|ambiguous| MergeError::Ambiguous {
         at: at.clone(),
         ambiguous,
     })?;
@@ -425,6 +428,17 @@ mod tests {
         assert_eq!(
             run(original, before, after),
             "{\n  \"metadata\" : {\"name\": \"a\", \"k\\u00e9y\": 1},\n  \"spec\": {\n    \"u_\\u0061\": [ 1 ,2 ],\n    \"image\": \"x\"\n  }\n}"
+        );
+    }
+
+    #[test]
+    fn values_serde_cannot_hold_survive_an_edit_of_their_list() {
+        let original = r#"{"envs":[{"name":"A","value":"1","u":1e400},{"name":"B","u":[12345678901234567890,-0,"\ud83d\ude00"],"u":"dup"}],"\ud800":1}"#;
+        let before = json!({"envs": [{"name": "A", "value": "1"}, {"name": "B"}]});
+        let after = json!({"envs": [{"name": "B"}, {"name": "A", "value": "2"}], "x": 1});
+        assert_eq!(
+            run(original, before, after),
+            r#"{"envs":[{"name":"B","u":[12345678901234567890,-0,"\ud83d\ude00"],"u":"dup"},{"name":"A","value":"2","u":1e400}],"\ud800":1,"x":1}"#
         );
     }
 

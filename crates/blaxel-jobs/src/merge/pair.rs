@@ -48,6 +48,22 @@ pub(crate) struct Ambiguous {
     pub(crate) after: usize,
 }
 
+/// Whether the server's element, written `original`, holds something that
+/// `typed` (the typed view of it) does not. A text `serde_json::Value`
+/// cannot hold (a number such as `1e400`) counts as something.
+fn carries_unknown_text(original: &str, typed: &Value) -> bool {
+    serde_json::from_str::<Value>(original).map_or(true, |v| carries_unknown(&v, typed))
+}
+
+/// Whether two of the server's elements, as written, are the same JSON.
+fn same_text(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+}
+
 /// Whether `original` (the server's element) holds something that `typed`
 /// (the typed view of it) does not: a member it lacks (other than `null`,
 /// which reads as absent), or a value it holds differently.
@@ -66,10 +82,11 @@ pub(super) fn carries_unknown(original: &Value, typed: &Value) -> bool {
 }
 
 /// For each element of `after`, the index of the element of `before` it
-/// stands for, if any. `original` holds the server's elements, parsed, in
-/// the order of `before` (the typed view of each).
+/// stands for, if any. `original` holds the server's elements as written,
+/// in the order of `before` (the typed view of each); they are parsed only
+/// where a decision needs them.
 pub(super) fn pair(
-    original: &[Value],
+    original: &[&str],
     before: &[Value],
     after: &[Value],
 ) -> Result<Vec<Option<usize>>, Ambiguous> {
@@ -113,7 +130,7 @@ pub(super) fn pair(
 /// Steps 2 and 3 of the module's rules for one group; on ambiguity, how
 /// many elements there were and are.
 fn pair_group(
-    original: &[Value],
+    original: &[&str],
     before: &[Value],
     after: &[Value],
     bs: &[usize],
@@ -141,7 +158,7 @@ fn pair_group(
             .collect();
         let interchangeable = same_before
             .windows(2)
-            .all(|w| original[w[0]] == original[w[1]]);
+            .all(|w| same_text(original[w[0]], original[w[1]]));
         if same_after.len() >= same_before.len() || interchangeable {
             for (&j, &i) in same_after.iter().zip(&same_before) {
                 pairs[j] = Some(i);
@@ -167,7 +184,7 @@ fn pair_group(
     }
     if rest_before
         .iter()
-        .any(|&i| carries_unknown(&original[i], &before[i]))
+        .any(|&i| carries_unknown_text(original[i], &before[i]))
     {
         return Err((bs.len(), as_.len()));
     }
@@ -196,7 +213,9 @@ mod tests {
     fn run(original: Value, after: Value) -> Result<Vec<Option<usize>>, Ambiguous> {
         let original = original.as_array().unwrap().clone();
         let before: Vec<Value> = original.iter().map(strip).collect();
-        pair(&original, &before, after.as_array().unwrap())
+        let texts: Vec<String> = original.iter().map(Value::to_string).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        pair(&texts, &before, after.as_array().unwrap())
     }
 
     #[test]
@@ -288,6 +307,20 @@ mod tests {
                 after: 2
             })
         );
+    }
+
+    #[test]
+    fn numbers_no_value_can_hold_are_unknown_content_not_errors() {
+        // Two entries of one name, one with a number `Value` cannot hold.
+        let texts = [r#"{"name":"A","u":1e400}"#, r#"{"name":"A","u":1}"#];
+        let before = [json!({"name": "A"}), json!({"name": "A"})];
+        // Kept in place, they pair; one removed, which one is unknown.
+        let both = [json!({"name": "A"}), json!({"name": "A"})];
+        assert_eq!(pair(&texts, &before, &both), Ok(vec![Some(0), Some(1)]));
+        assert!(pair(&texts, &before, &[json!({"name": "A"})]).is_err());
+        assert!(carries_unknown_text("1e400", &json!(1)));
+        assert!(same_text("[1e400]", "[1e400]"));
+        assert!(same_text("[1, 2]", "[1,2]"));
     }
 
     #[test]
