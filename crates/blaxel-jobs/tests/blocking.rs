@@ -170,40 +170,40 @@ async fn a_thread_of_its_own_inside_async_code_can_use_it() {
     assert_eq!(job.metadata.name, JOB);
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn dropping_it_inside_a_current_thread_runtime_does_not_panic() {
+/// A server that answers every request with a job.
+async fn job_server() -> MockServer {
     let server = MockServer::start_async().await;
     server.mock(|_, t| {
         t.status(200).json_body(job_value(JOB));
     });
-    // Made and dropped here, never used.
-    drop(client(&server));
-    // Used from a thread of its own (so its runtime holds a pooled
-    // connection's task), then dropped here.
-    let used = client(&server);
-    let used = std::thread::spawn(move || {
+    server
+}
+
+/// A client that made a call from a thread of its own (so that its runtime
+/// holds a pooled connection's task), handed back to the caller.
+fn used_client(server: &MockServer) -> Client {
+    let used = client(server);
+    std::thread::spawn(move || {
         used.send(used.job(JOB).get()).unwrap();
         used
     })
     .join()
-    .unwrap();
-    drop(used);
+    .unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dropping_it_inside_a_current_thread_runtime_does_not_panic() {
+    let server = job_server().await;
+    // Made and dropped here, never used; then used, and dropped here.
+    drop(client(&server));
+    drop(used_client(&server));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_it_inside_a_multi_thread_runtime_or_task_does_not_panic() {
-    let server = MockServer::start_async().await;
-    server.mock(|_, t| {
-        t.status(200).json_body(job_value(JOB));
-    });
+    let server = job_server().await;
     drop(client(&server));
-    let used = client(&server);
-    let used = std::thread::spawn(move || {
-        used.send(used.job(JOB).get()).unwrap();
-        used
-    })
-    .join()
-    .unwrap();
+    let used = used_client(&server);
     tokio::spawn(async move { drop(used) }).await.unwrap();
     let in_blocking = client(&server);
     tokio::task::spawn_blocking(move || drop(in_blocking))

@@ -142,26 +142,21 @@ async fn a_secret_the_edit_sets_is_written() {
 #[tokio::test]
 async fn accepting_the_risk_writes_the_mask_back_and_the_server_decides() {
     // A server that keeps a secret whose mask comes back (the emulator's
-    // default): the secret survives.
-    let (_emu, client) = setup(EmulatorConfig::default()).await;
-    client
-        .job(NAME)
-        .update_with(set_mode)
-        .allow_masked_secrets(true)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stored(&client).await, (Some(SECRET.into()), 2));
-
-    // A server that stores what it gets: the secret becomes its mask,
-    // which is the risk the setting's documentation names.
-    let (_emu, client) = setup(EmulatorConfig::default().keep_masked_secrets(false)).await;
-    client
-        .job(NAME)
-        .update_with(set_mode)
-        .allow_masked_secrets(true)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stored(&client).await, (Some("***".into()), 2));
+    // default): the secret survives. A server that stores what it gets:
+    // the secret becomes its mask, the risk the setting's docs name.
+    for (keeps, left) in [(true, SECRET), (false, "***")] {
+        let (_emu, client) = setup(EmulatorConfig::default().keep_masked_secrets(keeps)).await;
+        client
+            .job(NAME)
+            .update_with(set_mode)
+            .allow_masked_secrets(true)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            stored(&client).await,
+            (Some(left.into()), 2),
+            "keeps: {keeps}"
+        );
+    }
 }
