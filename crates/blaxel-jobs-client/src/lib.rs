@@ -50,6 +50,7 @@ pub mod types {
 }
 
 pub mod hooks;
+mod null;
 pub mod open_enum;
 #[doc(hidden)]
 pub mod query;

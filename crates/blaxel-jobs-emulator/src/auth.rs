@@ -29,8 +29,11 @@ use tokio::time::Instant;
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Principal {
-    /// The API key's owner.
+    /// The API key's owner, a workspace admin.
     ApiKey,
+    /// The member API key's owner: a workspace member without the admin
+    /// role (see `EmulatorConfig::member_api_key`).
+    Member,
     /// An OAuth client, by client id.
     Client(String),
     /// The user of a browser login (the API key's owner too).
@@ -38,10 +41,17 @@ pub(crate) enum Principal {
 }
 
 impl Principal {
+    /// Whether the caller has the workspace admin role (needed to read
+    /// secret values in clear). OAuth clients are admins, as the API key.
+    pub(crate) fn is_admin(&self) -> bool {
+        !matches!(self, Principal::Member)
+    }
+
     /// The name written into `createdBy` and `updatedBy`.
     pub(crate) fn name(&self) -> String {
         match self {
             Principal::ApiKey | Principal::Login => "user@emulator.local".to_owned(),
+            Principal::Member => "member@emulator.local".to_owned(),
             Principal::Client(id) => format!("client:{id}"),
         }
     }
@@ -202,6 +212,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) fn authenticate(
     headers: &HeaderMap,
     api_key: &str,
+    member_key: Option<&str>,
     tokens: &TokenStore,
 ) -> Result<Principal, ApiError> {
     let mut presented = Vec::new();
@@ -220,6 +231,9 @@ pub(crate) fn authenticate(
         let Some(cred) = bearer(value) else { continue };
         if constant_time_eq(cred.as_bytes(), api_key.as_bytes()) {
             return Ok(Principal::ApiKey);
+        }
+        if member_key.is_some_and(|m| constant_time_eq(cred.as_bytes(), m.as_bytes())) {
+            return Ok(Principal::Member);
         }
         if let Some(principal) = tokens.check(cred) {
             return Ok(principal);
@@ -282,20 +296,39 @@ mod tests {
         let t = TokenStore::default();
         for name in ["authorization", "x-blaxel-authorization"] {
             let h = headers(&[(name, "Bearer k1")]);
-            assert_eq!(authenticate(&h, "k1", &t).unwrap(), Principal::ApiKey);
+            assert_eq!(authenticate(&h, "k1", None, &t).unwrap(), Principal::ApiKey);
         }
         let h = headers(&[("authorization", "bearer   k1  ")]);
-        assert!(authenticate(&h, "k1", &t).is_ok());
+        assert!(authenticate(&h, "k1", None, &t).is_ok());
+    }
+
+    #[test]
+    fn the_member_key_is_a_member_not_an_admin() {
+        let t = TokenStore::default();
+        let h = headers(&[("authorization", "Bearer m1")]);
+        let who = authenticate(&h, "k1", Some("m1"), &t).unwrap();
+        assert_eq!(who, Principal::Member);
+        assert!(!who.is_admin());
+        assert!(authenticate(&h, "k1", None, &t).is_err());
+        let h = headers(&[("authorization", "Bearer k1")]);
+        assert!(authenticate(&h, "k1", Some("m1"), &t).unwrap().is_admin());
     }
 
     #[test]
     fn missing_and_wrong_credentials_are_told_apart() {
         let t = TokenStore::default();
-        let e = authenticate(&HeaderMap::new(), "k1", &t).unwrap_err();
+        let e = authenticate(&HeaderMap::new(), "k1", None, &t).unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_REQUIRED");
-        let e = authenticate(&headers(&[("authorization", "Bearer nope")]), "k1", &t).unwrap_err();
+        let e = authenticate(
+            &headers(&[("authorization", "Bearer nope")]),
+            "k1",
+            None,
+            &t,
+        )
+        .unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
-        let e = authenticate(&headers(&[("authorization", "Basic azE6")]), "k1", &t).unwrap_err();
+        let e =
+            authenticate(&headers(&[("authorization", "Basic azE6")]), "k1", None, &t).unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
     }
 
@@ -307,12 +340,12 @@ mod tests {
         assert_eq!(good.split('.').count(), 3);
         let h = headers(&[("x-blaxel-authorization", &format!("Bearer {good}"))]);
         assert_eq!(
-            authenticate(&h, "k1", &t).unwrap(),
+            authenticate(&h, "k1", None, &t).unwrap(),
             Principal::Client("c".into())
         );
         let h = headers(&[("x-blaxel-authorization", &format!("Bearer {expired}"))]);
         assert_eq!(
-            authenticate(&h, "k1", &t).unwrap_err().kind,
+            authenticate(&h, "k1", None, &t).unwrap_err().kind,
             "AUTHENTICATION_FAILED"
         );
         let debug = format!("{t:?}");

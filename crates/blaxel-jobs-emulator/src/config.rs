@@ -68,6 +68,8 @@ pub(crate) const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 #[derive(Clone)]
 pub struct EmulatorConfig {
     pub(crate) api_key: String,
+    pub(crate) member_api_key: Option<String>,
+    pub(crate) keep_masked_secrets: bool,
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
     pub(crate) token_ttl: Duration,
@@ -91,6 +93,8 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
             api_key: DEFAULT_API_KEY.to_owned(),
+            member_api_key: None,
+            keep_masked_secrets: true,
             client_id: "emulator-client".to_owned(),
             client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             token_ttl: Duration::from_secs(3600),
@@ -131,6 +135,28 @@ impl EmulatorConfig {
     /// (and the binary prints). A key set here is kept.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = key.into();
+        self
+    }
+
+    /// A second API key, of a workspace member without the admin role: it
+    /// may do everything the [`api_key`](Self::api_key) may, except read
+    /// secret values in clear. Blaxel documents that GetJob's
+    /// `show_secrets` needs the workspace admin role; asked with this key,
+    /// it is refused with 403 `forbidden`. None by default (every
+    /// credential is an admin's).
+    pub fn member_api_key(mut self, key: impl Into<String>) -> Self {
+        self.member_api_key = Some(key.into());
+        self
+    }
+
+    /// What an UpdateJob that sends a secret environment value back as
+    /// its mask (`***`, as GetJob answers it without `show_secrets`) does:
+    /// keep the stored secret (`true`, the default), or store the mask as
+    /// the new value (`false`). Blaxel does not document which it does;
+    /// `false` models the worse case, for testing code that writes masked
+    /// secrets back.
+    pub fn keep_masked_secrets(mut self, keep: bool) -> Self {
+        self.keep_masked_secrets = keep;
         self
     }
 
@@ -287,6 +313,11 @@ impl fmt::Debug for EmulatorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorConfig")
             .field("api_key", &"<redacted>")
+            .field(
+                "member_api_key",
+                &self.member_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("keep_masked_secrets", &self.keep_masked_secrets)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("token_ttl", &self.token_ttl)

@@ -293,6 +293,13 @@ async fn get_job(
     let call = Call::new(&s, ctx, path_params(path)?, q, "GetJob")?;
     let name = call.path("jobId")?;
     let show = call.params.bool("show_secrets").unwrap_or(false);
+    if show && !call.ctx.admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "show_secrets needs the workspace admin role; read without it (secret values come back masked)",
+        ));
+    }
     with_workspace(&s, &call.ctx.workspace, |ws, _| {
         let job = ws
             .job(&name)

@@ -69,8 +69,11 @@
 //! - **Jobs**: `DEPLOYING` then `DEPLOYED` after
 //!   [`EmulatorConfig::deploy_delay`]; a revision per create or update
 //!   (ListJobRevisions answers newest first); events; secret environment
-//!   values masked as `***` (except GetJob with `show_secrets=true`; a secret
-//!   sent back as `***` keeps its stored value); trigger ids and `http-async`
+//!   values masked as `***` (except GetJob with `show_secrets=true`, which
+//!   needs the admin role: a [`EmulatorConfig::member_api_key`] gets 403;
+//!   a secret sent back as `***` keeps its stored value, or, with
+//!   [`EmulatorConfig::keep_masked_secrets`]`(false)`, becomes `***`, as a
+//!   server that does not keep it would); trigger ids and `http-async`
 //!   callback secrets filled in; 409 on duplicate names; `DELETING` on
 //!   delete, after which the job is gone and its name free.
 //! - **Executions**: queued, pending, running, then succeeded, failed,
@@ -205,8 +208,9 @@
 //!
 //! The run plane (`metadata.url`, triggers firing, callbacks), logs (the
 //! output of tasks that run for real is kept, but only the library reads
-//! it), permissions and scopes (every valid credential may do everything,
-//! including `show_secrets`), and rate limits other than capacity.
+//! it), permissions and scopes (every valid credential may do everything;
+//! the one role modelled is the admin role that `show_secrets` needs, see
+//! [`EmulatorConfig::member_api_key`]), and rate limits other than capacity.
 #![deny(missing_docs)]
 
 mod auth;

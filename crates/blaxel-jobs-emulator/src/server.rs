@@ -317,6 +317,7 @@ impl Emulator {
             retention: micros(config.execution_retention),
             run_local_images: false,
             task_commands: Arc::default(),
+            keep_masked_secrets: config.keep_masked_secrets,
         };
         let settings = SimSettings {
             run_local_images: config.run_local_images,

@@ -153,11 +153,6 @@ where
     // copies it saves, once tasks move between runtime workers and the block
     // is freed on another thread than the one that allocated it.
     let (sent, outcome) = InCall::new(context, send).await;
-    if let Some((status, headers)) = outcome.redirected.as_deref() {
-        // An HTTP client that follows redirects answered from another URL:
-        // whatever it got there is not this request's answer.
-        return Err(Redirect::from_parts(*status, headers).into());
-    }
     let err = match sent {
         Ok(value) => return Ok(finish(value)),
         Err(e) => Box::pin(convert::<D>(e, &outcome)).await,

@@ -4,6 +4,7 @@
 use crate::auth::{Auth, Credentials};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
+use crate::http_client::HttpClient;
 use crate::jobs::{JobRef, Jobs};
 use crate::transport::Transport;
 use blaxel_jobs_client::hooks::Hooks;
@@ -104,21 +105,16 @@ impl Client {
         let per_request = config.http.is_some().then(|| Arc::new(headers.clone()));
         let http = match &config.http {
             Some(http) => http.clone(),
-            None => blaxel_jobs_client::tls::http_client_builder()
-                .default_headers(headers)
-                .connect_timeout(config.connect_timeout)
-                .timeout(config.timeout)
-                // The Jobs API never redirects; a 3xx is an error (see
-                // `Error::Redirect`), and nothing is sent to its `Location`.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| {
-                    ConfigError::new(
-                        ConfigErrorKind::HttpClient,
-                        format!("cannot build the HTTP client: {}", crate::error::chain(&e)),
-                    )
-                })?,
-        };
+            // The Jobs API never redirects; a 3xx is an error (see
+            // `Error::Redirect`), and nothing is sent to its `Location`.
+            None => HttpClient::finish(
+                blaxel_jobs_client::tls::http_client_builder()
+                    .default_headers(headers)
+                    .connect_timeout(config.connect_timeout)
+                    .timeout(config.timeout),
+            )?,
+        }
+        .into_reqwest();
         let auth = Arc::new(Auth::new(
             &config.credentials,
             &config.base_url,
@@ -132,7 +128,6 @@ impl Client {
             retry: config.retry.clone(),
             timeout: config.timeout,
             max_body: config.max_response_body,
-            foreign_http: config.http.is_some(),
         });
         let attempt_timeout = config.timeout;
         let mut hooks = Hooks::new().with_exec(move |http, mut request, operation| {

@@ -40,6 +40,7 @@
 
 use crate::auth::{Credentials, DeviceLogin, SavedIn, Secret};
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::http_client::HttpClient;
 use crate::retry::RetryConfig;
 pub use blaxel_jobs_client::versions;
 use std::collections::HashMap;
@@ -113,7 +114,7 @@ pub struct Config {
     pub(crate) retry: RetryConfig,
     pub(crate) user_agent: String,
     /// An HTTP client the caller supplied ([`ClientBuilder::http_client`]).
-    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) http: Option<HttpClient>,
 }
 
 impl Config {
@@ -239,7 +240,7 @@ pub struct ClientBuilder {
     operation_timeout: Option<Duration>,
     max_response_body: Option<u64>,
     retry: Option<RetryConfig>,
-    http: Option<reqwest::Client>,
+    http: Option<HttpClient>,
     env: EnvSource,
     file: FileSource,
     save_refreshed_login: bool,
@@ -398,23 +399,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Send requests with this `reqwest::Client` instead of one the SDK
+    /// Send requests with this HTTP client instead of one the SDK
     /// builds: for a proxy, custom root certificates, client certificates,
-    /// or your own connection pool.
+    /// or pool and HTTP settings of your own. Make it with
+    /// [`HttpClient::build`], which takes any `reqwest::ClientBuilder`
+    /// setting except the redirect policy: it follows no redirect.
     ///
     /// ```no_run
     /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// // `http_client_builder` readies rustls' crypto provider (with the
-    /// // default `rustls` feature, a client built before any provider is
-    /// // installed panics); `reqwest::Client::builder()` works once one is.
-    /// let http = blaxel_jobs::raw::tls::http_client_builder()
-    ///     .proxy(reqwest::Proxy::https("http://proxy.internal:3128")?)
-    ///     .build()?;
+    /// let proxy = reqwest::Proxy::https("http://proxy.internal:3128")?;
+    /// let http = blaxel_jobs::HttpClient::build(|b| b.proxy(proxy))?;
     /// let client = blaxel_jobs::Client::builder().http_client(http).build()?;
     /// # let _ = client; Ok(()) }
     /// ```
     ///
-    /// What the SDK still does, whatever client is used:
+    /// What the SDK still does with it:
     ///
     /// - **Headers.** The SDK's headers are added to every request it
     ///   sends: the credential (`Authorization`), `X-Blaxel-Workspace`,
@@ -425,13 +424,10 @@ impl ClientBuilder {
     /// - **Timeouts.** Each attempt gets [`timeout`](Self::timeout) (60 s by
     ///   default) as its per-request timeout, and a whole call
     ///   [`operation_timeout`](Self::operation_timeout).
-    /// - **Redirects.** The SDK follows none. If your client follows
-    ///   redirects, the request may reach the `Location` (reqwest drops
-    ///   `Authorization` when the host changes), but its answer is refused:
-    ///   the call ends with [`Error::Redirect`](crate::Error::Redirect), as
-    ///   with the SDK's own client, and is not retried. Build your client
-    ///   with `.redirect(reqwest::redirect::Policy::none())` so that
-    ///   nothing is sent elsewhere.
+    /// - **Redirects.** None is followed, as with the SDK's own client: a
+    ///   3xx ends the call with [`Error::Redirect`](crate::Error::Redirect)
+    ///   (its status and `Location`), is not retried, and nothing is sent
+    ///   to the `Location`.
     /// - **Body limits.** Response bodies are bounded by
     ///   [`max_response_body`](Self::max_response_body) and error bodies by
     ///   16 KiB, as with the SDK's own client.
@@ -443,7 +439,7 @@ impl ClientBuilder {
     /// ([`connect_timeout`](Self::connect_timeout) is ignored; your
     /// client's applies), TLS settings and the HTTP version, the proxy, and
     /// the pool's settings: they are your client's.
-    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+    pub fn http_client(mut self, http: HttpClient) -> Self {
         self.http = Some(http);
         self
     }

@@ -12,6 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use crate::body::ResponseTooLarge;
+pub use crate::merge::refusal::{UpdateRefusal, UpdateRefused};
 
 /// The errors of the Blaxel Jobs SDK.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +86,28 @@ pub enum Error {
     /// had already returned); the stream stops instead of looping.
     #[error("pagination error: {0}")]
     Pagination(String),
+
+    /// [`JobRef::update_with`](crate::JobRef::update_with) wrote nothing:
+    /// writing the job back would have sent something it could not read in
+    /// full (masked secrets, trigger tasks stored apart) or moved unknown
+    /// fields between list entries. See [`UpdateRefused`].
+    #[error("{0}")]
+    UpdateRefused(Box<UpdateRefused>),
+
+    /// A call of the blocking client (`blocking::Client`, feature
+    /// `blocking`) was made on a thread where a tokio runtime is current:
+    /// in async code (blocking there would stall the runtime, and tokio
+    /// refuses to start a runtime inside another), or in a closure run by
+    /// `spawn_blocking`, which carries its runtime's context. Nothing was
+    /// sent. Use the async client there (`.send().await`, or
+    /// `Handle::current().block_on(..)` inside `spawn_blocking`), or make
+    /// the call from a thread outside any runtime.
+    #[error(
+        "the blocking client was called on a thread where a tokio runtime is current (async \
+         code or spawn_blocking), where it cannot block; nothing was sent. Use the async \
+         client there (`.send().await`), or call from a thread outside the runtime"
+    )]
+    BlockingInAsync,
 }
 
 impl Error {
@@ -209,6 +232,12 @@ impl From<TransportError> for Error {
 impl From<ResponseTooLarge> for Error {
     fn from(e: ResponseTooLarge) -> Self {
         Error::ResponseTooLarge(Box::new(e))
+    }
+}
+
+impl From<UpdateRefused> for Error {
+    fn from(e: UpdateRefused) -> Self {
+        Error::UpdateRefused(Box::new(e))
     }
 }
 
@@ -907,8 +936,7 @@ impl fmt::Display for WaitTimeout {
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Redirect {
-    /// The 3xx status, or the final status when an HTTP client that
-    /// follows redirects was used.
+    /// The 3xx status.
     pub(crate) status: StatusCode,
     /// The `Location` header, if any (at most 2 KiB of it).
     pub(crate) location: Option<String>,
@@ -1278,8 +1306,8 @@ impl WaitTimeout {
 }
 
 impl Redirect {
-    /// The 3xx status, or the final status when an HTTP client that
-    /// follows redirects was used.
+    /// The 3xx status (every HTTP client the SDK sends with follows no
+    /// redirect, so this is the status the API's address answered).
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -118,7 +118,11 @@
 //! server stored (fields added by Blaxel later, or set by the console or
 //! `bl`). [`JobRef::update_with`] reads the job, applies an edit to the
 //! typed view, and writes back the server's own JSON with only that edit
-//! applied; everything else is sent back byte for byte.
+//! applied: every byte outside the values the edit changed is the
+//! server's, key spellings and whitespace included. It refuses, with
+//! [`Error::UpdateRefused`] and nothing written, to send back what it could
+//! not read: secret values read masked, trigger tasks stored apart, and
+//! list entries it cannot tell apart (see the method's documentation).
 //!
 //! ```no_run
 //! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
@@ -163,6 +167,9 @@
 //!
 //! With the `blocking` feature, `blocking::Client` runs the same
 //! operations from synchronous code, on a current-thread runtime it owns.
+//! On a thread where a tokio runtime is current it refuses with
+//! [`Error::BlockingInAsync`] instead of blocking, and dropping it there
+//! never panics.
 //!
 //! # Fan-out
 //!
@@ -196,6 +203,7 @@ mod error;
 #[cfg(test)]
 mod error_envelope_tests;
 mod executions;
+mod http_client;
 mod jobs;
 mod json;
 mod merge;
@@ -215,12 +223,13 @@ pub use definition::{Format, JobBuilder, job_from_file, parse_job};
 pub use error::{
     ApiError, ChunkError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
     ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
-    TransportError, TransportErrorKind, WaitTimeout,
+    TransportError, TransportErrorKind, UpdateRefusal, UpdateRefused, WaitTimeout,
 };
 pub use executions::{
     CreateJobExecution, DeleteJobExecution, ExecutionRef, ExecutionRequest, Executions,
     GetJobExecution, ListJobExecutionTasks, ListJobExecutions,
 };
+pub use http_client::HttpClient;
 pub use jobs::{
     CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob,
     UpdateJobWith,

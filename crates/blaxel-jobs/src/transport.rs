@@ -149,10 +149,6 @@ pub(crate) struct Outcome {
     pub(crate) retry_after: Option<Duration>,
     /// The last attempt's timeout was shortened to meet the deadline.
     pub(crate) deadline_bound: bool,
-    /// The response came from another URL than the request's: the HTTP
-    /// client followed a redirect (the SDK's own client never does).
-    /// (Boxed: it is rare, and the outcome lives in every call's future.)
-    pub(crate) redirected: Option<Box<(reqwest::StatusCode, reqwest::header::HeaderMap)>>,
 }
 
 impl CallContext {
@@ -172,10 +168,6 @@ pub(crate) struct Transport {
     pub(crate) timeout: Duration,
     /// The size limit of response bodies.
     pub(crate) max_body: u64,
-    /// The HTTP client is the caller's ([`crate::ClientBuilder::http_client`]),
-    /// which may follow redirects: each response's URL is compared with the
-    /// request's. (The SDK's own client never follows one.)
-    pub(crate) foreign_http: bool,
 }
 
 impl Transport {
@@ -333,7 +325,6 @@ impl Transport {
             // response above all) is kept while waiting to retry, so the
             // wait's state shares their room in this (boxed) future.
             let (delay, again) = {
-                let sent_url = self.foreign_http.then(|| url_fingerprint(request.url()));
                 let span = tracing::info_span!(
                     "blaxel_jobs.request",
                     operation = name,
@@ -354,7 +345,7 @@ impl Transport {
                     );
                 }
                 outcome.attempts = attempt;
-                let failure = assess(&result, &span, sent_url, &mut outcome);
+                let failure = assess(&result, &span, &mut outcome);
                 let delay = failure
                     .filter(|f| may_retry(safety, f))
                     .and_then(|f| retry.decide(&f, attempt));
@@ -420,13 +411,14 @@ fn safety(operation: Operation) -> RetrySafety {
 }
 
 /// What went wrong with an attempt, if anything, recording on `span` and in
-/// `outcome` what the response says (status, request id, `Retry-After`, a
-/// followed redirect). `sent_url` is the request URL's fingerprint when the
-/// HTTP client may have followed a redirect.
+/// `outcome` what the response says (status, request id, `Retry-After`).
+///
+/// A 3xx is a failure that is never retried: every HTTP client the SDK
+/// sends with follows no redirect ([`crate::HttpClient`]), so the 3xx
+/// itself arrives here, and the call reports it with its `Location`.
 fn assess(
     result: &reqwest::Result<reqwest::Response>,
     span: &tracing::Span,
-    sent_url: Option<u64>,
     outcome: &mut Outcome,
 ) -> Option<Failure> {
     let response = match result {
@@ -444,11 +436,7 @@ fn assess(
     }
     outcome.request_id = id.cloned();
     outcome.retry_after = None;
-    if sent_url.is_some_and(|sent| url_fingerprint(response.url()) != sent) {
-        outcome.redirected = Some(Box::new((status, response.headers().clone())));
-        // Never retried, never a success.
-        Some(Failure::Redirect)
-    } else if status.is_redirection() {
+    if status.is_redirection() {
         Some(Failure::Redirect)
     } else if status.is_success() {
         None
@@ -460,15 +448,6 @@ fn assess(
             retry_after: outcome.retry_after,
         })
     }
-}
-
-/// A cheap fingerprint of a URL (FNV-1a over its text), to notice a
-/// response that came from another URL without keeping a copy of the
-/// request's.
-fn url_fingerprint(url: &reqwest::Url) -> u64 {
-    url.as_str().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// A copy of `request` for another attempt, or `None` when its body is a

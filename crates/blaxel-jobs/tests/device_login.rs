@@ -70,13 +70,7 @@ fn builder(home: &TempPath, url: &str) -> ClientBuilder {
             ("BL_API_URL", url.to_owned()),
             ("BL_WORKSPACE", WS.to_owned()),
         ])
-        .http_client(
-            blaxel_jobs::raw::tls::http_client_builder()
-                .pool_max_idle_per_host(0)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        )
+        .http_client(blaxel_jobs::HttpClient::build(|b| b.pool_max_idle_per_host(0)).unwrap())
         .retry(common::fast_retry())
 }
 
@@ -639,12 +633,7 @@ async fn a_login_given_to_the_builder_is_renewed_in_memory() {
                 .refresh_token(login.refresh_token.as_str())
                 .device_code(login.device_code.as_str()),
         )
-        .http_client(
-            blaxel_jobs::raw::tls::http_client_builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-        )
+        .http_client(blaxel_jobs::HttpClient::build(|b| b.pool_max_idle_per_host(0)).unwrap())
         .build()
         .unwrap();
     let shown = format!("{client:?} {:?}", client.config());
