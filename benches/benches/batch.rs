@@ -2,7 +2,8 @@
 //! submission killed half-way then run again.
 //!
 //! ```text
-//! cargo bench -p blaxel-jobs-bench --bench batch [-- --tasks 100000,1000000 --resume 100000]
+//! cargo bench -p blaxel-jobs-bench --bench batch [-- --tasks 100000,1000000 --resume 100000
+//!                                                   --again 1000000 --big-mb 50]
 //! ```
 //!
 //! The emulator runs in this process (manual clock, default capacity 100,
@@ -17,6 +18,13 @@
 //! reported half of the chunks, runs a second one with the same batch id,
 //! and counts the executions per chunk on the emulator: each chunk must
 //! exist exactly once.
+//!
+//! The `--again` rows submit a batch of that size a second time, once the
+//! first submission is complete: the second submitter finds every chunk
+//! (the listing that discovers them is what it spends its memory on) and
+//! sends nothing. The `--big-mb` rows submit one task carrying a string of
+//! that many MiB, to an emulator that accepts 1 MiB bodies (its default:
+//! the answer is 413) and to one that accepts 256 MiB.
 
 use blaxel_jobs::{Client, JobBuilder};
 use blaxel_jobs_bench::procfs;
@@ -45,13 +53,17 @@ fn client(url: &str, key: &str) -> Client {
         .expect("client")
 }
 
-/// The `--submit URL KEY JOB BATCH N` role: submits, printing `CHUNKS k`
-/// after each chunk, then the result line.
+/// The `--submit URL KEY JOB BATCH N [BIG_MIB]` role: submits, printing
+/// `CHUNKS k` after each chunk, then the result line. With `BIG_MIB`, the
+/// batch is one task whose `blob` is a string of that many MiB.
 fn submit(args: &[String]) {
-    let [url, key, job, batch, n] = args else {
-        panic!("--submit URL KEY JOB BATCH N");
+    let (url, key, job, batch, n, big) = match args {
+        [url, key, job, batch, n] => (url, key, job, batch, n, None),
+        [url, key, job, batch, n, big] => (url, key, job, batch, n, Some(big)),
+        _ => panic!("--submit URL KEY JOB BATCH N [BIG_MIB]"),
     };
     let n: u64 = n.parse().expect("N");
+    let big: Option<usize> = big.map(|b| b.parse().expect("BIG_MIB"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,22 +71,42 @@ fn submit(args: &[String]) {
     rt.block_on(async {
         let client = client(url, key);
         let start = Instant::now();
-        let done = client
-            .job(job.as_str())
-            .batch(tasks(n))
-            .id(batch.as_str())
-            .on_progress(|p| println!("CHUNKS {}", p.chunks))
-            .submit()
-            .await
-            .expect("submit");
+        let submitted = match big {
+            None => {
+                client
+                    .job(job.as_str())
+                    .batch(tasks(n))
+                    .id(batch.as_str())
+                    .on_progress(|p| println!("CHUNKS {}", p.chunks))
+                    .submit()
+                    .await
+            }
+            Some(mib) => {
+                let blob = "x".repeat(mib << 20);
+                client
+                    .job(job.as_str())
+                    .batch(std::iter::once(json!({ "blob": blob })))
+                    .id(batch.as_str())
+                    .submit()
+                    .await
+            }
+        };
         let secs = start.elapsed().as_secs_f64();
-        println!(
-            "{RESULT_PREFIX}secs={secs:.3} created={} skipped={} backoffs={} peak_kb={}",
-            done.created_chunks(),
-            done.skipped_chunks(),
-            done.progress().backoffs,
-            procfs::peak_rss_kb().unwrap_or(0)
-        );
+        let peak = procfs::peak_rss_kb().unwrap_or(0);
+        match submitted {
+            Ok(done) => println!(
+                "{RESULT_PREFIX}secs={secs:.3} created={} skipped={} backoffs={} peak_kb={peak}",
+                done.created_chunks(),
+                done.skipped_chunks(),
+                done.progress().backoffs,
+            ),
+            Err(e) => println!(
+                "{RESULT_PREFIX}secs={secs:.3} created=0 skipped=0 backoffs=0 peak_kb={peak} \
+                 status={} error={}",
+                e.status().map_or(0, |s| s.as_u16()),
+                chain(&e).replace(' ', "_"),
+            ),
+        }
     });
 }
 
@@ -86,6 +118,7 @@ fn run_submitter(
     batch: &str,
     n: u64,
     kill_at: Option<u64>,
+    big_mib: Option<u64>,
 ) -> Option<String> {
     let exe = std::env::current_exe().expect("exe");
     let mut child = Command::new(exe)
@@ -97,6 +130,7 @@ fn run_submitter(
             batch,
             &n.to_string(),
         ])
+        .args(big_mib.map(|m| m.to_string()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -123,6 +157,18 @@ fn run_submitter(
     result
 }
 
+/// An error and its sources, joined by ": ".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 fn field(result: &str, key: &str) -> f64 {
     result
         .split_whitespace()
@@ -146,6 +192,8 @@ fn main() {
     }
     let sizes = list_arg(&args, "--tasks", &[100_000, 1_000_000]);
     let resume = list_arg(&args, "--resume", &[100_000]);
+    let again = list_arg(&args, "--again", &[1_000_000]);
+    let big = list_arg(&args, "--big-mb", &[50]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -175,7 +223,7 @@ fn main() {
         let job = format!("bench-{n}");
         create(job.clone());
         let rss_before = procfs::status_kb("VmRSS").unwrap_or(0);
-        let r = run_submitter(&emu, &job, &format!("b{n}"), n, None).expect("a result");
+        let r = run_submitter(&emu, &job, &format!("b{n}"), n, None, None).expect("a result");
         let rss_after = procfs::status_kb("VmRSS").unwrap_or(0);
         let (secs, created) = (field(&r, "secs"), field(&r, "created"));
         println!(
@@ -184,19 +232,29 @@ fn main() {
             field(&r, "peak_kb") / 1024.0,
             rss_after.saturating_sub(rss_before) as f64 / 1024.0
         );
+        if again.contains(&n) {
+            let r = run_submitter(&emu, &job, &format!("b{n}"), n, None, None).expect("a result");
+            println!(
+                "{n:>10} again: {:.2} s, created {} skipped {}, client peak {:.1} MiB",
+                field(&r, "secs"),
+                field(&r, "created"),
+                field(&r, "skipped"),
+                field(&r, "peak_kb") / 1024.0
+            );
+        }
     }
     for &n in &resume {
         let job = format!("resume-{n}");
         create(job.clone());
         let chunks = n.div_ceil(blaxel_jobs::batch::DEFAULT_CHUNK_SIZE as u64);
         let batch = format!("r{n}");
-        let killed = run_submitter(&emu, &job, &batch, n, Some(chunks / 2));
+        let killed = run_submitter(&emu, &job, &batch, n, Some(chunks / 2), None);
         assert!(
             killed.is_none(),
             "the first submitter finished before it was killed"
         );
         let after_kill = emu.executions(WS, &job).len();
-        let r = run_submitter(&emu, &job, &batch, n, None).expect("a result");
+        let r = run_submitter(&emu, &job, &batch, n, None, None).expect("a result");
         let mut per_id: HashMap<String, u32> = HashMap::new();
         for e in emu.executions(WS, &job) {
             *per_id.entry(e.metadata.id.unwrap_or_default()).or_default() += 1;
@@ -215,6 +273,38 @@ fn main() {
             once && per_id.len() as u64 == chunks,
             "duplicates or missing chunks"
         );
+    }
+    for &mib in &big {
+        for (label, max_body) in [("1 MiB", 1usize << 20), ("256 MiB", 256 << 20)] {
+            let emu = rt
+                .block_on(Emulator::start_with(
+                    EmulatorConfig::default()
+                        .clock(Clock::Manual)
+                        .max_body_bytes(max_body),
+                ))
+                .expect("emulator");
+            let setup = client(&emu.base_url(), emu.api_key());
+            rt.block_on(async {
+                let job = JobBuilder::new("big")
+                    .image("registry.example.com/worker:1.0")
+                    .build()
+                    .expect("job");
+                setup.jobs().create(job).send().await.expect("create job");
+            });
+            let r = run_submitter(&emu, "big", "big", 1, None, Some(mib)).expect("a result");
+            let outcome = r
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix("error="))
+                .map_or_else(|| "created".to_owned(), |e| e.replace('_', " "));
+            println!(
+                "one task of {mib} MiB, server limit {label}: {:.2} s, {} creates seen by the \
+                 server, client peak {:.1} MiB: {outcome}",
+                field(&r, "secs"),
+                emu.request_count(blaxel_jobs_client::operations::Operation::CreateJobExecution),
+                field(&r, "peak_kb") / 1024.0
+            );
+            rt.block_on(emu.shutdown());
+        }
     }
     rt.block_on(emu.shutdown());
 }

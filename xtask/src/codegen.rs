@@ -3,8 +3,8 @@
 //! generated files.
 
 use crate::patches::{
-    borrow_path_strings, drop_api_version_header, fix_mock_path_matchers, redact_sensitive,
-    skip_unset_query_params, split_send,
+    borrow_path_strings, client_new_follows_no_redirect, drop_api_version_header,
+    fix_mock_path_matchers, null_as_absent, redact_sensitive, skip_unset_query_params, split_send,
 };
 use crate::{check, facts, limits, open_enums, operations, pins, sdk, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
@@ -156,6 +156,73 @@ pub fn string_path_parameter_count(doc: &Value) -> Option<usize> {
         .then_some(params.len())
 }
 
+/// The number of optional properties of the generated structs whose Rust
+/// type is not an `Option` (so that `null` needs [`null_as_absent`] to
+/// read as absent): with typify 0.8, an optional property written inline
+/// (not a `$ref`, which becomes an `Option`) that has a `default`, or is a
+/// list, or a map or free-form object. Counted over the component schemas
+/// that are generated (not replaced by a hand-written type) and the object
+/// schemas written inline in them or in the operations.
+pub fn null_defaulted_property_count(doc: &Value) -> usize {
+    let replaced: Vec<String> = spec::replacements(doc)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let components: usize = spec::schemas(doc)
+        .filter(|(name, _)| !replaced.iter().any(|r| r == name))
+        .map(|(_, schema)| struct_null_defaults(schema))
+        .sum();
+    let inline: usize = doc
+        .get("paths")
+        .map(|paths| inline_schemas(paths).map(struct_null_defaults).sum())
+        .unwrap_or(0);
+    components + inline
+}
+
+/// The schemas written inline under `v` (any `schema` member that is not a
+/// `$ref`), for the operations' bodies and parameters.
+fn inline_schemas(v: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
+    match v {
+        Value::Object(m) => Box::new(m.iter().flat_map(|(k, x)| {
+            let own = (k == "schema" && x.get("$ref").is_none()).then_some(x);
+            own.into_iter().chain(inline_schemas(x))
+        })),
+        Value::Array(a) => Box::new(a.iter().flat_map(inline_schemas)),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// [`null_defaulted_property_count`] for one schema and the inline object
+/// schemas in it (which typify generates as structs of their own).
+fn struct_null_defaults(schema: &Value) -> usize {
+    let is_object = |s: &Value| s.get("type").and_then(Value::as_str) == Some("object");
+    let mut count = 0;
+    if let Some(items) = schema.get("items") {
+        count += struct_null_defaults(items);
+    }
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return count;
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for (name, prop) in props {
+        count += struct_null_defaults(prop);
+        let nullable = prop.get("nullable").and_then(Value::as_bool) == Some(true);
+        if required.contains(&name.as_str()) || prop.get("$ref").is_some() || nullable {
+            continue;
+        }
+        let list = prop.get("type").and_then(Value::as_str) == Some("array");
+        let map = is_object(prop) && prop.get("properties").is_none();
+        if prop.get("default").is_some() || list || map {
+            count += 1;
+        }
+    }
+    count
+}
+
 fn parse(tokens: proc_macro2::TokenStream, what: &str) -> Result<syn::File, String> {
     syn::parse2(tokens).map_err(|e| format!("the generated {what} is not valid Rust: {e}"))
 }
@@ -216,6 +283,8 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     if let Some(count) = optional_query_parameter_count(doc) {
         skip_unset_query_params(&mut client, count).map_err(|e| vec![e])?;
     }
+    null_as_absent(&mut client, null_defaulted_property_count(doc)).map_err(|e| vec![e])?;
+    client_new_follows_no_redirect(&mut client).map_err(|e| vec![e])?;
     split_send(&mut client, spec::operations(doc).len()).map_err(|e| vec![e])?;
     redact_sensitive(&mut client, &spec::sensitive(doc)).map_err(|e| vec![e])?;
     let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;

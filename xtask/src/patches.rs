@@ -2,7 +2,7 @@
 //! done on the syntax tree and counted against the document so that it fails
 //! loudly, rather than silently doing nothing, when progenitor changes.
 
-use quote::quote;
+use quote::{ToTokens as _, quote};
 
 /// Works around a progenitor 0.15.1 bug in the generated mocks: a path
 /// parameter's matcher puts the value into the path regex as it is, neither
@@ -643,11 +643,250 @@ pub fn redact_sensitive(
     Ok(())
 }
 
+/// Makes the generated `Client::new` follow no redirect: progenitor 0.15.1
+/// builds its HTTP client with `reqwest::ClientBuilder::new()`, whose
+/// default policy follows up to 10 redirects, sending the request again,
+/// body included, to each `Location`. In `new`, the builder of the native
+/// (`not(target_arch = "wasm32")`) branch becomes
+/// `crate::tls::http_client_builder()`, the client crate's hand-written
+/// builder, which readies TLS and turns redirects off; the timeouts
+/// progenitor sets on it stay. (On wasm32 the browser decides, and
+/// reqwest has no redirect policy to set.)
+///
+/// Exactly one builder must be replaced; any other count is an error, so
+/// that the patch is revisited when progenitor changes `new`.
+pub fn client_new_follows_no_redirect(file: &mut syn::File) -> Result<(), String> {
+    let mut replaced = 0;
+    for item in &mut file.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let is_client = matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if !is_client || imp.trait_.is_some() {
+            continue;
+        }
+        for it in &mut imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            if f.sig.ident != "new" {
+                continue;
+            }
+            for stmt in &mut f.block.stmts {
+                let syn::Stmt::Local(local) = stmt else {
+                    continue;
+                };
+                let native = local.attrs.iter().any(|a| {
+                    a.path().is_ident("cfg") && {
+                        let t = a.meta.to_token_stream().to_string().replace(' ', "");
+                        t.contains("not(target_arch=\"wasm32\")")
+                    }
+                });
+                if let (true, Some(init)) = (native, local.init.as_mut()) {
+                    let mut swap = BuilderSwap { replaced: 0 };
+                    syn::visit_mut::VisitMut::visit_expr_mut(&mut swap, &mut init.expr);
+                    replaced += swap.replaced;
+                }
+            }
+        }
+    }
+    if replaced != 1 {
+        return Err(format!(
+            "generated client: replaced {replaced} `reqwest::ClientBuilder::new()` in \
+             `Client::new`, expected 1; progenitor's constructor changed shape, revisit \
+             client_new_follows_no_redirect"
+        ));
+    }
+    Ok(())
+}
+
+/// The `syn` visitor behind [`client_new_follows_no_redirect`].
+struct BuilderSwap {
+    replaced: usize,
+}
+
+impl syn::visit_mut::VisitMut for BuilderSwap {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        let is_new_builder = matches!(&*e, syn::Expr::Call(call)
+        if call.args.is_empty()
+            && matches!(&*call.func, syn::Expr::Path(p) if {
+                let names: Vec<String> =
+                    p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                names == ["reqwest", "ClientBuilder", "new"]
+            }));
+        if is_new_builder {
+            *e = syn::parse_quote!(crate::tls::http_client_builder());
+            self.replaced += 1;
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
+/// Reads `null` as absent in every optional field whose type has no room
+/// for it: typify 0.8 types an optional list as `Vec<T>`, an optional map
+/// as a map and an optional value with a default as `T`, each with
+/// `#[serde(default)]` (or `default = "<function>"`), which fill in a
+/// missing member but fail on `null`. Go servers send `null` for unset
+/// lists, and Blaxel's own SDKs read it as absent; so does the client.
+///
+/// Each such field of the `types` module (a `#[serde(..)]` with `default`
+/// on a type that is not an `Option`) gets
+/// `deserialize_with = "crate::null::or_default"`, or, for a default
+/// function, a private function of the module that passes that function to
+/// `crate::null::or_else`. `Option` fields read `null` as `None` already
+/// and are left alone.
+///
+/// The number of fields patched must equal `expected`, the number of such
+/// optional properties in the document (see
+/// `codegen::null_defaulted_property_count`); any other count is an error,
+/// so that the patch is revisited when typify changes its types.
+pub fn null_as_absent(file: &mut syn::File, expected: usize) -> Result<(), String> {
+    let types = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    });
+    let Some(items) = types else {
+        return Err(
+            "generated client: no `types` module; progenitor's output changed shape, revisit \
+             null_as_absent"
+                .into(),
+        );
+    };
+    let mut helpers: Vec<syn::Item> = Vec::new();
+    let mut patched = 0;
+    for item in items.iter_mut() {
+        let syn::Item::Struct(st) = item else {
+            continue;
+        };
+        let owner = snake_case(&st.ident.to_string());
+        for field in st.fields.iter_mut() {
+            let Some(name) = field.ident.as_ref().map(ToString::to_string) else {
+                continue;
+            };
+            if is_option(&field.ty) {
+                continue;
+            }
+            let helper = format!("{owner}_{name}_null_as_default");
+            let ty = field.ty.clone();
+            for attr in field
+                .attrs
+                .iter_mut()
+                .filter(|a| a.path().is_ident("serde"))
+            {
+                match null_as_default_attr(attr, &helper)? {
+                    None => {}
+                    Some(None) => patched += 1,
+                    Some(Some(default)) => {
+                        let ident = syn::Ident::new(&helper, proc_macro2::Span::call_site());
+                        helpers.push(syn::parse_quote! {
+                            /// `null` read as the field's default (see `crate::null`).
+                            fn #ident<'de, D>(
+                                deserializer: D,
+                            ) -> ::std::result::Result<#ty, D::Error>
+                            where
+                                D: ::serde::Deserializer<'de>,
+                            {
+                                crate::null::or_else(deserializer, #default)
+                            }
+                        });
+                        patched += 1;
+                    }
+                }
+            }
+        }
+    }
+    items.extend(helpers);
+    if patched != expected {
+        return Err(format!(
+            "generated client: made {patched} field(s) read `null` as absent, but the document \
+             has {expected} optional propert(y/ies) typed without an `Option`; typify's types \
+             changed shape, revisit null_as_absent"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `ty` is `Option<..>` (spelled in any path).
+fn is_option(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p)
+        if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+/// `CreateJobExecutionOutput` → `create_job_execution_output`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Adds a `deserialize_with` to a `#[serde(..)]` attribute that has
+/// `default`: `None` when it has no `default`; `Some(None)` when it had a
+/// plain `default` (now read through `crate::null::or_default`);
+/// `Some(Some(path))` when it had `default = "path"` (now read through the
+/// function `helper`, which the caller writes).
+fn null_as_default_attr(
+    attr: &mut syn::Attribute,
+    helper: &str,
+) -> Result<Option<Option<syn::ExprPath>>, String> {
+    type Metas = syn::punctuated::Punctuated<syn::Meta, syn::Token![,]>;
+    let syn::Meta::List(list) = &attr.meta else {
+        return Ok(None);
+    };
+    let mut metas = list
+        .parse_args_with(Metas::parse_terminated)
+        .map_err(|e| format!("generated client: unreadable serde attribute: {e}"))?;
+    let mut default = None;
+    for meta in &metas {
+        match meta {
+            syn::Meta::Path(p) if p.is_ident("default") => default = Some(None),
+            syn::Meta::NameValue(nv) if nv.path.is_ident("default") => {
+                let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &nv.value
+                else {
+                    return Err("generated client: a `default` that is not a string".into());
+                };
+                let path: syn::ExprPath = s.parse().map_err(|e| {
+                    format!("generated client: a `default` that is not a path: {e}")
+                })?;
+                default = Some(Some(path));
+            }
+            syn::Meta::NameValue(nv)
+                if nv.path.is_ident("deserialize_with") || nv.path.is_ident("with") =>
+            {
+                return Err(
+                    "generated client: a field already has a `deserialize_with`; revisit \
+                     null_as_absent"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    let Some(default) = default else {
+        return Ok(None);
+    };
+    let with = match &default {
+        None => "crate::null::or_default".to_owned(),
+        Some(_) => helper.to_owned(),
+    };
+    metas.push(syn::parse_quote!(deserialize_with = #with));
+    attr.meta = syn::parse_quote!(serde(#metas));
+    Ok(Some(default))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{
-        borrow_path_strings, drop_api_version_header, fix_mock_path_matchers,
-        skip_unset_query_params,
+        borrow_path_strings, client_new_follows_no_redirect, drop_api_version_header,
+        fix_mock_path_matchers, null_as_absent, skip_unset_query_params,
     };
 
     const MOCK: &str = r#"
@@ -824,5 +1063,102 @@ mod tests {
         let mut file: syn::File = syn::parse_str(QUERIES).unwrap();
         let err = skip_unset_query_params(&mut file, 3).unwrap_err();
         assert!(err.contains("rewrote 2 query parameter(s)"), "{err}");
+    }
+
+    const NULLS: &str = r#"
+        pub mod types {
+            pub struct JobSpec {
+                #[serde(default = "defaults::default_bool::<true>")]
+                pub enabled: bool,
+                #[serde(rename = "x", skip_serializing_if = "::std::option::Option::is_none")]
+                pub region: ::std::option::Option<::std::string::String>,
+            }
+            pub struct JobRuntime {
+                #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+                pub envs: ::std::vec::Vec<Env>,
+                #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+                pub memory: ::std::option::Option<i64>,
+                pub image: ::std::string::String,
+            }
+        }
+    "#;
+
+    #[test]
+    fn fields_that_cannot_hold_null_read_it_as_their_default() {
+        let mut file: syn::File = syn::parse_str(NULLS).unwrap();
+        null_as_absent(&mut file, 2).unwrap();
+        let out: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(
+            out.contains(
+                r#"#[serde(default,skip_serializing_if="::std::vec::Vec::is_empty",deserialize_with="crate::null::or_default")]pubenvs"#
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                r#"#[serde(default="defaults::default_bool::<true>",deserialize_with="job_spec_enabled_null_as_default")]pubenabled"#
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("fnjob_spec_enabled_null_as_default<'de,D>(deserializer:D,)->::std::result::Result<bool,D::Error>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("crate::null::or_else(deserializer,defaults::default_bool::<true>)"),
+            "{out}"
+        );
+        // `Option`s and required fields are left alone.
+        assert_eq!(out.matches("deserialize_with").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn a_null_count_other_than_the_documents_is_an_error() {
+        let mut file: syn::File = syn::parse_str(NULLS).unwrap();
+        let err = null_as_absent(&mut file, 3).unwrap_err();
+        assert!(err.contains("made 2 field(s)"), "{err}");
+        let mut file: syn::File = syn::parse_str("fn f() {}").unwrap();
+        assert!(null_as_absent(&mut file, 0).is_err(), "no types module");
+    }
+
+    const CONSTRUCTOR: &str = r#"
+        impl Client {
+            pub fn new(baseurl: &str, inner: crate::hooks::Hooks) -> Self {
+                #[cfg(not(target_arch = "wasm32"))]
+                let client = {
+                    let dur = ::std::time::Duration::from_secs(15u64);
+                    reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
+                };
+                #[cfg(target_arch = "wasm32")]
+                let client = reqwest::ClientBuilder::new();
+                Self::new_with_client(baseurl, client.build().unwrap(), inner)
+            }
+            pub fn other() { let b = reqwest::ClientBuilder::new(); }
+        }
+    "#;
+
+    #[test]
+    fn the_generated_constructor_builds_a_client_that_follows_no_redirect() {
+        let mut file: syn::File = syn::parse_str(CONSTRUCTOR).unwrap();
+        client_new_follows_no_redirect(&mut file).unwrap();
+        let out: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(
+            out.contains("crate::tls::http_client_builder().connect_timeout(dur).timeout(dur)"),
+            "{out}"
+        );
+        // The wasm branch and other functions are left alone.
+        assert_eq!(
+            out.matches("reqwest::ClientBuilder::new()").count(),
+            2,
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_constructor_of_another_shape_is_an_error() {
+        let mut file: syn::File =
+            syn::parse_str("impl Client { pub fn new() -> Self { todo!() } }").unwrap();
+        let err = client_new_follows_no_redirect(&mut file).unwrap_err();
+        assert!(err.contains("replaced 0"), "{err}");
     }
 }

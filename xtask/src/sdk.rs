@@ -1200,7 +1200,8 @@ fn field_setter(f: &Field) -> TokenStream {
                 #[doc = #one_doc]
                 pub fn #one(mut self, value: impl serde::Serialize) -> Self {
                     let field = crate::validate::Index(#plain, self.body.#id.len());
-                    match crate::validate::json_object(&value, &field) {
+                    // In the body object, in the list: two levels above.
+                    match crate::validate::json_object(&value, &field, 2) {
                         Ok(object) => self.body.#id.push(object),
                         Err(e) => self.call = self.call.check(Err(e)),
                     }

@@ -78,7 +78,11 @@ pub mod types {
         )]
         pub job_id: ::std::option::Option<::std::string::String>,
         ///The tasks the execution will run.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub tasks: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
@@ -108,7 +112,8 @@ execution cannot start right away. True or unset queues it.
         ///Environment variables that override or extend the job's for this run.
         #[serde(
             default,
-            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty",
+            deserialize_with = "crate::null::or_default"
         )]
         pub env: ::std::collections::BTreeMap<
             ::std::string::String,
@@ -138,7 +143,11 @@ repeated request.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub memory: ::std::option::Option<i64>,
         ///One entry per task, each holding that task's parameters.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub tasks: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
@@ -191,7 +200,11 @@ repeated request.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GithubRunnerConfig {
         ///Repositories as `owner/repo`; a non-empty list enables the runner.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub repositories: ::std::vec::Vec<::std::string::String>,
     }
     impl GithubRunnerConfig {
@@ -227,7 +240,11 @@ repeated request.
 incomplete when the server stores the task list apart (see
 `spec.tasksRef`); ListJobExecutionTasks always lists them all.
 */
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub tasks: ::std::vec::Vec<JobExecutionTask>,
     }
     impl JobExecution {
@@ -239,7 +256,11 @@ incomplete when the server stores the task list apart (see
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct JobExecutionList {
         ///The executions on this page.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub data: ::std::vec::Vec<JobExecution>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<PaginationMeta>,
@@ -313,7 +334,8 @@ incomplete when the server stores the task list apart (see
         #[serde(
             rename = "envOverride",
             default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::serde_json::Map::is_empty",
+            deserialize_with = "crate::null::or_default"
         )]
         pub env_override: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///The memory override in MB, when one was given.
@@ -334,7 +356,11 @@ incomplete when the server stores the task list apart (see
         /**The execution's tasks. It may be absent or incomplete (see
 `tasksRef`); ListJobExecutionTasks always lists them all.
 */
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub tasks: ::std::vec::Vec<JobExecutionTask>,
         /**Where the server stores the execution's task list when it keeps it
 apart from the execution (large executions); set by the server.
@@ -386,7 +412,11 @@ ListJobExecutionTasks.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct JobExecutionTask {
         ///Observations about the task, newest last.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub conditions: ::std::vec::Vec<JobExecutionTaskCondition>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub metadata: ::std::option::Option<JobExecutionTaskMetadata>,
@@ -434,7 +464,11 @@ ListJobExecutionTasks.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct JobExecutionTaskList {
         ///The tasks on this page.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub data: ::std::vec::Vec<JobExecutionTask>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<PaginationMeta>,
@@ -508,7 +542,11 @@ ListJobExecutionTasks.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct JobList {
         ///The jobs on this page.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub data: ::std::vec::Vec<Job>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<PaginationMeta>,
@@ -530,7 +568,11 @@ ListJobExecutionTasks.
         /**Environment variables of every task, in the shape of a Kubernetes
 `EnvVar`: a literal `value`, or a `valueFrom` reference.
 */
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "crate::null::or_default"
+        )]
         pub envs: ::std::vec::Vec<crate::redacted::Env>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub generation: ::std::option::Option<crate::open_enum::Generation>,
@@ -569,7 +611,10 @@ Blaxel's API document, but still documented for `blaxel.toml`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct JobSpec {
         ///When false, no new execution can start.
-        #[serde(default = "defaults::default_bool::<true>")]
+        #[serde(
+            default = "defaults::default_bool::<true>",
+            deserialize_with = "job_spec_enabled_null_as_default"
+        )]
         pub enabled: bool,
         #[serde(
             rename = "githubRunner",
@@ -4743,6 +4788,15 @@ header) to tell platform errors from the API's own.
             }
         }
     }
+    /// `null` read as the field's default (see `crate::null`).
+    fn job_spec_enabled_null_as_default<'de, D>(
+        deserializer: D,
+    ) -> ::std::result::Result<bool, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        crate::null::or_else(deserializer, defaults::default_bool::<true>)
+    }
     impl ::std::fmt::Debug for CreateJobExecutionRequest {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.debug_struct("CreateJobExecutionRequest")
@@ -4788,7 +4842,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
+            crate::tls::http_client_builder().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();

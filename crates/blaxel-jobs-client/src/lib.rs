@@ -56,6 +56,7 @@ pub mod types {
 #[rustfmt::skip]
 pub mod headers;
 pub mod hooks;
+mod null;
 pub mod open_enum;
 #[doc(hidden)]
 pub mod query;

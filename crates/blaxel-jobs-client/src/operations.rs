@@ -234,6 +234,65 @@ impl Operation {
             Operation::ListJobRevisions => &[],
         }
     }
+    /// Decodes `body`, a successful answer of this operation, into
+    /// its output type ([`OperationBuilder::Output`]) and encodes
+    /// that back as a JSON value: what a typed client keeps of the
+    /// answer. For checking the generated types against bodies, as
+    /// the tests of `null` handling do for every operation of the
+    /// document.
+    pub fn round_trip_output(
+        self,
+        body: &[u8],
+    ) -> ::std::result::Result<::serde_json::Value, ::serde_json::Error> {
+        match self {
+            Operation::ListJobs => {
+                ::serde_json::from_slice::<types::JobList>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::CreateJob => {
+                ::serde_json::from_slice::<types::Job>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::GetJob => {
+                ::serde_json::from_slice::<types::Job>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::UpdateJob => {
+                ::serde_json::from_slice::<types::Job>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::DeleteJob => {
+                ::serde_json::from_slice::<types::Job>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::ListJobExecutions => {
+                ::serde_json::from_slice::<types::JobExecutionList>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::CreateJobExecution => {
+                ::serde_json::from_slice::<types::CreateJobExecutionOutput>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::GetJobExecution => {
+                ::serde_json::from_slice::<types::JobExecution>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::DeleteJobExecution => {
+                ::serde_json::from_slice::<types::JobExecution>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::ListJobExecutionTasks => {
+                ::serde_json::from_slice::<types::JobExecutionTaskList>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+            Operation::ListJobRevisions => {
+                ::serde_json::from_slice::<
+                    ::std::vec::Vec<types::RevisionMetadata>,
+                >(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
+        }
+    }
     /// The operation with this `operationId` (exact match).
     pub fn from_name(name: &str) -> Option<Operation> {
         match name {

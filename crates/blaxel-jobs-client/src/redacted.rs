@@ -160,8 +160,13 @@ pub struct TriggerConfiguration {
     pub schedule: Option<String>,
     /// For `cron`, the tasks each scheduled execution runs. It may be left
     /// out of answers when the server stores the list apart (see
-    /// [`tasks_ref`](Self::tasks_ref)).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// [`tasks_ref`](Self::tasks_ref)). `null` reads as absent, as in
+    /// the generated types (see `null.rs`).
+    #[serde(
+        default,
+        deserialize_with = "crate::null::or_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tasks: Vec<TriggerConfigurationTask>,
     /// Where the server stores the trigger's task list when it keeps it
     /// apart; set by the server (read-only).

@@ -30,8 +30,19 @@ pub fn ensure_crypto_provider() {
     }
 }
 
-/// A `reqwest::ClientBuilder` whose TLS back end is ready to use.
+/// A `reqwest::ClientBuilder` whose TLS back end is ready to use, and that
+/// follows no redirect.
+///
+/// reqwest's own default follows up to 10 redirects, sending the request
+/// again, body included, to wherever each `Location` points. The Jobs API
+/// never redirects, so a client of it should not follow one: with this
+/// builder a 3xx reaches the caller as it is (for the generated client, an
+/// [`Error::UnexpectedResponse`](crate::Error::UnexpectedResponse) with the
+/// 3xx status and its `Location` header). The generated
+/// [`Client::new`](crate::Client::new) builds its client from here.
+/// Calling `.redirect(..)` on the builder afterwards replaces the policy;
+/// the `blaxel-jobs` crate's `HttpClient` does not allow that.
 pub fn http_client_builder() -> reqwest::ClientBuilder {
     ensure_crypto_provider();
-    reqwest::ClientBuilder::new()
+    reqwest::ClientBuilder::new().redirect(reqwest::redirect::Policy::none())
 }

@@ -1,11 +1,21 @@
-//! Credentials: the API key, OAuth client credentials and access tokens.
+//! Credentials: the API key, OAuth client credentials, browser logins and
+//! access tokens.
 //!
 //! A request is authenticated by a bearer credential in `Authorization` or
 //! `X-Blaxel-Authorization`: the configured API key, or an access token from
-//! `POST /v0/oauth/token` that has not expired (in real time). Access tokens
-//! look like JWTs (with `sub`, `iat` and `exp` claims) so that clients that
-//! read the expiry from the token work, but the emulator only trusts its own
-//! record of the tokens it issued. Credentials never reach logs.
+//! `POST /v0/oauth/token` that has not expired. Access tokens look like JWTs
+//! (with `sub`, `iat` and `exp` claims) so that clients that read the expiry
+//! from the token work, but the emulator only trusts its own record of the
+//! tokens it issued. They expire by tokio's clock: real time, or the paused
+//! clock of a test, so that a test can let a token expire without waiting.
+//!
+//! A browser login (what `bl login` saves after the user confirms in the
+//! browser) is emulated by [`Emulator::device_login`](crate::Emulator::device_login):
+//! an access token, a refresh token and a device code. The refresh token is
+//! exchanged at the token endpoint (`grant_type=refresh_token`) for a new
+//! access token and, when [`EmulatorConfig::rotate_refresh_tokens`](crate::EmulatorConfig::rotate_refresh_tokens)
+//! is on, a new refresh token that replaces it (the old one is then
+//! refused). Credentials never reach logs.
 
 use crate::error::ApiError;
 use base64::Engine;
@@ -13,43 +23,98 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::HeaderMap;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Principal {
-    /// The API key's owner.
+    /// The API key's owner, a workspace admin.
     ApiKey,
+    /// The member API key's owner: a workspace member without the admin
+    /// role (see `EmulatorConfig::member_api_key`).
+    Member,
     /// An OAuth client, by client id.
     Client(String),
+    /// The user of a browser login (the API key's owner too).
+    Login,
 }
 
 impl Principal {
+    /// Whether the caller has the workspace admin role (needed to read
+    /// secret values in clear). OAuth clients are admins, as the API key.
+    pub(crate) fn is_admin(&self) -> bool {
+        !matches!(self, Principal::Member)
+    }
+
     /// The name written into `createdBy` and `updatedBy`.
     pub(crate) fn name(&self) -> String {
         match self {
-            Principal::ApiKey => "user@emulator.local".to_owned(),
+            Principal::ApiKey | Principal::Login => "user@emulator.local".to_owned(),
+            Principal::Member => "member@emulator.local".to_owned(),
             Principal::Client(id) => format!("client:{id}"),
         }
     }
 }
 
-/// Access tokens issued, with their real-time expiry.
+/// The credentials of a browser login, as `bl login` saves them in a
+/// workspace's `credentials` in `~/.blaxel/config.yaml`
+/// (`access_token`, `refresh_token`, `expires_in`, `device_code`).
+///
+/// Its `Debug` output shows neither token nor the device code.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceLogin {
+    /// The workspace the login was made for.
+    pub workspace: String,
+    /// A short-lived access token (a JWT with `sub`, `iat` and `exp`).
+    pub access_token: String,
+    /// The refresh token that gets new access tokens.
+    pub refresh_token: String,
+    /// The access token's lifetime in seconds.
+    pub expires_in: u64,
+    /// The device code of the login, sent along with the refresh token.
+    pub device_code: String,
+}
+
+impl std::fmt::Debug for DeviceLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceLogin")
+            .field("workspace", &self.workspace)
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("device_code", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why a refresh token was refused (the `error_description` of the answer).
+pub(crate) type Refusal = &'static str;
+
+/// Access tokens issued, with their expiry, and the refresh tokens of
+/// browser logins.
 #[derive(Default)]
 pub(crate) struct TokenStore {
-    tokens: Mutex<HashMap<String, (Instant, String)>>,
+    tokens: Mutex<HashMap<String, (Instant, Principal)>>,
+    /// Refresh token → the device code of its login.
+    refresh: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.tokens.lock().map(|t| t.len()).unwrap_or(0);
-        f.debug_struct("TokenStore").field("tokens", &n).finish()
+        let r = self.refresh.lock().map(|t| t.len()).unwrap_or(0);
+        f.debug_struct("TokenStore")
+            .field("tokens", &n)
+            .field("refresh_tokens", &r)
+            .finish()
     }
 }
 
 impl TokenStore {
-    /// Issues a token for `client_id`, valid for `ttl`.
-    pub(crate) fn issue(&self, client_id: &str, ttl: Duration) -> String {
+    /// Issues an access token for `principal`, valid for `ttl`.
+    pub(crate) fn issue(&self, principal: Principal, ttl: Duration) -> String {
         let now = Instant::now();
         let iat = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -57,7 +122,7 @@ impl TokenStore {
             .unwrap_or(0);
         let claims = serde_json::json!({
             "iss": "blaxel-jobs-emulator",
-            "sub": client_id,
+            "sub": principal.name(),
             "iat": iat,
             "exp": iat.saturating_add(ttl.as_secs()),
             "jti": crate::state::random_id("", 16),
@@ -71,24 +136,83 @@ impl TokenStore {
             .checked_add(ttl)
             .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365 * 100)))
             .unwrap_or(now);
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tokens = lock(&self.tokens);
         tokens.retain(|_, (exp, _)| *exp > now);
-        tokens.insert(token.clone(), (expires, client_id.to_owned()));
+        tokens.insert(token.clone(), (expires, principal));
         token
     }
 
-    /// The client of a token that is still valid.
-    fn check(&self, token: &str) -> Option<String> {
-        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        let (exp, client) = tokens.get(token)?;
-        (Instant::now() < *exp).then(|| client.clone())
+    /// The principal of a token that is still valid.
+    fn check(&self, token: &str) -> Option<Principal> {
+        let tokens = lock(&self.tokens);
+        let (exp, principal) = tokens.get(token)?;
+        (Instant::now() < *exp).then(|| principal.clone())
     }
+
+    /// A new browser login for `workspace`: an access token valid for
+    /// `ttl`, a refresh token and a device code.
+    pub(crate) fn device_login(&self, workspace: &str, ttl: Duration) -> DeviceLogin {
+        let device_code = crate::state::random_id("dc-", 24);
+        let refresh_token = crate::state::random_id("rt-", 32);
+        lock(&self.refresh).insert(refresh_token.clone(), device_code.clone());
+        DeviceLogin {
+            workspace: workspace.to_owned(),
+            access_token: self.issue(Principal::Login, ttl),
+            refresh_token,
+            expires_in: ttl.as_secs(),
+            device_code,
+        }
+    }
+
+    /// Exchanges a refresh token (and, when sent, the device code of its
+    /// login) for a new access token valid for `ttl`. Answers the access
+    /// token and the refresh token to use next: a new one that replaces
+    /// this one when `rotate`, else the same.
+    pub(crate) fn refresh(
+        &self,
+        refresh_token: &str,
+        device_code: Option<&str>,
+        ttl: Duration,
+        rotate: bool,
+    ) -> Result<(String, String), Refusal> {
+        let next = {
+            let mut refresh = lock(&self.refresh);
+            let Some(code) = refresh.get(refresh_token) else {
+                return Err(
+                    "the refresh token is unknown, was revoked, or was replaced by a newer one",
+                );
+            };
+            if device_code.is_some_and(|sent| !constant_time_eq(sent.as_bytes(), code.as_bytes())) {
+                return Err("the device code is not the one of this refresh token's login");
+            }
+            if rotate {
+                let code = refresh.remove(refresh_token).unwrap_or_default();
+                let next = crate::state::random_id("rt-", 32);
+                refresh.insert(next.clone(), code);
+                next
+            } else {
+                refresh_token.to_owned()
+            }
+        };
+        Ok((self.issue(Principal::Login, ttl), next))
+    }
+
+    /// Revokes a refresh token; false if it was not known.
+    pub(crate) fn revoke_refresh_token(&self, refresh_token: &str) -> bool {
+        lock(&self.refresh).remove(refresh_token).is_some()
+    }
+}
+
+/// Locks a mutex, recovering it if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Authenticates a request from its headers.
 pub(crate) fn authenticate(
     headers: &HeaderMap,
     api_key: &str,
+    member_key: Option<&str>,
     tokens: &TokenStore,
 ) -> Result<Principal, ApiError> {
     let mut presented = Vec::new();
@@ -108,8 +232,11 @@ pub(crate) fn authenticate(
         if constant_time_eq(cred.as_bytes(), api_key.as_bytes()) {
             return Ok(Principal::ApiKey);
         }
-        if let Some(client) = tokens.check(cred) {
-            return Ok(Principal::Client(client));
+        if member_key.is_some_and(|m| constant_time_eq(cred.as_bytes(), m.as_bytes())) {
+            return Ok(Principal::Member);
+        }
+        if let Some(principal) = tokens.check(cred) {
+            return Ok(principal);
         }
     }
     let any_bearer = presented.iter().any(|v| bearer(v).is_some());
@@ -169,37 +296,56 @@ mod tests {
         let t = TokenStore::default();
         for name in ["authorization", "x-blaxel-authorization"] {
             let h = headers(&[(name, "Bearer k1")]);
-            assert_eq!(authenticate(&h, "k1", &t).unwrap(), Principal::ApiKey);
+            assert_eq!(authenticate(&h, "k1", None, &t).unwrap(), Principal::ApiKey);
         }
         let h = headers(&[("authorization", "bearer   k1  ")]);
-        assert!(authenticate(&h, "k1", &t).is_ok());
+        assert!(authenticate(&h, "k1", None, &t).is_ok());
+    }
+
+    #[test]
+    fn the_member_key_is_a_member_not_an_admin() {
+        let t = TokenStore::default();
+        let h = headers(&[("authorization", "Bearer m1")]);
+        let who = authenticate(&h, "k1", Some("m1"), &t).unwrap();
+        assert_eq!(who, Principal::Member);
+        assert!(!who.is_admin());
+        assert!(authenticate(&h, "k1", None, &t).is_err());
+        let h = headers(&[("authorization", "Bearer k1")]);
+        assert!(authenticate(&h, "k1", Some("m1"), &t).unwrap().is_admin());
     }
 
     #[test]
     fn missing_and_wrong_credentials_are_told_apart() {
         let t = TokenStore::default();
-        let e = authenticate(&HeaderMap::new(), "k1", &t).unwrap_err();
+        let e = authenticate(&HeaderMap::new(), "k1", None, &t).unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_REQUIRED");
-        let e = authenticate(&headers(&[("authorization", "Bearer nope")]), "k1", &t).unwrap_err();
+        let e = authenticate(
+            &headers(&[("authorization", "Bearer nope")]),
+            "k1",
+            None,
+            &t,
+        )
+        .unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
-        let e = authenticate(&headers(&[("authorization", "Basic azE6")]), "k1", &t).unwrap_err();
+        let e =
+            authenticate(&headers(&[("authorization", "Basic azE6")]), "k1", None, &t).unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
     }
 
     #[test]
     fn tokens_work_until_they_expire() {
         let t = TokenStore::default();
-        let good = t.issue("c", Duration::from_secs(60));
-        let expired = t.issue("c", Duration::ZERO);
+        let good = t.issue(Principal::Client("c".into()), Duration::from_secs(60));
+        let expired = t.issue(Principal::Client("c".into()), Duration::ZERO);
         assert_eq!(good.split('.').count(), 3);
         let h = headers(&[("x-blaxel-authorization", &format!("Bearer {good}"))]);
         assert_eq!(
-            authenticate(&h, "k1", &t).unwrap(),
+            authenticate(&h, "k1", None, &t).unwrap(),
             Principal::Client("c".into())
         );
         let h = headers(&[("x-blaxel-authorization", &format!("Bearer {expired}"))]);
         assert_eq!(
-            authenticate(&h, "k1", &t).unwrap_err().kind,
+            authenticate(&h, "k1", None, &t).unwrap_err().kind,
             "AUTHENTICATION_FAILED"
         );
         let debug = format!("{t:?}");

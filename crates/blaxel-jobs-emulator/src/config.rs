@@ -8,8 +8,8 @@ use std::time::Duration;
 ///
 /// Deployments, executions and tasks all run in simulated time. Cursors
 /// expire (after 24 simulated hours) by it too. OAuth access tokens are the
-/// exception: they expire in real time, like the credentials of a real
-/// identity provider.
+/// exception: they expire by tokio's clock, in real time like the
+/// credentials of a real identity provider (or on a test's paused clock).
 ///
 /// ```
 /// use blaxel_jobs_emulator::Clock;
@@ -42,6 +42,13 @@ impl Default for Clock {
 /// How long a final execution is kept by default: one simulated day.
 const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
+/// The default API key: well known, so replaced by a random one where
+/// tasks run for real (see [`EmulatorConfig::api_key`]).
+pub(crate) const DEFAULT_API_KEY: &str = "emulator-api-key";
+
+/// The default OAuth client secret: well known, so replaced like the key.
+pub(crate) const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+
 /// The settings of an [`Emulator`](crate::Emulator), built in the builder style.
 ///
 /// Every setter takes and returns the configuration by value, so settings
@@ -61,9 +68,12 @@ const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 #[derive(Clone)]
 pub struct EmulatorConfig {
     pub(crate) api_key: String,
+    pub(crate) member_api_key: Option<String>,
+    pub(crate) keep_masked_secrets: bool,
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
     pub(crate) token_ttl: Duration,
+    pub(crate) rotate_refresh_tokens: bool,
     pub(crate) port: u16,
     pub(crate) clock: Clock,
     pub(crate) deploy_delay: Duration,
@@ -76,15 +86,19 @@ pub struct EmulatorConfig {
     pub(crate) execution_retention: Duration,
     pub(crate) run_local_images: bool,
     pub(crate) task_commands: BTreeMap<String, String>,
+    pub(crate) allowed_hosts: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
-            api_key: "emulator-api-key".to_owned(),
+            api_key: DEFAULT_API_KEY.to_owned(),
+            member_api_key: None,
+            keep_masked_secrets: true,
             client_id: "emulator-client".to_owned(),
-            client_secret: "emulator-secret".to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             token_ttl: Duration::from_secs(3600),
+            rotate_refresh_tokens: false,
             port: 0,
             clock: Clock::default(),
             deploy_delay: Duration::from_secs(2),
@@ -97,6 +111,7 @@ impl Default for EmulatorConfig {
             execution_retention: DEFAULT_RETENTION,
             run_local_images: false,
             task_commands: BTreeMap::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -109,8 +124,39 @@ impl EmulatorConfig {
 
     /// The API key the server accepts as a bearer credential
     /// (default `"emulator-api-key"`).
+    ///
+    /// Where tasks run for real ([`task_command`](Self::task_command),
+    /// [`run_local_images`](Self::run_local_images)), a well-known key
+    /// would let anything that reaches the emulator run commands: the
+    /// default key and the default client secret are then replaced, when
+    /// the emulator starts, by random ones, which
+    /// [`Emulator::api_key`](crate::Emulator::api_key) and
+    /// [`Emulator::client_secret`](crate::Emulator::client_secret) tell
+    /// (and the binary prints). A key set here is kept.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = key.into();
+        self
+    }
+
+    /// A second API key, of a workspace member without the admin role: it
+    /// may do everything the [`api_key`](Self::api_key) may, except read
+    /// secret values in clear. Blaxel documents that GetJob's
+    /// `show_secrets` needs the workspace admin role; asked with this key,
+    /// it is refused with 403 `forbidden`. None by default (every
+    /// credential is an admin's).
+    pub fn member_api_key(mut self, key: impl Into<String>) -> Self {
+        self.member_api_key = Some(key.into());
+        self
+    }
+
+    /// What an UpdateJob that sends a secret environment value back as
+    /// its mask (`***`, as GetJob answers it without `show_secrets`) does:
+    /// keep the stored secret (`true`, the default), or store the mask as
+    /// the new value (`false`). Blaxel does not document which it does;
+    /// `false` models the worse case, for testing code that writes masked
+    /// secrets back.
+    pub fn keep_masked_secrets(mut self, keep: bool) -> Self {
+        self.keep_masked_secrets = keep;
         self
     }
 
@@ -122,11 +168,23 @@ impl EmulatorConfig {
         self
     }
 
-    /// How long an OAuth access token stays valid, in real time (default one
-    /// hour). `Duration::ZERO` makes tokens that are already expired, which is
-    /// handy to test token refresh.
+    /// How long an OAuth access token stays valid (default one hour), by
+    /// tokio's clock: real time, or a test's paused clock. It applies to the
+    /// tokens of client credentials and of browser logins
+    /// ([`Emulator::device_login`](crate::Emulator::device_login) and the
+    /// refresh grant). `Duration::ZERO` makes tokens that are already
+    /// expired, which is handy to test token refresh.
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = ttl;
+        self
+    }
+
+    /// Whether the refresh grant rotates refresh tokens (default false):
+    /// each answer then carries a new refresh token that replaces the one
+    /// sent, which is refused from then on. Off, the answer repeats the
+    /// refresh token sent, which stays valid.
+    pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
+        self.rotate_refresh_tokens = rotate;
         self
     }
 
@@ -228,10 +286,26 @@ impl EmulatorConfig {
     /// their tasks for real, as `sh -c <command>` (default false: such an
     /// image is only a string, and tasks are simulated). Any client with
     /// the API key can then run commands as the emulator's user, so turn
-    /// it on only where that is fine.
+    /// it on only where that is fine (the default key is then replaced by
+    /// a random one: see [`api_key`](Self::api_key)).
     pub fn run_local_images(mut self, run: bool) -> Self {
         self.run_local_images = run;
         self
+    }
+
+    /// Also answers requests addressed (`Host`) to `host`, a name without
+    /// a port. By default only loopback names and addresses are answered
+    /// (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`), so that a web
+    /// page cannot reach the emulator by rebinding its own domain to
+    /// 127.0.0.1; other requests get 403 `host_not_allowed`.
+    pub fn allowed_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// Whether any task may run for real.
+    pub(crate) fn runs_commands(&self) -> bool {
+        self.run_local_images || !self.task_commands.is_empty()
     }
 }
 
@@ -239,9 +313,15 @@ impl fmt::Debug for EmulatorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorConfig")
             .field("api_key", &"<redacted>")
+            .field(
+                "member_api_key",
+                &self.member_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("keep_masked_secrets", &self.keep_masked_secrets)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("token_ttl", &self.token_ttl)
+            .field("rotate_refresh_tokens", &self.rotate_refresh_tokens)
             .field("port", &self.port)
             .field("clock", &self.clock)
             .field("deploy_delay", &self.deploy_delay)
@@ -254,6 +334,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("execution_retention", &self.execution_retention)
             .field("run_local_images", &self.run_local_images)
             .field("task_commands", &self.task_commands)
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }
@@ -269,6 +350,7 @@ mod tests {
         assert_eq!(c.client_id, "emulator-client");
         assert_eq!(c.client_secret, "emulator-secret");
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert!(!c.rotate_refresh_tokens);
         assert_eq!(c.port, 0);
         assert_eq!(c.clock, Clock::Scaled(1.0));
         assert_eq!(c.deploy_delay, Duration::from_secs(2));

@@ -62,6 +62,8 @@ pub(crate) struct Ctx {
     pub(crate) version: ApiVersion,
     /// The name written into `createdBy` / `updatedBy`.
     pub(crate) principal: String,
+    /// Whether the caller has the workspace admin role.
+    pub(crate) admin: bool,
 }
 
 /// Checks the credential, then the version, then the workspace.
@@ -70,7 +72,12 @@ pub(crate) fn resolve(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Ctx, ApiError> {
-    let principal = auth::authenticate(headers, &shared.config.api_key, &shared.tokens)?;
+    let principal = auth::authenticate(
+        headers,
+        &shared.config.api_key,
+        shared.config.member_api_key.as_deref(),
+        &shared.tokens,
+    )?;
     let version = ApiVersion::from_headers(headers)?;
     let from_header = headers
         .get("x-blaxel-workspace")
@@ -100,6 +107,7 @@ pub(crate) fn resolve(
         workspace,
         version,
         principal: principal.name(),
+        admin: principal.is_admin(),
     })
 }
 

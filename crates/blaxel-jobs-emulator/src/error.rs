@@ -2,10 +2,14 @@
 //!
 //! API errors use the document's `Error` shape,
 //! `{"code": <status>, "error": "<kind>", "message": "..."}`. Authentication
-//! errors use the gateway's `PlatformError` envelope instead,
+//! errors and oversized bodies (413 `REQUEST_ENTITY_TOO_LARGE`) use the
+//! gateway's `PlatformError` envelope instead,
 //! `{"error": {"code": "AUTHENTICATION_REQUIRED", "origin": "platform",
 //! "timestamp": "...", ...}}`, with the header `X-Blaxel-Source: platform`,
-//! as Blaxel documents its platform errors.
+//! as Blaxel documents its platform errors. The token endpoint's answers to
+//! the refresh grant use OAuth 2.0's shape (RFC 6749, section 5.2),
+//! `{"error": "invalid_grant", "error_description": "..."}`, which is what
+//! `bl` and Blaxel's TypeScript SDK read from it.
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +24,8 @@ enum Shape {
     Api,
     /// The gateway's `PlatformError` envelope.
     Platform,
+    /// OAuth 2.0's error object, `{"error", "error_description"}`.
+    OAuth,
 }
 
 /// An error answer.
@@ -71,12 +77,41 @@ impl ApiError {
 
     /// 401 with the platform envelope.
     pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::platform(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 413 `REQUEST_ENTITY_TOO_LARGE` with the platform envelope: Blaxel's
+    /// gateway refuses an oversized body before the API sees it.
+    pub(crate) fn too_large(message: impl Into<String>) -> Self {
+        Self::platform(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_ENTITY_TOO_LARGE",
+            message,
+        )
+    }
+
+    fn platform(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::UNAUTHORIZED,
+            status,
             kind: code,
             message: message.into(),
             retry_after: None,
             shape: Shape::Platform,
+        }
+    }
+
+    /// An error of the token endpoint, in OAuth 2.0's shape.
+    pub(crate) fn oauth(
+        status: StatusCode,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+            retry_after: None,
+            shape: Shape::OAuth,
         }
     }
 
@@ -108,13 +143,17 @@ impl ApiError {
                     timestamp: Some(wall_clock_timestamp()),
                 },
             }),
+            Shape::OAuth => Ok(serde_json::json!({
+                "error": self.kind,
+                "error_description": self.message,
+            })),
         };
         let mut value = value.unwrap_or(serde_json::Value::Null);
         // The code exactly as this server spells it: `ErrorCode` matches
         // known codes without regard to case (`bad_request` is
         // `BAD_REQUEST`), and would send the known spelling back.
         let code = match self.shape {
-            Shape::Api => value.get_mut("error"),
+            Shape::Api | Shape::OAuth => value.get_mut("error"),
             Shape::Platform => value.pointer_mut("/error/code"),
         };
         if let Some(code) = code {

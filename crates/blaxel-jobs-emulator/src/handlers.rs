@@ -293,6 +293,13 @@ async fn get_job(
     let call = Call::new(&s, ctx, path_params(path)?, q, "GetJob")?;
     let name = call.path("jobId")?;
     let show = call.params.bool("show_secrets").unwrap_or(false);
+    if show && !call.ctx.admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "show_secrets needs the workspace admin role; read without it (secret values come back masked)",
+        ));
+    }
     with_workspace(&s, &call.ctx.workspace, |ws, _| {
         let job = ws
             .job(&name)
@@ -572,6 +579,17 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
+/// The answer to the refresh grant. It has exactly these four fields:
+/// Blaxel's Python SDK builds its response object from them and fails on
+/// any other.
+#[derive(Serialize)]
+struct RefreshAnswer {
+    access_token: String,
+    refresh_token: String,
+    expires_in: u64,
+    token_type: &'static str,
+}
+
 async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
     let is_json = headers
         .get(http::header::CONTENT_TYPE)
@@ -614,6 +632,37 @@ async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
+    if field("grant_type").as_deref() == Some("refresh_token") {
+        // A browser login's refresh: the client (`blaxel`, `bl`'s) is
+        // public, so no client credentials; `client_id` is not checked.
+        let Some(refresh_token) = field("refresh_token").filter(|t| !t.is_empty()) else {
+            return Err(ApiError::oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "refresh_token is required with grant_type refresh_token",
+            ));
+        };
+        let ttl = s.config.token_ttl;
+        let device_code = field("device_code").filter(|c| !c.is_empty());
+        return match s.tokens.refresh(
+            &refresh_token,
+            device_code.as_deref(),
+            ttl,
+            s.config.rotate_refresh_tokens,
+        ) {
+            Ok((access_token, refresh_token)) => ok(&RefreshAnswer {
+                access_token,
+                refresh_token,
+                expires_in: ttl.as_secs(),
+                token_type: "Bearer",
+            }),
+            Err(why) => Err(ApiError::oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                why,
+            )),
+        };
+    }
     let creds =
         auth::basic(&headers).or_else(|| Some((field("client_id")?, field("client_secret")?)));
     let Some((id, secret)) = creds else {
@@ -639,7 +688,9 @@ async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
             return Err(oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                &format!("grant_type {other:?} is not supported; use client_credentials"),
+                &format!(
+                    "grant_type {other:?} is not supported; use client_credentials or refresh_token"
+                ),
             ));
         }
         None => {
@@ -650,7 +701,7 @@ async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
             ));
         }
     }
-    let token = s.tokens.issue(&id, cfg.token_ttl);
+    let token = s.tokens.issue(auth::Principal::Client(id), cfg.token_ttl);
     ok(&TokenAnswer {
         access_token: token,
         token_type: "Bearer",

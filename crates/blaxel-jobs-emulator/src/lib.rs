@@ -37,10 +37,14 @@
 //! - **Authentication**: a bearer credential in `Authorization` or
 //!   `X-Blaxel-Authorization`, either the API key or an unexpired access
 //!   token from `POST /v0/oauth/token` (client credentials grant, with
-//!   `Authorization: Basic`). Failures get 401 with the platform's
+//!   `Authorization: Basic`; or the refresh grant of a browser login made
+//!   with [`Emulator::device_login`]). Failures get 401 with the platform's
 //!   `{"error": {"code": "AUTHENTICATION_REQUIRED" | "AUTHENTICATION_FAILED",
 //!   "origin": "platform", "timestamp": ..., ...}}` envelope and
 //!   `X-Blaxel-Source: platform`, as Blaxel documents its platform errors.
+//!   An unknown, revoked or replaced refresh token gets 400
+//!   `{"error": "invalid_grant", "error_description": ...}`, OAuth 2.0's
+//!   shape, which `bl` reads from the token endpoint.
 //! - **Workspaces**: the `X-Blaxel-Workspace` header or the `workspace`
 //!   query parameter (required); any name works and workspaces are isolated.
 //! - **Versions**: `Blaxel-Version` is one of [`API_VERSIONS`], the
@@ -65,8 +69,11 @@
 //! - **Jobs**: `DEPLOYING` then `DEPLOYED` after
 //!   [`EmulatorConfig::deploy_delay`]; a revision per create or update
 //!   (ListJobRevisions answers newest first); events; secret environment
-//!   values masked as `***` (except GetJob with `show_secrets=true`; a secret
-//!   sent back as `***` keeps its stored value); trigger ids and `http-async`
+//!   values masked as `***` (except GetJob with `show_secrets=true`, which
+//!   needs the admin role: a [`EmulatorConfig::member_api_key`] gets 403;
+//!   a secret sent back as `***` keeps its stored value, or, with
+//!   [`EmulatorConfig::keep_masked_secrets`]`(false)`, becomes `***`, as a
+//!   server that does not keep it would); trigger ids and `http-async`
 //!   callback secrets filled in; 409 on duplicate names; `DELETING` on
 //!   delete, after which the job is gone and its name free.
 //! - **Executions**: queued, pending, running, then succeeded, failed,
@@ -127,9 +134,39 @@
 //! retried while `maxRetries` allows, and the last exit code is shown in
 //! the task's condition. The execution ends `succeeded`, `failed` or
 //! `timeout` as simulated ones do. Cancelling it (or deleting its job)
-//! kills its processes, on Unix with their process group; their tasks, like
-//! those that never started, are `cancelled`. Stopping the emulator kills
-//! them too. Each task's output, stdout and stderr line by line with the
+//! kills its processes; their tasks, like those that never started, are
+//! `cancelled`.
+//!
+//! No process a task starts outlives the task or the emulator: on Unix
+//! each task's process leads a process group, killed whole when the main
+//! process ends (a container ends with its main process), on timeout or
+//! cancel, on [`Emulator::shutdown`], when the `Emulator` is dropped
+//! (before `drop` returns), and, when the emulator's process dies without
+//! doing so (SIGKILL, a test process that exits with an emulator still
+//! running), by a watchdog process that notices the end of a pipe from
+//! the emulator. The binary stops the same way on SIGINT, SIGTERM and
+//! SIGHUP.
+//!
+//! The job's and the execution's variables never replace the platform's,
+//! nor `PATH`, the dynamic loader's (`LD_*`, `DYLD_*`) or the shells'
+//! start-up, function and trace variables (`ENV`, `BASH_ENV`,
+//! `BASH_FUNC_*`, `SHELLOPTS`, `BASHOPTS`, `PS4`, `IFS`): those keep the
+//! emulator's own values (whoever holds the API key can set an
+//! execution's variables, and must not make a configured command load
+//! code of their choosing), and the task's output names each entry
+//! ignored. Other variables reach the program as they would on the
+//! platform, so a program that loads code from its environment (such as
+//! `NODE_OPTIONS` or `PYTHONPATH`) does so here too. A name or value no
+//! process environment can carry (an empty name, `=` in a name, a NUL)
+//! stops the task, which says why.
+//!
+//! Where tasks run for real, the default API key and client secret, which
+//! everyone knows, are replaced at start by random ones
+//! ([`Emulator::api_key`], [`Emulator::client_secret`]). And whatever the
+//! settings, the emulator answers only requests addressed (`Host`) to
+//! `localhost`, a `*.localhost` name or a loopback address, or a name
+//! given with [`EmulatorConfig::allowed_host`]: a web page that rebinds its
+//! own domain to 127.0.0.1 gets 403 `host_not_allowed`. Each task's output, stdout and stderr line by line with the
 //! attempt that wrote it, is kept (the last 1,000 lines and 256 KiB, lines
 //! cut at 8 KiB) and read with [`Emulator::task_output`];
 //! [`Emulator::wait_until`] wakes up on each thing a process does.
@@ -171,8 +208,9 @@
 //!
 //! The run plane (`metadata.url`, triggers firing, callbacks), logs (the
 //! output of tasks that run for real is kept, but only the library reads
-//! it), permissions and scopes (every valid credential may do everything,
-//! including `show_secrets`), and rate limits other than capacity.
+//! it), permissions and scopes (every valid credential may do everything;
+//! the one role modelled is the admin role that `show_secrets` needs, see
+//! [`EmulatorConfig::member_api_key`]), and rate limits other than capacity.
 #![deny(missing_docs)]
 
 mod auth;
@@ -181,15 +219,19 @@ mod config;
 mod context;
 mod error;
 mod faults;
+mod groups;
 mod handlers;
+mod host;
 mod local;
 mod paginate;
 mod server;
 mod sim;
 mod state;
+mod task_env;
 mod urlencoded;
 mod validate;
 
+pub use auth::DeviceLogin;
 pub use config::{Clock, EmulatorConfig};
 pub use context::API_VERSIONS;
 pub use faults::{Fault, Route};

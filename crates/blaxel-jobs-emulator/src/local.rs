@@ -20,6 +20,7 @@
 use crate::clock::Micros;
 use crate::server::Shared;
 use crate::sim::{TaskEnd, TaskState};
+use crate::task_env::{TaskEnv, task_env};
 use blaxel_jobs_client::open_enum::JobExecutionTaskStatus as TS;
 use std::collections::VecDeque;
 use std::fmt;
@@ -256,15 +257,17 @@ pub(crate) struct Launch {
 
 impl Launch {
     /// The process of task `index`: `sh -c <command>` with the job's
-    /// environment, the execution's overrides, and what the platform sets:
-    /// `BL_EXECUTION_DATA_URL`, `BL_TASK_KEY` (`TASK_INDEX`), `TASK_INDEX`,
-    /// `BL_EXECUTION_KEY` (`BL_EXECUTION_ID`) and `BL_EXECUTION_ID`. The
-    /// emulator's own environment is inherited (for `PATH` and the like).
-    pub(crate) fn command(&self, index: usize, data_url: &str) -> Command {
+    /// environment and the execution's overrides as [`task_env`] sorts
+    /// them (`env`), and what the platform sets: `BL_EXECUTION_DATA_URL`,
+    /// `BL_TASK_KEY` (`TASK_INDEX`), `TASK_INDEX`, `BL_EXECUTION_KEY`
+    /// (`BL_EXECUTION_ID`) and `BL_EXECUTION_ID`. The emulator's own
+    /// environment is inherited (for `PATH` and the like), in a process
+    /// group of its own (see [`crate::groups`]).
+    pub(crate) fn command(&self, index: usize, data_url: &str, env: &TaskEnv) -> Command {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
             .arg(&self.spec.command)
-            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
+            .envs(env.vars.iter().map(|(k, v)| (k, v)))
             .env("BL_EXECUTION_DATA_URL", data_url)
             .env("BL_TASK_KEY", "TASK_INDEX")
             .env("TASK_INDEX", index.to_string())
@@ -285,13 +288,17 @@ enum Attempt {
     Exited(Option<i32>),
     TimedOut,
     Killed,
+    /// The process could not be started (retried like a failure).
     NotStarted(String),
+    /// The process cannot be started whatever is tried (never retried).
+    Unstartable(String),
 }
 
 /// Runs the tasks of one execution, at most `parallelism` at once, in
 /// submission order, and records what happens.
 pub(crate) async fn run(shared: Arc<Shared>, launch: Launch) {
     let launch = Arc::new(launch);
+    let env = Arc::new(task_env(&launch.spec.env));
     let token = crate::state::random_id("", 32);
     shared.serve_task_data(&token, &launch.data);
     let data_url = Arc::<str>::from(format!("{}/_emulator/task-data/{token}", shared.origin));
@@ -312,6 +319,7 @@ pub(crate) async fn run(shared: Arc<Shared>, launch: Launch) {
             set.spawn(run_task(
                 shared.clone(),
                 launch.clone(),
+                env.clone(),
                 data_url.clone(),
                 next,
             ));
@@ -330,7 +338,13 @@ pub(crate) async fn run(shared: Arc<Shared>, launch: Launch) {
 }
 
 /// Runs the attempts of one task.
-async fn run_task(shared: Arc<Shared>, launch: Arc<Launch>, data_url: Arc<str>, index: usize) {
+async fn run_task(
+    shared: Arc<Shared>,
+    launch: Arc<Launch>,
+    env: Arc<Result<TaskEnv, String>>,
+    data_url: Arc<str>,
+    index: usize,
+) {
     let mut attempt: u64 = 0;
     loop {
         attempt += 1;
@@ -349,7 +363,10 @@ async fn run_task(shared: Arc<Shared>, launch: Arc<Launch>, data_url: Arc<str>, 
         if started != Some(true) {
             return;
         }
-        let outcome = run_attempt(&shared, &launch, &data_url, index, attempt).await;
+        let outcome = match env.as_ref() {
+            Ok(env) => run_attempt(&shared, &launch, env, &data_url, index, attempt).await,
+            Err(why) => Attempt::Unstartable(why.clone()),
+        };
         let retry = shared.record_task(&launch, index, |task, now| {
             task.updated_at = now;
             let failed = |task: &mut LocalTask, exit_code| {
@@ -391,6 +408,15 @@ async fn run_task(shared: Arc<Shared>, launch: Arc<Launch>, data_url: Arc<str>, 
                         false
                     }
                 }
+                Attempt::Unstartable(why) => {
+                    task.push_line(OutputLine {
+                        stream: OutputStream::Stderr,
+                        attempt,
+                        text: format!("emulator: the task's process cannot start: {why}"),
+                    });
+                    failed(task, None);
+                    false
+                }
                 Attempt::TimedOut => {
                     task.status = TS::Failed;
                     task.end = Some(TaskEnd::TimedOut);
@@ -413,18 +439,35 @@ async fn run_task(shared: Arc<Shared>, launch: Arc<Launch>, data_url: Arc<str>, 
     }
 }
 
-/// Runs one attempt of task `index` to its end.
+/// Runs one attempt of task `index` to its end; then no process of it is
+/// left.
 async fn run_attempt(
     shared: &Arc<Shared>,
     launch: &Arc<Launch>,
+    env: &TaskEnv,
     data_url: &str,
     index: usize,
     attempt: u64,
 ) -> Attempt {
-    let mut child = match launch.command(index, data_url).spawn() {
+    if attempt == 1 {
+        for note in &env.notes {
+            shared.record_task(launch, index, |task, _| {
+                task.push_line(OutputLine {
+                    stream: OutputStream::Stderr,
+                    attempt,
+                    text: note.clone(),
+                });
+            });
+        }
+    }
+    let mut child = match launch.command(index, data_url, env).spawn() {
         Ok(c) => c,
         Err(e) => return Attempt::NotStarted(e.to_string()),
     };
+    // The process leads its group (see `Launch::command`), listed until
+    // the attempt is over; a stopped emulator lists none.
+    let group = child.id();
+    let listed = group.is_some_and(|g| shared.groups.add(g));
     let mut readers = JoinSet::new();
     if let Some(out) = child.stdout.take() {
         readers.spawn(read_lines(
@@ -454,38 +497,30 @@ async fn run_attempt(
         }
     };
     let mut stopping = shared.stopping();
-    let outcome = tokio::select! {
-        status = child.wait() => Attempt::Exited(status.ok().and_then(|s| s.code())),
-        _ = timeout => Attempt::TimedOut,
-        _ = cancel.wait_for(|c| *c) => Attempt::Killed,
-        _ = stopping.wait_for(|s| *s) => Attempt::Killed,
+    let outcome = if !listed {
+        Attempt::Killed
+    } else {
+        tokio::select! {
+            status = child.wait() => Attempt::Exited(status.ok().and_then(|s| s.code())),
+            _ = timeout => Attempt::TimedOut,
+            _ = cancel.wait_for(|c| *c) => Attempt::Killed,
+            _ = stopping.wait_for(|s| *s) => Attempt::Killed,
+        }
     };
-    if matches!(outcome, Attempt::TimedOut | Attempt::Killed) {
-        kill(&mut child).await;
+    // Whatever ended the attempt, the task's group goes with it: what the
+    // main process left running too (a task's container ends with its main
+    // process).
+    if let Some(group) = group {
+        shared.groups.end(group);
     }
+    let _ = child.start_kill();
+    let _ = child.wait().await;
     // Read what is left, for a bounded time.
     let _ = tokio::time::timeout(OUTPUT_GRACE, async {
         while readers.join_next().await.is_some() {}
     })
     .await;
     outcome
-}
-
-/// Kills the process and, on Unix, the processes of its group.
-async fn kill(child: &mut tokio::process::Child) {
-    #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        // Best effort: `kill` on the group the task's shell leads.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
-    }
-    let _ = child.start_kill();
-    let _ = child.wait().await;
 }
 
 /// Reads a stream line by line into the task's output; lines are cut at

@@ -1,9 +1,12 @@
-//! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C.
+//! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C (SIGINT),
+//! SIGTERM or SIGHUP; each stops it the same way, killing the processes of
+//! tasks that run for real.
 //!
 //! ```text
 //! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
 //!                      [--task-command JOB=COMMAND]... [--run-local-images]
-//!                      [--tasks-apart-from N] [--count-limit N]
+//!                      [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
+//!                      [--token-ttl SECS] [--rotate-refresh-tokens] [--device-login WORKSPACE]...
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
@@ -14,14 +17,18 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
                             [--task-command JOB=COMMAND]... [--run-local-images]
-                            [--tasks-apart-from N] [--count-limit N]
+                            [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
+                            [--token-ttl SECS] [--rotate-refresh-tokens]
+                            [--device-login WORKSPACE]...
 
-Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
+Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C,
+SIGTERM or SIGHUP.
 
 options:
   --port N        TCP port to listen on (default 0: a free port)
   --speed X       simulated seconds per real second, a positive number (default 1)
-  --api-key KEY   the API key to accept (default emulator-api-key)
+  --api-key KEY   the API key to accept (default emulator-api-key, or a random
+                  one printed at start when tasks run for real)
   --execution-retention SECS
                   simulated seconds a finished execution is kept before it is
                   forgotten (default 86400; Blaxel does not document its own)
@@ -31,11 +38,23 @@ options:
   --run-local-images
                   run the tasks of jobs whose image is `local:COMMAND` for real
                   (any client with the API key can then run commands as you)
+  --allowed-host HOST
+                  also answer requests addressed to HOST (by default only
+                  localhost and loopback addresses are, against DNS
+                  rebinding; repeatable)
   --tasks-apart-from N
                   answer executions of N tasks or more without their tasks,
                   with spec.tasksRef, as Blaxel may (default: never)
   --count-limit N count at most N items in listings; past it meta.total is N
                   and meta.totalIsPartial is true (default: no limit)
+  --token-ttl SECS
+                  seconds an OAuth access token is valid (default 3600)
+  --rotate-refresh-tokens
+                  the refresh grant answers a new refresh token and refuses
+                  the one it replaced
+  --device-login WORKSPACE
+                  make a browser login for WORKSPACE, as `bl login` saves it,
+                  and print it as one line of JSON (repeatable)
   -h, --help      print this help";
 
 /// The command line, parsed.
@@ -49,6 +68,10 @@ struct Args {
     retention: Option<Duration>,
     task_commands: Vec<(String, String)>,
     run_local_images: bool,
+    allowed_hosts: Vec<String>,
+    token_ttl: Option<Duration>,
+    rotate_refresh_tokens: bool,
+    device_logins: Vec<String>,
     help: bool,
 }
 
@@ -134,6 +157,28 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 }
             }
             "--run-local-images" => out.run_local_images = true,
+            "--allowed-host" => {
+                let v = value("--allowed-host")?;
+                if v.trim().is_empty() || v.contains(['/', ' ']) {
+                    return Err(format!("--allowed-host must be a host name, not {v:?}"));
+                }
+                out.allowed_hosts.push(v.trim().to_owned());
+            }
+            "--token-ttl" => {
+                let v = value("--token-ttl")?;
+                let secs: u64 = v.parse().map_err(|_| {
+                    format!("--token-ttl must be a whole number of seconds, not {v:?}")
+                })?;
+                out.token_ttl = Some(Duration::from_secs(secs));
+            }
+            "--rotate-refresh-tokens" => out.rotate_refresh_tokens = true,
+            "--device-login" => {
+                let v = value("--device-login")?;
+                if v.trim().is_empty() {
+                    return Err("--device-login needs a workspace name".to_owned());
+                }
+                out.device_logins.push(v.trim().to_owned());
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -172,6 +217,13 @@ fn main() -> ExitCode {
         config = config.task_command(job, command);
     }
     config = config.run_local_images(args.run_local_images);
+    for host in args.allowed_hosts {
+        config = config.allowed_host(host);
+    }
+    if let Some(ttl) = args.token_ttl {
+        config = config.token_ttl(ttl);
+    }
+    config = config.rotate_refresh_tokens(args.rotate_refresh_tokens);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -182,10 +234,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config))
+    runtime.block_on(run(config, args.device_logins))
 }
 
-async fn run(config: EmulatorConfig) -> ExitCode {
+async fn run(config: EmulatorConfig, device_logins: Vec<String>) -> ExitCode {
     let emu = match Emulator::start_with(config).await {
         Ok(emu) => emu,
         Err(e) => {
@@ -201,6 +253,17 @@ async fn run(config: EmulatorConfig) -> ExitCode {
         emu.client_id(),
         emu.client_secret()
     );
+    for workspace in device_logins {
+        let login = emu.device_login(&workspace);
+        let line = serde_json::json!({
+            "workspace": login.workspace,
+            "access_token": login.access_token,
+            "refresh_token": login.refresh_token,
+            "expires_in": login.expires_in,
+            "device_code": login.device_code,
+        });
+        println!("Device login:       {line}");
+    }
     println!();
     println!("Point the SDK at it with:");
     println!("  export BL_API_URL={url}");
@@ -208,12 +271,33 @@ async fn run(config: EmulatorConfig) -> ExitCode {
     println!("  export BL_WORKSPACE=default   # any name works");
     println!();
     println!("Press Ctrl-C to stop.");
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
+    match stop_signal().await {
+        Ok(name) => println!("stopping ({name})"),
+        Err(e) => eprintln!("error: cannot wait for a signal to stop: {e}; stopping"),
     }
-    println!("stopping");
     emu.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C (SIGINT), SIGTERM (how `kill`, Docker and systemd stop
+/// a service) or SIGHUP (a closed terminal); answers its name.
+#[cfg(unix)]
+async fn stop_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    })
+}
+
+/// Waits for Ctrl-C.
+#[cfg(not(unix))]
+async fn stop_signal() -> std::io::Result<&'static str> {
+    tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
 }
 
 #[cfg(test)]
@@ -251,6 +335,10 @@ mod tests {
                 retention: Some(Duration::from_secs(3600)),
                 task_commands: Vec::new(),
                 run_local_images: false,
+                allowed_hosts: Vec::new(),
+                token_ttl: None,
+                rotate_refresh_tokens: false,
+                device_logins: Vec::new(),
                 help: false
             }
         );
@@ -259,6 +347,9 @@ mod tests {
             "report=echo a=b",
             "--task-command=other=true",
             "--run-local-images",
+            "--allowed-host",
+            "dev.box",
+            "--allowed-host=other.box",
         ])
         .unwrap();
         assert_eq!(
@@ -269,6 +360,19 @@ mod tests {
             ]
         );
         assert!(a.run_local_images);
+        assert_eq!(a.allowed_hosts, ["dev.box", "other.box"]);
+        let a = parse(&[
+            "--token-ttl",
+            "30",
+            "--rotate-refresh-tokens",
+            "--device-login",
+            "ws-a",
+            "--device-login=ws-b",
+        ])
+        .unwrap();
+        assert_eq!(a.token_ttl, Some(Duration::from_secs(30)));
+        assert!(a.rotate_refresh_tokens);
+        assert_eq!(a.device_logins, vec!["ws-a".to_owned(), "ws-b".to_owned()]);
         assert_eq!(
             parse(&["--execution-retention=0"]).unwrap().retention,
             Some(Duration::ZERO)
@@ -297,7 +401,21 @@ mod tests {
             (&["--task-command", "job"][..], "JOB=COMMAND"),
             (&["--task-command", "=echo"][..], "JOB=COMMAND"),
             (&["--task-command", "job="][..], "JOB=COMMAND"),
+            (
+                &["--allowed-host", "http://x/"][..],
+                "--allowed-host must be a host name",
+            ),
+            (&["--allowed-host"][..], "--allowed-host needs a value"),
             (&["serve"][..], "unknown argument"),
+            (
+                &["--token-ttl", "1.5"][..],
+                "--token-ttl must be a whole number",
+            ),
+            (
+                &["--device-login", " "][..],
+                "--device-login needs a workspace",
+            ),
+            (&["--device-login"][..], "--device-login needs a value"),
         ] {
             let e = parse(args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");

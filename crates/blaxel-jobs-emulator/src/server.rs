@@ -6,8 +6,9 @@
 //! through [`App::handle`]:
 //!
 //! 1. classify it into a [`Route`], count it and take its injected fault;
-//! 2. read the body (at most `max_body_bytes`, else 413; within
-//!    `body_read_timeout`, else 408 and the connection closes);
+//! 2. read the body (at most `max_body_bytes`, else 413 once the rest of
+//!    it has been read and thrown away; within `body_read_timeout`, else
+//!    408 and the connection closes);
 //! 3. apply faults that replace processing (status, HTML page, dropped
 //!    connection);
 //! 4. check credential, version and workspace, bring the workspace's
@@ -53,10 +54,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-/// How much of an oversized body is read (and thrown away) before answering
-/// 413, so that the client is done sending and reads the answer.
-const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
-
 /// The work (events plus tasks looked at) of one step of a catch-up: well
 /// under a millisecond.
 const CATCH_UP_STEP: u64 = 4096;
@@ -89,6 +86,8 @@ pub(crate) struct Shared {
     runners: Mutex<JoinSet<()>>,
     /// Execution data URL token → `{"tasks": [...]}`, while the processes run.
     task_data: Mutex<HashMap<String, Arc<str>>>,
+    /// The process groups of tasks that run for real.
+    pub(crate) groups: crate::groups::Groups,
 }
 
 impl Shared {
@@ -232,7 +231,8 @@ impl fmt::Debug for Shared {
 /// Blaxel Jobs API, with all its state in memory.
 ///
 /// The server stops when the `Emulator` is dropped (or, waiting for
-/// requests in flight, on [`Emulator::shutdown`]).
+/// requests in flight, on [`Emulator::shutdown`]), and the processes of
+/// tasks that run for real are killed, with everything they started.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
@@ -284,7 +284,17 @@ impl Emulator {
     /// Fails when the port cannot be bound, or with
     /// [`io::ErrorKind::InvalidInput`] for a [`Clock::Scaled`](crate::Clock::Scaled)
     /// speed that is negative, infinite or NaN.
-    pub async fn start_with(config: EmulatorConfig) -> io::Result<Emulator> {
+    pub async fn start_with(mut config: EmulatorConfig) -> io::Result<Emulator> {
+        if config.runs_commands() {
+            // Nothing that reaches the emulator may run commands with a
+            // credential everyone knows.
+            if config.api_key == crate::config::DEFAULT_API_KEY {
+                config.api_key = crate::state::random_id("emu-", 32);
+            }
+            if config.client_secret == crate::config::DEFAULT_CLIENT_SECRET {
+                config.client_secret = crate::state::random_id("emu-", 32);
+            }
+        }
         SimClock::check_mode(config.clock)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spec = Spec::embedded().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -307,6 +317,7 @@ impl Emulator {
             retention: micros(config.execution_retention),
             run_local_images: false,
             task_commands: Arc::default(),
+            keep_masked_secrets: config.keep_masked_secrets,
         };
         let settings = SimSettings {
             run_local_images: config.run_local_images,
@@ -321,6 +332,7 @@ impl Emulator {
             stopping: watch::channel(false).0,
             runners: Mutex::new(JoinSet::new()),
             task_data: Mutex::new(HashMap::new()),
+            groups: crate::groups::Groups::default(),
             clock: SimClock::new(config.clock),
             config,
             spec,
@@ -371,6 +383,29 @@ impl Emulator {
     /// The OAuth client secret that goes with [`Emulator::client_id`].
     pub fn client_secret(&self) -> &str {
         &self.shared.config.client_secret
+    }
+
+    /// A browser login for `workspace`, as `bl login` saves it in
+    /// `~/.blaxel/config.yaml` once the user confirms in the browser: an
+    /// access token valid for [`EmulatorConfig::token_ttl`], a refresh
+    /// token, the token's lifetime and the device code. Write them into a
+    /// config file to test a client as a user who logged in with `bl` does;
+    /// `POST /v0/oauth/token` with `grant_type=refresh_token` exchanges the
+    /// refresh token for new access tokens (see
+    /// [`EmulatorConfig::rotate_refresh_tokens`]). The emulator, like an API
+    /// key, accepts the access tokens in any workspace.
+    pub fn device_login(&self, workspace: &str) -> crate::DeviceLogin {
+        self.shared
+            .tokens
+            .device_login(workspace, self.shared.config.token_ttl)
+    }
+
+    /// Revokes a refresh token of a browser login (as logging out, or an
+    /// administrator, would): the refresh grant refuses it from then on with
+    /// 400 `invalid_grant`. Access tokens already issued stay valid until
+    /// they expire. False if the token was not known.
+    pub fn revoke_refresh_token(&self, refresh_token: &str) -> bool {
+        self.shared.tokens.revoke_refresh_token(refresh_token)
     }
 
     /// Moves simulated time forward by `d`.
@@ -499,13 +534,17 @@ impl Emulator {
             while runners.join_next().await.is_some() {}
         })
         .await;
+        self.shared.groups.kill_all();
     }
 }
 
 impl Drop for Emulator {
+    /// Stops the server without waiting, and kills the processes of tasks
+    /// that run for real, with everything they started, before it returns.
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
         let _ = self.shared.stopping.send(true);
+        self.shared.groups.kill_all();
         if let Some(task) = self.task.take() {
             // Dropping the accept loop drops its connection tasks too.
             task.abort();
@@ -589,6 +628,15 @@ enum BodyError {
 impl App {
     async fn handle(&self, req: Request<Incoming>) -> Result<Response, ConnectionDropped> {
         let request_id = self.shared.next_request_id();
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        if !crate::host::allowed(host, &self.shared.config.allowed_hosts) {
+            tracing::warn!(%request_id, host = ?host.map(|h| h.chars().take(100).collect::<String>()),
+                "refused a request not addressed to a loopback name or address");
+            return Ok(with_request_id(host_not_allowed(host), &request_id));
+        }
         let route = Route::classify(req.method(), req.uri().path());
         let fault = route.and_then(|r| self.shared.faults.on_request(r));
         if let Some(Fault::Delay(d)) = &fault {
@@ -603,11 +651,14 @@ impl App {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let max = self.shared.config.max_body_bytes;
         let deadline = self.shared.config.body_read_timeout;
-        let body = match tokio::time::timeout(deadline, read_body(body, max, content_length)).await
-        {
+        let mut oversized = false;
+        let read = read_body(body, max, content_length, &mut oversized);
+        let body = match tokio::time::timeout(deadline, read).await {
             Ok(Ok(b)) => Ok(b),
             Ok(Err(BodyError::TooLarge)) => Err(too_large(max)),
             Ok(Err(BodyError::Broken)) => return Err(ConnectionDropped),
+            // Still draining an oversized body: it is 413 all the same.
+            Err(_) if oversized => Err(too_large(max)),
             Err(_) => {
                 tracing::debug!(%request_id, ?route, "the request body did not arrive in time");
                 Err(body_timeout(deadline))
@@ -679,34 +730,36 @@ impl App {
     }
 }
 
+/// Reads a request body of at most `max` bytes. An oversized body is read
+/// to its end and thrown away (in the time the caller allows) before the
+/// answer, 413, is sent: a server that answers and closes while the client
+/// is still sending makes the client's system reset the connection, and
+/// the client may then see a network error instead of the 413 (as it did
+/// with bodies of tens of MB). `oversized` is set as soon as the body is
+/// known to be too large.
 async fn read_body(
     mut body: Incoming,
     max: usize,
     content_length: Option<u64>,
+    oversized: &mut bool,
 ) -> Result<Bytes, BodyError> {
     let max64 = u64::try_from(max).unwrap_or(u64::MAX);
-    if content_length.is_some_and(|n| n > DRAIN_LIMIT.max(max64)) {
-        return Err(BodyError::TooLarge);
-    }
     let mut buf = BytesMut::new();
     let mut seen: u64 = 0;
-    let mut too_large = content_length.is_some_and(|n| n > max64);
+    *oversized = content_length.is_some_and(|n| n > max64);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| BodyError::Broken)?;
         if let Ok(data) = frame.into_data() {
             seen = seen.saturating_add(data.len() as u64);
-            if too_large || seen > max64 {
-                too_large = true;
+            if *oversized || seen > max64 {
+                *oversized = true;
                 buf.clear();
-                if seen > DRAIN_LIMIT.max(max64) {
-                    break;
-                }
                 continue;
             }
             buf.extend_from_slice(&data);
         }
     }
-    if too_large {
+    if *oversized {
         Err(BodyError::TooLarge)
     } else {
         Ok(buf.freeze())
@@ -714,10 +767,23 @@ async fn read_body(
 }
 
 fn too_large(max: usize) -> Response {
+    let mut resp =
+        ApiError::too_large(format!("the request body is larger than {max} bytes")).into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// 403 for a request addressed to a name that is not loopback's nor
+/// allowed (see [`crate::host`]); the connection closes after it.
+fn host_not_allowed(host: Option<&str>) -> Response {
+    let shown: String = host.unwrap_or("").chars().take(100).collect();
     let mut resp = ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the request body is larger than {max} bytes"),
+        StatusCode::FORBIDDEN,
+        "host_not_allowed",
+        format!(
+            "this emulator answers requests addressed to localhost or a loopback address, not              {shown:?}; to allow that name, start it with --allowed-host NAME              (EmulatorConfig::allowed_host)"
+        ),
     )
     .into_response();
     resp.headers_mut()

@@ -43,6 +43,9 @@ pub(crate) struct SimSettings {
     pub(crate) run_local_images: bool,
     /// Job name → command its tasks run.
     pub(crate) task_commands: Arc<BTreeMap<String, String>>,
+    /// Whether a secret sent back as its mask keeps the stored value (else
+    /// the mask is stored).
+    pub(crate) keep_masked_secrets: bool,
 }
 
 impl SimSettings {
@@ -582,7 +585,9 @@ impl Workspace {
             .get_mut(name)
             .ok_or_else(|| job_not_found(name, &workspace))?;
         let old = &stored.job;
-        keep_masked_secrets(&mut job.spec, &old.spec);
+        if ctx.settings.keep_masked_secrets {
+            keep_masked_secrets(&mut job.spec, &old.spec);
+        }
         prepare_spec(&mut job.spec, Some(&old.spec));
         let m = &mut job.metadata;
         m.created_at = old.metadata.created_at.clone();
@@ -978,6 +983,7 @@ mod tests {
             retention: 0,
             run_local_images: false,
             task_commands: Arc::default(),
+            keep_masked_secrets: true,
         };
         let ctx = Mutation {
             now: 0,
@@ -1065,6 +1071,7 @@ mod tests {
             retention,
             run_local_images: false,
             task_commands: Arc::default(),
+            keep_masked_secrets: true,
         }
     }
 

@@ -119,8 +119,11 @@ pub enum FetchError {
     /// A redirect could not be followed.
     #[error("{0}")]
     Redirect(&'static str),
-    /// The body is not JSON. `eof` is true when it ends early (a truncated
-    /// body, retried).
+    /// The body is not JSON. `eof` is true when the JSON ends before the
+    /// value does: taken for a truncated body and retried, even when the
+    /// body arrived whole (a cut connection and a server that stopped
+    /// writing look the same). Other malformed JSON (`eof` false) is not
+    /// retried.
     #[error("the execution data is not valid JSON: {message} at line {line} column {column}")]
     Syntax {
         /// serde_json's description (it never quotes the input).

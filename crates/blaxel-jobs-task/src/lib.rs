@@ -54,7 +54,11 @@
 //!
 //! The data URL is fetched once per attempt, with a timeout, retries on
 //! network errors, truncated bodies, 408, 429 (honouring `Retry-After`)
-//! and 5xx, and a limit on the body's size. Only `tasks[index]` is
+//! and 5xx, and a limit on the body's size. A body whose JSON ends before
+//! the value does counts as truncated, and is retried, even when the body
+//! arrived whole: without a declared length, a cut connection and a server
+//! that stopped writing look the same. Other malformed JSON is not
+//! retried. Only `tasks[index]` is
 //! deserialized; the other tasks are skipped over without being built,
 //! which matters for executions of thousands of tasks. An index past the
 //! end of the list gives the parameters `{}`, as Blaxel's own helpers do.

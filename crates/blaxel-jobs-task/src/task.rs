@@ -96,8 +96,9 @@ impl<T: DeserializeOwned> Task<T> {
 /// `BL_EXECUTION_DATA_URL` is set, from `--key value` arguments otherwise.
 ///
 /// The data URL is fetched once per attempt; a network error, a timeout, a
-/// truncated body, or the statuses 408, 429 and 5xx are retried by the
-/// [`RetryPolicy`]. The body is read up to a size limit, and only this
+/// truncated body (JSON that ends before its value does, however the body
+/// arrived), or the statuses 408, 429 and 5xx are retried by the
+/// [`RetryPolicy`]; other malformed JSON is not. The body is read up to a size limit, and only this
 /// task's entry of the task list is deserialized.
 #[derive(Debug, Clone)]
 pub struct Loader {

@@ -376,6 +376,18 @@ async fn a_truncated_body_without_length_is_retried_then_reported() {
     assert_eq!(server.hits.load(Ordering::SeqCst), 4);
 }
 
+/// JSON that ends early in a body that arrived whole (its length met) is
+/// taken for a truncated body, as the documentation says: retried, then
+/// reported as a syntax error at the end of the input.
+#[tokio::test(start_paused = true)]
+async fn json_that_ends_early_in_a_whole_body_is_retried_as_truncated() {
+    let short = &THREE[..30];
+    let server = serve(vec![ok(short), ok(short), ok(THREE)]).await;
+    let task: Task<Params> = loader(env(&server)).load().await.unwrap();
+    assert_eq!(task.params().n, 10);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn malformed_json_is_not_retried() {
     let server = serve(vec![ok(r#"{"tasks": [{"n": 1},, ]}"#)]).await;

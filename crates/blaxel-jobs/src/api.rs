@@ -591,7 +591,7 @@ impl<'a> CreateJobExecution<'a> {
     /// Adds one entry to `tasks`: any value that serializes to a JSON object (see [`tasks`](Self::tasks)).
     pub fn task(mut self, value: impl serde::Serialize) -> Self {
         let field = crate::validate::Index("tasks", self.body.tasks.len());
-        match crate::validate::json_object(&value, &field) {
+        match crate::validate::json_object(&value, &field, 2) {
             Ok(object) => self.body.tasks.push(object),
             Err(e) => self.call = self.call.check(Err(e)),
         }

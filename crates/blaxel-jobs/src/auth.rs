@@ -4,12 +4,22 @@
 //! `POST {base}/oauth/token` (`grant_type=client_credentials`, HTTP Basic
 //! with `clientId:clientSecret`) for an access token, which is cached and
 //! refreshed before it expires: when less than half its lifetime, or five
-//! minutes, remains. Concurrent calls share one refresh.
+//! minutes, remains. Concurrent calls share one refresh. A browser login
+//! ([`DeviceLogin`], what `bl login` saves) sends its access token and
+//! renews it with its refresh token; see [`DeviceLogin`] for how, and for
+//! what the SDK writes back to `~/.blaxel/config.yaml`.
 //!
 //! The token endpoint is server input like any other: its redirects are not
 //! followed ([`Error::Redirect`]), its response is read up to
 //! [`TOKEN_RESPONSE_LIMIT`](crate::body::TOKEN_RESPONSE_LIMIT) bytes, and an
 //! `expires_in` of any size is trusted for at most a day.
+
+mod device;
+mod login;
+mod login_file;
+
+pub use login::DeviceLogin;
+pub(crate) use login::SavedIn;
 
 use crate::body::{ERROR_BODY_KEPT, TOKEN_RESPONSE_LIMIT, read_prefix};
 use crate::error::{
@@ -79,6 +89,9 @@ pub enum Credentials {
         /// The client secret.
         client_secret: Secret,
     },
+    /// A browser login (`bl login`'s device mode): an access token, renewed
+    /// with a refresh token.
+    DeviceLogin(DeviceLogin),
 }
 
 impl Credentials {
@@ -106,16 +119,18 @@ impl Credentials {
         }
     }
 
-    /// A short description for messages: `API key` or `client credentials`.
+    /// A short description for messages: `API key`, `client credentials`
+    /// or `browser login`.
     pub fn kind(&self) -> &'static str {
         match self {
             Credentials::ApiKey(_) => "API key",
             Credentials::ClientCredentials { .. } => "client credentials",
+            Credentials::DeviceLogin(_) => "browser login",
         }
     }
 }
 
-fn bearer(token: &str) -> Result<HeaderValue, ConfigError> {
+pub(crate) fn bearer(token: &str) -> Result<HeaderValue, ConfigError> {
     let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
         ConfigError::new(
             ConfigErrorKind::InvalidValue,
@@ -135,13 +150,13 @@ enum AuthKind {
     /// An API key: sent as a default header of the HTTP client.
     Static,
     OAuth(Box<OAuth>),
+    Device(Box<device::Device>),
 }
 
+/// Client credentials, and the access token they were exchanged for.
 struct OAuth {
     basic: HeaderValue,
-    token_url: String,
-    http: reqwest::Client,
-    retry: RetryConfig,
+    endpoint: TokenEndpoint,
     token: RwLock<Option<Token>>,
     refresh: tokio::sync::Mutex<()>,
 }
@@ -163,18 +178,28 @@ impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             AuthKind::Static => f.write_str("Auth::ApiKey(***)"),
-            AuthKind::OAuth(o) => write!(f, "Auth::ClientCredentials(token_url: {})", o.token_url),
+            AuthKind::OAuth(o) => {
+                write!(f, "Auth::ClientCredentials(token_url: {})", o.endpoint.url)
+            }
+            AuthKind::Device(d) => write!(f, "Auth::DeviceLogin({d:?})"),
         }
     }
 }
 
 impl Auth {
+    /// The credential of a client of `workspace` whose API is at `base_url`.
     pub(crate) fn new(
         credentials: &Credentials,
         base_url: &str,
+        workspace: &str,
         http: reqwest::Client,
         retry: RetryConfig,
     ) -> Result<Self, ConfigError> {
+        let endpoint = TokenEndpoint {
+            url: format!("{base_url}/oauth/token"),
+            http,
+            retry,
+        };
         let kind = match credentials {
             Credentials::ApiKey(_) => AuthKind::Static,
             Credentials::ClientCredentials {
@@ -193,19 +218,21 @@ impl Auth {
                 basic.set_sensitive(true);
                 AuthKind::OAuth(Box::new(OAuth {
                     basic,
-                    token_url: format!("{base_url}/oauth/token"),
-                    http,
-                    retry,
+                    endpoint,
                     token: RwLock::new(None),
                     refresh: tokio::sync::Mutex::new(()),
                 }))
+            }
+            Credentials::DeviceLogin(login) => {
+                AuthKind::Device(Box::new(device::Device::new(login, workspace, endpoint)?))
             }
         };
         Ok(Auth { kind })
     }
 
     /// Forgets a cached access token (after the server refused it), so that
-    /// the next request fetches a new one.
+    /// the next request fetches a new one. (A browser login's token is
+    /// renewed by [`reauthorize`](Self::reauthorize) instead.)
     pub(crate) fn invalidate(&self) {
         if let AuthKind::OAuth(o) = &self.kind
             && let Ok(mut slot) = o.token.write()
@@ -214,15 +241,55 @@ impl Auth {
         }
     }
 
+    /// Why the credential cannot be used any more, when that is known: a
+    /// browser login whose refresh token was refused, or that has none and
+    /// whose access token expired. Said in place of the API's 401.
+    pub(crate) fn login_error(&self) -> Option<Error> {
+        match &self.kind {
+            AuthKind::Device(d) => d.login_error().map(Error::Config),
+            _ => None,
+        }
+    }
+
+    /// Whether a request refused with 401 may be sent once more after
+    /// [`reauthorize`](Self::reauthorize): for a browser login, whose access
+    /// token (opaque, or revoked) may have expired without the SDK knowing.
+    pub(crate) fn reauthorizes(&self) -> bool {
+        matches!(self.kind, AuthKind::Device(_))
+    }
+
+    /// After the API refused `sent` with 401: the header to send the request
+    /// with once more, if there is a better one (a token another call
+    /// renewed meanwhile, or one renewed now), by `deadline`. `None`: answer
+    /// the 401. At most one renewal a minute per refused token (see
+    /// [`DeviceLogin`]), so a server that refuses every token cannot make
+    /// the SDK loop.
+    pub(crate) async fn reauthorize(
+        &self,
+        sent: Option<&HeaderValue>,
+        deadline: Option<Instant>,
+    ) -> Option<HeaderValue> {
+        let AuthKind::Device(d) = &self.kind else {
+            return None;
+        };
+        let renew = d.reauthorize(sent?, deadline);
+        match deadline {
+            None => renew.await,
+            Some(at) => tokio::time::timeout_at(at, renew).await.ok().flatten(),
+        }
+    }
+
     /// The `Authorization` value of an API key, for the client's default
     /// headers (marked sensitive). Other credentials have none.
     pub(crate) fn bearer_value(credentials: &Credentials) -> Result<HeaderValue, ConfigError> {
         match credentials {
             Credentials::ApiKey(key) => bearer(key.expose_secret()),
-            Credentials::ClientCredentials { .. } => Err(ConfigError::new(
-                ConfigErrorKind::InvalidValue,
-                "client credentials have no fixed bearer value",
-            )),
+            Credentials::ClientCredentials { .. } | Credentials::DeviceLogin(_) => {
+                Err(ConfigError::new(
+                    ConfigErrorKind::InvalidValue,
+                    "only an API key has a fixed bearer value",
+                ))
+            }
         }
     }
 
@@ -236,6 +303,7 @@ impl Auth {
                 .read()
                 .ok()
                 .and_then(|t| t.as_ref().map(|t| t.header.clone())),
+            AuthKind::Device(d) => d.token_header(),
         }
     }
 
@@ -249,27 +317,27 @@ impl Auth {
         deadline: Option<tokio::time::Instant>,
         operation_timeout: Duration,
     ) -> Result<Option<HeaderValue>, Error> {
-        let AuthKind::OAuth(o) = &self.kind else {
-            return Ok(None);
+        let renewed = match &self.kind {
+            AuthKind::Static => return Ok(None),
+            AuthKind::OAuth(o) => {
+                if let Some(header) = o.fresh_header() {
+                    return Ok(Some(header));
+                }
+                futures_util::future::Either::Left(o.renew(deadline))
+            }
+            AuthKind::Device(d) => {
+                if let Some(header) = d.fresh_header() {
+                    return Ok(Some(header));
+                }
+                futures_util::future::Either::Right(d.renew(deadline))
+            }
         };
-        if let Some(header) = o.fresh_header() {
-            return Ok(Some(header));
-        }
-        let _guard = o.refresh.lock().await;
-        // Another caller may have refreshed while this one waited.
-        if let Some(header) = o.fresh_header() {
-            return Ok(Some(header));
-        }
-        let token = match deadline {
-            None => o.fetch(None).await?,
-            Some(at) => tokio::time::timeout_at(at, o.fetch(Some(at)))
+        let header = match deadline {
+            None => renewed.await?,
+            Some(at) => tokio::time::timeout_at(at, renewed)
                 .await
                 .map_err(|_| TransportError::deadline_passed(operation_timeout))??,
         };
-        let header = token.header.clone();
-        if let Ok(mut slot) = o.token.write() {
-            *slot = Some(token);
-        }
         Ok(Some(header))
     }
 }
@@ -284,47 +352,94 @@ impl OAuth {
         })
     }
 
-    async fn fetch(&self, deadline: Option<tokio::time::Instant>) -> Result<Token, Error> {
+    /// Fetches a new token, unless another caller did while this one waited.
+    async fn renew(&self, deadline: Option<Instant>) -> Result<HeaderValue, Error> {
+        let _guard = self.refresh.lock().await;
+        if let Some(header) = self.fresh_header() {
+            return Ok(header);
+        }
+        let body = serde_json::json!({ "grant_type": "client_credentials" });
+        let (status, headers, body) = self
+            .endpoint
+            .post(&body, Some(&self.basic), &[], deadline)
+            .await?;
+        let token = token_from(status, &headers, &body, Instant::now())?;
+        let header = token.header.clone();
+        if let Ok(mut slot) = self.token.write() {
+            *slot = Some(token);
+        }
+        Ok(header)
+    }
+}
+
+/// A token endpoint's successful answer: status, headers and body.
+pub(crate) type TokenAnswer = (
+    reqwest::StatusCode,
+    reqwest::header::HeaderMap,
+    bytes::Bytes,
+);
+
+/// `POST {base}/oauth/token`: where access tokens come from.
+pub(crate) struct TokenEndpoint {
+    url: String,
+    http: reqwest::Client,
+    retry: RetryConfig,
+}
+
+impl TokenEndpoint {
+    /// Posts `body` as JSON (with `basic` as `Authorization`, when given),
+    /// retrying what may be retried until `deadline`, and answers a success's
+    /// status, headers and body (at most [`TOKEN_RESPONSE_LIMIT`] bytes).
+    /// In an error's body, each of `secrets` (what was sent) is replaced by
+    /// `***`, in case the server repeats it.
+    pub(crate) async fn post(
+        &self,
+        body: &serde_json::Value,
+        basic: Option<&HeaderValue>,
+        secrets: &[&str],
+        deadline: Option<Instant>,
+    ) -> Result<TokenAnswer, Error> {
         let mut attempt = 1;
         loop {
-            let result = self.fetch_once().await;
-            match result {
-                Ok(token) => return Ok(token),
-                Err(err) => match Failure::of(&err)
-                    // Fetching a token twice is harmless: retried like an
-                    // idempotent operation.
-                    .filter(|f| {
-                        crate::retry::may_retry(
-                            blaxel_jobs_client::operations::RetrySafety::Idempotent,
-                            f,
-                        )
-                    })
-                    .and_then(|f| self.retry.decide(&f, attempt))
-                    .filter(|delay| {
-                        deadline.is_none_or(|d| {
-                            *delay < d.saturating_duration_since(tokio::time::Instant::now())
-                        })
-                    }) {
-                    Some(delay) => {
-                        tracing::warn!(attempt, error = %err, "retrying the access token request");
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                    }
-                    None => return Err(err),
-                },
+            let err = match self.post_once(body, basic, secrets).await {
+                Ok(answer) => return Ok(answer),
+                Err(err) => err,
+            };
+            // Fetching a token twice is harmless: retried like an
+            // idempotent operation.
+            let delay = Failure::of(&err)
+                .filter(|f| {
+                    crate::retry::may_retry(
+                        blaxel_jobs_client::operations::RetrySafety::Idempotent,
+                        f,
+                    )
+                })
+                .and_then(|f| self.retry.decide(&f, attempt))
+                .filter(|delay| {
+                    deadline.is_none_or(|d| *delay < d.saturating_duration_since(Instant::now()))
+                });
+            match delay {
+                Some(delay) => {
+                    tracing::warn!(attempt, error = %err, "retrying the access token request");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => return Err(err),
             }
         }
     }
 
-    async fn fetch_once(&self) -> Result<Token, Error> {
-        let response = self
-            .http
-            .post(&self.token_url)
-            .header(reqwest::header::AUTHORIZATION, self.basic.clone())
-            .json(&serde_json::json!({ "grant_type": "client_credentials" }))
-            .send()
-            .await
-            .map_err(TransportError::from_reqwest)?;
+    async fn post_once(
+        &self,
+        body: &serde_json::Value,
+        basic: Option<&HeaderValue>,
+        secrets: &[&str],
+    ) -> Result<TokenAnswer, Error> {
+        let mut request = self.http.post(&self.url).json(body);
+        if let Some(basic) = basic {
+            request = request.header(reqwest::header::AUTHORIZATION, basic.clone());
+        }
+        let response = request.send().await.map_err(TransportError::from_reqwest)?;
         let status = response.status();
         let headers = response.headers().clone();
         if status.is_redirection() {
@@ -339,7 +454,7 @@ impl OAuth {
             .await
             .map_err(TransportError::from_reqwest)?;
         if !status.is_success() {
-            let mut e = ApiError::from_parts(status, &headers, body);
+            let mut e = ApiError::from_parts(status, &headers, scrub(body, secrets));
             e.body_truncated = truncated;
             return Err(e.into());
         }
@@ -352,8 +467,31 @@ impl OAuth {
             }
             .into());
         }
-        token_from(status, &headers, &body, Instant::now())
+        Ok((status, headers, body))
     }
+}
+
+/// `body` with every occurrence of each of `secrets` replaced by `***`.
+fn scrub(body: bytes::Bytes, secrets: &[&str]) -> bytes::Bytes {
+    let mut out = body.to_vec();
+    let mut changed = false;
+    for secret in secrets
+        .iter()
+        .map(|s| s.as_bytes())
+        .filter(|s| !s.is_empty())
+    {
+        let mut i = 0;
+        while i + secret.len() <= out.len() {
+            if out[i..].starts_with(secret) {
+                out.splice(i..i + secret.len(), *b"***");
+                i += 3;
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    if changed { out.into() } else { body }
 }
 
 /// The `Content-Length` a response declared, if readable.
@@ -368,7 +506,33 @@ fn response_length(headers: &reqwest::header::HeaderMap) -> Option<u64> {
 
 /// The longest lifetime an access token is trusted for, whatever its
 /// `expires_in` says.
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A successful token response, decoded. The body holds a token: the
+/// error keeps it, and serde's message (which may quote a value), out.
+pub(crate) fn decode_token_response<T: serde::de::DeserializeOwned>(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<T, Error> {
+    let decode_error = |message: String| DecodeError {
+        status,
+        path: "access token response".into(),
+        message,
+        request_id: crate::error::request_id(headers),
+        body: bytes::Bytes::new(),
+        body_len: body.len(),
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        decode_error(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+        .into()
+    })
+}
 
 /// The token of a successful token response read at `now`.
 fn token_from(
@@ -377,21 +541,7 @@ fn token_from(
     body: &[u8],
     now: Instant,
 ) -> Result<Token, Error> {
-    let parsed: TokenResponse = serde_json::from_slice(body).map_err(|e| DecodeError {
-        // The body holds a token: keep it, and serde's message (which may
-        // quote a value), out of the error.
-        status,
-        path: "access token response".into(),
-        message: format!(
-            "{:?} error at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
-        ),
-        request_id: crate::error::request_id(headers),
-        body: bytes::Bytes::new(),
-        body_len: body.len(),
-    })?;
+    let parsed: TokenResponse = decode_token_response(status, headers, body)?;
     let lifetime =
         Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1)).min(MAX_TOKEN_LIFETIME);
     let margin = (lifetime / 2).min(Duration::from_secs(300));

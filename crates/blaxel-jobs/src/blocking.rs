@@ -29,9 +29,13 @@
 //! # let _ = done; Ok(()) }
 //! ```
 //!
-//! Calls block the calling thread. Do not use this client from inside an
-//! async runtime (tokio refuses to start a runtime within another, and
-//! panics): use the async [`crate::Client`] there.
+//! Calls block the calling thread. On a thread where a tokio runtime is
+//! current (async code, or a `spawn_blocking` closure) they send nothing
+//! and return [`Error::BlockingInAsync`], which says to use the async
+//! [`crate::Client`] there: tokio cannot start a runtime inside another,
+//! and blocking an async worker would stall every task on it. Dropping a
+//! blocking client is safe anywhere: inside a runtime, its own runtime is
+//! shut down in the background instead of being waited for.
 
 use crate::error::{ConfigError, ConfigErrorKind, Error};
 use crate::{ClientBuilder, JobRef, Jobs};
@@ -43,7 +47,8 @@ use std::time::Duration;
 /// and the current-thread runtime that runs its calls. See the
 /// [module documentation](self).
 pub struct Client {
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until the client is dropped (see the `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
     inner: crate::Client,
 }
 
@@ -79,7 +84,10 @@ impl Client {
                     format!("cannot start the blocking client's runtime: {e}"),
                 )
             })?;
-        Ok(Client { runtime, inner })
+        Ok(Client {
+            runtime: Some(runtime),
+            inner,
+        })
     }
 
     /// The async client underneath.
@@ -103,7 +111,7 @@ impl Client {
     /// Sends a request built from [`jobs`](Self::jobs) or [`job`](Self::job)
     /// and blocks until it completes: the blocking form of `.send().await`.
     pub fn send<R: Request>(&self, request: R) -> Result<R::Output, Error> {
-        self.runtime.block_on(request.send())
+        self.run(request.send())?
     }
 
     /// Every item of a listing, following the cursors: the blocking form of
@@ -118,23 +126,54 @@ impl Client {
         L: Listing,
         <L::Page as crate::paginate::Page>::Item: Send,
     {
-        self.runtime
-            .block_on(futures_util::TryStreamExt::try_collect(
-                crate::paginate::items(crate::paginate::pages_of(listing)),
-            ))
+        self.run(futures_util::TryStreamExt::try_collect(
+            crate::paginate::items(crate::paginate::pages_of(listing)),
+        ))?
     }
 
     /// Runs a waiter (`wait_until_succeeded()`, `wait_until_deployed()`)
     /// until it ends or `max_wait` passes: the blocking form of
     /// `.wait(max_wait).await`.
     pub fn wait<W: Waiter>(&self, waiter: W, max_wait: Duration) -> Result<W::Output, Error> {
-        self.runtime.block_on(waiter.wait_for(max_wait))
+        self.run(waiter.wait_for(max_wait))?
     }
 
     /// Runs any future on this client's runtime, for what the helpers above
-    /// do not cover (a stream of pages, several calls at once).
-    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
+    /// do not cover (a stream of pages, several calls at once). Fails with
+    /// [`Error::BlockingInAsync`], without polling `future`, on a thread
+    /// where a tokio runtime is current.
+    pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output, Error> {
+        self.run(future)
+    }
+
+    /// Runs `future` to completion on the client's runtime, unless a tokio
+    /// runtime is current on this thread: tokio would panic (a runtime
+    /// cannot start inside another), and blocking an async worker stalls
+    /// it. (Tokio does not say whether the current thread may block, as in
+    /// `spawn_blocking`, so any current runtime counts.)
+    fn run<F: Future>(&self, future: F) -> Result<F::Output, Error> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::BlockingInAsync);
+        }
+        match &self.runtime {
+            Some(runtime) => Ok(runtime.block_on(future)),
+            // Only `Drop` takes the runtime.
+            None => Err(Error::BlockingInAsync),
+        }
+    }
+}
+
+impl Drop for Client {
+    /// Dropping a tokio runtime waits for its blocking tasks, which tokio
+    /// refuses (with a panic) inside another runtime. There, the runtime is
+    /// shut down in the background instead: its tasks are dropped, and
+    /// nothing is waited for.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            runtime.shutdown_background();
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::auth::{Auth, Credentials};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
+use crate::http_client::HttpClient;
 use blaxel_jobs_client::headers;
 use blaxel_jobs_client::hooks::Hooks;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -94,24 +95,20 @@ impl Client {
         let per_request = config.http.is_some().then(|| headers.clone());
         let http = match &config.http {
             Some(http) => http.clone(),
-            None => blaxel_jobs_client::tls::http_client_builder()
-                .default_headers(headers)
-                .connect_timeout(config.connect_timeout)
-                .timeout(config.timeout)
-                // The Jobs API never redirects; a 3xx is an error (see
-                // `Error::Redirect`), and nothing is sent to its `Location`.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| {
-                    ConfigError::new(
-                        ConfigErrorKind::HttpClient,
-                        format!("cannot build the HTTP client: {}", crate::error::chain(&e)),
-                    )
-                })?,
-        };
+            // The Jobs API never redirects; a 3xx is an error (see
+            // `Error::Redirect`), and nothing is sent to its `Location`.
+            None => HttpClient::finish(
+                blaxel_jobs_client::tls::http_client_builder()
+                    .default_headers(headers)
+                    .connect_timeout(config.connect_timeout)
+                    .timeout(config.timeout),
+            )?,
+        }
+        .into_reqwest();
         let auth = Auth::new(
             &config.credentials,
             &config.base_url,
+            &config.workspace,
             http.clone(),
             config.retry.clone(),
         )?;

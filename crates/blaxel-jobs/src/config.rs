@@ -5,10 +5,15 @@
 //!
 //! | setting | 1. builder | 2. environment | 3. `~/.blaxel/config.yaml` | default |
 //! |---|---|---|---|---|
-//! | credentials | [`ClientBuilder::api_key`], [`ClientBuilder::client_credentials`] | `BL_API_KEY`, then `BL_CLIENT_CREDENTIALS` (base64 of `clientId:clientSecret`) | the workspace's `credentials.apiKey`, then `clientCredentials` / `client_credentials` | — (error) |
+//! | credentials | [`ClientBuilder::api_key`], [`ClientBuilder::client_credentials`], [`ClientBuilder::device_login`] | `BL_API_KEY`, then `BL_CLIENT_CREDENTIALS` (base64 of `clientId:clientSecret`) | the workspace's `credentials.apiKey`, then `clientCredentials` / `client_credentials`, then a browser login's `access_token`, `refresh_token`, `expires_in`, `device_code` ([`DeviceLogin`]) | — (error) |
 //! | workspace | [`ClientBuilder::workspace`] | `BL_WORKSPACE` | `context.workspace` | — (error) |
 //! | API URL | [`ClientBuilder::base_url`], then [`ClientBuilder::environment`] | `BL_API_URL`, then `BL_ENV` | the workspace's `env` | production |
 //! | API version | [`ClientBuilder::api_version`] | `BL_API_VERSION` | — | [`versions::DEFAULT`] |
+//!
+//! A browser login read from the file is renewed with its refresh token,
+//! and the renewed tokens are written back to the file, as `bl` does (see
+//! [`DeviceLogin`] and
+//! [`ClientBuilder::save_refreshed_login`]).
 //!
 //! `BL_ENV` is `prod` (`https://api.blaxel.ai/v0`), `dev`
 //! (`https://api.blaxel.dev/v0`) or `local` (`http://localhost:8080/v0`).
@@ -33,14 +38,15 @@
 //! default only when a newer version changes the Jobs API. The SDK's tests
 //! run against the emulator with every known version that has paged lists.
 
-use crate::auth::{Credentials, Secret};
+use crate::auth::{Credentials, DeviceLogin, SavedIn, Secret};
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::http_client::HttpClient;
 use crate::retry::RetryConfig;
 pub use blaxel_jobs_client::versions;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// The `Blaxel-Version` sent when none is configured: [`versions::DEFAULT`],
 /// the document's `info.version` (see [API versions](self#api-versions)).
@@ -79,7 +85,7 @@ pub struct Config {
     pub(crate) retry: RetryConfig,
     pub(crate) user_agent: String,
     /// An HTTP client the caller supplied ([`ClientBuilder::http_client`]).
-    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) http: Option<HttpClient>,
 }
 
 impl Config {
@@ -93,7 +99,8 @@ impl Config {
         &self.workspace
     }
 
-    /// The kind of credential in use (`API key` or `client credentials`).
+    /// The kind of credential in use (`API key`, `client credentials` or
+    /// `browser login`).
     pub fn credentials_kind(&self) -> &'static str {
         self.credentials.kind()
     }
@@ -204,9 +211,10 @@ pub struct ClientBuilder {
     operation_timeout: Option<Duration>,
     max_response_body: Option<u64>,
     retry: Option<RetryConfig>,
-    http: Option<reqwest::Client>,
+    http: Option<HttpClient>,
     env: EnvSource,
     file: FileSource,
+    save_refreshed_login: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -237,6 +245,7 @@ impl Default for ClientBuilder {
             http: None,
             env: EnvSource::Process,
             file: FileSource::Home,
+            save_refreshed_login: true,
         }
     }
 }
@@ -264,6 +273,26 @@ impl ClientBuilder {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
         });
+        self
+    }
+
+    /// Authenticate with a browser login's tokens, as `bl login` saves
+    /// them (see [`DeviceLogin`]). A login given here is renewed in memory
+    /// only.
+    pub fn device_login(mut self, login: DeviceLogin) -> Self {
+        self.credentials = Some(Credentials::DeviceLogin(login));
+        self
+    }
+
+    /// Whether a browser login read from the config file is written back to
+    /// it once renewed (default true), as `bl` does: with a server that
+    /// rotates refresh tokens, the refresh token in the file stops working
+    /// once the SDK has renewed the login, and `bl` (or the next run of
+    /// this program) needs the new one. Turned off, renewed tokens stay in
+    /// this client's memory; the file is still read before each renewal,
+    /// to use tokens that `bl` saved there.
+    pub fn save_refreshed_login(mut self, save: bool) -> Self {
+        self.save_refreshed_login = save;
         self
     }
 
@@ -341,23 +370,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Send requests with this `reqwest::Client` instead of one the SDK
+    /// Send requests with this HTTP client instead of one the SDK
     /// builds: for a proxy, custom root certificates, client certificates,
-    /// or your own connection pool.
+    /// or pool and HTTP settings of your own. Make it with
+    /// [`HttpClient::build`], which takes any `reqwest::ClientBuilder`
+    /// setting except the redirect policy: it follows no redirect.
     ///
     /// ```no_run
     /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// // `http_client_builder` readies rustls' crypto provider (with the
-    /// // default `rustls` feature, a client built before any provider is
-    /// // installed panics); `reqwest::Client::builder()` works once one is.
-    /// let http = blaxel_jobs::raw::tls::http_client_builder()
-    ///     .proxy(reqwest::Proxy::https("http://proxy.internal:3128")?)
-    ///     .build()?;
+    /// let proxy = reqwest::Proxy::https("http://proxy.internal:3128")?;
+    /// let http = blaxel_jobs::HttpClient::build(|b| b.proxy(proxy))?;
     /// let client = blaxel_jobs::Client::builder().http_client(http).build()?;
     /// # let _ = client; Ok(()) }
     /// ```
     ///
-    /// What the SDK still does, whatever client is used:
+    /// What the SDK still does with it:
     ///
     /// - **Headers.** The SDK's headers are added to every request it
     ///   sends: the credential (`Authorization`), `X-Blaxel-Workspace`,
@@ -368,13 +395,10 @@ impl ClientBuilder {
     /// - **Timeouts.** Each attempt gets [`timeout`](Self::timeout) (60 s by
     ///   default) as its per-request timeout, and a whole call
     ///   [`operation_timeout`](Self::operation_timeout).
-    /// - **Redirects.** The SDK follows none. If your client follows
-    ///   redirects, the request may reach the `Location` (reqwest drops
-    ///   `Authorization` when the host changes), but its answer is refused:
-    ///   the call ends with [`Error::Redirect`](crate::Error::Redirect), as
-    ///   with the SDK's own client, and is not retried. Build your client
-    ///   with `.redirect(reqwest::redirect::Policy::none())` so that
-    ///   nothing is sent elsewhere.
+    /// - **Redirects.** None is followed, as with the SDK's own client: a
+    ///   3xx ends the call with [`Error::Redirect`](crate::Error::Redirect)
+    ///   (its status and `Location`), is not retried, and nothing is sent
+    ///   to the `Location`.
     /// - **Body limits.** Response bodies are bounded by
     ///   [`max_response_body`](Self::max_response_body) and error bodies by
     ///   16 KiB, as with the SDK's own client.
@@ -386,7 +410,7 @@ impl ClientBuilder {
     /// ([`connect_timeout`](Self::connect_timeout) is ignored; your
     /// client's applies), TLS settings and the HTTP version, the proxy, and
     /// the pool's settings: they are your client's.
-    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+    pub fn http_client(mut self, http: HttpClient) -> Self {
         self.http = Some(http);
         self
     }
@@ -453,6 +477,12 @@ impl ClientBuilder {
                 )
             })?;
         let profile = file.as_ref().and_then(|f| f.workspace(&workspace));
+        let saved_in = |modified: Option<SystemTime>| SavedIn {
+            path: self.file_path().unwrap_or_default(),
+            workspace: workspace.clone(),
+            write: self.save_refreshed_login,
+            modified,
+        };
 
         let credentials = match &self.credentials {
             Some(c) => c.clone(),
@@ -463,7 +493,12 @@ impl ClientBuilder {
                     Credentials::from_encoded_client_credentials(&cc).map_err(|e| {
                         ConfigError::new(e.kind, format!("BL_CLIENT_CREDENTIALS: {}", e.message))
                     })?
-                } else if let Some(c) = profile.and_then(|p| p.credentials()).transpose()? {
+                } else if let Some(c) = profile
+                    .and_then(|p| {
+                        p.credentials(|| saved_in(file.as_ref().and_then(|f| f.modified)))
+                    })
+                    .transpose()?
+                {
                     c
                 } else {
                     return Err(ConfigError::new(
@@ -583,8 +618,9 @@ impl ClientBuilder {
         if text.trim().is_empty() {
             return Ok(None);
         }
-        serde_yaml_ng::from_str::<ConfigFile>(&text)
-            .map(Some)
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        ConfigFile::parse(&text)
+            .map(|file| Some(ConfigFile { modified, ..file }))
             .map_err(|e| {
                 ConfigError::new(
                     ConfigErrorKind::ConfigFile,
@@ -643,11 +679,14 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 
 /// `~/.blaxel/config.yaml` as `bl login` writes it.
 #[derive(serde::Deserialize, Default)]
-struct ConfigFile {
+pub(crate) struct ConfigFile {
     #[serde(default)]
     context: Option<FileContext>,
     #[serde(default)]
     workspaces: Vec<FileWorkspace>,
+    /// When the file was last written.
+    #[serde(skip)]
+    modified: Option<SystemTime>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -657,45 +696,81 @@ struct FileContext {
 }
 
 #[derive(serde::Deserialize)]
-struct FileWorkspace {
+pub(crate) struct FileWorkspace {
     name: String,
     #[serde(default)]
-    credentials: Option<FileCredentials>,
+    pub(crate) credentials: Option<FileCredentials>,
     #[serde(default)]
     env: Option<String>,
 }
 
 /// Blaxel's SDKs disagree on the spelling of the client credentials key:
 /// the Go CLI writes `client_credentials`, TypeScript and Python read
-/// `clientCredentials`. Both are accepted.
+/// `clientCredentials`. Both are accepted. A browser login's keys are
+/// spelled alike everywhere (`bl` writes them, both SDKs read them).
 #[derive(serde::Deserialize, Default)]
-struct FileCredentials {
+pub(crate) struct FileCredentials {
     #[serde(default, rename = "apiKey", alias = "api_key")]
     api_key: Option<String>,
     #[serde(default, rename = "clientCredentials", alias = "client_credentials")]
     client_credentials: Option<String>,
+    #[serde(default)]
+    pub(crate) access_token: Option<String>,
+    #[serde(default)]
+    pub(crate) refresh_token: Option<String>,
+    #[serde(default)]
+    pub(crate) device_code: Option<String>,
+    /// Any YAML value: a value that is not a number of seconds is ignored
+    /// rather than making the whole file unreadable.
+    #[serde(default)]
+    expires_in: Option<serde_yaml_ng::Value>,
+}
+
+impl FileCredentials {
+    /// `expires_in`, when it is a whole number of seconds.
+    pub(crate) fn expires_in(&self) -> Option<u64> {
+        self.expires_in
+            .as_ref()
+            .and_then(serde_yaml_ng::Value::as_u64)
+    }
 }
 
 impl ConfigFile {
+    /// Parses the file's text.
+    pub(crate) fn parse(text: &str) -> Result<ConfigFile, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(text)
+    }
+
     fn context_workspace(&self) -> Option<String> {
         self.context.as_ref().and_then(|c| c.workspace.clone())
     }
 
-    fn workspace(&self, name: &str) -> Option<&FileWorkspace> {
+    pub(crate) fn workspace(&self, name: &str) -> Option<&FileWorkspace> {
         self.workspaces.iter().find(|w| w.name == name)
     }
 }
 
+/// A non-blank value, trimmed.
+fn non_blank(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
 impl FileWorkspace {
-    fn credentials(&self) -> Option<Result<Credentials, ConfigError>> {
+    /// The workspace's credentials: an API key, else client credentials,
+    /// else a browser login (`saved_in` says where it was read from).
+    fn credentials(
+        &self,
+        saved_in: impl FnOnce() -> SavedIn,
+    ) -> Option<Result<Credentials, ConfigError>> {
         let c = self.credentials.as_ref()?;
-        if let Some(key) = c.api_key.as_deref().filter(|k| !k.trim().is_empty()) {
-            return Some(Ok(Credentials::ApiKey(Secret::new(key.trim()))));
+        if let Some(key) = non_blank(c.api_key.as_deref()) {
+            return Some(Ok(Credentials::ApiKey(Secret::new(key))));
         }
-        let cc = c
-            .client_credentials
-            .as_deref()
-            .filter(|k| !k.trim().is_empty())?;
+        let Some(cc) = non_blank(c.client_credentials.as_deref()) else {
+            return c
+                .device_login(saved_in())
+                .map(|l| Ok(Credentials::DeviceLogin(l)));
+        };
         Some(
             Credentials::from_encoded_client_credentials(cc).map_err(|e| {
                 ConfigError::new(
@@ -707,5 +782,31 @@ impl FileWorkspace {
                 )
             }),
         )
+    }
+}
+
+impl FileCredentials {
+    /// The browser login these credentials hold, if they hold one (an
+    /// access token or a refresh token).
+    pub(crate) fn device_login(&self, saved_in: SavedIn) -> Option<DeviceLogin> {
+        let secret = |v: &Option<String>| non_blank(v.as_deref()).map(Secret::new);
+        let access_token = secret(&self.access_token);
+        let refresh_token = secret(&self.refresh_token);
+        if access_token.is_none() && refresh_token.is_none() {
+            return None;
+        }
+        // `expires_in` is the token's lifetime when it was saved.
+        let expires_at = self
+            .expires_in()
+            .zip(saved_in.modified)
+            .and_then(|(secs, at)| at.checked_add(Duration::from_secs(secs)));
+        Some(DeviceLogin {
+            access_token,
+            refresh_token,
+            device_code: secret(&self.device_code),
+            expires_at,
+            lifetime: self.expires_in().map(Duration::from_secs),
+            saved_in: Some(saved_in),
+        })
     }
 }

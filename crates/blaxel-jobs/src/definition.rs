@@ -282,14 +282,12 @@ impl JobBuilder {
         let trigger = self.job.spec.triggers.as_ref().map_or(0, |t| t.len());
         let mut list = Vec::new();
         for (i, task) in tasks.into_iter().enumerate() {
-            match serde_json::to_value(task) {
-                Ok(serde_json::Value::Object(map)) => {
-                    list.push(types::TriggerConfigurationTask(map))
-                }
-                _ => {
+            match crate::json::to_object(&task, crate::json::TRIGGER_TASK_DEPTH) {
+                Ok(map) => list.push(types::TriggerConfigurationTask(map)),
+                Err(why) => {
                     return self.fail(InvalidInput::at_field(
                         format!("spec.triggers[{trigger}].configuration.tasks[{i}]"),
-                        "a task must serialize to a JSON object",
+                        why,
                     ));
                 }
             }

@@ -13,6 +13,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use crate::body::ResponseTooLarge;
+pub use crate::merge::refusal::{UpdateRefusal, UpdateRefused};
 
 /// The errors of the Blaxel Jobs SDK.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,14 @@ pub enum Error {
     #[error("{0}")]
     ExecutionConflict(Box<ExecutionConflict>),
 
+    /// A chunk of a batch could not be created: which chunk (its index,
+    /// execution id and tasks), and why (the error it ended with, its
+    /// [`source`](std::error::Error::source) and [`ChunkError::error`]).
+    /// The chunks created before it stay; submitting the batch again
+    /// resumes.
+    #[error(transparent)]
+    Chunk(Box<ChunkError>),
+
     /// The API answered with an error status.
     #[error("{0}")]
     Api(Box<ApiError>),
@@ -78,12 +87,35 @@ pub enum Error {
     /// had already returned); the stream stops instead of looping.
     #[error("pagination error: {0}")]
     Pagination(String),
+
+    /// [`JobRef::update_with`](crate::JobRef::update_with) wrote nothing:
+    /// writing the job back would have sent something it could not read in
+    /// full (masked secrets, trigger tasks stored apart) or moved unknown
+    /// fields between list entries. See [`UpdateRefused`].
+    #[error("{0}")]
+    UpdateRefused(Box<UpdateRefused>),
+
+    /// A call of the blocking client (`blocking::Client`, feature
+    /// `blocking`) was made on a thread where a tokio runtime is current:
+    /// in async code (blocking there would stall the runtime, and tokio
+    /// refuses to start a runtime inside another), or in a closure run by
+    /// `spawn_blocking`, which carries its runtime's context. Nothing was
+    /// sent. Use the async client there (`.send().await`, or
+    /// `Handle::current().block_on(..)` inside `spawn_blocking`), or make
+    /// the call from a thread outside any runtime.
+    #[error(
+        "the blocking client was called on a thread where a tokio runtime is current (async \
+         code or spawn_blocking), where it cannot block; nothing was sent. Use the async \
+         client there (`.send().await`), or call from a thread outside the runtime"
+    )]
+    BlockingInAsync,
 }
 
 impl Error {
     /// The HTTP status, when the error came from a response.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
+            Error::Chunk(c) => c.error.status(),
             Error::Api(e) => Some(e.status),
             Error::Decode(e) => Some(e.status),
             Error::ResponseTooLarge(e) => Some(e.status),
@@ -96,6 +128,7 @@ impl Error {
     /// The API error, when the API answered with an error status.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
+            Error::Chunk(c) => c.error.api(),
             Error::Api(e) => Some(e),
             Error::ExecutionConflict(e) => Some(&e.error),
             _ => None,
@@ -105,6 +138,7 @@ impl Error {
     /// The request id the server gave the failed request, if any.
     pub fn request_id(&self) -> Option<&str> {
         match self {
+            Error::Chunk(c) => c.error.request_id(),
             Error::Api(e) => e.request_id.as_deref(),
             Error::Decode(e) => e.request_id.as_deref(),
             Error::ResponseTooLarge(e) => e.request_id.as_deref(),
@@ -155,6 +189,7 @@ impl Error {
     /// see [`crate::retry`].)
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Chunk(c) => c.error.is_retryable(),
             Error::Transport(_) => true,
             Error::Api(e) => {
                 e.retryable == Some(true)
@@ -201,6 +236,12 @@ impl From<ResponseTooLarge> for Error {
     }
 }
 
+impl From<UpdateRefused> for Error {
+    fn from(e: UpdateRefused) -> Self {
+        Error::UpdateRefused(Box::new(e))
+    }
+}
+
 impl From<Redirect> for Error {
     fn from(e: Redirect) -> Self {
         Error::Redirect(Box::new(e))
@@ -238,7 +279,7 @@ pub(crate) const SHORT_SHOWN: usize = 128;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigErrorKind {
-    /// No API key or client credentials were found.
+    /// No credentials were found.
     MissingCredentials,
     /// No workspace was given.
     MissingWorkspace,
@@ -250,6 +291,9 @@ pub enum ConfigErrorKind {
     InsecureUrl,
     /// The HTTP client could not be built.
     HttpClient,
+    /// A browser login (`bl login`) has expired and cannot be renewed: its
+    /// refresh token is missing or was refused. Run `bl login` again.
+    LoginExpired,
 }
 
 /// A configuration problem, with what to set to fix it.
@@ -656,9 +700,11 @@ impl ErrorFields {
         };
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
         match top.get("error") {
+            // The API's `Error`, or OAuth 2.0's error object (the token
+            // endpoint's), whose message is `error_description`.
             Some(Value::String(code)) => ErrorFields {
                 code: Some(code.clone()),
-                message: text(top.get("message")),
+                message: text(top.get("message")).or_else(|| text(top.get("error_description"))),
                 ..Self::default()
             },
             Some(Value::Object(inner)) => ErrorFields {
@@ -899,8 +945,7 @@ impl fmt::Display for WaitTimeout {
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Redirect {
-    /// The 3xx status, or the final status when an HTTP client that
-    /// follows redirects was used.
+    /// The 3xx status.
     pub(crate) status: StatusCode,
     /// The `Location` header, if any (at most 2 KiB of it).
     pub(crate) location: Option<String>,
@@ -971,6 +1016,100 @@ impl fmt::Display for ExecutionConflict {
 }
 
 impl std::error::Error for ExecutionConflict {}
+
+/// A chunk of a batch that could not be created ([`Error::Chunk`]): which
+/// one, and the error it ended with (its
+/// [`source`](std::error::Error::source)).
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct ChunkError {
+    pub(crate) batch_id: String,
+    pub(crate) chunk: u64,
+    pub(crate) execution_id: String,
+    pub(crate) first_task: u64,
+    pub(crate) tasks: u64,
+    pub(crate) attempts: u32,
+    pub(crate) error: Error,
+}
+
+impl fmt::Display for ChunkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "chunk {} of batch {} (execution {}, ",
+            self.chunk,
+            Clip(&self.batch_id, SHORT_SHOWN),
+            Clip(&self.execution_id, SHORT_SHOWN),
+        )?;
+        match self.tasks {
+            0 | 1 => write!(f, "task {}", self.first_task)?,
+            n => write!(
+                f,
+                "tasks {} to {}",
+                self.first_task,
+                self.first_task.saturating_add(n - 1)
+            )?,
+        }
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        write!(
+            f,
+            ") was not created after {} attempt{plural}",
+            self.attempts
+        )
+    }
+}
+
+impl std::error::Error for ChunkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl ChunkError {
+    /// The batch id.
+    pub fn batch_id(&self) -> &str {
+        &self.batch_id
+    }
+
+    /// The chunk's index in the batch, from 0.
+    pub fn chunk(&self) -> u64 {
+        self.chunk
+    }
+
+    /// The chunk's execution id, `<batch id>-<chunk>`.
+    pub fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+
+    /// The index in the batch of the chunk's first task.
+    pub fn first_task(&self) -> u64 {
+        self.first_task
+    }
+
+    /// The number of tasks in the chunk.
+    pub fn tasks(&self) -> u64 {
+        self.tasks
+    }
+
+    /// How many times the chunk was sent.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The error the chunk ended with: the server's answer (a 413 when the
+    /// chunk's body is larger than the server takes), the last of a run
+    /// of failures that lasted longer than the batch's
+    /// [`patience`](crate::Batch::patience), or
+    /// [`Error::ExecutionConflict`].
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The error the chunk ended with, by value.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
 
 // Accessors. The error structs are `#[non_exhaustive]` with private fields,
 // so that a field can be added, or its representation changed, without
@@ -1176,8 +1315,8 @@ impl WaitTimeout {
 }
 
 impl Redirect {
-    /// The 3xx status, or the final status when an HTTP client that
-    /// follows redirects was used.
+    /// The 3xx status (every HTTP client the SDK sends with follows no
+    /// redirect, so this is the status the API's address answered).
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -61,7 +61,9 @@
 //!
 //! [`Client::from_env`] follows Blaxel's conventions: `BL_API_KEY` or
 //! `BL_CLIENT_CREDENTIALS`, `BL_WORKSPACE`, `BL_ENV` / `BL_API_URL`,
-//! `BL_API_VERSION`, then `~/.blaxel/config.yaml` as `bl login` writes it.
+//! `BL_API_VERSION`, then `~/.blaxel/config.yaml` as `bl login` writes it
+//! (an API key, client credentials, or a browser login, [`DeviceLogin`],
+//! whose tokens are renewed and written back).
 //! [`Client::builder`] overrides any of them. A missing credential or
 //! workspace is an [`Error::Config`] naming what to set, before any request.
 //! Plain-HTTP URLs are refused except on loopback. See [`config`].
@@ -116,7 +118,11 @@
 //! server stored (fields added by Blaxel later, or set by the console or
 //! `bl`). [`JobRef::update_with`] reads the job, applies an edit to the
 //! typed view, and writes back the server's own JSON with only that edit
-//! applied; everything else is sent back byte for byte.
+//! applied: every byte outside the values the edit changed is the
+//! server's, key spellings and whitespace included. It refuses, with
+//! [`Error::UpdateRefused`] and nothing written, to send back what it could
+//! not read: secret values read masked, trigger tasks stored apart, and
+//! list entries it cannot tell apart (see the method's documentation).
 //!
 //! ```no_run
 //! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
@@ -161,6 +167,9 @@
 //!
 //! With the `blocking` feature, `blocking::Client` runs the same
 //! operations from synchronous code, on a current-thread runtime it owns.
+//! On a thread where a tokio runtime is current it refuses with
+//! [`Error::BlockingInAsync`] instead of blocking, and dropping it there
+//! never panics.
 //!
 //! # Fan-out
 //!
@@ -195,6 +204,8 @@ mod definition;
 mod error;
 #[cfg(test)]
 mod error_envelope_tests;
+mod http_client;
+mod json;
 mod merge;
 pub mod paginate;
 mod reconcile;
@@ -206,17 +217,18 @@ mod validate;
 pub mod wait;
 
 pub use api::*;
-pub use auth::{Credentials, Secret};
+pub use auth::{Credentials, DeviceLogin, Secret};
 pub use batch::{Batch, BatchRun, Progress};
 pub use call::Request;
 pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};
 pub use error::{
-    ApiError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
+    ApiError, ChunkError, ConfigError, ConfigErrorKind, DecodeError, DeploymentFailed, Error,
     ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
-    TransportError, TransportErrorKind, WaitTimeout,
+    TransportError, TransportErrorKind, UpdateRefusal, UpdateRefused, WaitTimeout,
 };
+pub use http_client::HttpClient;
 pub use retry::RetryConfig;
 pub use update::UpdateJobWith;
 pub use wait::{PollInterval, WaitUntilDeployed, WaitUntilSucceeded};

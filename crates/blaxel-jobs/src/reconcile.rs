@@ -1,8 +1,12 @@
-//! What a `409` to a request with a client token means: the execution the
-//! token names exists, and the question is whether this request (an earlier
-//! attempt of it, or an earlier run of the same batch) started it, or
-//! something else did. One rule, [`started_by_this_request`], used by
-//! CreateJobExecution's retries and by the batch's resume.
+//! What a 409 to a CreateJobExecution means: the execution found under the
+//! request's `executionId` is this request's (an earlier attempt, or an
+//! earlier submission of the same batch chunk, created it), or it is not.
+//!
+//! One function decides, for a retried [`CreateJobExecution`](crate::CreateJobExecution)
+//! and for a batch's chunks alike: [`reconcile`] reads the execution and
+//! the job, and [`judge`] compares them with what the request sent. Only
+//! what can be shown counts: anything missing, unreadable or equal where it
+//! should differ is a refusal, [`Error::ExecutionConflict`] saying why.
 
 use crate::Client;
 use crate::api::CreateJobExecution;
@@ -16,29 +20,27 @@ impl<'a> ClientToken<'a> for CreateJobExecution<'a> {
     type Body = types::CreateJobExecutionRequest;
     type Output = types::CreateJobExecutionOutput;
 
-    /// Sends the request; a `409` after a retry (the first attempt may
-    /// have reached the server and started the execution) counts as this
-    /// request's success only if the execution found under its id is
-    /// provably this request's.
+    /// Sends the request; a 409 after a retry (the first attempt may have
+    /// reached the server and started the execution) counts as this
+    /// request's success only if the execution found under its id is shown
+    /// to be this request's ([`reconcile`]).
     #[allow(clippy::manual_async_fn)] // the trait's future must be `Send`
     fn send(
         call: Call<'a, Self::Raw>,
         path: Vec<String>,
-        body: Self::Body,
+        request: Self::Body,
     ) -> impl Future<Output = Result<Self::Output, Error>> + Send + 'a {
         async move {
             let client = call.client;
-            let execution_id = body.execution_id.clone().unwrap_or_default();
-            let (id, tasks) = (body.id.clone(), body.tasks.clone());
-            match call.map(|b| b.body(body)).send().await {
+            match call.map(|b| b.body(request.clone())).send().await {
                 Err(Error::Api(e)) if e.status.as_u16() == 409 && e.attempts > 1 => {
                     let job = path.into_iter().next().unwrap_or_default();
-                    existing_is_ours(client, &job, &execution_id, *e).await?;
+                    reconcile(client, &job, &request, *e).await?;
                     Ok(types::CreateJobExecutionOutput {
-                        execution_id: Some(execution_id),
-                        id,
+                        execution_id: request.execution_id,
+                        id: request.id,
                         job_id: Some(job),
-                        tasks,
+                        tasks: request.tasks,
                         workspace_id: Some(client.config().workspace().to_owned()),
                     })
                 }
@@ -48,31 +50,30 @@ impl<'a> ClientToken<'a> for CreateJobExecution<'a> {
     }
 }
 
-/// After `error` (a `409` for `execution_id`): `Ok` if the execution found
-/// under that id is shown to be this job's (see
-/// [`started_by_this_request`]), else [`Error::ExecutionConflict`] saying
-/// what was found and why it does not count.
-pub(crate) async fn existing_is_ours(
+/// Reads back the execution under `request`'s id and the job `job`, after
+/// the server answered `conflict` (409), and answers `Ok` only if the
+/// execution is shown to be the one `request` describes (see [`judge`]).
+pub(crate) async fn reconcile(
     client: &Client,
     job: &str,
-    execution_id: &str,
-    error: ApiError,
+    request: &types::CreateJobExecutionRequest,
+    conflict: ApiError,
 ) -> Result<(), Error> {
+    let execution_id = request.execution_id.clone().unwrap_or_default();
     let handle = client.job(job);
     let (found, current) = futures_util::future::join(
-        handle.execution(execution_id).get().send(),
+        handle.execution(execution_id.clone()).get().send(),
         handle.get().send(),
     )
     .await;
     let (found, reason) = match (found, current) {
         (Ok(found), Ok(current)) => {
-            match started_by_this_request(
-                &found,
-                &current,
-                execution_id,
+            let sent = Sent {
+                request,
                 job,
-                client.config().workspace(),
-            ) {
+                workspace: client.config().workspace(),
+            };
+            match judge(&found, &current, &sent) {
                 Ok(()) => return Ok(()),
                 Err(reason) => (Some(found), reason),
             }
@@ -82,39 +83,52 @@ pub(crate) async fn existing_is_ours(
         (Ok(found), Err(e)) => (Some(found), format!("the job could not be read ({e})")),
     };
     Err(Error::ExecutionConflict(Box::new(ExecutionConflict {
-        execution_id: execution_id.to_owned(),
-        error,
+        execution_id,
+        error: conflict,
         found,
         reason,
     })))
 }
 
-/// Whether `found`, read back under `execution_id` after a conflict, is the
-/// execution this request started: the same id, job and workspace, not
-/// deleted, and created no earlier than the current job (an execution id
-/// can outlive a job deleted and created again under the same name; the
-/// earlier job's execution is not this request's). Both times are the
-/// server's, so the client's clock plays no part. What cannot be shown is
-/// a reason to refuse.
-pub(crate) fn started_by_this_request(
+/// What a request sent, and where.
+pub(crate) struct Sent<'a> {
+    pub(crate) request: &'a types::CreateJobExecutionRequest,
+    pub(crate) job: &'a str,
+    pub(crate) workspace: &'a str,
+}
+
+/// Whether `found`, read back under the request's id after a conflict, is
+/// the execution the request started.
+///
+/// It must have the same id, job and workspace, not be deleted, agree with
+/// what the request sent wherever the server states it (the number of
+/// tasks, the names of the environment overrides, and their values when
+/// they are not masked, the memory override), and have been created after
+/// the job now under that name (an execution id outlives a job deleted and
+/// created again under the same name; the earlier job's execution is not
+/// this request's). Both times are the server's, so the client's clock plays
+/// no part; equal times show nothing (a coarse or manual clock gives them
+/// to an execution of the earlier job too) and are a refusal, as is
+/// anything else that cannot be shown.
+pub(crate) fn judge(
     found: &types::JobExecution,
     current: &types::Job,
-    execution_id: &str,
-    job: &str,
-    workspace: &str,
+    sent: &Sent<'_>,
 ) -> Result<(), String> {
     let m = &found.metadata;
     let clip = |s: &str| crate::error::Clip(s, 128).to_string();
+    let request = sent.request;
+    let execution_id = request.execution_id.as_deref().unwrap_or_default();
     if m.id.as_deref() != Some(execution_id) {
         return Err(format!(
             "the execution read back has id {:?}",
             m.id.as_deref().map(clip)
         ));
     }
-    if let Some(other) = m.job.as_deref().filter(|j| *j != job) {
+    if let Some(other) = m.job.as_deref().filter(|j| *j != sent.job) {
         return Err(format!("the execution belongs to job {}", clip(other)));
     }
-    if let Some(other) = m.workspace.as_deref().filter(|w| *w != workspace) {
+    if let Some(other) = m.workspace.as_deref().filter(|w| *w != sent.workspace) {
         return Err(format!(
             "the execution belongs to workspace {}",
             clip(other)
@@ -123,71 +137,376 @@ pub(crate) fn started_by_this_request(
     if let Some(at) = &m.deleted_at {
         return Err(format!("the execution was deleted at {}", clip(at)));
     }
+    same_content(found, request)?;
     let created = m.created_at.as_deref().and_then(crate::time::parse_rfc3339);
     let job_created = current
         .metadata
         .created_at
         .as_deref()
         .and_then(crate::time::parse_rfc3339);
+    let shown = |at: &Option<String>| clip(at.as_deref().unwrap_or_default());
     match (created, job_created) {
-        (Some(e), Some(j)) if e >= j => Ok(()),
+        (Some(e), Some(j)) if e > j => Ok(()),
+        (Some(e), Some(j)) if e == j => Err(format!(
+            "the execution was created at the same time as the job ({}), so the times cannot \
+             tell it from an execution of an earlier job of the same name",
+            shown(&m.created_at)
+        )),
         (Some(_), Some(_)) => Err(format!(
             "the execution ({}) is older than the job ({}): it belongs to an earlier job of \
              the same name",
-            clip(m.created_at.as_deref().unwrap_or_default()),
-            clip(current.metadata.created_at.as_deref().unwrap_or_default())
+            shown(&m.created_at),
+            shown(&current.metadata.created_at)
         )),
         _ => Err(
-            "the execution's or the job's creation time is missing or unreadable, so \
-                  the execution cannot be shown to be this request's"
+            "the execution's or the job's creation time is missing or unreadable, so the \
+             execution cannot be shown to be this request's"
                 .to_owned(),
         ),
     }
+}
+
+/// At most 8 names, each clipped (the server's map may be huge), joined.
+fn names<'a>(mut names: impl Iterator<Item = &'a String>) -> String {
+    let mut shown: Vec<String> = names
+        .by_ref()
+        .take(8)
+        .map(|k| crate::error::Clip(k, 64).to_string())
+        .collect();
+    if names.next().is_some() {
+        shown.push("…".to_owned());
+    }
+    shown.join(", ")
+}
+
+/// Whether what the server states about `found` agrees with `request`.
+/// Silence is no disagreement: a server may leave out the tasks (Blaxel
+/// stores large task lists apart), the overrides, or mask their values.
+fn same_content(
+    found: &types::JobExecution,
+    request: &types::CreateJobExecutionRequest,
+) -> Result<(), String> {
+    let spec = &found.spec;
+    // An empty task list runs one task with `{}`.
+    let sent = request.tasks.len();
+    let accepted = |n: usize| n == sent || (sent == 0 && n <= 1);
+    let counted = spec
+        .task_count
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let listed = (spec.tasks_ref.is_none())
+        .then(|| found.tasks.len().max(spec.tasks.len()))
+        .filter(|n| *n > 0);
+    if let Some(n) = counted.or(listed).filter(|n| !accepted(*n)) {
+        return Err(format!(
+            "the execution has {n} tasks, and this request sent {sent}"
+        ));
+    }
+    if !spec.env_override.is_empty() {
+        if spec.env_override.len() != request.env.len()
+            || request
+                .env
+                .keys()
+                .any(|k| !spec.env_override.contains_key(k))
+        {
+            return Err(format!(
+                "the execution overrides the environment variables [{}], and this request \
+                 sent [{}]",
+                names(spec.env_override.keys()),
+                names(request.env.keys())
+            ));
+        }
+        // Values are usually masked; one shown in clear must be the one sent.
+        // (Named, never quoted: it may be a secret.)
+        for (name, value) in &request.env {
+            let stated = spec.env_override.get(name).and_then(|v| v.as_str());
+            if stated.is_some_and(|v| v != "***" && v != value) {
+                return Err(format!(
+                    "the execution's value of {} differs from the one this request sent",
+                    crate::error::Clip(name, 64)
+                ));
+            }
+        }
+    }
+    if let (Some(found), Some(sent)) = (spec.memory_override, request.memory)
+        && found != sent
+    {
+        return Err(format!(
+            "the execution's memory is {found} MB, and this request asked for {sent} MB"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::{Value, json};
 
-    fn execution(
-        id: Option<&str>,
-        job: Option<&str>,
-        created: Option<&str>,
-    ) -> types::JobExecution {
-        serde_json::from_value(serde_json::json!({
-            "metadata": {"id": id, "job": job, "workspace": "ws", "createdAt": created},
-            "spec": {},
-        }))
-        .unwrap()
+    const T0: &str = "2026-10-01T00:00:00Z";
+    const T1: &str = "2026-10-02T00:00:00.5+00:00";
+
+    fn execution(metadata: Value, spec: Value) -> types::JobExecution {
+        let mut meta = json!({"id": "e1", "job": "j", "workspace": "ws", "createdAt": T1});
+        for (k, v) in metadata.as_object().unwrap() {
+            meta[k] = v.clone();
+        }
+        serde_json::from_value(json!({"metadata": meta, "spec": spec})).unwrap()
     }
 
     fn job(created: Option<&str>) -> types::Job {
-        serde_json::from_value(serde_json::json!({
+        serde_json::from_value(json!({
             "metadata": {"name": "j", "createdAt": created},
             "spec": {},
         }))
         .unwrap()
     }
 
+    fn request(body: Value) -> types::CreateJobExecutionRequest {
+        let mut r: types::CreateJobExecutionRequest = serde_json::from_value(body).unwrap();
+        r.execution_id = Some("e1".to_owned());
+        r
+    }
+
+    /// A case of the table: its name, the execution's metadata and spec
+    /// (over a default), the job's creation time, what was sent, and
+    /// `None` for a success or a piece of the refusal's reason.
+    type Case = (
+        &'static str,
+        Value,
+        Value,
+        Option<&'static str>,
+        Value,
+        Option<&'static str>,
+    );
+
+    /// The one table, for a retried create and a batch's chunk alike.
     #[test]
-    fn only_this_job_s_execution_with_this_id_is_this_request_s() {
-        let t0 = Some("2026-10-01T00:00:00Z");
-        let t1 = Some("2026-10-02T00:00:00.5+00:00");
-        let ok = |e, j| started_by_this_request(&e, &j, "e1", "j", "ws");
-        assert_eq!(ok(execution(Some("e1"), Some("j"), t1), job(t0)), Ok(()));
-        assert_eq!(ok(execution(Some("e1"), None, t0), job(t0)), Ok(()));
-        let refused = [
-            (execution(Some("e1"), Some("j"), t0), job(t1)),
-            (execution(Some("e2"), Some("j"), t1), job(t0)),
-            (execution(None, Some("j"), t1), job(t0)),
-            (execution(Some("e1"), Some("k"), t1), job(t0)),
-            (execution(Some("e1"), Some("j"), None), job(t0)),
-            (execution(Some("e1"), Some("j"), t1), job(None)),
-            (execution(Some("e1"), Some("j"), Some("soon")), job(t0)),
+    fn only_an_execution_shown_to_be_this_request_s_is_a_success() {
+        let one_task = json!({"tasks": [{"a": 1}]});
+        let cases: Vec<Case> = vec![
+            (
+                "later than the job",
+                json!({}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                None,
+            ),
+            (
+                "no job name stated",
+                json!({"job": null}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                None,
+            ),
+            (
+                "stated task count agrees",
+                json!({}),
+                json!({"taskCount": 1}),
+                Some(T0),
+                one_task.clone(),
+                None,
+            ),
+            (
+                "no tasks sent, one run",
+                json!({}),
+                json!({"taskCount": 1}),
+                Some(T0),
+                json!({}),
+                None,
+            ),
+            (
+                "masked env values",
+                json!({}),
+                json!({"envOverride": {"A": "***"}}),
+                Some(T0),
+                json!({"tasks": [{}], "env": {"A": "x"}}),
+                None,
+            ),
+            (
+                "env in clear, same",
+                json!({}),
+                json!({"envOverride": {"A": "x"}}),
+                Some(T0),
+                json!({"tasks": [{}], "env": {"A": "x"}}),
+                None,
+            ),
+            (
+                "env not stated",
+                json!({}),
+                json!({}),
+                Some(T0),
+                json!({"tasks": [{}], "env": {"A": "x"}}),
+                None,
+            ),
+            (
+                "same memory",
+                json!({}),
+                json!({"memoryOverride": 512}),
+                Some(T0),
+                json!({"tasks": [{}], "memory": 512}),
+                None,
+            ),
+            (
+                "tasks stored apart",
+                json!({}),
+                json!({"tasksRef": "s3://x", "taskCount": 1}),
+                Some(T0),
+                one_task.clone(),
+                None,
+            ),
+            // Refusals.
+            (
+                "same time as the job",
+                json!({"createdAt": T0}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("same time as the job"),
+            ),
+            (
+                "older than the job",
+                json!({"createdAt": T0}),
+                json!({}),
+                Some(T1),
+                one_task.clone(),
+                Some("older than the job"),
+            ),
+            (
+                "another id",
+                json!({"id": "e2"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("has id"),
+            ),
+            (
+                "no id",
+                json!({"id": null}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("has id"),
+            ),
+            (
+                "another job",
+                json!({"job": "k"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("job k"),
+            ),
+            (
+                "another workspace",
+                json!({"workspace": "w2"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("workspace w2"),
+            ),
+            (
+                "deleted",
+                json!({"deletedAt": T1}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("deleted"),
+            ),
+            (
+                "no creation time",
+                json!({"createdAt": null}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("missing or unreadable"),
+            ),
+            (
+                "no job creation time",
+                json!({}),
+                json!({}),
+                None,
+                one_task.clone(),
+                Some("missing or unreadable"),
+            ),
+            (
+                "unreadable time",
+                json!({"createdAt": "soon"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("missing or unreadable"),
+            ),
+            (
+                "other task count",
+                json!({}),
+                json!({"taskCount": 3}),
+                Some(T0),
+                one_task.clone(),
+                Some("has 3 tasks"),
+            ),
+            (
+                "other tasks listed",
+                json!({}),
+                json!({"tasks": [{}, {}]}),
+                Some(T0),
+                one_task.clone(),
+                Some("has 2 tasks"),
+            ),
+            (
+                "other env names",
+                json!({}),
+                json!({"envOverride": {"B": "***"}}),
+                Some(T0),
+                json!({"tasks": [{}], "env": {"A": "x"}}),
+                Some("[B]"),
+            ),
+            (
+                "env where none sent",
+                json!({}),
+                json!({"envOverride": {"B": "***"}}),
+                Some(T0),
+                one_task.clone(),
+                Some("[B]"),
+            ),
+            (
+                "env value in clear differs",
+                json!({}),
+                json!({"envOverride": {"A": "y"}}),
+                Some(T0),
+                json!({"tasks": [{}], "env": {"A": "x"}}),
+                Some("value of A"),
+            ),
+            (
+                "other memory",
+                json!({}),
+                json!({"memoryOverride": 256}),
+                Some(T0),
+                json!({"tasks": [{}], "memory": 512}),
+                Some("256 MB"),
+            ),
         ];
-        for (e, j) in refused {
-            assert!(ok(e.clone(), j.clone()).is_err(), "{e:?} {j:?}");
+        for (name, metadata, spec, job_created, sent, refusal) in cases {
+            let found = execution(metadata, spec);
+            let request = request(sent);
+            let sent = Sent {
+                request: &request,
+                job: "j",
+                workspace: "ws",
+            };
+            let verdict = judge(&found, &job(job_created), &sent);
+            match (refusal, verdict) {
+                (None, Ok(())) => {}
+                (Some(piece), Err(reason)) => {
+                    assert!(reason.contains(piece), "{name}: {reason}");
+                    assert!(
+                        !reason.contains("\"x\"") && !reason.contains(": y"),
+                        "{name}: {reason}"
+                    );
+                }
+                (expected, got) => panic!("{name}: expected {expected:?}, got {got:?}"),
+            }
         }
     }
 
@@ -202,20 +521,28 @@ mod tests {
             created in proptest::option::of("\\PC{0,40}|20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,12})?(Z|[+-][0-2][0-9]:[0-5][0-9])"),
             job_created in proptest::option::of("\\PC{0,40}|20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z"),
             deleted in proptest::option::of("\\PC{0,300}"),
+            task_count in proptest::option::of(proptest::num::i64::ANY),
+            env in proptest::collection::btree_map("\\PC{0,300}", "\\PC{0,10}", 0..4),
+            memory in proptest::option::of(proptest::num::i64::ANY),
         ) {
-            let found: types::JobExecution = serde_json::from_value(serde_json::json!({
+            let found: types::JobExecution = serde_json::from_value(json!({
                 "metadata": {"id": id, "job": job_name, "workspace": workspace,
                              "createdAt": created, "deletedAt": deleted},
-                "spec": {},
+                "spec": {"taskCount": task_count, "envOverride": env, "memoryOverride": memory},
             })).unwrap();
             let current = job(job_created.as_deref());
-            match started_by_this_request(&found, &current, "e1", "j", "ws") {
+            let request = request(json!({"tasks": [{}], "env": {"A": "secret-value"}, "memory": 512}));
+            let sent = Sent { request: &request, job: "j", workspace: "ws" };
+            match judge(&found, &current, &sent) {
                 Ok(()) => {
                     prop_assert_eq!(id.as_deref(), Some("e1"));
                     prop_assert!(deleted.is_none());
                     prop_assert!(created.is_some() && job_created.is_some());
                 }
-                Err(reason) => prop_assert!(reason.len() < 1500, "{}", reason.len()),
+                Err(reason) => {
+                    prop_assert!(reason.len() < 1500, "{}", reason.len());
+                    prop_assert!(!reason.contains("secret-value"), "{}", reason);
+                }
             }
         }
     }

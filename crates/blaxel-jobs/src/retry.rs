@@ -40,7 +40,7 @@
 //! more than [`RetryConfig::max_retry_after`], the SDK does not wait and
 //! returns the error, which carries the value in [`crate::ApiError::retry_after`].
 
-use crate::error::{Error, TransportErrorKind};
+use crate::error::{ApiError, Error, TransportErrorKind};
 use blaxel_jobs_client::operations::RetrySafety;
 use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime};
@@ -216,6 +216,75 @@ pub(crate) fn may_retry(safety: RetrySafety, failure: &Failure) -> bool {
     }
 }
 
+/// What a call's error says about sending the same request again, for a
+/// layer that makes its own attempts with the transport's retries turned
+/// off (a batch's creates): the rules of the table above, with
+/// back-pressure told apart. Retries do not nest: a call classified here
+/// was sent once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// "Not now": 429, or Blaxel's message for a workspace at its limit of
+    /// parallel executions, whatever the status. Waiting helps, however
+    /// long it takes.
+    BackPressure {
+        /// What `Retry-After` asked for.
+        retry_after: Option<Duration>,
+    },
+    /// A failure that may pass, after which the request may be sent again:
+    /// a connection or transport failure, a timeout, 408, 500, 502, 503 or
+    /// 504 (as [`may_retry`] allows for the operation), or a success whose
+    /// body could not be read or decoded (idempotent operations only: the
+    /// request did its work, and sending it again answers the same).
+    Transient {
+        /// What `Retry-After` asked for.
+        retry_after: Option<Duration>,
+    },
+    /// Sending it again cannot succeed: a client error (400, 401, 403, 404,
+    /// 409, 413, ...), a redirect, a body over the size limit, or an error
+    /// raised before sending.
+    Final,
+}
+
+/// The [`Verdict`] on `err`, the error of a call of retry class `safety`.
+pub(crate) fn verdict(err: &Error, safety: RetrySafety) -> Verdict {
+    if let Error::Api(e) = err
+        && is_back_pressure(e)
+    {
+        return Verdict::BackPressure {
+            retry_after: e.retry_after,
+        };
+    }
+    if let Error::Decode(e) = err
+        && e.status.is_success()
+        && safety.is_idempotent()
+    {
+        return Verdict::Transient { retry_after: None };
+    }
+    match Failure::of(err) {
+        Some(failure) if may_retry(safety, &failure) => Verdict::Transient {
+            retry_after: match failure {
+                Failure::Status { retry_after, .. } => retry_after,
+                _ => None,
+            },
+        },
+        _ => Verdict::Final,
+    }
+}
+
+/// Whether an answer only says "not now": 429, or Blaxel's message for a
+/// workspace at its limit of parallel executions, whatever the status.
+pub(crate) fn is_back_pressure(e: &ApiError) -> bool {
+    e.status.as_u16() == 429
+        || e.message
+            .as_deref()
+            .into_iter()
+            .chain(e.code.as_ref().map(|c| c.as_str()))
+            .any(|m| {
+                m.to_ascii_lowercase()
+                    .contains("maximum parallel executions")
+            })
+}
+
 /// Reads `Retry-After` as seconds or as an HTTP date.
 ///
 /// Any value a server sends gives a duration or `None`, never a panic: a
@@ -333,6 +402,84 @@ mod tests {
         for status in [400, 401, 403, 404, 408, 409, 500, 502, 504] {
             assert!(!may_retry(s, &api(status, None)), "{status}");
         }
+    }
+
+    #[test]
+    fn a_batch_waits_out_back_pressure_retries_what_may_pass_and_stops_on_the_rest() {
+        let api_err = |status: u16, retry_after: Option<&str>, body: &str| -> Error {
+            let mut headers = HeaderMap::new();
+            if let Some(v) = retry_after {
+                headers.insert(reqwest::header::RETRY_AFTER, v.parse().unwrap());
+            }
+            ApiError::from_parts(
+                StatusCode::from_u16(status).unwrap(),
+                &headers,
+                bytes::Bytes::from(body.to_owned()),
+            )
+            .into()
+        };
+        let token = RetrySafety::IdempotentWithClientToken;
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            verdict(&api_err(429, Some("3"), "{}"), token),
+            Verdict::BackPressure {
+                retry_after: secs(3)
+            }
+        );
+        let at_limit = r#"{"error": "Maximum parallel executions limit reached"}"#;
+        assert_eq!(
+            verdict(&api_err(400, None, at_limit), token),
+            Verdict::BackPressure { retry_after: None }
+        );
+        for status in [408, 500, 502, 504] {
+            assert_eq!(
+                verdict(&api_err(status, None, "{}"), token),
+                Verdict::Transient { retry_after: None },
+                "{status}"
+            );
+        }
+        assert_eq!(
+            verdict(&api_err(503, Some("2"), "{}"), token),
+            Verdict::Transient {
+                retry_after: secs(2)
+            }
+        );
+        for kind in [
+            TransportErrorKind::Connect,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Other,
+        ] {
+            let mut e = TransportError::timeout(Duration::from_secs(1));
+            e.kind = kind;
+            assert_eq!(
+                verdict(&Error::Transport(e), token),
+                Verdict::Transient { retry_after: None },
+                "{kind:?}"
+            );
+        }
+        let unreadable: Error = crate::error::DecodeError::locate::<serde_json::Value>(
+            StatusCode::OK,
+            bytes::Bytes::from_static(b"<<not json"),
+            "expected value".to_owned(),
+        )
+        .into();
+        assert_eq!(
+            verdict(&unreadable, token),
+            Verdict::Transient { retry_after: None }
+        );
+        assert_eq!(
+            verdict(&unreadable, RetrySafety::NotIdempotent),
+            Verdict::Final
+        );
+        for status in [400, 401, 403, 404, 409, 413, 422] {
+            assert_eq!(
+                verdict(&api_err(status, None, "{}"), token),
+                Verdict::Final,
+                "{status}"
+            );
+        }
+        let invalid: Error = crate::error::InvalidInput::at_field("x", "no").into();
+        assert_eq!(verdict(&invalid, token), Verdict::Final);
     }
 
     #[test]

@@ -117,12 +117,13 @@ where
         deadline,
         token,
     };
-    let (result, outcome) = attempts(client, request, plan).await;
-    if let Some((status, headers)) = outcome.redirected.as_deref() {
-        // An HTTP client that follows redirects answered from another URL:
-        // whatever it got there is not this request's answer.
-        return Err(Redirect::from_parts(*status, headers).into());
-    }
+    // A browser login's token may be renewed after a 401: those calls go
+    // through a (boxed) wrapper, so that the others' futures do not grow.
+    let (result, outcome) = if client.auth().reauthorizes() {
+        Box::pin(attempts_reauthorizing(client, request, plan)).await
+    } else {
+        attempts(client, request, plan).await
+    };
     let err = match result {
         Ok(response) => match decode(response).await {
             Ok(value) => return Ok(value.into_inner()),
@@ -134,11 +135,16 @@ where
         // A refused access token may have been revoked: fetch a new one next
         // time. (401 itself is never retried.)
         client.auth().invalidate();
+        // A browser login that cannot be renewed says so.
+        if let Some(login) = client.auth().login_error() {
+            return Err(login);
+        }
     }
     Err(with_outcome(err, outcome, operation_timeout))
 }
 
 /// How to send one call's request.
+#[derive(Clone)]
 struct Plan<'r> {
     /// The operation: its `operationId` names the spans, and its retry
     /// safety (`x-blaxel-retry` in the document) says what may be retried.
@@ -170,10 +176,42 @@ pub(crate) struct Outcome {
     pub(crate) retry_after: Option<Duration>,
     /// The last attempt's timeout was shortened to meet the deadline.
     pub(crate) deadline_bound: bool,
-    /// The response came from another URL than the request's: the HTTP
-    /// client followed a redirect (the SDK's own client never does).
-    /// (Boxed: it is rare, and the outcome lives in every call's future.)
-    pub(crate) redirected: Option<Box<(reqwest::StatusCode, reqwest::header::HeaderMap)>>,
+}
+
+/// [`attempts`]; then, if the API refused the credential with 401 and it
+/// could be renewed (a browser login's token; see
+/// [`Auth::reauthorize`](crate::auth::Auth::reauthorize)), the attempts
+/// once more with the renewed one. Once: a second 401 is the answer.
+async fn attempts_reauthorizing(
+    client: &Client,
+    request: reqwest::Request,
+    plan: Plan<'_>,
+) -> (reqwest::Result<reqwest::Response>, Outcome) {
+    let again = copy_request(&request);
+    let mut second = plan.clone();
+    let (result, first) = attempts(client, request, plan).await;
+    let refused = matches!(&result, Ok(r) if r.status() == StatusCode::UNAUTHORIZED);
+    let Some(again) = again.filter(|_| refused) else {
+        return (result, first);
+    };
+    // The token of the attempt the API refused: the one the call checked,
+    // or the cached one for a retry.
+    let sent = match first.attempts {
+        0 | 1 => second.token.take(),
+        _ => client.auth().token_header(),
+    };
+    let Some(header) = client
+        .auth()
+        .reauthorize(sent.as_ref(), second.deadline)
+        .await
+    else {
+        return (result, first);
+    };
+    drop(result);
+    second.token = Some(header);
+    let (result, mut outcome) = attempts(client, again, second).await;
+    outcome.attempts = outcome.attempts.saturating_add(first.attempts);
+    (result, outcome)
 }
 
 /// Makes the attempts of one call. Answers the last attempt's result and
@@ -192,7 +230,6 @@ async fn attempts(
     } = plan;
     let config = client.config();
     let http = client.http();
-    let foreign_http = client.per_request_headers().is_some();
     let mut outcome = Outcome::default();
     let (name, safety) = (operation.name(), safety(operation));
     if let Some(t) = timeout {
@@ -233,7 +270,6 @@ async fn attempts(
         // above all) is kept while waiting to retry, so the wait's state
         // shares their room in this future.
         let (delay, again) = {
-            let sent_url = foreign_http.then(|| url_fingerprint(request.url()));
             let span = tracing::info_span!(
                 "blaxel_jobs.request",
                 operation = name,
@@ -254,7 +290,7 @@ async fn attempts(
                 );
             }
             outcome.attempts = attempt;
-            let failure = assess(&result, &span, sent_url, &mut outcome);
+            let failure = assess(&result, &span, &mut outcome);
             let delay = failure
                 .filter(|f| may_retry(safety, f))
                 .and_then(|f| retry.decide(&f, attempt));
@@ -310,13 +346,14 @@ fn safety(operation: Operation) -> RetrySafety {
 }
 
 /// What went wrong with an attempt, if anything, recording on `span` and in
-/// `outcome` what the response says (status, request id, `Retry-After`, a
-/// followed redirect). `sent_url` is the request URL's fingerprint when the
-/// HTTP client may have followed a redirect.
+/// `outcome` what the response says (status, request id, `Retry-After`).
+///
+/// A 3xx is a failure that is never retried: every HTTP client the SDK
+/// sends with follows no redirect ([`crate::HttpClient`]), so the 3xx
+/// itself arrives here, and the call reports it with its `Location`.
 fn assess(
     result: &reqwest::Result<reqwest::Response>,
     span: &tracing::Span,
-    sent_url: Option<u64>,
     outcome: &mut Outcome,
 ) -> Option<Failure> {
     let response = match result {
@@ -334,11 +371,7 @@ fn assess(
     }
     outcome.request_id = id.cloned();
     outcome.retry_after = None;
-    if sent_url.is_some_and(|sent| url_fingerprint(response.url()) != sent) {
-        outcome.redirected = Some(Box::new((status, response.headers().clone())));
-        // Never retried, never a success.
-        Some(Failure::Redirect)
-    } else if status.is_redirection() {
+    if status.is_redirection() {
         Some(Failure::Redirect)
     } else if status.is_success() {
         None
@@ -350,15 +383,6 @@ fn assess(
             retry_after: outcome.retry_after,
         })
     }
-}
-
-/// A cheap fingerprint of a URL (FNV-1a over its text), to notice a
-/// response that came from another URL without keeping a copy of the
-/// request's.
-fn url_fingerprint(url: &reqwest::Url) -> u64 {
-    url.as_str().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// A copy of `request` for another attempt, or `None` when its body is a

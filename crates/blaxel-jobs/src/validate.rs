@@ -201,6 +201,14 @@ pub(crate) fn limits_of_job(job: &types::Job) -> Result<(), InvalidInput> {
             // Field paths are only formatted when a check fails.
             opt_int(&limits::TRIGGER_CONFIGURATION_TIMEOUT, c.timeout, "")
                 .map_err(|e| e.at(format!("spec.triggers[{i}].configuration.timeout")))?;
+            for (k, task) in c.tasks.iter().enumerate() {
+                crate::json::check(&task.0, crate::json::TRIGGER_TASK_DEPTH).map_err(|why| {
+                    InvalidInput::at_field(
+                        format!("spec.triggers[{i}].configuration.tasks[{k}]"),
+                        why,
+                    )
+                })?;
+            }
         }
     }
     Ok(())
@@ -340,26 +348,19 @@ impl std::fmt::Display for Index {
 }
 
 /// A caller's value as the JSON object a free-form entry must be (a task's
-/// parameters): anything else, or a value that cannot be serialized, is an
+/// parameters), where `levels_above` levels of arrays and objects of the
+/// request body hold it: anything else, a value that cannot be serialized,
+/// or one nested deeper than the rest of the body may be (see
+/// [`crate::json`]; it is never serialized past that depth), is an
 /// [`InvalidInput`] naming `field`.
 pub(crate) fn json_object(
     value: &impl serde::Serialize,
     field: &Index,
+    levels_above: usize,
 ) -> Result<serde_json::Map<String, serde_json::Value>, InvalidInput> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(other) => Err(InvalidInput::at_field(
-            field.to_string(),
-            format!(
-                "must be a JSON object, not {}",
-                crate::error::Clip(&other.to_string(), crate::error::SHORT_SHOWN)
-            ),
-        )),
-        Err(e) => Err(InvalidInput::at_field(
-            field.to_string(),
-            format!("cannot be serialized: {e}"),
-        )),
-    }
+    let depth = crate::json::BODY_DEPTH.saturating_sub(levels_above);
+    crate::json::to_object(value, depth)
+        .map_err(|why| InvalidInput::at_field(field.to_string(), why))
 }
 
 /// Checks an execution request on its own. The document states no limit
@@ -372,6 +373,10 @@ pub(crate) fn execution_request(
     }
     if req.env.keys().any(String::is_empty) {
         warn(&"env", "an environment variable without a name");
+    }
+    for (i, task) in req.tasks.iter().enumerate() {
+        crate::json::check(task, crate::json::EXECUTION_TASK_DEPTH)
+            .map_err(|why| InvalidInput::at_field(format!("tasks[{i}]"), why))?;
     }
     Ok(())
 }

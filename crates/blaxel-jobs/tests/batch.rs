@@ -198,8 +198,9 @@ async fn back_pressure_is_waited_out_and_never_fails_the_batch() {
     let create = server.create_job_execution(|w, t| {
         w.job_id(JOB);
         t.into_inner().respond_with(rec.responder(|n, _| match n {
-            // Three attempts of the SDK's own retries, then one of Blaxel's
-            // capacity answers, which the SDK does not retry.
+            // Three 429s, then one of Blaxel's capacity answers: the batch
+            // sends each create once (the client's own retries are off for
+            // it), so each is a back-off of the batch's, reported.
             0..=2 => common::response(
                 429,
                 &[("retry-after", "0")],
@@ -223,7 +224,8 @@ async fn back_pressure_is_waited_out_and_never_fails_the_batch() {
         .await
         .unwrap();
     assert_eq!(create.calls(), 5);
-    assert_eq!(done.progress().backoffs, 2);
+    assert_eq!(done.progress().backoffs, 4);
+    assert_eq!(done.progress().retries, 0);
     assert_eq!(done.created_chunks(), 1);
     let bodies = rec.json_bodies();
     assert!(
@@ -353,10 +355,20 @@ async fn an_answer_that_is_not_back_pressure_fails_the_batch() {
         .submit()
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Api(e) if e.status().as_u16() == 400),
-        "{err:?}"
-    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    match &err {
+        Error::Chunk(c) => {
+            assert_eq!(
+                (c.chunk(), c.execution_id(), c.attempts()),
+                (0, "never-0", 1)
+            );
+            assert!(
+                matches!(c.error(), Error::Api(e) if e.status().as_u16() == 400),
+                "{err:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -547,22 +559,41 @@ async fn conflict_on_chunk_zero(found: serde_json::Value) -> (MockServer, Result
     (server, result)
 }
 
+/// The fixture execution, as the chunk `dup-0` of one task without
+/// environment overrides would be.
+fn chunk_zero() -> serde_json::Value {
+    let mut found = common::execution_value("dup-0", "running");
+    found["spec"]["envOverride"] = json!({});
+    found["spec"]["taskCount"] = json!(1);
+    found["tasks"] = json!([found["tasks"][0].clone()]);
+    found
+}
+
 #[tokio::test]
 async fn a_conflict_on_a_derived_id_is_a_chunk_already_created_once_shown_to_be_this_job_s() {
-    let (_server, skipped) =
-        conflict_on_chunk_zero(common::execution_value("dup-0", "running")).await;
+    let (_server, skipped) = conflict_on_chunk_zero(chunk_zero()).await;
     assert_eq!(skipped.unwrap(), 1);
 
-    let mut other = common::execution_value("dup-0", "running");
+    let conflict = |err: Error| match err {
+        Error::Chunk(c) => match c.into_error() {
+            Error::ExecutionConflict(c) => {
+                assert_eq!(c.execution_id(), "dup-0");
+                c.reason().to_owned()
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let mut other = chunk_zero();
     other["metadata"]["job"] = json!("another-job");
     let (_server, err) = conflict_on_chunk_zero(other).await;
-    match err.unwrap_err() {
-        Error::ExecutionConflict(c) => {
-            assert_eq!(c.execution_id(), "dup-0");
-            assert!(c.reason().contains("another-job"), "{}", c.reason());
-        }
-        other => panic!("{other:?}"),
-    }
+    let reason = conflict(err.unwrap_err());
+    assert!(reason.contains("another-job"), "{reason}");
+
+    // What the execution holds must agree with what the chunk sent.
+    let (_server, err) = conflict_on_chunk_zero(common::execution_value("dup-0", "running")).await;
+    let reason = conflict(err.unwrap_err());
+    assert!(reason.contains("has 3 tasks"), "{reason}");
 }
 
 #[tokio::test]
@@ -583,4 +614,352 @@ async fn an_asynchronous_stream_of_tasks_is_submitted_like_an_iterator() {
     let found = executions(&emu);
     assert_eq!(found.get("streamed-0"), Some(&(1, 4)));
     assert_eq!(found.get("streamed-1"), Some(&(1, 3)));
+}
+
+/// A raw loopback server for a batch: listings answer an empty page, and
+/// the `n`-th create (0-based) gets `create(n)`. Answers the server and a
+/// log of the virtual time of each create since `started`.
+async fn batch_server(
+    create: impl Fn(usize) -> common::raw::Reply + Send + Sync + 'static,
+) -> (
+    common::raw::RawServer,
+    Arc<Mutex<Vec<Duration>>>,
+    tokio::time::Instant,
+) {
+    use common::raw::{RawServer, Reply};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let started = tokio::time::Instant::now();
+    let creates = Arc::new(AtomicUsize::new(0));
+    let at = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let log = at.clone();
+    let empty_page = serde_json::to_string(&common::execution_page(&[], None)).unwrap();
+    let server = RawServer::start(move |_, req| {
+        if !req.line().starts_with("POST ") {
+            return Reply::json("200 OK", &empty_page);
+        }
+        log.lock().unwrap().push(started.elapsed());
+        create(creates.fetch_add(1, Ordering::SeqCst))
+    })
+    .await;
+    (server, at, started)
+}
+
+/// The ids of the creates `server` received.
+fn sent_ids(server: &common::raw::RawServer) -> Vec<String> {
+    server
+        .received()
+        .iter()
+        .filter(|r| r.line().starts_with("POST "))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            format!(
+                "{} {}",
+                body["executionId"].as_str().unwrap(),
+                body["id"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn status(code: &str, body: &str) -> common::raw::Reply {
+    common::raw::Reply::json(code, body)
+}
+
+/// A short outage does not end a submission: twelve 503s, ten dropped
+/// connections and an unreadable 200 in a row are waited out, on a paused
+/// clock, within the batch's patience; every attempt carries the chunk's
+/// id and message id, and each retry is reported before it is made.
+#[tokio::test(start_paused = true)]
+async fn an_outage_shorter_than_the_patience_is_waited_out_without_duplicates() {
+    use common::raw::Reply;
+    let (server, at, started) = batch_server(|n| match n {
+        0..=11 => status(
+            "503 Service Unavailable",
+            &api_error(503, "unavailable", "down").to_string(),
+        ),
+        12..=21 => Reply::Raw(Vec::new()),
+        22 => status("200 OK", "<<not json>>"),
+        _ => status("200 OK", "{}"),
+    })
+    .await;
+    // The SDK's own retries are left on: the batch turns them off for its
+    // creates, so each failure reaches the batch once.
+    let client = common::builder_for(&server.url).build().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let log = seen.clone();
+    let done = client
+        .job(JOB)
+        .batch([json!({"a": 1})])
+        .id("blip")
+        .max_backoff(Duration::from_secs(4))
+        .patience(Duration::from_secs(120))
+        .on_progress(move |p| log.lock().unwrap().push(p.retries))
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!(done.created_chunks(), 1);
+    assert_eq!(done.progress().retries, 23);
+    assert_eq!(done.progress().backoffs, 0);
+    // Reported once each, in order, then the chunk.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, (1..=23).chain([23]).collect::<Vec<_>>());
+    // Waits of 1, 2 and 4 s, then 4 s (the cap) each: 24 attempts.
+    let secs = |s: u64| Duration::from_secs(s);
+    let mut expected = vec![secs(0), secs(1), secs(3)];
+    expected.extend((0..21).map(|i| secs(7 + 4 * i)));
+    assert_eq!(*at.lock().unwrap(), expected);
+    assert_eq!(started.elapsed(), secs(87));
+    let ids = sent_ids(&server);
+    assert_eq!(ids.len(), 24);
+    assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
+    assert!(ids[0].starts_with("blip-0 "));
+}
+
+/// Failures that last longer than the patience end the submission with
+/// the last of them, naming the chunk, at the virtual time the patience
+/// allows.
+#[tokio::test(start_paused = true)]
+async fn failures_longer_than_the_patience_end_the_submission_naming_the_chunk() {
+    let (server, at, started) = batch_server(|_| {
+        status(
+            "502 Bad Gateway",
+            &api_error(502, "bad_gateway", "upstream down").to_string(),
+        )
+    })
+    .await;
+    let client = common::builder_for(&server.url).build().unwrap();
+    let err = client
+        .job(JOB)
+        .batch((0..5).map(|i| json!({"i": i})))
+        .id("down")
+        .chunk_size(2)
+        .concurrency(1)
+        .max_backoff(Duration::from_secs(10))
+        .patience(Duration::from_secs(60))
+        .submit()
+        .await
+        .unwrap_err();
+    // Waits of 1, 2, 4, 8, 10, 10, 10, 10 s (55 s); 10 more would pass 60 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(55));
+    let secs = |s: &[u64]| {
+        s.iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(*at.lock().unwrap(), secs(&[0, 1, 3, 7, 15, 25, 35, 45, 55]));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    match &err {
+        Error::Chunk(c) => {
+            assert_eq!(c.chunk(), 0);
+            assert_eq!(c.execution_id(), "down-0");
+            assert_eq!((c.first_task(), c.tasks(), c.attempts()), (0, 2, 9));
+            assert!(matches!(c.error(), Error::Api(_)));
+        }
+        other => panic!("{other:?}"),
+    }
+    let shown = err.to_string();
+    assert!(
+        shown.contains("chunk 0 of batch down") && shown.contains("tasks 0 to 1"),
+        "{shown}"
+    );
+    // The cause is the error's source, for error reporters.
+    let source = std::error::Error::source(&err)
+        .expect("a source")
+        .to_string();
+    assert!(source.contains("502"), "{source}");
+    let ids = sent_ids(&server);
+    assert_eq!(ids.len(), 9);
+    assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
+}
+
+/// An answer that will never succeed ends the submission at once: one
+/// attempt, the answer kept, the chunk named.
+#[tokio::test(start_paused = true)]
+async fn answers_that_never_succeed_end_the_submission_at_once() {
+    let platform_413 = json!({"error": {
+        "code": "REQUEST_ENTITY_TOO_LARGE", "message": "body too large",
+        "origin": "platform", "status": 413}});
+    let cases = [
+        ("400 Bad Request", api_error(400, "bad_request", "no")),
+        (
+            "401 Unauthorized",
+            api_error(401, "AUTHENTICATION_FAILED", "no"),
+        ),
+        ("403 Forbidden", api_error(403, "FORBIDDEN", "no")),
+        ("404 Not Found", api_error(404, "not_found", "no job")),
+        ("413 Payload Too Large", platform_413),
+    ];
+    for (line, body) in cases {
+        let started = tokio::time::Instant::now();
+        let body = body.to_string();
+        let (server, _, _) = batch_server(move |_| status(line, &body)).await;
+        let client = common::builder_for(&server.url).build().unwrap();
+        let err = client
+            .job(JOB)
+            .batch((0..3).map(|i| json!({"i": i})))
+            .id("final")
+            .chunk_size(3)
+            .submit()
+            .await
+            .unwrap_err();
+        let code: u16 = line[..3].parse().unwrap();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(code), "{line}");
+        assert_eq!(sent_ids(&server).len(), 1, "{line}: never sent again");
+        assert_eq!(started.elapsed(), Duration::ZERO, "{line}: no wait");
+        match &err {
+            Error::Chunk(c) => {
+                assert_eq!((c.chunk(), c.attempts(), c.tasks()), (0, 1, 3), "{line}");
+                assert!(matches!(c.error(), Error::Api(_)), "{line}");
+            }
+            other => panic!("{line}: {other:?}"),
+        }
+        if code == 413 {
+            let api = err.api().unwrap();
+            assert_eq!(
+                api.code(),
+                Some(&blaxel_jobs::types::ErrorCode::RequestEntityTooLarge)
+            );
+            assert!(api.is_platform());
+            assert!(err.to_string().contains("chunk 0 of batch final"), "{err}");
+        }
+    }
+}
+
+/// A chunk larger than the server accepts is a 413 from the emulator,
+/// reported at once and naming the chunk, whatever the size of its body
+/// (20 MiB: more than the emulator used to read before answering).
+#[tokio::test]
+async fn a_chunk_too_large_for_the_server_is_reported_at_once() {
+    use blaxel_jobs::raw::operations::Operation;
+    let (emu, client) = emulator(Clock::Manual).await;
+    let blob = "x".repeat(20 << 20);
+    let err = client
+        .job(JOB)
+        .batch([json!({"small": 1}), json!({"blob": blob})])
+        .id("huge")
+        .chunk_size(1)
+        .concurrency(1)
+        .submit()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(413), "{err:?}");
+    match &err {
+        Error::Chunk(c) => {
+            assert_eq!((c.chunk(), c.first_task(), c.attempts()), (1, 1, 1));
+            assert_eq!(c.execution_id(), "huge-1");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(emu.request_count(Operation::CreateJobExecution), 2);
+    assert_eq!(executions(&emu).len(), 1, "the first chunk stays");
+}
+
+/// Chunk sizes no request could carry are refused before any task is read
+/// or anything sent; the largest accepted is sendable.
+#[tokio::test]
+async fn absurd_chunk_sizes_are_refused_before_anything_is_read_or_sent() {
+    use blaxel_jobs::batch::MAX_CHUNK_SIZE;
+    use blaxel_jobs::raw::operations::Operation;
+    let (emu, client) = emulator(Clock::Manual).await;
+    for size in [
+        usize::MAX,
+        1_000_000_000_000,
+        1_000_000_000,
+        MAX_CHUNK_SIZE + 1,
+    ] {
+        let untouchable =
+            std::iter::from_fn(|| -> Option<serde_json::Value> { panic!("a task was read") });
+        let err = client
+            .job(JOB)
+            .batch(untouchable)
+            .chunk_size(size)
+            .submit()
+            .await
+            .unwrap_err();
+        match &err {
+            Error::InvalidInput(e) => assert_eq!(e.field(), Some("chunk_size"), "{e}"),
+            other => panic!("{size}: {other:?}"),
+        }
+        assert!(
+            blaxel_jobs::BatchRun::new(&client, JOB, "b", size).is_err(),
+            "{size}"
+        );
+    }
+    assert_eq!(emu.request_count(Operation::ListJobExecutions), 0);
+    assert_eq!(emu.request_count(Operation::CreateJobExecution), 0);
+
+    // The largest chunk size, at the smallest tasks, fits in the
+    // emulator's default body limit.
+    let done = client
+        .job(JOB)
+        .batch((0..MAX_CHUNK_SIZE).map(|_| json!({})))
+        .id("largest")
+        .chunk_size(MAX_CHUNK_SIZE)
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!(done.created_chunks(), 1);
+    assert_eq!(
+        executions(&emu).get("largest-0"),
+        Some(&(1, MAX_CHUNK_SIZE as i64))
+    );
+}
+
+/// The listing that finds existing chunks (and polls progress) asks for
+/// pages by the tasks they bring: few executions per page while they come
+/// with their tasks, 100 once they come without.
+#[tokio::test]
+async fn listing_pages_are_sized_by_the_tasks_they_bring() {
+    let server = MockServer::start_async().await;
+    let limits = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = limits.clone();
+    let with_tasks = |id: &str, tasks: usize| {
+        let mut e = common::execution_value(id, "succeeded");
+        let task = e["tasks"][0].clone();
+        e["tasks"] = json!(vec![task; tasks]);
+        e
+    };
+    let pages = [
+        json!({"data": [with_tasks("sized-0", 500), with_tasks("sized-1", 500)],
+               "meta": {"hasMore": true, "nextCursor": "c1"}}),
+        json!({"data": [with_tasks("sized-2", 0)],
+               "meta": {"hasMore": true, "nextCursor": "c2"}}),
+        json!({"data": [], "meta": {"hasMore": false}}),
+    ];
+    server.mock(|when, then| {
+        when.method("GET").path(format!("/jobs/{JOB}/executions"));
+        then.respond_with(move |req: &httpmock::HttpMockRequest| {
+            let query = req.uri().query().unwrap_or_default().to_owned();
+            let limit = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("limit="))
+                .unwrap_or("none")
+                .to_owned();
+            let page = match query.split('&').find_map(|kv| kv.strip_prefix("cursor=")) {
+                None => 0,
+                Some("c1") => 1,
+                Some(_) => 2,
+            };
+            log.lock().unwrap().push(limit);
+            json_response(200, &pages[page])
+        });
+    });
+    let create = server.create_job_execution(|w, t| {
+        w.job_id(JOB);
+        t.into_inner()
+            .respond_with(|_: &httpmock::HttpMockRequest| json_response(200, &json!({})));
+    });
+    let client = common::client(&server);
+    let done = client
+        .job(JOB)
+        .batch((0..2000).map(|i| json!({"i": i})))
+        .id("sized")
+        .submit()
+        .await
+        .unwrap();
+    assert_eq!((done.skipped_chunks(), done.created_chunks()), (3, 1));
+    assert_eq!(create.calls(), 1);
+    // 1,000 listed tasks a page: 2 executions of the chunk size at first,
+    // as many again after executions of 500 tasks, then 100.
+    assert_eq!(*limits.lock().unwrap(), ["2", "2", "100"]);
 }

@@ -1,5 +1,5 @@
-//! Tracing of a batch: an event per chunk, per back-off and per finished
-//! submission, with target `blaxel_jobs::batch`. One test in its own
+//! Tracing of a batch: an event per chunk, per back-off, per retry and per
+//! finished submission, with target `blaxel_jobs::batch`. One test in its own
 //! binary, because it installs a thread-local subscriber (see
 //! `tracing.rs`).
 
@@ -56,12 +56,12 @@ fn a_batch_traces_its_chunks_back_offs_and_end() {
             let rec = Recorder::new();
             server.create_job_execution(|w, t| {
                 w.job_id(JOB);
-                t.into_inner().respond_with(rec.responder(|n, _| {
-                    if n < 3 {
-                        json_response(429, &api_error(429, "too_many", "slow down"))
-                    } else {
-                        json_response(200, &json!({}))
-                    }
+                // Each create is sent once by the client: every 429 is a
+                // back-off of the batch's, and the 503 a retry.
+                t.into_inner().respond_with(rec.responder(|n, _| match n {
+                    0..=2 => json_response(429, &api_error(429, "too_many", "slow down")),
+                    3 => json_response(503, &api_error(503, "unavailable", "try again")),
+                    _ => json_response(200, &json!({})),
                 }));
             });
             let client = common::client(&server);
@@ -80,11 +80,18 @@ fn a_batch_traces_its_chunks_back_offs_and_end() {
             .filter(|l| l.contains("blaxel_jobs::batch") && l.contains(what))
             .count()
     };
-    assert_eq!(lines("backing off"), 1, "{text}");
-    assert_eq!(lines("chunk=0"), 2, "{text}"); // the back-off and the chunk
+    assert_eq!(lines("backing off"), 3, "{text}");
+    assert_eq!(lines("trying again"), 1, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("trying again") && l.contains("status=503")),
+        "{text}"
+    );
+    // The back-offs, the retry and the chunk.
+    assert_eq!(lines("chunk=0"), 5, "{text}");
     assert_eq!(lines("batch submitted"), 1, "{text}");
     assert!(
-        text.contains("created=1") && text.contains("backoffs=1"),
+        text.contains("created=1") && text.contains("backoffs=3") && text.contains("retries=1"),
         "{text}"
     );
 }

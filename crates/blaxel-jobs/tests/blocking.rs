@@ -94,3 +94,131 @@ fn invalid_input_is_refused_before_sending() {
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     any.assert_calls(0);
 }
+
+/// Every way in of the blocking client, from the current thread: each must
+/// answer `Error::BlockingInAsync` without sending anything.
+fn assert_every_call_refused(client: &Client) {
+    for err in [
+        client.send(client.job(JOB).get()).map(drop).unwrap_err(),
+        client.collect(client.jobs().list()).map(drop).unwrap_err(),
+        client
+            .wait(
+                client.job(JOB).execution("exec-1").wait_until_succeeded(),
+                Duration::from_secs(1),
+            )
+            .map(drop)
+            .unwrap_err(),
+        client.block_on(async {}).unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::BlockingInAsync), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("async client"), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn calls_inside_a_current_thread_runtime_are_refused_not_panics() {
+    let server = MockServer::start_async().await;
+    let any = server.mock(|_, t| {
+        t.status(200).json_body(job_value(JOB));
+    });
+    let client = client(&server);
+    assert_every_call_refused(&client);
+    assert_eq!(any.calls_async().await, 0, "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_inside_a_multi_thread_runtime_are_refused_not_panics() {
+    let server = MockServer::start_async().await;
+    let any = server.mock(|_, t| {
+        t.status(200).json_body(job_value(JOB));
+    });
+    let client = client(&server);
+    assert_every_call_refused(&client);
+    // A task on a worker thread too.
+    let moved = client;
+    let moved = tokio::spawn(async move {
+        assert_every_call_refused(&moved);
+        moved
+    })
+    .await
+    .unwrap();
+    // And a spawn_blocking closure, which carries the runtime's context:
+    // the async client works there through the runtime's handle.
+    let job = tokio::task::spawn_blocking(move || {
+        assert_every_call_refused(&moved);
+        tokio::runtime::Handle::current().block_on(moved.async_client().job(JOB).get().send())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(job.metadata.name, JOB);
+    assert_eq!(any.calls_async().await, 1, "only the async client's call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_of_its_own_inside_async_code_can_use_it() {
+    let server = MockServer::start_async().await;
+    server.mock(|_, t| {
+        t.status(200).json_body(job_value(JOB));
+    });
+    let client = client(&server);
+    let job = std::thread::spawn(move || client.send(client.job(JOB).get()))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.metadata.name, JOB);
+}
+
+/// A server that answers every request with a job.
+async fn job_server() -> MockServer {
+    let server = MockServer::start_async().await;
+    server.mock(|_, t| {
+        t.status(200).json_body(job_value(JOB));
+    });
+    server
+}
+
+/// A client that made a call from a thread of its own (so that its runtime
+/// holds a pooled connection's task), handed back to the caller.
+fn used_client(server: &MockServer) -> Client {
+    let used = client(server);
+    std::thread::spawn(move || {
+        used.send(used.job(JOB).get()).unwrap();
+        used
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dropping_it_inside_a_current_thread_runtime_does_not_panic() {
+    let server = job_server().await;
+    // Made and dropped here, never used; then used, and dropped here.
+    drop(client(&server));
+    drop(used_client(&server));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_it_inside_a_multi_thread_runtime_or_task_does_not_panic() {
+    let server = job_server().await;
+    drop(client(&server));
+    let used = used_client(&server);
+    tokio::spawn(async move { drop(used) }).await.unwrap();
+    let in_blocking = client(&server);
+    tokio::task::spawn_blocking(move || drop(in_blocking))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn dropping_it_outside_any_runtime_still_waits_for_its_runtime() {
+    // The ordinary case is unchanged: made, used and dropped in plain code.
+    let server = MockServer::start();
+    server.mock(|_, t| {
+        t.status(200).json_body(job_value(JOB));
+    });
+    let client = client(&server);
+    client.send(client.job(JOB).get()).unwrap();
+    drop(client);
+}

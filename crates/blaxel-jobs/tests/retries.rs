@@ -567,8 +567,9 @@ async fn two_create_execution_calls_get_different_ids() {
 
 /// A server whose CreateJobExecution answers 503 first (the answer lost),
 /// then 409; whose GetJobExecution answers an execution with the requested
-/// id created at `execution_created`; and whose GetJob answers the job
-/// created at `job_created`.
+/// id created at `execution_created` (stating neither its tasks nor its
+/// environment overrides, so that only the times can tell); and whose
+/// GetJob answers the job created at `job_created`.
 async fn conflict_after_retry(
     execution_created: &'static str,
     job_created: &'static str,
@@ -593,6 +594,8 @@ async fn conflict_after_retry(
             let id = path.rsplit('/').next().unwrap_or_default();
             let mut v = execution_value(id, "running");
             v["metadata"]["createdAt"] = json!(execution_created);
+            v["tasks"] = json!([]);
+            v["spec"]["envOverride"] = json!({});
             json_response(200, &v)
         });
     });

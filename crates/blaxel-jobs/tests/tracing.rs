@@ -287,3 +287,84 @@ fn doubtful_values_are_warnings_not_errors() {
         );
     });
 }
+
+/// A browser login renewed (the token endpoint first unavailable, then
+/// answering) and a config file the SDK cannot write back into: the
+/// output says what happened, and shows no token nor the device code.
+#[test]
+fn tracing_output_never_shows_a_browser_login() {
+    serial(never_shows_a_browser_login());
+}
+
+async fn never_shows_a_browser_login() {
+    let emu = blaxel_jobs_emulator::Emulator::start_with(
+        blaxel_jobs_emulator::EmulatorConfig::default()
+            .clock(blaxel_jobs_emulator::Clock::Manual)
+            .rotate_refresh_tokens(true),
+    )
+    .await
+    .unwrap();
+    emu.inject(
+        blaxel_jobs_emulator::Route::OAuthToken,
+        blaxel_jobs_emulator::Fault::Status {
+            status: 503,
+            retry_after: None,
+            body: None,
+        },
+        1,
+    );
+    let login = emu.device_login(WS);
+    // An access token that has expired, in a flow-style entry (valid YAML
+    // the SDK reads but does not edit).
+    let expired = {
+        use base64::Engine as _;
+        let enc = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        format!(
+            "{}.{}.{}",
+            enc(b"{}"),
+            enc(br#"{"iat":1,"exp":2}"#),
+            enc(b"s")
+        )
+    };
+    let home = common::TempPath::home_with_config(&format!(
+        "workspaces: [{{name: {WS}, credentials: {{access_token: {expired}, refresh_token: {}, device_code: {}}}}}]\n",
+        login.refresh_token, login.device_code
+    ));
+    let client = Client::builder()
+        .env_vars([
+            ("HOME", home.display()),
+            ("BL_API_URL", emu.base_url()),
+            ("BL_WORKSPACE", WS.to_owned()),
+        ])
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let out = traced(async {
+        client.jobs().list().send().await.unwrap();
+    })
+    .await;
+    assert_eq!(
+        emu.request_count(blaxel_jobs_emulator::Route::OAuthToken),
+        2
+    );
+    assert!(out.contains("retrying the access token request"), "{out}");
+    assert!(
+        out.contains("the renewed browser login was not saved to the config file"),
+        "{out}"
+    );
+    for secret in [
+        &login.access_token,
+        &login.refresh_token,
+        &login.device_code,
+        &expired,
+    ] {
+        assert!(!out.contains(secret.as_str()), "a secret in:\n{out}");
+    }
+    // Nor the renewed token: the emulator's tokens all start with its JWT
+    // header.
+    assert!(
+        !out.contains(&login.access_token[..20]),
+        "a token in:\n{out}"
+    );
+    assert_clean("tracing output", &out);
+}

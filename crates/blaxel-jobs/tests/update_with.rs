@@ -5,7 +5,7 @@
 
 mod common;
 
-use blaxel_jobs::{Error, types};
+use blaxel_jobs::{Error, UpdateRefusal, types};
 use common::{JOB, Recorder};
 use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ const ORIGINAL: &str = r#"{
                "createdAt": "2026-11-02T08:15:00Z"},
   "spec": {
     "enabled": true,
+    "u_r\u00e9gion" : "eu-west",
     "priorityClass": {"tier": "high", "weight": 0.50},
     "runtime": {
       "memory": 2048,
@@ -41,8 +42,8 @@ const ORIGINAL: &str = r#"{
 }"#;
 
 /// Exact pieces of `ORIGINAL` that an edit elsewhere must not touch: the
-/// text of unknown values (the separators between keys and values of an
-/// object the edit changed are the SDK's own).
+/// text of unknown values, and the key spellings and spacing of the
+/// members around them, in objects the edit changed too.
 const KEPT_TEXT: &[&str] = &[
     r#""resourceVersion": "17""#,
     r#"{"tier": "high", "weight": 0.50}"#,
@@ -52,6 +53,7 @@ const KEPT_TEXT: &[&str] = &[
     r#"{"id": "hook", "type": "http", "configuration": {"path": "/run"}, "u_owner": "bl"}"#,
     r#""u_storageClass": "fast""#,
     r#""u_appProtocol": "h2c""#,
+    r#""u_r\u00e9gion" : "eu-west","#,
 ];
 
 struct Server {
@@ -64,7 +66,8 @@ impl Server {
     /// GetJob answers `original`; UpdateJob answers what it was sent. Both
     /// answer only requests with the SDK's credential, workspace, version
     /// and content headers.
-    async fn start(original: &'static str) -> Self {
+    async fn start(original: impl Into<String>) -> Self {
+        let original: String = original.into();
         let server = MockServer::start_async().await;
         let (get, put) = (Recorder::new(), Recorder::new());
         let bearer = format!("Bearer {}", common::KEY);
@@ -76,7 +79,11 @@ impl Server {
                 .header_exists("blaxel-version")
                 .header("accept", "application/json");
             t.respond_with(get.responder(move |_, _| {
-                common::response(200, &[("content-type", "application/json")], original)
+                common::response(
+                    200,
+                    &[("content-type", "application/json")],
+                    original.clone(),
+                )
             }));
         });
         server.mock(|w, t| {
@@ -124,6 +131,8 @@ async fn an_edit_keeps_every_unknown_field_byte_for_byte() {
         .client()
         .job(JOB)
         .update_with(|job| runtime(job).memory = Some(4096))
+        // The masked DB_PASSWORD goes back as read (see the secret tests).
+        .allow_masked_secrets(true)
         .send()
         .await
         .unwrap();
@@ -138,6 +147,12 @@ async fn an_edit_keeps_every_unknown_field_byte_for_byte() {
     want["spec"]["runtime"]["memory"] = json!(4096);
     let sent: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(sent, want);
+    // And as text: the server's bytes with only that value replaced (keys
+    // as escaped, whitespace, number forms, order).
+    assert_eq!(
+        body,
+        ORIGINAL.replace(r#""memory": 2048"#, r#""memory": 4096"#)
+    );
     assert_eq!(s.get.count(), 1);
 }
 
@@ -177,9 +192,12 @@ async fn env_entries_keep_their_unknown_fields_by_name() {
             {"name": "NEW", "value": "1"}
         ])
     );
-    // The changed entry keeps the exact text of its unknown member.
+    // The changed entry keeps the exact text of its unknown member, key
+    // and spacing included; only the edited value is the SDK's.
     assert!(
-        body.contains(r#""u_source":{"kind": "console", "at": 1e3}"#),
+        body.contains(
+            r#"{"name": "LOG_LEVEL", "value": "debug", "u_source": {"kind": "console", "at": 1e3}}"#
+        ),
         "{body}"
     );
     for kept in KEPT_TEXT {
@@ -198,6 +216,7 @@ async fn triggers_and_volumes_pair_by_id_and_name() {
             let volumes = &mut job.spec.volumes.as_mut().unwrap().0;
             volumes[0].size_mb = 20480;
         })
+        .allow_masked_secrets(true)
         .send()
         .await
         .unwrap();
@@ -359,6 +378,7 @@ async fn a_write_answered_with_garbage_is_a_decode_error() {
     let err = common::client(&server)
         .job(JOB)
         .update_with(|job| runtime(job).memory = Some(512))
+        .allow_masked_secrets(true)
         .send()
         .await
         .unwrap_err();
@@ -393,6 +413,7 @@ async fn a_failed_write_is_retried_with_the_same_body() {
     common::client(&server)
         .job(JOB)
         .update_with(|job| runtime(job).memory = Some(1024))
+        .allow_masked_secrets(true)
         .send()
         .await
         .unwrap();
@@ -400,4 +421,247 @@ async fn a_failed_write_is_retried_with_the_same_body() {
     assert_eq!(bodies.len(), 2);
     assert_eq!(bodies[0], bodies[1]);
     assert!(bodies[0].contains(r#"{ "type": "l4", "count": 1.0 }"#));
+}
+
+/// The refusal in `err`, asserting it is one.
+fn refusal(err: Error) -> blaxel_jobs::UpdateRefused {
+    match err {
+        Error::UpdateRefused(r) => *r,
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
+/// A job whose envs are `envs` (JSON text), as a server writes it.
+fn job_with_envs(envs: &str) -> String {
+    format!(
+        r#"{{"metadata": {{"name": "{JOB}"}}, "spec": {{"runtime": {{"memory": 512, "envs": {envs}}}}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn entries_of_the_same_name_keep_their_own_unknown_fields() {
+    // The issue's case: the survivor took the removed entry's unknown field.
+    let s = Server::start(job_with_envs(
+        r#"[{"name":"A","value":"1","u":"first"},{"name":"A","value":"2","u":"second"}]"#,
+    ))
+    .await;
+    s.client()
+        .job(JOB)
+        .update_with(|job| {
+            runtime(job).envs.remove(0);
+        })
+        .send()
+        .await
+        .unwrap();
+    let sent: Value = serde_json::from_str(&s.put_body()).unwrap();
+    assert_eq!(
+        sent["spec"]["runtime"]["envs"],
+        json!([{"name": "A", "value": "2", "u": "second"}])
+    );
+}
+
+#[tokio::test]
+async fn an_edit_that_cannot_tell_same_name_entries_apart_is_refused() {
+    let s = Server::start(job_with_envs(
+        r#"[{"name":"A","value":"1","u":"first"},{"name":"A","value":"2","u":"second"}]"#,
+    ))
+    .await;
+    let err = s
+        .client()
+        .job(JOB)
+        .update_with(|job| {
+            let envs = &mut runtime(job).envs;
+            envs.remove(0);
+            envs[0].value = Some("3".into());
+        })
+        .send()
+        .await
+        .unwrap_err();
+    let refused = refusal(err);
+    assert_eq!(refused.reason(), UpdateRefusal::AmbiguousEntries);
+    assert_eq!(refused.fields(), ["spec.runtime.envs[name=A]"]);
+    let text = refused.to_string();
+    assert!(text.contains("1 of the 2 entries"), "{text}");
+    assert_eq!(s.put.count(), 0, "nothing is written");
+}
+
+#[tokio::test]
+async fn masked_secrets_are_not_written_back_unless_allowed() {
+    let s = Server::start(ORIGINAL).await;
+    let client = s.client();
+    // Read masked, an edit elsewhere would send the mask back.
+    let err = client
+        .job(JOB)
+        .update_with(|job| runtime(job).memory = Some(4096))
+        .send()
+        .await
+        .unwrap_err();
+    let refused = refusal(err);
+    assert_eq!(refused.reason(), UpdateRefusal::MaskedSecrets);
+    assert_eq!(refused.fields(), ["spec.runtime.envs[name=DB_PASSWORD]"]);
+    let text = refused.to_string();
+    for hint in ["show_secrets(true)", "allow_masked_secrets(true)"] {
+        assert!(text.contains(hint), "{text}");
+    }
+    // Asked in clear, a value that is still the mask is refused too (a
+    // server that did not honour show_secrets).
+    let err = client
+        .job(JOB)
+        .update_with(|job| runtime(job).memory = Some(4096))
+        .show_secrets(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err).reason(), UpdateRefusal::MaskedSecrets);
+    assert_eq!(s.put.count(), 0, "nothing is written");
+
+    // An edit that sets the secret sends it, and nothing masked.
+    client
+        .job(JOB)
+        .update_with(|job| {
+            let envs = &mut runtime(job).envs;
+            let secret = envs.iter_mut().find(|e| e.is_secret()).unwrap();
+            secret.value = Some(common::SECRET_VALUE.into());
+        })
+        .send()
+        .await
+        .unwrap();
+    let body = s.put_body();
+    assert!(
+        body.contains(common::SECRET_VALUE) && !body.contains("***"),
+        "{body}"
+    );
+}
+
+/// A job with a cron trigger whose tasks the server stores apart.
+const TASKS_APART: &str = r#"{"metadata": {"name": "nightly-report"}, "spec": {
+  "runtime": {"memory": 512},
+  "triggers": [
+    {"id": "nightly", "type": "cron", "configuration": {"schedule": "@daily", "tasksRef": "store://t/nightly"}},
+    {"id": "hourly", "type": "cron", "configuration": {"schedule": "@hourly", "tasks": [{"shard": 1}]}}
+  ]}}"#;
+
+#[tokio::test]
+async fn trigger_tasks_stored_apart_are_not_written_back_unread() {
+    let s = Server::start(TASKS_APART).await;
+    let client = s.client();
+    let err = client
+        .job(JOB)
+        .update_with(|job| runtime(job).memory = Some(1024))
+        .send()
+        .await
+        .unwrap_err();
+    let refused = refusal(err);
+    assert_eq!(refused.reason(), UpdateRefusal::UnreadTriggerTasks);
+    assert_eq!(refused.fields(), ["spec.triggers[id=nightly]"]);
+    assert!(
+        refused
+            .to_string()
+            .contains("allow_unread_trigger_tasks(true)"),
+        "{refused}"
+    );
+    assert_eq!(s.put.count(), 0, "nothing is written");
+
+    // An edit that sets the tasks writes them.
+    client
+        .job(JOB)
+        .update_with(|job| {
+            let trigger = &mut job.spec.triggers.as_mut().unwrap().0[0];
+            let config = trigger.configuration.as_mut().unwrap();
+            let task = json!({"shard": 0}).as_object().cloned().unwrap();
+            config.tasks = vec![types::TriggerConfigurationTask(task)];
+        })
+        .send()
+        .await
+        .unwrap();
+    let sent: Value = serde_json::from_str(&s.put.bodies()[0]).unwrap();
+    assert_eq!(
+        sent["spec"]["triggers"][0]["configuration"]["tasks"],
+        json!([{"shard": 0}])
+    );
+
+    // Accepting the risk writes the trigger as read: its reference, no tasks.
+    client
+        .job(JOB)
+        .update_with(|job| runtime(job).memory = Some(1024))
+        .allow_unread_trigger_tasks(true)
+        .send()
+        .await
+        .unwrap();
+    let sent: Value = serde_json::from_str(&s.put.bodies()[1]).unwrap();
+    let config = &sent["spec"]["triggers"][0]["configuration"];
+    assert_eq!(config["tasksRef"], "store://t/nightly");
+    assert!(config.get("tasks").is_none(), "{config}");
+}
+
+#[tokio::test]
+async fn null_members_read_as_absent_and_go_back_as_they_were() {
+    let original = r#"{"metadata": {"name": "nightly-report", "labels": null}, "spec": {"enabled": null, "runtime": {"memory": 512, "envs": null, "ports": null}, "triggers": null}}"#;
+    let s = Server::start(original).await;
+    let client = s.client();
+    let job = client.job(JOB).get().send().await.unwrap();
+    assert!(job.spec.enabled, "null reads as the default");
+    assert!(job.spec.runtime.as_ref().unwrap().envs.is_empty());
+    client
+        .job(JOB)
+        .update_with(|job| runtime(job).memory = Some(1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        s.put_body(),
+        original.replace(r#""memory": 512"#, r#""memory": 1024"#)
+    );
+    client
+        .job(JOB)
+        .update_with(|job| {
+            runtime(job).envs.push(types::Env {
+                name: Some("MODE".into()),
+                value: Some("full".into()),
+                secret: None,
+                value_from: None,
+            })
+        })
+        .send()
+        .await
+        .unwrap();
+    let sent: Value = serde_json::from_str(&s.put.bodies()[1]).unwrap();
+    assert_eq!(
+        sent["spec"]["runtime"]["envs"],
+        json!([{"name": "MODE", "value": "full"}])
+    );
+    assert_eq!(sent["spec"]["enabled"], Value::Null, "untouched: as read");
+}
+
+#[tokio::test]
+async fn values_no_json_library_holds_survive_an_edit_of_their_list() {
+    // Numbers beyond f64 and u64, a negative zero, a surrogate pair and a
+    // duplicate key, inside entries of a list the edit reorders and
+    // changes: each entry is the server's text but for the edited value.
+    let envs = r#"[
+      {"name": "A", "value": "1", "u_big": 1e400, "u_int": 12345678901234567890},
+      {"name": "B", "value": "2", "u_zero": -0, "u_emoji": "\ud83d\ude00", "u_dup": 1, "u_dup": 2}
+    ]"#;
+    let s = Server::start(job_with_envs(envs)).await;
+    s.client()
+        .job(JOB)
+        .update_with(|job| {
+            let envs = &mut runtime(job).envs;
+            envs.swap(0, 1);
+            envs[1].value = Some("one".into());
+        })
+        .send()
+        .await
+        .unwrap();
+    let body = s.put_body();
+    for kept in [
+        r#"{"name": "B", "value": "2", "u_zero": -0, "u_emoji": "\ud83d\ude00", "u_dup": 1, "u_dup": 2}"#,
+        r#"{"name": "A", "value": "one", "u_big": 1e400, "u_int": 12345678901234567890}"#,
+    ] {
+        assert!(body.contains(kept), "{kept} not in {body}");
+    }
+    assert!(
+        body.find(r#""name": "B""#) < body.find(r#""name": "A""#),
+        "{body}"
+    );
 }

@@ -1,10 +1,10 @@
-//! A `reqwest::Client` of the caller's (`ClientBuilder::http_client`): the
-//! SDK's headers, per-attempt timeout, redirect refusal and body limits hold
-//! whatever that client does.
+//! An HTTP client of the caller's (`ClientBuilder::http_client`, made with
+//! `HttpClient::build`): the SDK's headers, per-attempt timeout, redirect
+//! refusal and body limits hold whatever the caller configured.
 
 mod common;
 
-use blaxel_jobs::Error;
+use blaxel_jobs::{Error, HttpClient};
 use common::raw::{RawServer, Reply};
 use common::{JOB, KEY, WS, builder_for};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -30,11 +30,8 @@ async fn the_sdk_headers_replace_the_user_clients_and_its_others_are_kept() {
     defaults.insert("x-blaxel-workspace", HeaderValue::from_static("wrong-ws"));
     defaults.insert("authorization", HeaderValue::from_static("Bearer wrong"));
     defaults.insert("x-corp-trace", HeaderValue::from_static("abc"));
-    let http = blaxel_jobs::raw::tls::http_client_builder()
-        .default_headers(defaults)
-        .user_agent("corp-agent/1")
-        .build()
-        .unwrap();
+    let http =
+        HttpClient::build(|b| b.default_headers(defaults).user_agent("corp-agent/1")).unwrap();
     let client = builder_for(&server.url).http_client(http).build().unwrap();
     let job = client.job(JOB).get().send().await.unwrap();
     assert_eq!(job.metadata.name, JOB);
@@ -68,32 +65,79 @@ async fn the_sdk_headers_replace_the_user_clients_and_its_others_are_kept() {
     assert_eq!(count("x-blaxel-workspace"), 1, "{head}");
 }
 
+/// A job whose definition holds a secret value, as an update sends it.
+fn secret_job() -> blaxel_jobs::types::Job {
+    serde_json::from_value(json!({
+        "metadata": {"name": JOB},
+        "spec": {"runtime": {"envs": [{"name": "DB_PASSWORD", "secret": true, "value": "hunter2"}]}}
+    }))
+    .unwrap()
+}
+
 #[tokio::test]
-async fn a_user_client_that_follows_redirects_still_gets_a_redirect_error() {
-    // The other origin answers like the API would: a success the SDK must
-    // not take for this request's answer.
-    let elsewhere = RawServer::start(|_, _| Reply::json("200 OK", &job_body("elsewhere"))).await;
-    let target = format!("{}/v0/jobs/{JOB}", elsewhere.url);
-    let api = RawServer::start(move |_, _| {
-        Reply::http("307 Temporary Redirect", &[("location", &target)], "")
+async fn a_user_client_set_to_follow_redirects_follows_none() {
+    // The other origin answers like the API would, and redirects back to
+    // the API (A -> B -> A): a client that followed would end in a success.
+    let api_url = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let back = std::sync::Arc::clone(&api_url);
+    let elsewhere = RawServer::start(move |_, _| {
+        let to = format!("{}/v0/jobs/{JOB}", back.lock().unwrap());
+        Reply::http("307 Temporary Redirect", &[("location", &to)], "")
     })
     .await;
-    // reqwest's default policy follows up to 10 redirects.
-    let http = blaxel_jobs::raw::tls::http_client_builder()
-        .build()
-        .unwrap();
+    let target = format!("{}/v0/jobs/{JOB}", elsewhere.url);
+    let location = target.clone();
+    let api = RawServer::start(move |_, _| {
+        Reply::http("307 Temporary Redirect", &[("location", &location)], "")
+    })
+    .await;
+    *api_url.lock().unwrap() = api.url.clone();
+    // reqwest's own default follows up to 10; the caller even asks for it.
+    let http = HttpClient::build(|b| b.redirect(reqwest::redirect::Policy::limited(10))).unwrap();
     let client = builder_for(&api.url).http_client(http).build().unwrap();
-    let err = client.job(JOB).get().send().await.unwrap_err();
+    let err = client
+        .job(JOB)
+        .update(secret_job())
+        .send()
+        .await
+        .unwrap_err();
     match &err {
-        Error::Redirect(r) => assert_eq!(r.status().as_u16(), 200, "{r}"),
+        Error::Redirect(r) => {
+            assert_eq!(r.status().as_u16(), 307, "{r}");
+            assert_eq!(r.location(), Some(target.as_str()), "{r}");
+            let text = r.to_string();
+            assert!(text.contains("307") && text.contains(&target), "{text}");
+        }
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(api.received().len(), 1, "a redirect is not retried");
-    // The followed request left the SDK's hands, but not its credential:
-    // reqwest drops Authorization when the host changes (here the port).
-    let followed = elsewhere.received();
-    assert_eq!(followed.len(), 1);
-    assert_eq!(header(&followed[0].head, "authorization"), None);
+    assert_eq!(
+        elsewhere.connections(),
+        0,
+        "nothing, least of all the body, goes to the Location"
+    );
+}
+
+#[tokio::test]
+async fn the_http_client_the_sdk_exposes_follows_no_redirect_either() {
+    let elsewhere = RawServer::start(|_, _| Reply::json("200 OK", &job_body("elsewhere"))).await;
+    let target = format!("{}/v0/jobs/{JOB}", elsewhere.url);
+    let api = RawServer::start(move |_, _| {
+        Reply::http("308 Permanent Redirect", &[("location", &target)], "")
+    })
+    .await;
+    let http = HttpClient::build(|b| b.redirect(reqwest::redirect::Policy::limited(3))).unwrap();
+    // The reqwest client behind it, used for a request of the caller's own.
+    let response = http
+        .as_reqwest()
+        .put(format!("{}/v0/jobs/{JOB}", api.url))
+        .body("{\"secret\": true}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 308);
+    assert_eq!(elsewhere.connections(), 0);
+    assert!(format!("{http:?}").contains("none"), "{http:?}");
 }
 
 #[tokio::test]
@@ -104,11 +148,7 @@ async fn a_user_clients_responses_are_bounded_like_the_sdks() {
     );
     let server = RawServer::start(move |_, _| Reply::json("200 OK", &big)).await;
     let client = builder_for(&server.url)
-        .http_client(
-            blaxel_jobs::raw::tls::http_client_builder()
-                .build()
-                .unwrap(),
-        )
+        .http_client(HttpClient::build(|b| b).unwrap())
         .max_response_body(1024)
         .build()
         .unwrap();
@@ -123,11 +163,7 @@ async fn a_user_clients_responses_are_bounded_like_the_sdks() {
 async fn a_user_client_without_a_timeout_gets_the_sdks_attempt_timeout() {
     let silent = RawServer::silent().await;
     let client = builder_for(&silent.url)
-        .http_client(
-            blaxel_jobs::raw::tls::http_client_builder()
-                .build()
-                .unwrap(),
-        )
+        .http_client(HttpClient::build(|b| b).unwrap())
         .retry(blaxel_jobs::RetryConfig::disabled())
         .timeout(Duration::from_secs(5))
         .build()

@@ -34,6 +34,8 @@ pub enum ErrorCode {
     UsageLimitExceeded,
     /// `POLICY_VIOLATION`: A policy of the workspace forbids the request.
     PolicyViolation,
+    /// `REQUEST_ENTITY_TOO_LARGE`: The request body is larger than the platform accepts (413); sending it again cannot succeed.
+    RequestEntityTooLarge,
     /// A value that this version of the SDK does not know.
     Unknown(UnknownValue),
 }
@@ -51,6 +53,7 @@ impl ErrorCode {
         "BAD_REQUEST",
         "USAGE_LIMIT_EXCEEDED",
         "POLICY_VIOLATION",
+        "REQUEST_ENTITY_TOO_LARGE",
     ];
     /// The value as sent on the wire.
     pub fn as_str(&self) -> &str {
@@ -66,6 +69,7 @@ impl ErrorCode {
             Self::BadRequest => "BAD_REQUEST",
             Self::UsageLimitExceeded => "USAGE_LIMIT_EXCEEDED",
             Self::PolicyViolation => "POLICY_VIOLATION",
+            Self::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
             Self::Unknown(v) => v.as_str(),
         }
     }
@@ -84,6 +88,7 @@ impl ErrorCode {
             "BAD_REQUEST" => Some(Self::BadRequest),
             "USAGE_LIMIT_EXCEEDED" => Some(Self::UsageLimitExceeded),
             "POLICY_VIOLATION" => Some(Self::PolicyViolation),
+            "REQUEST_ENTITY_TOO_LARGE" => Some(Self::RequestEntityTooLarge),
             _ => None,
         }
             .or_else(|| {
@@ -119,6 +124,9 @@ impl ErrorCode {
                 }
                 if s.eq_ignore_ascii_case("POLICY_VIOLATION") {
                     return Some(Self::PolicyViolation);
+                }
+                if s.eq_ignore_ascii_case("REQUEST_ENTITY_TOO_LARGE") {
+                    return Some(Self::RequestEntityTooLarge);
                 }
                 None
             })

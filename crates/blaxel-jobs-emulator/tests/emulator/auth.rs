@@ -222,3 +222,98 @@ async fn workspaces_are_isolated() {
     assert_eq!(h.emu.job_names("beta"), vec!["shared-name"]);
     assert!(h.emu.job_names("gamma").is_empty());
 }
+
+/// One raw request (so that any `Host` can be sent); answers the status
+/// line and the whole answer.
+async fn with_host(h: &H, host: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(h.emu.local_addr())
+        .await
+        .unwrap();
+    let req = format!(
+        "GET /v0/jobs HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+         X-Blaxel-Workspace: w\r\nBlaxel-Version: {V2}\r\nConnection: close\r\n\r\n",
+        h.emu.api_key()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    let line = answer.lines().next().unwrap_or_default().to_owned();
+    (line, answer)
+}
+
+/// A web page that rebinds its own domain to 127.0.0.1 makes the browser
+/// send requests addressed to that domain: they are refused. Loopback
+/// names and addresses, and names the user allowed, are answered.
+#[tokio::test]
+async fn only_requests_addressed_to_loopback_or_an_allowed_name_are_answered() {
+    let h = H::with(
+        EmulatorConfig::default()
+            .clock(Clock::Manual)
+            .allowed_host("dev.box"),
+    )
+    .await;
+    let port = h.emu.local_addr().port();
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_owned(),
+        format!("localhost.evil.example:{port}"),
+        format!("10.0.0.1:{port}"),
+    ] {
+        let (line, answer) = with_host(&h, &host).await;
+        assert!(line.starts_with("HTTP/1.1 403"), "{host}: {answer}");
+        assert!(answer.contains("host_not_allowed"), "{answer}");
+        assert!(answer.contains("--allowed-host"), "{answer}");
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        format!("app.localhost:{port}"),
+        format!("DEV.box:{port}"),
+    ] {
+        let (line, answer) = with_host(&h, &host).await;
+        assert!(line.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+    }
+}
+
+/// Where tasks run for real, the well-known default key and client secret
+/// are replaced by random ones; a key set by the user is kept.
+#[tokio::test]
+async fn where_commands_run_the_well_known_credentials_are_not_accepted() {
+    let manual = || EmulatorConfig::default().clock(Clock::Manual);
+    for config in [
+        manual().task_command("job", "true"),
+        manual().run_local_images(true),
+    ] {
+        let h = H::with(config).await;
+        let key = h.emu.api_key().to_owned();
+        assert_ne!(key, "emulator-api-key");
+        assert!(key.len() >= 32, "{key}");
+        assert_ne!(h.emu.client_secret(), "emulator-secret");
+        let r = send(
+            h.bare(Method::GET, "/jobs")
+                .bearer_auth("emulator-api-key")
+                .header("X-Blaxel-Workspace", "w"),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.text);
+        let basic = STANDARD.encode("emulator-client:emulator-secret");
+        let r = send(
+            h.bare(Method::POST, "/oauth/token")
+                .header("Authorization", format!("Basic {basic}"))
+                .json(&json!({"grant_type": "client_credentials"})),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert_eq!(h.get("/jobs").await.status, 200, "the new key works");
+    }
+    let h = H::with(manual().task_command("job", "true").api_key("mine")).await;
+    assert_eq!(h.emu.api_key(), "mine");
+    let h = H::manual().await;
+    assert_eq!(
+        h.emu.api_key(),
+        "emulator-api-key",
+        "no commands, no change"
+    );
+}

@@ -206,6 +206,57 @@ async fn secret_values_are_masked_unless_asked_for() {
 }
 
 #[tokio::test]
+async fn show_secrets_needs_the_admin_role() {
+    let h = H::with(
+        blaxel_jobs_emulator::EmulatorConfig::default()
+            .clock(blaxel_jobs_emulator::Clock::Manual)
+            .member_api_key("member-key"),
+    )
+    .await;
+    h.create_job(
+        "sec",
+        json!({"runtime": {"envs": [{"name": "API_TOKEN", "value": "tok-123", "secret": true}]}}),
+    )
+    .await;
+    let as_member = |path: &str| {
+        h.bare(reqwest::Method::GET, path)
+            .bearer_auth("member-key")
+            .header("X-Blaxel-Workspace", "test-ws")
+            .header("Blaxel-Version", crate::common::V2)
+    };
+    let r = crate::common::send(as_member("/jobs/sec?show_secrets=true")).await;
+    let error = r.api_error(403, "FORBIDDEN");
+    assert!(error.contains("admin role"), "{error}");
+    assert!(!r.text.contains("tok-123"));
+    // Masked, the member may read it; the admin may read it in clear.
+    let masked = crate::common::send(as_member("/jobs/sec"))
+        .await
+        .expect(200);
+    assert_eq!(env(&masked, "API_TOKEN")["value"], "***");
+    let shown = h.get("/jobs/sec?show_secrets=true").await.expect(200);
+    assert_eq!(env(&shown, "API_TOKEN")["value"], "tok-123");
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_keep_masked_secrets_stores_the_mask() {
+    let h = H::with(
+        blaxel_jobs_emulator::EmulatorConfig::default()
+            .clock(blaxel_jobs_emulator::Clock::Manual)
+            .keep_masked_secrets(false),
+    )
+    .await;
+    h.create_job(
+        "sec",
+        json!({"runtime": {"envs": [{"name": "API_TOKEN", "value": "tok-123", "secret": true}]}}),
+    )
+    .await;
+    let got = h.get("/jobs/sec").await.expect(200);
+    h.put("/jobs/sec", got).await.expect(200);
+    let shown = h.get("/jobs/sec?show_secrets=true").await.expect(200);
+    assert_eq!(env(&shown, "API_TOKEN")["value"], "***");
+}
+
+#[tokio::test]
 async fn triggers_get_ids_and_callback_secrets() {
     let h = H::manual().await;
     let job = h

@@ -10,6 +10,7 @@ mod binary;
 mod client;
 mod concurrency;
 mod connections;
+mod device_login;
 mod executions;
 mod faults;
 mod jobs;
@@ -17,6 +18,8 @@ mod jobs;
 mod local;
 mod newer_fields;
 mod pagination;
+#[cfg(target_os = "linux")]
+mod processes;
 mod retention;
 mod validation;
 mod versions;

@@ -1,6 +1,6 @@
 //! Requests that break the document get 400s naming the field.
 
-use crate::common::{H, send};
+use crate::common::{H, Resp, send};
 use blaxel_jobs_emulator::{Clock, EmulatorConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -107,10 +107,7 @@ async fn oversized_bodies_get_413() {
     )
     .await;
     let big = json!({"metadata": {"name": "big", "displayName": "x".repeat(2000)}, "spec": {}});
-    let msg = h
-        .post("/jobs", big)
-        .await
-        .api_error(413, "payload_too_large");
+    let msg = too_large(&h.post("/jobs", big).await);
     assert!(msg.contains("1024"), "{msg}");
     // Just under the limit is processed (and here fails validation instead).
     let fits = json!({"metadata": {"name": "big", "displayName": "x".repeat(900)}, "spec": {}});
@@ -127,9 +124,41 @@ async fn oversized_bodies_get_413() {
             .body(huge),
     )
     .await;
-    r.api_error(413, "payload_too_large");
+    too_large(&r);
     // The server is fine afterwards.
     assert_eq!(h.get("/jobs").await.status, 200);
+}
+
+/// Asserts Blaxel's answer to an oversized body: 413 from the platform,
+/// `REQUEST_ENTITY_TOO_LARGE`; returns its message.
+fn too_large(r: &Resp) -> String {
+    let body = r.expect(413);
+    assert_eq!(body["error"]["code"], "REQUEST_ENTITY_TOO_LARGE", "{body}");
+    assert_eq!(body["error"]["origin"], "platform", "{body}");
+    assert_eq!(body["error"]["status"], 413, "{body}");
+    assert_eq!(r.header("x-blaxel-source"), Some("platform"));
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A body far larger than the limit (and than what the server used to read
+/// of it) still gets its 413, never a reset connection: the server reads
+/// it to the end before answering.
+#[tokio::test]
+async fn a_body_of_tens_of_megabytes_gets_413_not_a_reset() {
+    let h = H::manual().await;
+    let huge = format!(r#"{{"tasks": [{{"blob": "{}"}}]}}"#, "z".repeat(40 << 20));
+    for _ in 0..3 {
+        let r = send(
+            h.req(Method::POST, "/jobs/none/executions")
+                .header("Content-Type", "application/json")
+                .body(huge.clone()),
+        )
+        .await;
+        too_large(&r);
+    }
 }
 
 #[tokio::test]

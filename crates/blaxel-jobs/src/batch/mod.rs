@@ -29,11 +29,16 @@
 //! # Chunks and their ids
 //!
 //! Tasks are read lazily, [`chunk_size`](Batch::chunk_size) at a time
-//! (default [`DEFAULT_CHUNK_SIZE`]), and each chunk becomes one execution
-//! whose `executionId` is `<batch id>-<chunk index>`. At most
-//! [`concurrency`](Batch::concurrency) chunks (default
-//! [`DEFAULT_CONCURRENCY`]) are being created at once, so the client holds
-//! at most that many chunks in memory whatever the number of tasks.
+//! (default [`DEFAULT_CHUNK_SIZE`], at most [`MAX_CHUNK_SIZE`]), and each
+//! chunk becomes one execution whose `executionId` is
+//! `<batch id>-<chunk index>`. At most [`concurrency`](Batch::concurrency)
+//! chunks (default [`DEFAULT_CONCURRENCY`]) are being created at once, so
+//! the client holds at most that many chunks in memory whatever the number
+//! of tasks; a chunk holds the tasks read, whatever the chunk size. Each
+//! task is serialized once, when its chunk is cut, and refused
+//! ([`Error::InvalidInput`] naming it) if it is not a JSON object or nests
+//! deeper than the API takes (125 levels of arrays and objects, its own
+//! object included).
 //!
 //! # Resuming
 //!
@@ -49,21 +54,48 @@
 //! forgets finished executions after its retention period; a chunk resumed
 //! after that runs again.
 //!
-//! # Back-pressure
+//! # Back-pressure, outages, and answers that end a submission
 //!
-//! A create answered 429 (a workspace at capacity with `allowQueue: false`,
-//! or rate limiting) or with Blaxel's "maximum parallel executions" message
-//! is retried with the same id after an exponential backoff (from 1 s,
-//! doubling, at most [`max_backoff`](Batch::max_backoff), honouring
-//! `Retry-After`), for as long as it takes: back-pressure alone never fails
-//! a batch. A 400 saying the execution can never fit does.
+//! Each create is sent once by the client (its own retries are turned off
+//! for it) and the batch decides what comes next, so that retries never
+//! nest:
+//!
+//! - Back-pressure, a create answered 429 (a workspace at capacity with
+//!   `allowQueue: false`, or rate limiting) or with Blaxel's "maximum
+//!   parallel executions" message, is waited out for as long as it takes,
+//!   and the create is sent again with the same id: back-pressure alone
+//!   never fails a batch.
+//! - Failures that may pass (a connection error, a timeout, 408, 500, 502,
+//!   503, 504, or a success whose answer cannot be read) are retried the
+//!   same way for as long as the batch's [`patience`](Batch::patience)
+//!   (default [`DEFAULT_PATIENCE`], 5 minutes): a run of such failures of
+//!   one chunk that lasts longer ends the submission with the last one. An
+//!   answer of back-pressure in between ends the run.
+//! - Anything else ends the submission at once: 400 (such as an execution
+//!   that can never fit), 401, 403, 404, 413 (a chunk's body larger than the
+//!   server takes), a redirect.
+//!
+//! Waits start at 1 s and double, up to [`max_backoff`](Batch::max_backoff),
+//! and are at least the server's `Retry-After` (capped the same way). Each
+//! is reported (through [`on_progress`](Batch::on_progress) and tracing)
+//! before it starts. Every attempt at a chunk carries the same
+//! `executionId` and message `id`: a create whose answer was lost is never
+//! a second execution. A submission that ends with an error reports which
+//! chunk, as [`Error::Chunk`] (its index, execution id and tasks), and the
+//! chunks created before it stay: submitting again resumes.
 //!
 //! # Waiting and triage
 //!
 //! [`BatchRun::wait_until_done`] lists the job's executions filtered to the
-//! batch (`q` set to the batch id, up to 100 per page) on each poll, rather
-//! than reading each execution, and sums their task statistics into a
-//! [`Progress`]. Only executions whose id is one of the batch's chunk ids
+//! batch (`q` set to the batch id) on each poll, rather than reading each
+//! execution, and sums their task statistics into a [`Progress`]. The same
+//! listing finds the chunks that exist when resuming, and the executions
+//! with failures. A server may answer each execution with its tasks (the
+//! emulator does; Blaxel stores large task lists apart), so each page asks
+//! for as many executions as keep it near 1,000 listed tasks, judged by the
+//! executions seen so far, and for 100 (the most the API gives) when they
+//! come without their tasks: listing costs no more memory than
+//! submitting. Only executions whose id is one of the batch's chunk ids
 //! are counted, so a server that filters loosely (or not at all) costs more
 //! pages, never wrong counts. Task parameters are
 //! not returned by the API once an execution is created, so
@@ -75,19 +107,25 @@
 //! # Observability
 //!
 //! Events have the target `blaxel_jobs::batch`: one per chunk created or
-//! skipped (debug), one per back-off (info), and one per finished
-//! submission (info).
+//! skipped (debug), one per back-off (info), one per retry after a failure
+//! that may pass (warn), one when patience runs out (warn), and one per
+//! finished submission (info).
 
+mod chunks;
+mod create;
 mod id;
+mod listing;
 mod progress;
 mod triage;
 
+pub use chunks::MAX_CHUNK_SIZE;
 pub use id::MAX_BATCH_ID_LEN;
 pub use progress::{Progress, WaitUntilDone};
 pub use triage::{FailedTask, with_params};
 
 use crate::Client;
-use crate::error::{ApiError, Error, InvalidInput};
+use crate::error::{Error, InvalidInput};
+use chunks::Chunk;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -104,20 +142,12 @@ pub const DEFAULT_CHUNK_SIZE: usize = 500;
 /// Default number of creates in flight at once: 4.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
-/// Default longest wait between two attempts at a chunk refused for
-/// back-pressure: 30 s.
+/// Default longest wait between two attempts at a chunk: 30 s.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Executions per list page: 100 (the most the API gives), fewer for large
-/// chunks, so that a page holds at most about 50,000 tasks where a server
-/// answers executions with their tasks (the emulator does; Blaxel stores
-/// large task lists apart), and stays far below the SDK's response size
-/// limit.
-fn page_size(chunk_size: usize) -> u32 {
-    u32::try_from(50_000 / chunk_size.max(1))
-        .unwrap_or(100)
-        .clamp(1, 100)
-}
+/// Default patience with failures that may pass: 5 minutes (see
+/// [`Batch::patience`]).
+pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(5 * 60);
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
@@ -152,6 +182,7 @@ pub struct Batch<'a, S> {
     concurrency: usize,
     allow_queue: Option<bool>,
     max_backoff: Duration,
+    patience: Duration,
     on_progress: Option<ProgressFn<'a>>,
 }
 
@@ -164,6 +195,7 @@ impl<S> std::fmt::Debug for Batch<'_, S> {
             .field("concurrency", &self.concurrency)
             .field("allow_queue", &self.allow_queue)
             .field("max_backoff", &self.max_backoff)
+            .field("patience", &self.patience)
             .finish_non_exhaustive()
     }
 }
@@ -190,6 +222,7 @@ where
             concurrency: DEFAULT_CONCURRENCY,
             allow_queue: None,
             max_backoff: DEFAULT_MAX_BACKOFF,
+            patience: DEFAULT_PATIENCE,
             on_progress: None,
         }
     }
@@ -202,8 +235,10 @@ where
         self
     }
 
-    /// Tasks per execution (default [`DEFAULT_CHUNK_SIZE`]; 0 counts as 1).
-    /// Resuming needs the same chunk size as the first submission.
+    /// Tasks per execution (default [`DEFAULT_CHUNK_SIZE`]; 0 counts as 1;
+    /// more than [`MAX_CHUNK_SIZE`] makes [`submit`](Self::submit) fail with
+    /// [`Error::InvalidInput`] before anything is read or sent). Resuming
+    /// needs the same chunk size as the first submission.
     pub fn chunk_size(mut self, size: usize) -> Self {
         self.chunk_size = size.max(1);
         self
@@ -225,15 +260,28 @@ where
         self
     }
 
-    /// Longest wait between two attempts at a chunk refused for
-    /// back-pressure (default [`DEFAULT_MAX_BACKOFF`]).
+    /// Longest wait between two attempts at a chunk (default
+    /// [`DEFAULT_MAX_BACKOFF`]).
     pub fn max_backoff(mut self, max: Duration) -> Self {
         self.max_backoff = max;
         self
     }
 
+    /// How long a chunk keeps being sent again while it fails in ways that
+    /// may pass (a connection error, a timeout, 408, 500, 502, 503, 504, a
+    /// success whose answer cannot be read), from the first failure of a
+    /// run of them (default [`DEFAULT_PATIENCE`], 5 minutes). A retry whose
+    /// wait would end later is not made: the submission ends with the last
+    /// failure, as [`Error::Chunk`]. `Duration::ZERO` ends it at the first
+    /// such failure. Back-pressure is waited out whatever this is, and the
+    /// same id is sent every time, so a retry never creates a chunk twice.
+    pub fn patience(mut self, patience: Duration) -> Self {
+        self.patience = patience;
+        self
+    }
+
     /// Called after each chunk is created or skipped and after each
-    /// back-off, with the counts so far.
+    /// back-off or retry, with the counts so far.
     pub fn on_progress(mut self, f: impl FnMut(&Progress) + Send + 'a) -> Self {
         self.on_progress = Some(Box::new(f));
         self
@@ -241,9 +289,14 @@ where
 
     /// Submits every chunk not yet created, and answers once all are.
     ///
-    /// A task that does not serialize to a JSON object ends the submission
-    /// with [`Error::InvalidInput`] naming its index; chunks created before
-    /// stay, and submitting again with the same id resumes.
+    /// A chunk size above [`MAX_CHUNK_SIZE`] is [`Error::InvalidInput`]
+    /// before anything is read or sent. A task that does not serialize to a
+    /// JSON object, or nests deeper than the API takes, ends the submission
+    /// with [`Error::InvalidInput`] naming its index; a chunk that cannot
+    /// be created ends it with [`Error::Chunk`] naming the chunk (see
+    /// [the module](self#back-pressure-outages-and-answers-that-end-a-submission)).
+    /// Chunks created before stay, and submitting again with the same id
+    /// resumes.
     pub async fn submit(self) -> Result<Submitted<'a>, Error> {
         let Batch {
             client,
@@ -254,8 +307,10 @@ where
             concurrency,
             allow_queue,
             max_backoff,
+            patience,
             mut on_progress,
         } = self;
+        chunks::check_size(chunk_size)?;
         let batch_id = match id {
             Some(id) => {
                 id::check(&id)?;
@@ -269,27 +324,31 @@ where
             ..Progress::default()
         };
         let existing = &existing;
-        let chunks = tasks
-            .chunks(chunk_size)
+        let chunks = chunks::read(tasks, chunk_size)
             .enumerate()
-            .map(move |(i, items)| cut(i as u64, items, chunk_size, existing));
-        let (backed_off, mut backoffs) = tokio::sync::mpsc::unbounded_channel();
-        let ctx = ChunkContext {
+            .map(move |(i, items)| chunks::cut(i as u64, items, chunk_size, existing));
+        let (events, mut reported) = tokio::sync::mpsc::unbounded_channel();
+        let ctx = create::ChunkContext {
             client,
             job: &job,
             batch_id: &batch_id,
             allow_queue,
             max_backoff,
-            backed_off,
+            patience,
+            events,
         };
         let ctx = &ctx;
         let results = chunks
             .map(|chunk| async move {
                 match chunk {
                     Ok(Chunk::Existing { index, tasks }) => Ok((index, tasks, Outcome::Skipped)),
-                    Ok(Chunk::New { index, tasks }) => {
+                    Ok(Chunk::New {
+                        index,
+                        first_task,
+                        tasks,
+                    }) => {
                         let n = tasks.len() as u64;
-                        ctx.create(index, tasks)
+                        ctx.create(index, first_task, tasks)
                             .await
                             .map(|outcome| (index, n, outcome))
                     }
@@ -301,18 +360,21 @@ where
         let mut created_chunks = 0u64;
         let mut skipped_chunks = 0u64;
         loop {
-            // Back-offs first, so that each is reported before the chunk
-            // that met it is tried again.
+            // Back-offs and retries first, so that each is reported before
+            // the chunk that met it is tried again.
             let next = std::future::poll_fn(|cx| {
-                if let Poll::Ready(Some(())) = backoffs.poll_recv(cx) {
-                    return Poll::Ready(Next::BackedOff);
+                if let Poll::Ready(Some(event)) = reported.poll_recv(cx) {
+                    return Poll::Ready(Next::Waited(event));
                 }
                 results.poll_next_unpin(cx).map(Next::Chunk)
             })
             .await;
             let result = match next {
-                Next::BackedOff => {
-                    progress.backoffs += 1;
+                Next::Waited(event) => {
+                    match event {
+                        Event::BackedOff => progress.backoffs += 1,
+                        Event::Retried => progress.retries += 1,
+                    }
                     if let Some(f) = on_progress.as_mut() {
                         f(&progress);
                     }
@@ -343,7 +405,7 @@ where
         drop(results);
         tracing::info!(target: "blaxel_jobs::batch", batch = %batch_id, chunks = progress.chunks,
             created = created_chunks, skipped = skipped_chunks, tasks = progress.tasks,
-            backoffs = progress.backoffs, "batch submitted");
+            backoffs = progress.backoffs, retries = progress.retries, "batch submitted");
         Ok(Submitted {
             run: BatchRun {
                 client,
@@ -385,7 +447,7 @@ impl<'a> Submitted<'a> {
     }
 
     /// The counts at the end of the submission (`tasks`, `submitted`,
-    /// `skipped`, `chunks`, `backoffs`).
+    /// `skipped`, `chunks`, `backoffs`, `retries`).
     pub fn progress(&self) -> &Progress {
         &self.progress
     }
@@ -405,7 +467,8 @@ pub struct BatchRun<'a> {
 
 impl<'a> BatchRun<'a> {
     /// The batch `id` of job `job`, submitted with `chunk_size` tasks per
-    /// chunk (needed to tell each failed task's index in the batch).
+    /// chunk (needed to tell each failed task's index in the batch; at
+    /// most [`MAX_CHUNK_SIZE`]).
     pub fn new(
         client: &'a Client,
         job: impl Into<String>,
@@ -414,6 +477,7 @@ impl<'a> BatchRun<'a> {
     ) -> Result<Self, Error> {
         let id = id.into();
         id::check(&id)?;
+        chunks::check_size(chunk_size)?;
         Ok(BatchRun {
             client,
             job: job.into(),
@@ -494,13 +558,14 @@ impl<'a> BatchRun<'a> {
         .chunk_size(self.chunk_size))
     }
 
+    /// The listing of the batch's executions, without its page size (see
+    /// [`listing`]).
     pub(crate) fn list(&self) -> crate::ListJobExecutions<'a> {
         self.client
             .job(self.job.clone())
             .executions()
             .list()
             .q(self.id.clone())
-            .limit(page_size(self.chunk_size))
     }
 
     pub(crate) fn client(&self) -> &'a Client {
@@ -527,277 +592,37 @@ async fn existing_chunks(
         chunks: None,
     };
     let mut bits = Vec::new();
-    let mut pages = std::pin::pin!(run.list().into_pages());
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => {
-                for e in &page.data {
-                    if let Some(i) = e.metadata.id.as_deref().and_then(|id| run.chunk_of(id)) {
-                        set_bit(&mut bits, i);
-                    }
-                }
-            }
-            // A job without executions yet, or one just created.
-            Err(e) if e.is_not_found() => break,
-            Err(e) => return Err(e),
+    let found = listing::each_execution(&run, |e| {
+        if let Some(i) = e.metadata.id.as_deref().and_then(|id| run.chunk_of(id)) {
+            chunks::set_bit(&mut bits, i);
         }
+    })
+    .await;
+    match found {
+        Ok(()) => Ok(bits),
+        // A job without executions yet, or one just created.
+        Err(e) if e.is_not_found() => Ok(bits),
+        Err(e) => Err(e),
     }
-    Ok(bits)
-}
-
-/// Sets bit `i`, growing the set; indices beyond 2^32 chunks (4 × 10^12
-/// tasks at the smallest chunk size) are not recorded and get created again
-/// idempotently.
-fn set_bit(bits: &mut Vec<u64>, i: u64) {
-    if i >= 1 << 32 {
-        return;
-    }
-    let (word, bit) = ((i / 64) as usize, i % 64);
-    if bits.len() <= word {
-        bits.resize(word + 1, 0);
-    }
-    bits[word] |= 1 << bit;
-}
-
-fn has_bit(bits: &[u64], i: u64) -> bool {
-    usize::try_from(i / 64)
-        .ok()
-        .and_then(|w| bits.get(w))
-        .is_some_and(|w| w & (1 << (i % 64)) != 0)
-}
-
-enum Chunk {
-    New {
-        index: u64,
-        tasks: Vec<Map<String, Value>>,
-    },
-    Existing {
-        index: u64,
-        tasks: u64,
-    },
-}
-
-/// Chunk `index` of `size` tasks, from its tasks `items`: serialized when
-/// it is to be created, only counted when it exists already.
-fn cut<T: Serialize>(
-    index: u64,
-    items: Vec<T>,
-    size: usize,
-    existing: &[u64],
-) -> Result<Chunk, InvalidInput> {
-    if has_bit(existing, index) {
-        return Ok(Chunk::Existing {
-            index,
-            tasks: items.len() as u64,
-        });
-    }
-    let first = index.saturating_mul(size as u64);
-    let mut tasks = Vec::with_capacity(items.len());
-    for (i, task) in items.into_iter().enumerate() {
-        let at = || format!("tasks[{}]", first.saturating_add(i as u64));
-        match serde_json::to_value(task) {
-            Ok(Value::Object(map)) => tasks.push(map),
-            Ok(other) => {
-                return Err(InvalidInput::at_field(
-                    at(),
-                    format!(
-                        "a task must be a JSON object, not {}",
-                        crate::error::Clip(&other.to_string(), 64)
-                    ),
-                ));
-            }
-            Err(e) => {
-                return Err(InvalidInput::at_field(
-                    at(),
-                    format!("cannot serialize the task: {e}"),
-                ));
-            }
-        }
-    }
-    Ok(Chunk::New { index, tasks })
 }
 
 /// What the submission loop wakes up for.
 enum Next<R> {
-    BackedOff,
+    Waited(Event),
     Chunk(Option<R>),
+}
+
+/// A wait a chunk's create reported, before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    /// Refused for back-pressure.
+    BackedOff,
+    /// Failed in a way that may pass.
+    Retried,
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
     Created,
     Skipped,
-}
-
-struct ChunkContext<'c> {
-    client: &'c Client,
-    job: &'c str,
-    batch_id: &'c str,
-    allow_queue: Option<bool>,
-    max_backoff: Duration,
-    /// Told of each back-off, for progress.
-    backed_off: tokio::sync::mpsc::UnboundedSender<()>,
-}
-
-impl ChunkContext<'_> {
-    /// Creates chunk `index`, backing off for as long as the workspace
-    /// pushes back.
-    async fn create(&self, index: u64, tasks: Vec<Map<String, Value>>) -> Result<Outcome, Error> {
-        let execution_id = id::chunk(self.batch_id, index);
-        let request = crate::types::CreateJobExecutionRequest {
-            execution_id: Some(execution_id.clone()),
-            tasks,
-            allow_queue: self.allow_queue,
-            ..Default::default()
-        };
-        let job = self.client.job(self.job);
-        let create = job.executions().create().request(request);
-        let mut backoffs = 0u64;
-        loop {
-            match create.clone().send().await {
-                Ok(_) => return Ok(Outcome::Created),
-                Err(Error::Api(e)) if e.status.as_u16() == 409 => {
-                    self.already_created(&execution_id, *e).await?;
-                    return Ok(Outcome::Skipped);
-                }
-                Err(Error::Api(e)) if is_back_pressure(&e) => {
-                    let delay = backoff(backoffs, e.retry_after, self.max_backoff);
-                    backoffs += 1;
-                    // The receiver lives as long as the submission.
-                    let _ = self.backed_off.send(());
-                    tracing::info!(target: "blaxel_jobs::batch", batch = %self.batch_id,
-                        chunk = index, status = e.status.as_u16(), delay_ms = delay.as_millis() as u64,
-                        "workspace at capacity; backing off");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// A 409 for a derived id: the chunk exists if the execution read back
-    /// is shown to be this job's.
-    async fn already_created(&self, execution_id: &str, error: ApiError) -> Result<(), Error> {
-        let job = self.client.job(self.job);
-        let (found, current) =
-            futures_util::future::join(job.execution(execution_id).get().send(), job.get().send())
-                .await;
-        let (found, reason) = match (found, current) {
-            (Ok(found), Ok(current)) => {
-                let verdict = crate::reconcile::started_by_this_request(
-                    &found,
-                    &current,
-                    execution_id,
-                    self.job,
-                    self.client.config().workspace(),
-                );
-                match verdict {
-                    Ok(()) => return Ok(()),
-                    Err(reason) => (Some(found), reason),
-                }
-            }
-            (Err(e), _) => (None, format!("the execution could not be read ({e})")),
-            (Ok(found), Err(e)) => (Some(found), format!("the job could not be read ({e})")),
-        };
-        Err(Error::ExecutionConflict(Box::new(
-            crate::error::ExecutionConflict {
-                execution_id: execution_id.to_owned(),
-                error,
-                found,
-                reason,
-            },
-        )))
-    }
-}
-
-/// Whether an answer only says "not now": 429, or Blaxel's message for a
-/// workspace at its limit of parallel executions, whatever the status.
-pub(crate) fn is_back_pressure(e: &ApiError) -> bool {
-    e.status.as_u16() == 429
-        || e.message
-            .as_deref()
-            .into_iter()
-            .chain(e.code.as_ref().map(|c| c.as_str()))
-            .any(|m| {
-                m.to_ascii_lowercase()
-                    .contains("maximum parallel executions")
-            })
-}
-
-/// The wait before attempt `n + 1`: 1 s doubling, at most `max`, and at
-/// least the server's `Retry-After` (also capped at `max`).
-fn backoff(n: u64, retry_after: Option<Duration>, max: Duration) -> Duration {
-    let exp = Duration::from_secs(1).saturating_mul(1u32 << n.min(16));
-    exp.max(retry_after.unwrap_or_default()).min(max)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_honours_retry_after_and_is_capped() {
-        let max = Duration::from_secs(30);
-        assert_eq!(backoff(0, None, max), Duration::from_secs(1));
-        assert_eq!(backoff(3, None, max), Duration::from_secs(8));
-        assert_eq!(backoff(60, None, max), max);
-        assert_eq!(
-            backoff(0, Some(Duration::from_secs(5)), max),
-            Duration::from_secs(5)
-        );
-        assert_eq!(backoff(0, Some(Duration::MAX), max), max);
-    }
-
-    #[test]
-    fn list_pages_shrink_for_large_chunks() {
-        assert_eq!(page_size(500), 100);
-        assert_eq!(page_size(1), 100);
-        assert_eq!(page_size(0), 100);
-        assert_eq!(page_size(5_000), 10);
-        assert_eq!(page_size(usize::MAX), 1);
-    }
-
-    #[test]
-    fn bits_record_chunks() {
-        let mut bits = Vec::new();
-        for i in [0, 63, 64, 1000] {
-            set_bit(&mut bits, i);
-        }
-        set_bit(&mut bits, u64::MAX);
-        for i in 0..1100 {
-            assert_eq!(has_bit(&bits, i), [0, 63, 64, 1000].contains(&i), "{i}");
-        }
-        assert!(!has_bit(&bits, u64::MAX));
-        assert_eq!(bits.len(), 1000 / 64 + 1);
-    }
-
-    #[test]
-    fn chunks_are_serialized_or_only_counted_when_they_exist() {
-        let mut existing = Vec::new();
-        set_bit(&mut existing, 1);
-        let tasks = || vec![serde_json::json!({"i": 0}); 3];
-        let summary = |c: Chunk| match c {
-            Chunk::New { index, tasks } => (index, tasks.len() as u64, true),
-            Chunk::Existing { index, tasks } => (index, tasks, false),
-        };
-        assert_eq!(
-            summary(cut(0, tasks(), 3, &existing).unwrap()),
-            (0, 3, true)
-        );
-        assert_eq!(
-            summary(cut(1, tasks(), 3, &existing).unwrap()),
-            (1, 3, false)
-        );
-        assert_eq!(
-            summary(cut(2, vec![serde_json::json!({})], 3, &existing).unwrap()),
-            (2, 1, true)
-        );
-    }
-
-    #[test]
-    fn a_task_that_is_not_an_object_is_named_by_its_index_in_the_batch() {
-        let items = vec![serde_json::json!({}), serde_json::json!(3)];
-        let e = cut(2, items, 10, &[]).err().unwrap();
-        assert!(e.to_string().contains("tasks[21]"), "{e}");
-    }
 }

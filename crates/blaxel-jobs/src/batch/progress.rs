@@ -2,11 +2,10 @@
 
 use super::BatchRun;
 use crate::error::{Error, WaitTimeout};
-use futures_util::StreamExt;
 use std::time::Duration;
 
 /// Aggregate counts of a batch. While submitting, `chunks`, `tasks`,
-/// `submitted`, `skipped` and `backoffs` grow; while waiting, the task
+/// `submitted`, `skipped`, `backoffs` and `retries` grow; while waiting, the task
 /// counts (`queued` to `retried`) are the sums over the batch's executions
 /// at the last poll, and `executions` and `ended` count them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +23,10 @@ pub struct Progress {
     pub skipped: u64,
     /// Times a create was refused for back-pressure and waited.
     pub backoffs: u64,
+    /// Times a create failed in a way that may pass (a connection error, a
+    /// timeout, 408 or a 5xx, an unreadable answer) and was sent again
+    /// after a wait (see [`Batch::patience`](super::Batch::patience)).
+    pub retries: u64,
     /// Executions of the batch seen at the last poll.
     pub executions: u64,
     /// Of those, the ones that have ended.
@@ -70,8 +73,8 @@ impl Progress {
 }
 
 /// A waiter for a whole batch: polls the batch's executions with
-/// ListJobExecutions (filtered to the batch, up to 100 per page) until every
-/// chunk has ended. Get one with [`BatchRun::wait_until_done`]; start it
+/// ListJobExecutions (filtered to the batch, pages sized by the tasks they
+/// bring) until every chunk has ended. Get one with [`BatchRun::wait_until_done`]; start it
 /// with [`wait(max_wait)`](Self::wait).
 #[must_use = "a waiter does nothing until it is awaited with .wait(max_wait)"]
 pub struct WaitUntilDone<'a> {
@@ -99,8 +102,10 @@ impl<'a> WaitUntilDone<'a> {
     }
 
     /// Time between two polls of the whole batch (default 10 s). Each poll
-    /// costs one list request per 100 chunks (per fewer, for chunks of more
-    /// than 500 tasks).
+    /// lists the batch's executions: one request per 100 chunks when the
+    /// server answers executions without their tasks, per fewer when it
+    /// includes them (pages hold about 1,000 listed tasks; see
+    /// [the module](super#waiting-and-triage)).
     pub fn poll_interval(mut self, every: Duration) -> Self {
         self.poll = every;
         self
@@ -154,19 +159,17 @@ impl<'a> WaitUntilDone<'a> {
             chunks: self.run.chunks().unwrap_or(0),
             ..Progress::default()
         };
-        let mut pages = std::pin::pin!(self.run.list().into_pages());
-        while let Some(page) = pages.next().await {
-            for e in &page?.data {
-                if e.metadata
-                    .id
-                    .as_deref()
-                    .and_then(|id| self.run.chunk_of(id))
-                    .is_some()
-                {
-                    progress.add(e);
-                }
+        super::listing::each_execution(&self.run, |e| {
+            if e.metadata
+                .id
+                .as_deref()
+                .and_then(|id| self.run.chunk_of(id))
+                .is_some()
+            {
+                progress.add(e);
             }
-        }
+        })
+        .await?;
         Ok(progress)
     }
 }

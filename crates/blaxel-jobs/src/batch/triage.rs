@@ -44,16 +44,8 @@ pub fn with_params<T: Serialize>(
         if next.task_index != i as u64 {
             continue;
         }
-        let params = match serde_json::to_value(task) {
-            Ok(Value::Object(map)) => map,
-            _ => {
-                return Err(InvalidInput::at_field(
-                    format!("tasks[{i}]"),
-                    "a task must serialize to a JSON object",
-                )
-                .into());
-            }
-        };
+        let params = crate::json::to_object(&task, crate::json::EXECUTION_TASK_DEPTH)
+            .map_err(|why| InvalidInput::at_field(format!("tasks[{i}]"), why))?;
         while let Some(t) = wanted.next_if(|t| t.task_index == i as u64) {
             t.params = Some(params.clone());
         }
@@ -64,20 +56,18 @@ pub fn with_params<T: Serialize>(
 pub(super) async fn failed_tasks(run: &BatchRun<'_>) -> Result<Vec<FailedTask>, Error> {
     // The ids of executions with failures first (small), then their tasks.
     let mut chunks = Vec::new();
-    let mut pages = std::pin::pin!(run.list().into_pages());
-    while let Some(page) = pages.next().await {
-        for e in &page?.data {
-            let Some(chunk) = e.metadata.id.as_deref().and_then(|id| run.chunk_of(id)) else {
-                continue;
-            };
-            let ended = e.status.as_ref().is_some_and(|s| s.is_terminal());
-            let succeeded = e.status.as_ref().is_some_and(|s| s.as_str() == "succeeded");
-            let failures = e.stats.as_ref().and_then(|s| s.failure).unwrap_or(0) > 0;
-            if (ended && !succeeded) || failures {
-                chunks.push(chunk);
-            }
+    super::listing::each_execution(run, |e| {
+        let Some(chunk) = e.metadata.id.as_deref().and_then(|id| run.chunk_of(id)) else {
+            return;
+        };
+        let ended = e.status.as_ref().is_some_and(|s| s.is_terminal());
+        let succeeded = e.status.as_ref().is_some_and(|s| s.as_str() == "succeeded");
+        let failures = e.stats.as_ref().and_then(|s| s.failure).unwrap_or(0) > 0;
+        if (ended && !succeeded) || failures {
+            chunks.push(chunk);
         }
-    }
+    })
+    .await?;
     chunks.sort_unstable();
     chunks.dedup();
     let job = run.client().job(run.job());

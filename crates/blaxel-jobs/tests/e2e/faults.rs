@@ -218,3 +218,78 @@ async fn an_html_gateway_page_is_kept_as_the_raw_body() {
     assert!(api.code().is_none());
     assert!(err.to_string().contains("502"), "{err}");
 }
+
+/// A job runs execution `x`, is deleted and created again under the same
+/// name at the same (manual clock) instant; a new create with id `x` loses
+/// its first attempt before the server sees it, and the retry is answered
+/// 409 for the earlier job's execution. Equal times show nothing: it is a
+/// conflict, never a success, for a single create and for a batch's chunk.
+#[tokio::test]
+async fn an_earlier_job_s_execution_under_the_same_id_is_never_taken_for_this_one() {
+    let (emu, client) = common::manual().await;
+    client.jobs().create(common::job("a")).send().await.unwrap();
+    let job = client.job("a");
+    for id in ["x", "b-0"] {
+        job.executions()
+            .create()
+            .execution_id(id)
+            .task(json!({"durationSeconds": 1}))
+            .send()
+            .await
+            .unwrap();
+    }
+    job.delete().send().await.unwrap();
+    client.jobs().create(common::job("a")).send().await.unwrap();
+    let before = emu.executions(WS, "a").len();
+
+    emu.inject(
+        Operation::CreateJobExecution,
+        Fault::DropConnection {
+            after_processing: false,
+        },
+        1,
+    );
+    let err = job
+        .executions()
+        .create()
+        .execution_id("x")
+        .task(json!({"durationSeconds": 1}))
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::ExecutionConflict(c) => {
+            assert_eq!(c.execution_id(), "x");
+            assert_eq!(c.error().attempts(), 2);
+            assert!(
+                c.reason().contains("same time as the job"),
+                "{}",
+                c.reason()
+            );
+        }
+        other => panic!("a false success or another error: {other:?}"),
+    }
+
+    // A batch whose chunk 0 is the earlier job's `b-0`.
+    let err = job
+        .batch([json!({"durationSeconds": 1})])
+        .id("b")
+        .submit()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Chunk(c) => match c.error() {
+            Error::ExecutionConflict(c) => {
+                assert_eq!(c.execution_id(), "b-0");
+                assert!(
+                    c.reason().contains("same time as the job"),
+                    "{}",
+                    c.reason()
+                );
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("a false success or another error: {other:?}"),
+    }
+    assert_eq!(emu.executions(WS, "a").len(), before, "nothing started");
+}

@@ -226,8 +226,8 @@ async fn paging_through_a_thousand_jobs() {
 
 /// A read-modify-write through the emulator: what the SDK's checks used to
 /// refuse (a trailing hyphen, `@hourly`) goes through, `valueFrom` and the
-/// masked secret survive an edit elsewhere, and emptying the env list
-/// really empties it.
+/// secret (read in clear: see `secrets.rs` for masked reads) survive an
+/// edit elsewhere, and emptying the env list really empties it.
 #[tokio::test]
 async fn update_with_changes_only_what_the_edit_changes() {
     let (_emu, client) = common::manual().await;
@@ -255,6 +255,7 @@ async fn update_with_changes_only_what_the_edit_changes() {
     let updated = client
         .job(name)
         .update_with(|job| job.spec.runtime.as_mut().unwrap().memory = Some(2048))
+        .show_secrets(true)
         .send()
         .await
         .unwrap();

@@ -7,4 +7,5 @@ mod concurrency;
 mod faults;
 mod lifecycle;
 mod newer_api;
+mod secrets;
 mod waiters;
