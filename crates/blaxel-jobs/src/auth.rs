@@ -26,7 +26,7 @@ use crate::error::{
     ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, Redirect, ResponseTooLarge,
     TransportError,
 };
-use crate::retry::{Failure, RetryConfig};
+use crate::retry::{Failure, RetryConfig, Verdict, classify};
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use std::fmt;
@@ -407,17 +407,12 @@ impl TokenEndpoint {
             };
             // Fetching a token twice is harmless: retried like an
             // idempotent operation.
-            let delay = Failure::of(&err)
-                .filter(|f| {
-                    crate::retry::may_retry(
-                        blaxel_jobs_client::operations::RetrySafety::Idempotent,
-                        f,
-                    )
-                })
-                .and_then(|f| self.retry.decide(&f, attempt))
-                .filter(|delay| {
-                    deadline.is_none_or(|d| *delay < d.saturating_duration_since(Instant::now()))
-                });
+            let verdict = Failure::of(&err).map_or(Verdict::Final, |f| {
+                classify(blaxel_jobs_client::operations::RetrySafety::Idempotent, &f)
+            });
+            let delay = self.retry.decide(verdict, attempt).filter(|delay| {
+                deadline.is_none_or(|d| *delay < d.saturating_duration_since(Instant::now()))
+            });
             match delay {
                 Some(delay) => {
                     tracing::warn!(attempt, error = %err, "retrying the access token request");

@@ -110,8 +110,11 @@ macro_rules! settings {
 pub(crate) use settings;
 
 /// A request builder of this crate: what its `send()` answers. Every
-/// builder of [`crate::api`] implements it (generated), and so do the
-/// hand-written ones (`update_with`); the blocking client runs any of them.
+/// builder named after an operation ([`GetJob`](crate::GetJob),
+/// [`CreateJobExecution`](crate::CreateJobExecution), …) implements it (the
+/// implementations are generated with the builders), and so does
+/// [`UpdateJobWith`](crate::UpdateJobWith); the blocking client runs any of
+/// them.
 pub trait Request: Sized {
     /// What the request answers.
     type Output;

@@ -202,8 +202,6 @@ mod client;
 pub mod config;
 mod definition;
 mod error;
-#[cfg(test)]
-mod error_envelope_tests;
 mod http_client;
 mod json;
 mod merge;

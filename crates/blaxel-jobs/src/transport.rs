@@ -18,7 +18,7 @@
 use crate::Client;
 use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
 use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
-use crate::retry::{Failure, RetryConfig, may_retry, parse_retry_after};
+use crate::retry::{Failure, RetryConfig, Verdict, classify, parse_retry_after};
 use blaxel_jobs_client::operations::{Operation, OperationBuilder, RetrySafety};
 use blaxel_jobs_client::{ByteStream, ResponseValue};
 use reqwest::StatusCode;
@@ -291,9 +291,8 @@ async fn attempts(
             }
             outcome.attempts = attempt;
             let failure = assess(&result, &span, &mut outcome);
-            let delay = failure
-                .filter(|f| may_retry(safety, f))
-                .and_then(|f| retry.decide(&f, attempt));
+            let verdict = failure.map_or(Verdict::Final, |f| classify(safety, &f));
+            let delay = retry.decide(verdict, attempt);
             // A wait that would end past the deadline is not started: the
             // call ends now with this attempt's answer (which carries any
             // `Retry-After`).

@@ -963,3 +963,58 @@ async fn listing_pages_are_sized_by_the_tasks_they_bring() {
     // as many again after executions of 500 tasks, then 100.
     assert_eq!(*limits.lock().unwrap(), ["2", "2", "100"]);
 }
+
+/// A poll of a batch that fails in a way that may pass (here, two 503s) is
+/// sent once and the wait goes on: the next poll comes on schedule, and the
+/// wait ends with the counts once every chunk has ended. A poll error that
+/// cannot pass (403) ends the wait at once.
+#[tokio::test]
+async fn waiting_for_a_batch_polls_through_errors_that_may_pass() {
+    use blaxel_jobs::raw::operations::Operation;
+    use blaxel_jobs_emulator::Fault;
+    let (emu, client) = emulator(Clock::Scaled(1000.0)).await;
+    let submitted = client
+        .job(JOB)
+        .batch((0..10u64).map(|i| json!({"i": i, "durationSeconds": 1})))
+        .id("through")
+        .chunk_size(5)
+        .submit()
+        .await
+        .unwrap();
+    let before = emu.request_count(Operation::ListJobExecutions);
+    let unavailable = Fault::Status {
+        status: 503,
+        retry_after: None,
+        body: None,
+    };
+    emu.inject(Operation::ListJobExecutions, unavailable, 2);
+    let done = submitted
+        .run()
+        .wait_until_done()
+        .poll_interval(Duration::from_millis(5))
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!((done.executions, done.ended, done.succeeded), (2, 2, 10));
+    // The two failed polls were one request each, then at least one that
+    // answered (one page: the batch's two executions).
+    let polls = emu.request_count(Operation::ListJobExecutions) - before;
+    assert!(polls >= 3, "{polls}");
+
+    let forbidden = Fault::Status {
+        status: 403,
+        retry_after: None,
+        body: None,
+    };
+    emu.inject(Operation::ListJobExecutions, forbidden, 1);
+    let before = emu.request_count(Operation::ListJobExecutions);
+    let err = submitted
+        .run()
+        .wait_until_done()
+        .poll_interval(Duration::from_millis(5))
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403), "{err}");
+    assert_eq!(emu.request_count(Operation::ListJobExecutions) - before, 1);
+}

@@ -13,7 +13,7 @@ use super::id;
 use super::{Event, Outcome};
 use crate::Client;
 use crate::error::{ChunkError, Error};
-use crate::retry::{RetryConfig, Verdict};
+use crate::retry::{Backoff, RetryConfig, Verdict};
 use blaxel_jobs_client::operations::RetrySafety;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -177,11 +177,19 @@ impl Pacing {
     }
 }
 
-/// The wait before attempt `n + 1`: 1 s doubling, at most `max`, and at
-/// least the server's `Retry-After` (also capped at `max`).
+/// The wait before attempt `n + 1`: the SDK's backoff from 1 s, doubling,
+/// at most `max`, and at least the server's `Retry-After` (also capped at
+/// `max`).
 pub(super) fn backoff(n: u32, retry_after: Option<Duration>, max: Duration) -> Duration {
-    let exp = Duration::from_secs(1).saturating_mul(1u32 << n.min(16));
-    exp.max(retry_after.unwrap_or_default()).min(max)
+    let backoff = Backoff {
+        initial: Duration::from_secs(1),
+        max,
+        factor: 2.0,
+    };
+    backoff
+        .ceiling(n)
+        .max(retry_after.unwrap_or_default())
+        .min(max)
 }
 
 #[cfg(test)]

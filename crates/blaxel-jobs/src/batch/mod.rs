@@ -592,7 +592,7 @@ async fn existing_chunks(
         chunks: None,
     };
     let mut bits = Vec::new();
-    let found = listing::each_execution(&run, |e| {
+    let found = listing::each_execution(&run, None, |e| {
         if let Some(i) = e.metadata.id.as_deref().and_then(|id| run.chunk_of(id)) {
             chunks::set_bit(&mut bits, i);
         }
