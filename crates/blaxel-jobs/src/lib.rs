@@ -57,6 +57,16 @@
 //! [`ListJobExecutionTasks`], …); set options on it, then `.send().await`.
 //! Waiters are `wait_until_…()` builders ended by `.wait(max_wait).await`.
 //!
+//! The handles and builders are generated from the API document
+//! (`openapi/jobs.yaml`) by `cargo xtask codegen`, with each parameter's
+//! documentation and the checks its limits state: an operation Blaxel adds
+//! reaches this crate by regeneration. What is not per-operation is written
+//! by hand: configuration, authentication, the transport, errors, retries,
+//! paging, waiters, and the extras built on the generated handles
+//! ([`JobRef::update_with`], [`JobRef::batch`], [`JobBuilder`]). To send a
+//! request built with the generated client itself, use
+//! [`Client::execute`].
+//!
 //! # Configuration
 //!
 //! [`Client::from_env`] follows Blaxel's conventions: `BL_API_KEY` or
