@@ -5,7 +5,10 @@
 //! `POST /v0/oauth/token` that has not expired (in real time). Access tokens
 //! look like JWTs (with `sub`, `iat` and `exp` claims) so that clients that
 //! read the expiry from the token work, but the emulator only trusts its own
-//! record of the tokens it issued. Credentials never reach logs.
+//! record of the tokens it issued. Each access token comes with a refresh
+//! token, as Blaxel's token endpoint answers (its Python SDK reads the
+//! field); a refresh token is good for one `refresh_token` grant within
+//! [`REFRESH_TTL`]. Credentials never reach logs.
 
 use crate::error::ApiError;
 use base64::Engine;
@@ -34,22 +37,102 @@ impl Principal {
     }
 }
 
-/// Access tokens issued, with their real-time expiry.
+/// How long, in real time, a refresh token can be exchanged. Blaxel does not
+/// say; this is the emulator's choice.
+pub(crate) const REFRESH_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The most refresh tokens kept at once; past it the oldest are forgotten,
+/// so that a client asking for tokens in a loop cannot grow the store.
+const MAX_REFRESH_TOKENS: usize = 10_000;
+
+/// What a grant answers: an access token and the refresh token that goes
+/// with it.
+pub(crate) struct Issued {
+    /// The bearer credential.
+    pub(crate) access_token: String,
+    /// Exchanged once for a new pair by the `refresh_token` grant.
+    pub(crate) refresh_token: String,
+}
+
+/// A refresh token's record.
+struct Refresh {
+    expires: Instant,
+    client: String,
+    /// Issue order, to forget the oldest first.
+    seq: u64,
+}
+
+/// Access and refresh tokens issued, with their real-time expiry.
 #[derive(Default)]
 pub(crate) struct TokenStore {
     tokens: Mutex<HashMap<String, (Instant, String)>>,
+    refresh: Mutex<(u64, HashMap<String, Refresh>)>,
 }
 
 impl std::fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.tokens.lock().map(|t| t.len()).unwrap_or(0);
-        f.debug_struct("TokenStore").field("tokens", &n).finish()
+        let r = self.refresh.lock().map(|r| r.1.len()).unwrap_or(0);
+        f.debug_struct("TokenStore")
+            .field("tokens", &n)
+            .field("refresh_tokens", &r)
+            .finish()
     }
 }
 
 impl TokenStore {
-    /// Issues a token for `client_id`, valid for `ttl`.
-    pub(crate) fn issue(&self, client_id: &str, ttl: Duration) -> String {
+    /// Issues an access token for `client_id`, valid for `ttl`, and a
+    /// refresh token valid for [`REFRESH_TTL`].
+    pub(crate) fn issue(&self, client_id: &str, ttl: Duration) -> Issued {
+        Issued {
+            access_token: self.issue_access(client_id, ttl),
+            refresh_token: self.issue_refresh(client_id),
+        }
+    }
+
+    /// The client of refresh token `token`, if it is known and unexpired;
+    /// the token is used up either way.
+    pub(crate) fn redeem(&self, token: &str) -> Option<String> {
+        let mut refresh = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = refresh.1.remove(token)?;
+        (Instant::now() < entry.expires).then_some(entry.client)
+    }
+
+    fn issue_refresh(&self, client_id: &str) -> String {
+        let mut bytes = [0u8; 32];
+        fastrand::fill(&mut bytes);
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let now = Instant::now();
+        let expires = now.checked_add(REFRESH_TTL).unwrap_or(now);
+        let mut guard = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, map) = &mut *guard;
+        if map.len() >= MAX_REFRESH_TOKENS {
+            map.retain(|_, r| r.expires > now);
+        }
+        while map.len() >= MAX_REFRESH_TOKENS {
+            let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, r)| r.seq)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+        *next = next.wrapping_add(1);
+        map.insert(
+            token.clone(),
+            Refresh {
+                expires,
+                client: client_id.to_owned(),
+                seq: *next,
+            },
+        );
+        token
+    }
+
+    /// Issues an access token for `client_id`, valid for `ttl`.
+    fn issue_access(&self, client_id: &str, ttl: Duration) -> String {
         let now = Instant::now();
         let iat = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -189,8 +272,8 @@ mod tests {
     #[test]
     fn tokens_work_until_they_expire() {
         let t = TokenStore::default();
-        let good = t.issue("c", Duration::from_secs(60));
-        let expired = t.issue("c", Duration::ZERO);
+        let good = t.issue("c", Duration::from_secs(60)).access_token;
+        let expired = t.issue("c", Duration::ZERO).access_token;
         assert_eq!(good.split('.').count(), 3);
         let h = headers(&[("x-blaxel-authorization", &format!("Bearer {good}"))]);
         assert_eq!(
@@ -204,6 +287,36 @@ mod tests {
         );
         let debug = format!("{t:?}");
         assert!(!debug.contains(&good));
+    }
+
+    #[test]
+    fn refresh_tokens_are_good_once_and_not_access_tokens() {
+        let t = TokenStore::default();
+        let issued = t.issue("c", Duration::from_secs(60));
+        assert_ne!(issued.refresh_token, issued.access_token);
+        // A refresh token is not a bearer credential.
+        let h = headers(&[("authorization", &format!("Bearer {}", issued.refresh_token))]);
+        assert!(authenticate(&h, "k1", &t).is_err());
+        assert_eq!(t.redeem(&issued.refresh_token), Some("c".to_owned()));
+        assert_eq!(t.redeem(&issued.refresh_token), None);
+        assert_eq!(t.redeem("never-issued"), None);
+        assert!(!format!("{t:?}").contains(&issued.refresh_token));
+    }
+
+    #[test]
+    fn refresh_tokens_are_bounded_oldest_forgotten_first() {
+        let t = TokenStore::default();
+        let first = t.issue("c", Duration::ZERO).refresh_token;
+        let second = t.issue("c", Duration::ZERO).refresh_token;
+        for _ in 0..MAX_REFRESH_TOKENS {
+            t.issue("c", Duration::ZERO);
+        }
+        let kept = t.refresh.lock().unwrap().1.len();
+        assert_eq!(kept, MAX_REFRESH_TOKENS);
+        assert_eq!(t.redeem(&first), None);
+        assert_eq!(t.redeem(&second), None);
+        let last = t.issue("c", Duration::ZERO).refresh_token;
+        assert_eq!(t.redeem(&last), Some("c".to_owned()));
     }
 
     #[test]

@@ -568,10 +568,17 @@ async fn list_tasks(
 #[derive(Serialize)]
 struct TokenAnswer {
     access_token: String,
+    refresh_token: String,
     token_type: &'static str,
     expires_in: u64,
 }
 
+/// `POST /v0/oauth/token`: the `client_credentials` grant (client
+/// credentials in `Authorization: Basic`, or `client_id` and
+/// `client_secret` in the body) and the `refresh_token` grant (a refresh
+/// token from an earlier answer, used up by the exchange; client
+/// credentials, when sent, must be valid and the token's). Bodies are JSON
+/// or form-encoded.
 async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
     let is_json = headers
         .get(http::header::CONTENT_TYPE)
@@ -614,45 +621,78 @@ async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
+    let cfg = &s.config;
     let creds =
         auth::basic(&headers).or_else(|| Some((field("client_id")?, field("client_secret")?)));
-    let Some((id, secret)) = creds else {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client credentials are required: send Authorization: Basic base64(client_id:client_secret)",
-        ));
+    // Credentials that are sent must be right, whatever the grant.
+    let client = match creds {
+        Some((id, secret)) => {
+            let good = auth::constant_time_eq(id.as_bytes(), cfg.client_id.as_bytes())
+                & auth::constant_time_eq(secret.as_bytes(), cfg.client_secret.as_bytes());
+            if !good {
+                return Err(oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "the client credentials are not valid",
+                ));
+            }
+            Some(id)
+        }
+        None => None,
     };
-    let cfg = &s.config;
-    let good = auth::constant_time_eq(id.as_bytes(), cfg.client_id.as_bytes())
-        & auth::constant_time_eq(secret.as_bytes(), cfg.client_secret.as_bytes());
-    if !good {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "the client credentials are not valid",
-        ));
-    }
-    match field("grant_type").as_deref() {
-        Some("client_credentials") => {}
+    let id = match field("grant_type").as_deref() {
+        Some("client_credentials") => client.ok_or_else(|| {
+            oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client credentials are required: send Authorization: Basic base64(client_id:client_secret)",
+            )
+        })?,
+        Some("refresh_token") => {
+            let token = field("refresh_token").ok_or_else(|| {
+                oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required for the refresh_token grant",
+                )
+            })?;
+            let owner = s.tokens.redeem(&token).ok_or_else(|| {
+                oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the refresh token is not valid, was already used, or has expired",
+                )
+            })?;
+            if client.as_ref().is_some_and(|c| *c != owner) {
+                return Err(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the refresh token was issued to another client",
+                ));
+            }
+            owner
+        }
         Some(other) => {
             return Err(oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                &format!("grant_type {other:?} is not supported; use client_credentials"),
+                &format!(
+                    "grant_type {other:?} is not supported; use client_credentials or refresh_token"
+                ),
             ));
         }
         None => {
             return Err(oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
-                "grant_type is required (client_credentials)",
+                "grant_type is required (client_credentials or refresh_token)",
             ));
         }
-    }
-    let token = s.tokens.issue(&id, cfg.token_ttl);
+    };
+    let issued = s.tokens.issue(&id, cfg.token_ttl);
     ok(&TokenAnswer {
-        access_token: token,
+        access_token: issued.access_token,
+        refresh_token: issued.refresh_token,
         token_type: "Bearer",
         expires_in: cfg.token_ttl.as_secs(),
     })

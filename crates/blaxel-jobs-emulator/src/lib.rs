@@ -37,7 +37,9 @@
 //! - **Authentication**: a bearer credential in `Authorization` or
 //!   `X-Blaxel-Authorization`, either the API key or an unexpired access
 //!   token from `POST /v0/oauth/token` (client credentials grant, with
-//!   `Authorization: Basic`). Failures get 401 with the platform's
+//!   `Authorization: Basic`; each answer also carries a single-use refresh
+//!   token for the `refresh_token` grant, as Blaxel's endpoint does).
+//!   Failures get 401 with the platform's
 //!   `{"error": {"code": "AUTHENTICATION_REQUIRED" | "AUTHENTICATION_FAILED",
 //!   "origin": "platform", "timestamp": ..., ...}}` envelope and
 //!   `X-Blaxel-Source: platform`, as Blaxel documents its platform errors.

@@ -1,7 +1,8 @@
 //! `blaxel-jobs-emulator`: runs the emulator until Ctrl-C.
 //!
 //! ```text
-//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--client-credentials ID:SECRET]
+//!                      [--execution-retention SECS]
 //!                      [--task-command JOB=COMMAND]... [--run-local-images]
 //!                      [--tasks-apart-from N] [--count-limit N]
 //! ```
@@ -12,7 +13,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--client-credentials ID:SECRET]
+                            [--execution-retention SECS]
                             [--task-command JOB=COMMAND]... [--run-local-images]
                             [--tasks-apart-from N] [--count-limit N]
 
@@ -22,6 +24,9 @@ options:
   --port N        TCP port to listen on (default 0: a free port)
   --speed X       simulated seconds per real second, a positive number (default 1)
   --api-key KEY   the API key to accept (default emulator-api-key)
+  --client-credentials ID:SECRET
+                  the OAuth client POST /v0/oauth/token accepts (default
+                  emulator-client:emulator-secret)
   --execution-retention SECS
                   simulated seconds a finished execution is kept before it is
                   forgotten (default 86400; Blaxel does not document its own)
@@ -44,6 +49,7 @@ struct Args {
     port: u16,
     speed: Option<f64>,
     api_key: Option<String>,
+    client_credentials: Option<(String, String)>,
     tasks_apart_from: Option<usize>,
     count_limit: Option<usize>,
     retention: Option<Duration>,
@@ -97,6 +103,24 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                     return Err("--api-key must be non-empty and contain no spaces".to_owned());
                 }
                 out.api_key = Some(v);
+            }
+            "--client-credentials" => {
+                let v = value("--client-credentials")?;
+                match v.split_once(':') {
+                    Some((id, secret))
+                        if !id.is_empty()
+                            && !secret.is_empty()
+                            && !v.chars().any(char::is_whitespace) =>
+                    {
+                        out.client_credentials = Some((id.to_owned(), secret.to_owned()));
+                    }
+                    // The value is a secret: never echo it.
+                    _ => {
+                        return Err("--client-credentials must be ID:SECRET, both non-empty, \
+                                    without spaces"
+                            .to_owned());
+                    }
+                }
             }
             "--tasks-apart-from" | "--count-limit" => {
                 let name = flag.clone();
@@ -158,6 +182,9 @@ fn main() -> ExitCode {
     }
     if let Some(key) = args.api_key {
         config = config.api_key(key);
+    }
+    if let Some((id, secret)) = args.client_credentials {
+        config = config.client_credentials(id, secret);
     }
     if let Some(n) = args.tasks_apart_from {
         config = config.store_tasks_apart_from(n);
@@ -233,6 +260,8 @@ mod tests {
             "--speed=10",
             "--api-key",
             "k",
+            "--client-credentials",
+            "id:se:cret",
             "--tasks-apart-from",
             "0",
             "--count-limit=500",
@@ -246,6 +275,7 @@ mod tests {
                 port: 8080,
                 speed: Some(10.0),
                 api_key: Some("k".into()),
+                client_credentials: Some(("id".into(), "se:cret".into())),
                 tasks_apart_from: Some(0),
                 count_limit: Some(500),
                 retention: Some(Duration::from_secs(3600)),
@@ -286,6 +316,10 @@ mod tests {
             (&["--speed", "-1"][..], "positive"),
             (&["--speed", "inf"][..], "positive"),
             (&["--api-key="][..], "--api-key must be non-empty"),
+            (&["--client-credentials", "id"][..], "ID:SECRET"),
+            (&["--client-credentials", ":s"][..], "ID:SECRET"),
+            (&["--client-credentials=id:"][..], "ID:SECRET"),
+            (&["--client-credentials", "id:s s"][..], "ID:SECRET"),
             (&["--bogus"][..], "unknown argument"),
             (&["--tasks-apart-from", "-1"][..], "whole number"),
             (&["--count-limit"][..], "--count-limit needs a value"),
