@@ -4,7 +4,7 @@
 //! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--client-credentials ID:SECRET]
 //!                      [--execution-retention SECS]
 //!                      [--task-command JOB=COMMAND]... [--run-local-images]
-//!                      [--tasks-apart-from N] [--count-limit N]
+//!                      [--tasks-apart-from N] [--count-limit N] [--until-stdin-closes]
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
@@ -16,7 +16,7 @@ const USAGE: &str = "\
 usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--client-credentials ID:SECRET]
                             [--execution-retention SECS]
                             [--task-command JOB=COMMAND]... [--run-local-images]
-                            [--tasks-apart-from N] [--count-limit N]
+                            [--tasks-apart-from N] [--count-limit N] [--until-stdin-closes]
 
 Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C.
 
@@ -41,6 +41,10 @@ options:
                   with spec.tasksRef, as Blaxel may (default: never)
   --count-limit N count at most N items in listings; past it meta.total is N
                   and meta.totalIsPartial is true (default: no limit)
+  --until-stdin-closes
+                  also stop, as on Ctrl-C, when standard input ends: a
+                  program that starts the emulator with a pipe there and never
+                  writes to it cannot leave it running, however it ends
   -h, --help      print this help";
 
 /// The command line, parsed.
@@ -55,6 +59,7 @@ struct Args {
     retention: Option<Duration>,
     task_commands: Vec<(String, String)>,
     run_local_images: bool,
+    until_stdin_closes: bool,
     help: bool,
 }
 
@@ -158,6 +163,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 }
             }
             "--run-local-images" => out.run_local_images = true,
+            "--until-stdin-closes" => out.until_stdin_closes = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -209,10 +215,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config))
+    runtime.block_on(run(config, args.until_stdin_closes))
 }
 
-async fn run(config: EmulatorConfig) -> ExitCode {
+/// Resolves when standard input ends (or cannot be read). The read blocks a
+/// thread of its own, which does not hold the runtime up when it stops.
+fn stdin_closed() -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("stdin-watch".to_owned())
+        .spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 1024];
+            let mut stdin = std::io::stdin().lock();
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            let _ = tx.send(());
+        });
+    if let Err(e) = spawned {
+        // Without the watch, Ctrl-C still stops the emulator.
+        eprintln!("error: cannot watch standard input: {e}");
+    }
+    rx
+}
+
+async fn run(config: EmulatorConfig, until_stdin_closes: bool) -> ExitCode {
     let emu = match Emulator::start_with(config).await {
         Ok(emu) => emu,
         Err(e) => {
@@ -235,8 +261,19 @@ async fn run(config: EmulatorConfig) -> ExitCode {
     println!("  export BL_WORKSPACE=default   # any name works");
     println!();
     println!("Press Ctrl-C to stop.");
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
+    let stdin = async {
+        if until_stdin_closes && stdin_closed().await.is_ok() {
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => {
+            if let Err(e) = signal {
+                eprintln!("error: cannot wait for Ctrl-C: {e}");
+            }
+        }
+        () = stdin => println!("standard input closed"),
     }
     println!("stopping");
     emu.shutdown().await;
@@ -281,6 +318,7 @@ mod tests {
                 retention: Some(Duration::from_secs(3600)),
                 task_commands: Vec::new(),
                 run_local_images: false,
+                until_stdin_closes: false,
                 help: false
             }
         );
@@ -289,6 +327,7 @@ mod tests {
             "report=echo a=b",
             "--task-command=other=true",
             "--run-local-images",
+            "--until-stdin-closes",
         ])
         .unwrap();
         assert_eq!(
@@ -298,7 +337,7 @@ mod tests {
                 ("other".to_owned(), "true".to_owned())
             ]
         );
-        assert!(a.run_local_images);
+        assert!(a.run_local_images && a.until_stdin_closes);
         assert_eq!(
             parse(&["--execution-retention=0"]).unwrap().retention,
             Some(Duration::ZERO)

@@ -108,3 +108,35 @@ fn exchange(addr: &str, head: &str, body: &str) -> String {
     s.read_to_string(&mut answer).unwrap();
     answer
 }
+
+#[test]
+fn until_stdin_closes_stops_when_the_parent_lets_go() {
+    let mut child = Running(
+        Command::new(BIN)
+            .args(["--api-key", "cli-key", "--until-stdin-closes"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("Blaxel Jobs emulator listening on "),
+        "{first}"
+    );
+    // Closing the pipe is all it takes, as when the parent dies.
+    drop(child.0.stdin.take());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        rest.iter().any(|l| l == "standard input closed"),
+        "{rest:?}"
+    );
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("stopping"),
+        "{rest:?}"
+    );
+    assert!(child.0.wait().unwrap().success());
+}
