@@ -17,15 +17,17 @@ the check ends:
     large executions and workspaces.
 
 Each scenario then runs in a fresh Python process (the SDK reads its
-credentials once, when it is imported), configured only through the
+credentials once, when it is imported), all at once, each in a workspace of
+its own, configured only through the
 environment the SDK documents: BL_WORKSPACE with BL_API_KEY, or
 BL_CLIENT_CREDENTIALS. Nothing of the SDK's defaults changes but where the
 control plane is (the SDK has no setting for that; see `point_sdk_at`), so it
 sends its own Blaxel-Version, headers and credentials.
 
 Every answer is checked against the SDK's own models: the generated attrs
-classes parse it (`from_dict`), and `conform` then walks the parsed object
-against each class's declared field types, so that a field of the wrong type,
+classes parse it (`from_dict`), and `conforms` then walks the parsed object
+against each class's declared field types (`from_dict` itself checks none:
+a count sent as "4" parses), so that a field of the wrong type,
 an enum value the SDK does not know or a field the SDK does not declare fails
 the check, not only a status other than 2xx. Error bodies are checked against
 the SDK's declared error shapes (`BlaxelApiErrorBody`,
@@ -39,6 +41,7 @@ Exits non-zero on the first failed check.
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -161,6 +164,17 @@ def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     binary = os.path.abspath(sys.argv[1])
+    # Every folder of the run (homes, working folders, the tasks' output)
+    # under one, removed at the end; TMPDIR passes it on to the processes.
+    root = tempfile.mkdtemp(prefix="blaxel-python-sdk-check-")
+    os.environ["TMPDIR"] = tempfile.tempdir = root
+    try:
+        run_all(binary)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_all(binary):
     default, url = start_emulator(binary, "--run-local-images")
     try:
         large, large_url = start_emulator(binary, "--tasks-apart-from", "3", "--count-limit", "1")
@@ -701,6 +715,8 @@ def scenario_helpers(url):
     check(len(page.data) == 1 and page.has_more and page.next_cursor,
           "list_executions(limit=1): one execution, has_more, next_cursor")
     nxt = job.list_executions(limit=1).next_page()
+    for execution in nxt:
+        conforms(execution, JobExecution, "next_page item")
     check(len(nxt.data) == 1 and nxt.data[0].metadata.id != page.data[0].metadata.id,
           "next_page reads the next one")
     every = [e.metadata.id for e in job.list_executions(limit=1).auto_paging_iter()]
@@ -719,6 +735,8 @@ def scenario_helpers(url):
         c = await job.arun([{"durationSeconds": 100000}])
         check(await job.acancel_execution(c) is None, "acancel_execution returns")
         page = await job.alist_executions(limit=2)
+        for execution in page:
+            conforms(execution, JobExecution, "alist_executions item")
         check(len(page.data) == 2 and page.has_more, "alist_executions(limit=2): a full page, more")
         seen = [e.metadata.id async for e in page.auto_paging_iter()]
         check(sorted(seen) == sorted(ids | {a, b, c}), f"async auto_paging_iter reads all {len(seen)}")

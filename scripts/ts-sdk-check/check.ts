@@ -45,7 +45,7 @@ import {
 } from "@blaxel/core";
 import type { Job, JobExecution, JobRuntime } from "@blaxel/core";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -184,6 +184,18 @@ async function runScenarios(scenarios: [string, string, Credentials][]): Promise
 }
 
 async function main(binary: string): Promise<void> {
+  // Every folder of the run (homes, working folders, the tasks' output)
+  // under one, removed at the end; TMPDIR passes it on to the processes.
+  const root = mkdtempSync(join(tmpdir(), "blaxel-ts-sdk-check-"));
+  process.env.TMPDIR = root;
+  try {
+    await runAll(binary);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function runAll(binary: string): Promise<void> {
   const cwd = mkdtempSync(join(tmpdir(), "blaxel-emulator-"));
   const standard = await startEmulator(binary, cwd, "--run-local-images");
   try {
