@@ -7,7 +7,9 @@
 #   scripts/check-python-sdk.sh
 #
 # Needs python3 (3.10 or later) with venv, cargo, and PyPI: when the package
-# index cannot be reached the check says so and fails (it never skips).
+# index cannot be reached the check says so and fails (it never skips). The
+# emulator is built as `cargo test --workspace` builds it (nothing to do
+# after that command, as in .ci/run; the whole test build otherwise).
 # The environment is reused while the pins are unchanged; delete
 # $CARGO_TARGET_DIR/sdk-checks (or target/sdk-checks) for a cold run.
 set -euo pipefail

@@ -8,7 +8,9 @@
 #   scripts/check-ts-sdk.sh
 #
 # Needs Node 18 or later with npm, cargo, and the npm registry: when it cannot
-# be reached the check says so and fails (it never skips). The folder is
+# be reached the check says so and fails (it never skips). The emulator is
+# built as `cargo test --workspace` builds it (nothing to do after that
+# command, as in .ci/run; the whole test build otherwise). The folder is
 # reused while the pins are unchanged; delete $CARGO_TARGET_DIR/sdk-checks
 # (or target/sdk-checks) for a cold run.
 set -euo pipefail
