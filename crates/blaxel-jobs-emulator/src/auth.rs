@@ -15,7 +15,11 @@
 //! exchanged at the token endpoint (`grant_type=refresh_token`) for a new
 //! access token and, when [`EmulatorConfig::rotate_refresh_tokens`](crate::EmulatorConfig::rotate_refresh_tokens)
 //! is on, a new refresh token that replaces it (the old one is then
-//! refused). Credentials never reach logs.
+//! refused). An OAuth client's access token comes with a refresh token too,
+//! as Blaxel's token endpoint answers (its Python SDK reads the field),
+//! good for one `refresh_token` grant. Refresh tokens last
+//! [`REFRESH_TTL`], and at most [`MAX_REFRESH_TOKENS`] are kept (the oldest
+//! are forgotten first). Credentials never reach logs.
 
 use crate::error::ApiError;
 use base64::Engine;
@@ -92,19 +96,67 @@ impl std::fmt::Debug for DeviceLogin {
 /// Why a refresh token was refused (the `error_description` of the answer).
 pub(crate) type Refusal = &'static str;
 
-/// Access tokens issued, with their expiry, and the refresh tokens of
-/// browser logins.
+/// How long a refresh token can be exchanged. Blaxel does not say; this is
+/// the emulator's choice.
+pub(crate) const REFRESH_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The most refresh tokens kept at once; past it the oldest are forgotten,
+/// so that a client asking for tokens in a loop cannot grow the store.
+pub(crate) const MAX_REFRESH_TOKENS: usize = 10_000;
+
+/// What the client credentials grant answers: an access token and the
+/// refresh token that goes with it.
+pub(crate) struct Issued {
+    /// The bearer credential.
+    pub(crate) access_token: String,
+    /// Exchanged once for a new pair by the `refresh_token` grant.
+    pub(crate) refresh_token: String,
+}
+
+/// What a refresh grant answers: a new access token, and the refresh token
+/// to use next (a new one, or the same one for a browser login whose refresh
+/// tokens are not rotated).
+pub(crate) enum Refreshed {
+    /// A browser login's.
+    Login {
+        /// The bearer credential.
+        access_token: String,
+        /// The refresh token to use next.
+        refresh_token: String,
+    },
+    /// An OAuth client's: a new pair, the old refresh token used up.
+    Client(Issued),
+}
+
+/// Whose a refresh token is.
+#[derive(Clone)]
+enum Owner {
+    /// A browser login, by its device code.
+    Login(String),
+    /// An OAuth client, by its id.
+    Client(String),
+}
+
+/// A refresh token's record.
+struct Refresh {
+    owner: Owner,
+    expires: Instant,
+    /// Issue order, to forget the oldest first.
+    seq: u64,
+}
+
+/// Access tokens issued, with their expiry, and refresh tokens.
 #[derive(Default)]
 pub(crate) struct TokenStore {
     tokens: Mutex<HashMap<String, (Instant, Principal)>>,
-    /// Refresh token → the device code of its login.
-    refresh: Mutex<HashMap<String, String>>,
+    /// The last issue number, and refresh token → its record.
+    refresh: Mutex<(u64, HashMap<String, Refresh>)>,
 }
 
 impl std::fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.tokens.lock().map(|t| t.len()).unwrap_or(0);
-        let r = self.refresh.lock().map(|t| t.len()).unwrap_or(0);
+        let r = self.refresh.lock().map(|r| r.1.len()).unwrap_or(0);
         f.debug_struct("TokenStore")
             .field("tokens", &n)
             .field("refresh_tokens", &r)
@@ -142,6 +194,15 @@ impl TokenStore {
         token
     }
 
+    /// Issues an access token for the OAuth client `client_id`, valid for
+    /// `ttl`, and a refresh token that goes with it.
+    pub(crate) fn issue_for_client(&self, client_id: &str, ttl: Duration) -> Issued {
+        Issued {
+            access_token: self.issue(Principal::Client(client_id.to_owned()), ttl),
+            refresh_token: self.keep_refresh(Owner::Client(client_id.to_owned())),
+        }
+    }
+
     /// The principal of a token that is still valid.
     fn check(&self, token: &str) -> Option<Principal> {
         let tokens = lock(&self.tokens);
@@ -153,8 +214,7 @@ impl TokenStore {
     /// `ttl`, a refresh token and a device code.
     pub(crate) fn device_login(&self, workspace: &str, ttl: Duration) -> DeviceLogin {
         let device_code = crate::state::random_id("dc-", 24);
-        let refresh_token = crate::state::random_id("rt-", 32);
-        lock(&self.refresh).insert(refresh_token.clone(), device_code.clone());
+        let refresh_token = self.keep_refresh(Owner::Login(device_code.clone()));
         DeviceLogin {
             workspace: workspace.to_owned(),
             access_token: self.issue(Principal::Login, ttl),
@@ -164,42 +224,101 @@ impl TokenStore {
         }
     }
 
-    /// Exchanges a refresh token (and, when sent, the device code of its
-    /// login) for a new access token valid for `ttl`. Answers the access
-    /// token and the refresh token to use next: a new one that replaces
-    /// this one when `rotate`, else the same.
+    /// Exchanges a refresh token for a new access token valid for `ttl`.
+    /// A browser login's must come with its login's device code when one is
+    /// sent, and is replaced by a new one when `rotate` (else it stays good);
+    /// an OAuth client's must come with no other client's credentials, and
+    /// is used up (a new one comes with the answer).
     pub(crate) fn refresh(
         &self,
         refresh_token: &str,
         device_code: Option<&str>,
+        client: Option<&str>,
         ttl: Duration,
         rotate: bool,
-    ) -> Result<(String, String), Refusal> {
-        let next = {
+    ) -> Result<Refreshed, Refusal> {
+        let owner = {
             let mut refresh = lock(&self.refresh);
-            let Some(code) = refresh.get(refresh_token) else {
+            let map = &mut refresh.1;
+            let Some(record) = map.get(refresh_token) else {
                 return Err(
-                    "the refresh token is unknown, was revoked, or was replaced by a newer one",
+                    "the refresh token is unknown, was revoked, was used, or was replaced by a \
+                     newer one",
                 );
             };
-            if device_code.is_some_and(|sent| !constant_time_eq(sent.as_bytes(), code.as_bytes())) {
-                return Err("the device code is not the one of this refresh token's login");
+            if Instant::now() >= record.expires {
+                map.remove(refresh_token);
+                return Err("the refresh token has expired");
             }
-            if rotate {
-                let code = refresh.remove(refresh_token).unwrap_or_default();
-                let next = crate::state::random_id("rt-", 32);
-                refresh.insert(next.clone(), code);
-                next
-            } else {
-                refresh_token.to_owned()
+            match &record.owner {
+                Owner::Login(code) => {
+                    if device_code
+                        .is_some_and(|sent| !constant_time_eq(sent.as_bytes(), code.as_bytes()))
+                    {
+                        return Err("the device code is not the one of this refresh token's login");
+                    }
+                }
+                Owner::Client(id) => {
+                    if client.is_some_and(|c| c != id) {
+                        return Err("the refresh token was issued to another client");
+                    }
+                }
             }
+            let owner = record.owner.clone();
+            if rotate || matches!(owner, Owner::Client(_)) {
+                map.remove(refresh_token);
+            }
+            owner
         };
-        Ok((self.issue(Principal::Login, ttl), next))
+        Ok(match owner {
+            Owner::Login(code) => Refreshed::Login {
+                access_token: self.issue(Principal::Login, ttl),
+                refresh_token: if rotate {
+                    self.keep_refresh(Owner::Login(code))
+                } else {
+                    refresh_token.to_owned()
+                },
+            },
+            Owner::Client(id) => Refreshed::Client(self.issue_for_client(&id, ttl)),
+        })
     }
 
     /// Revokes a refresh token; false if it was not known.
     pub(crate) fn revoke_refresh_token(&self, refresh_token: &str) -> bool {
-        lock(&self.refresh).remove(refresh_token).is_some()
+        lock(&self.refresh).1.remove(refresh_token).is_some()
+    }
+
+    /// Keeps a new refresh token for `owner`, valid for [`REFRESH_TTL`],
+    /// forgetting expired ones and then the oldest while the store is full.
+    fn keep_refresh(&self, owner: Owner) -> String {
+        let token = crate::state::random_id("rt-", 32);
+        let now = Instant::now();
+        let expires = now.checked_add(REFRESH_TTL).unwrap_or(now);
+        let mut guard = lock(&self.refresh);
+        let (next, map) = &mut *guard;
+        if map.len() >= MAX_REFRESH_TOKENS {
+            map.retain(|_, r| r.expires > now);
+        }
+        while map.len() >= MAX_REFRESH_TOKENS {
+            let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, r)| r.seq)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+        *next = next.wrapping_add(1);
+        map.insert(
+            token.clone(),
+            Refresh {
+                owner,
+                expires,
+                seq: *next,
+            },
+        );
+        token
     }
 }
 
@@ -350,6 +469,60 @@ mod tests {
         );
         let debug = format!("{t:?}");
         assert!(!debug.contains(&good));
+    }
+
+    /// The client a refresh grant of `token` answers for, if it succeeds.
+    fn redeem(t: &TokenStore, token: &str) -> Option<Issued> {
+        match t.refresh(token, None, None, Duration::from_secs(60), false) {
+            Ok(Refreshed::Client(issued)) => Some(issued),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_client_s_refresh_tokens_are_good_once_and_not_access_tokens() {
+        let t = TokenStore::default();
+        let issued = t.issue_for_client("c", Duration::from_secs(60));
+        assert_ne!(issued.refresh_token, issued.access_token);
+        // A refresh token is not a bearer credential.
+        let h = headers(&[("authorization", &format!("Bearer {}", issued.refresh_token))]);
+        assert!(authenticate(&h, "k1", None, &t).is_err());
+        // Another client cannot use it, and the attempt does not use it up.
+        assert!(
+            t.refresh(
+                &issued.refresh_token,
+                None,
+                Some("other"),
+                Duration::ZERO,
+                false
+            )
+            .is_err()
+        );
+        let next = redeem(&t, &issued.refresh_token).expect("exchanged once");
+        let h = headers(&[("authorization", &format!("Bearer {}", next.access_token))]);
+        assert_eq!(
+            authenticate(&h, "k1", None, &t).unwrap(),
+            Principal::Client("c".into())
+        );
+        assert!(redeem(&t, &issued.refresh_token).is_none(), "used up");
+        assert!(redeem(&t, "never-issued").is_none());
+        assert!(!format!("{t:?}").contains(&issued.refresh_token));
+    }
+
+    #[test]
+    fn refresh_tokens_are_bounded_oldest_forgotten_first() {
+        let t = TokenStore::default();
+        let first = t.issue_for_client("c", Duration::ZERO).refresh_token;
+        let second = t.issue_for_client("c", Duration::ZERO).refresh_token;
+        for _ in 0..MAX_REFRESH_TOKENS {
+            t.issue_for_client("c", Duration::ZERO);
+        }
+        let kept = t.refresh.lock().unwrap().1.len();
+        assert_eq!(kept, MAX_REFRESH_TOKENS);
+        assert!(redeem(&t, &first).is_none());
+        assert!(redeem(&t, &second).is_none());
+        let last = t.issue_for_client("c", Duration::ZERO).refresh_token;
+        assert!(redeem(&t, &last).is_some());
     }
 
     #[test]

@@ -575,13 +575,14 @@ async fn list_tasks(
 #[derive(Serialize)]
 struct TokenAnswer {
     access_token: String,
+    refresh_token: String,
     token_type: &'static str,
     expires_in: u64,
 }
 
-/// The answer to the refresh grant. It has exactly these four fields:
-/// Blaxel's Python SDK builds its response object from them and fails on
-/// any other.
+/// The answer to a browser login's refresh grant. It has exactly these
+/// four fields: Blaxel's Python SDK builds its response object from them
+/// and fails on any other.
 #[derive(Serialize)]
 struct RefreshAnswer {
     access_token: String,
@@ -590,6 +591,14 @@ struct RefreshAnswer {
     token_type: &'static str,
 }
 
+/// `POST /v0/oauth/token`: the `client_credentials` grant (client
+/// credentials in `Authorization: Basic`, or `client_id` and
+/// `client_secret` in the body), whose answer carries a refresh token too,
+/// and the `refresh_token` grant, of those tokens (used up by the exchange;
+/// client credentials, when sent, must be the token's client's) or of a
+/// browser login (with its device code when sent; kept, or rotated when
+/// the emulator is told to). Client credentials that are sent must be right,
+/// whatever the grant. Bodies are JSON or form-encoded.
 async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
     let is_json = headers
         .get(http::header::CONTENT_TYPE)
@@ -632,81 +641,91 @@ async fn oauth_token(State(s): Shr, headers: HeaderMap, body: Bytes) -> Answer {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    if field("grant_type").as_deref() == Some("refresh_token") {
-        // A browser login's refresh: the client (`blaxel`, `bl`'s) is
-        // public, so no client credentials; `client_id` is not checked.
-        let Some(refresh_token) = field("refresh_token").filter(|t| !t.is_empty()) else {
-            return Err(ApiError::oauth(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "refresh_token is required with grant_type refresh_token",
-            ));
-        };
-        let ttl = s.config.token_ttl;
-        let device_code = field("device_code").filter(|c| !c.is_empty());
-        return match s.tokens.refresh(
-            &refresh_token,
-            device_code.as_deref(),
-            ttl,
-            s.config.rotate_refresh_tokens,
-        ) {
-            Ok((access_token, refresh_token)) => ok(&RefreshAnswer {
-                access_token,
-                refresh_token,
-                expires_in: ttl.as_secs(),
-                token_type: "Bearer",
-            }),
-            Err(why) => Err(ApiError::oauth(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                why,
-            )),
-        };
-    }
+    let cfg = &s.config;
     let creds =
         auth::basic(&headers).or_else(|| Some((field("client_id")?, field("client_secret")?)));
-    let Some((id, secret)) = creds else {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client credentials are required: send Authorization: Basic base64(client_id:client_secret)",
-        ));
+    let client = match creds {
+        Some((id, secret)) => {
+            let good = auth::constant_time_eq(id.as_bytes(), cfg.client_id.as_bytes())
+                & auth::constant_time_eq(secret.as_bytes(), cfg.client_secret.as_bytes());
+            if !good {
+                return Err(oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "the client credentials are not valid",
+                ));
+            }
+            Some(id)
+        }
+        None => None,
     };
-    let cfg = &s.config;
-    let good = auth::constant_time_eq(id.as_bytes(), cfg.client_id.as_bytes())
-        & auth::constant_time_eq(secret.as_bytes(), cfg.client_secret.as_bytes());
-    if !good {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "the client credentials are not valid",
-        ));
-    }
     match field("grant_type").as_deref() {
-        Some("client_credentials") => {}
-        Some(other) => {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                &format!(
-                    "grant_type {other:?} is not supported; use client_credentials or refresh_token"
-                ),
-            ));
+        Some("client_credentials") => {
+            let id = client.ok_or_else(|| {
+                oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "client credentials are required: send Authorization: Basic base64(client_id:client_secret)",
+                )
+            })?;
+            let issued = s.tokens.issue_for_client(&id, cfg.token_ttl);
+            ok(&TokenAnswer {
+                access_token: issued.access_token,
+                refresh_token: issued.refresh_token,
+                token_type: "Bearer",
+                expires_in: cfg.token_ttl.as_secs(),
+            })
         }
-        None => {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required (client_credentials)",
-            ));
+        Some("refresh_token") => {
+            let Some(refresh_token) = field("refresh_token").filter(|t| !t.is_empty()) else {
+                return Err(ApiError::oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required with grant_type refresh_token",
+                ));
+            };
+            let device_code = field("device_code").filter(|c| !c.is_empty());
+            let refreshed = s
+                .tokens
+                .refresh(
+                    &refresh_token,
+                    device_code.as_deref(),
+                    client.as_deref(),
+                    cfg.token_ttl,
+                    cfg.rotate_refresh_tokens,
+                )
+                .map_err(|why| ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_grant", why))?;
+            match refreshed {
+                auth::Refreshed::Login {
+                    access_token,
+                    refresh_token,
+                } => ok(&RefreshAnswer {
+                    access_token,
+                    refresh_token,
+                    expires_in: cfg.token_ttl.as_secs(),
+                    token_type: "Bearer",
+                }),
+                auth::Refreshed::Client(issued) => ok(&TokenAnswer {
+                    access_token: issued.access_token,
+                    refresh_token: issued.refresh_token,
+                    token_type: "Bearer",
+                    expires_in: cfg.token_ttl.as_secs(),
+                }),
+            }
         }
+        Some(other) => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!(
+                "grant_type {other:?} is not supported; use client_credentials or refresh_token"
+            ),
+        )),
+        None => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required (client_credentials or refresh_token)",
+        )),
     }
-    let token = s.tokens.issue(auth::Principal::Client(id), cfg.token_ttl);
-    ok(&TokenAnswer {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: cfg.token_ttl.as_secs(),
-    })
 }
 
 fn oauth_error(status: StatusCode, kind: &'static str, message: &str) -> ApiError {

@@ -37,8 +37,10 @@
 //! - **Authentication**: a bearer credential in `Authorization` or
 //!   `X-Blaxel-Authorization`, either the API key or an unexpired access
 //!   token from `POST /v0/oauth/token` (client credentials grant, with
-//!   `Authorization: Basic`; or the refresh grant of a browser login made
-//!   with [`Emulator::device_login`]). Failures get 401 with the platform's
+//!   `Authorization: Basic`, whose answer also carries a single-use refresh
+//!   token, as Blaxel's endpoint does; or the refresh grant, of those
+//!   tokens or of a browser login made with [`Emulator::device_login`]).
+//!   Failures get 401 with the platform's
 //!   `{"error": {"code": "AUTHENTICATION_REQUIRED" | "AUTHENTICATION_FAILED",
 //!   "origin": "platform", "timestamp": ..., ...}}` envelope and
 //!   `X-Blaxel-Source: platform`, as Blaxel documents its platform errors.

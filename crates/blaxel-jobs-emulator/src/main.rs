@@ -3,10 +3,12 @@
 //! tasks that run for real.
 //!
 //! ```text
-//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+//! blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--client-credentials ID:SECRET]
+//!                      [--execution-retention SECS]
 //!                      [--task-command JOB=COMMAND]... [--run-local-images]
 //!                      [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
 //!                      [--token-ttl SECS] [--rotate-refresh-tokens] [--device-login WORKSPACE]...
+//!                      [--until-stdin-closes]
 //! ```
 
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
@@ -15,11 +17,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--execution-retention SECS]
+usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--client-credentials ID:SECRET]
+                            [--execution-retention SECS]
                             [--task-command JOB=COMMAND]... [--run-local-images]
                             [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
                             [--token-ttl SECS] [--rotate-refresh-tokens]
-                            [--device-login WORKSPACE]...
+                            [--device-login WORKSPACE]... [--until-stdin-closes]
 
 Runs a local, in-memory Blaxel Jobs API server on 127.0.0.1 until Ctrl-C,
 SIGTERM or SIGHUP.
@@ -29,6 +32,10 @@ options:
   --speed X       simulated seconds per real second, a positive number (default 1)
   --api-key KEY   the API key to accept (default emulator-api-key, or a random
                   one printed at start when tasks run for real)
+  --client-credentials ID:SECRET
+                  the OAuth client POST /v0/oauth/token accepts (default
+                  emulator-client and emulator-secret, or a random secret
+                  printed at start when tasks run for real)
   --execution-retention SECS
                   simulated seconds a finished execution is kept before it is
                   forgotten (default 86400; Blaxel does not document its own)
@@ -55,6 +62,10 @@ options:
   --device-login WORKSPACE
                   make a browser login for WORKSPACE, as `bl login` saves it,
                   and print it as one line of JSON (repeatable)
+  --until-stdin-closes
+                  also stop, as on Ctrl-C, when standard input ends: a
+                  program that starts the emulator with a pipe there and never
+                  writes to it cannot leave it running, however it ends
   -h, --help      print this help";
 
 /// The command line, parsed.
@@ -63,6 +74,7 @@ struct Args {
     port: u16,
     speed: Option<f64>,
     api_key: Option<String>,
+    client_credentials: Option<(String, String)>,
     tasks_apart_from: Option<usize>,
     count_limit: Option<usize>,
     retention: Option<Duration>,
@@ -72,6 +84,7 @@ struct Args {
     token_ttl: Option<Duration>,
     rotate_refresh_tokens: bool,
     device_logins: Vec<String>,
+    until_stdin_closes: bool,
     help: bool,
 }
 
@@ -120,6 +133,24 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                     return Err("--api-key must be non-empty and contain no spaces".to_owned());
                 }
                 out.api_key = Some(v);
+            }
+            "--client-credentials" => {
+                let v = value("--client-credentials")?;
+                match v.split_once(':') {
+                    Some((id, secret))
+                        if !id.is_empty()
+                            && !secret.is_empty()
+                            && !v.chars().any(char::is_whitespace) =>
+                    {
+                        out.client_credentials = Some((id.to_owned(), secret.to_owned()));
+                    }
+                    // The value is a secret: never echo it.
+                    _ => {
+                        return Err("--client-credentials must be ID:SECRET, both non-empty, \
+                                    without spaces"
+                            .to_owned());
+                    }
+                }
             }
             "--tasks-apart-from" | "--count-limit" => {
                 let name = flag.clone();
@@ -179,6 +210,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 }
                 out.device_logins.push(v.trim().to_owned());
             }
+            "--until-stdin-closes" => out.until_stdin_closes = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -203,6 +235,9 @@ fn main() -> ExitCode {
     }
     if let Some(key) = args.api_key {
         config = config.api_key(key);
+    }
+    if let Some((id, secret)) = args.client_credentials {
+        config = config.client_credentials(id, secret);
     }
     if let Some(n) = args.tasks_apart_from {
         config = config.store_tasks_apart_from(n);
@@ -234,10 +269,34 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config, args.device_logins))
+    runtime.block_on(run(config, args.device_logins, args.until_stdin_closes))
 }
 
-async fn run(config: EmulatorConfig, device_logins: Vec<String>) -> ExitCode {
+/// Resolves when standard input ends (or cannot be read). The read blocks a
+/// thread of its own, which does not hold the runtime up when it stops.
+fn stdin_closed() -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("stdin-watch".to_owned())
+        .spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 1024];
+            let mut stdin = std::io::stdin().lock();
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            let _ = tx.send(());
+        });
+    if let Err(e) = spawned {
+        // Without the watch, a signal still stops the emulator.
+        eprintln!("error: cannot watch standard input: {e}");
+    }
+    rx
+}
+
+async fn run(
+    config: EmulatorConfig,
+    device_logins: Vec<String>,
+    until_stdin_closes: bool,
+) -> ExitCode {
     let emu = match Emulator::start_with(config).await {
         Ok(emu) => emu,
         Err(e) => {
@@ -271,9 +330,18 @@ async fn run(config: EmulatorConfig, device_logins: Vec<String>) -> ExitCode {
     println!("  export BL_WORKSPACE=default   # any name works");
     println!();
     println!("Press Ctrl-C to stop.");
-    match stop_signal().await {
-        Ok(name) => println!("stopping ({name})"),
-        Err(e) => eprintln!("error: cannot wait for a signal to stop: {e}; stopping"),
+    let stdin = async {
+        if until_stdin_closes && stdin_closed().await.is_ok() {
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        signal = stop_signal() => match signal {
+            Ok(name) => println!("stopping ({name})"),
+            Err(e) => eprintln!("error: cannot wait for a signal to stop: {e}; stopping"),
+        },
+        () = stdin => println!("standard input closed\nstopping"),
     }
     emu.shutdown().await;
     ExitCode::SUCCESS
@@ -317,6 +385,8 @@ mod tests {
             "--speed=10",
             "--api-key",
             "k",
+            "--client-credentials",
+            "id:se:cret",
             "--tasks-apart-from",
             "0",
             "--count-limit=500",
@@ -330,6 +400,7 @@ mod tests {
                 port: 8080,
                 speed: Some(10.0),
                 api_key: Some("k".into()),
+                client_credentials: Some(("id".into(), "se:cret".into())),
                 tasks_apart_from: Some(0),
                 count_limit: Some(500),
                 retention: Some(Duration::from_secs(3600)),
@@ -339,6 +410,7 @@ mod tests {
                 token_ttl: None,
                 rotate_refresh_tokens: false,
                 device_logins: Vec::new(),
+                until_stdin_closes: false,
                 help: false
             }
         );
@@ -350,6 +422,7 @@ mod tests {
             "--allowed-host",
             "dev.box",
             "--allowed-host=other.box",
+            "--until-stdin-closes",
         ])
         .unwrap();
         assert_eq!(
@@ -359,7 +432,7 @@ mod tests {
                 ("other".to_owned(), "true".to_owned())
             ]
         );
-        assert!(a.run_local_images);
+        assert!(a.run_local_images && a.until_stdin_closes);
         assert_eq!(a.allowed_hosts, ["dev.box", "other.box"]);
         let a = parse(&[
             "--token-ttl",
@@ -390,6 +463,10 @@ mod tests {
             (&["--speed", "-1"][..], "positive"),
             (&["--speed", "inf"][..], "positive"),
             (&["--api-key="][..], "--api-key must be non-empty"),
+            (&["--client-credentials", "id"][..], "ID:SECRET"),
+            (&["--client-credentials", ":s"][..], "ID:SECRET"),
+            (&["--client-credentials=id:"][..], "ID:SECRET"),
+            (&["--client-credentials", "id:s s"][..], "ID:SECRET"),
             (&["--bogus"][..], "unknown argument"),
             (&["--tasks-apart-from", "-1"][..], "whole number"),
             (&["--count-limit"][..], "--count-limit needs a value"),

@@ -97,6 +97,9 @@ async fn oauth_client_credentials_give_a_bearer_token() {
     assert_eq!(tok["expires_in"], 3600);
     let access = tok["access_token"].as_str().unwrap().to_owned();
     assert_ne!(access, h.emu.api_key());
+    // Blaxel's answer has a refresh token too (its Python SDK reads it).
+    let refresh = tok["refresh_token"].as_str().unwrap();
+    assert!(!refresh.is_empty() && refresh != access);
 
     // The token works as a bearer credential, and is the author of what it creates.
     let r = send(
@@ -158,6 +161,83 @@ async fn oauth_rejects_bad_clients_and_grants() {
     let r = token(
         None,
         json!({"grant_type": "client_credentials", "client_id": "emulator-client", "client_secret": "emulator-secret"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_exchanged_once_for_a_new_pair() {
+    let h = H::manual().await;
+    let token = |auth: Option<String>, body: serde_json::Value| {
+        let mut rb = h.bare(Method::POST, "/oauth/token").json(&body);
+        if let Some(a) = auth {
+            rb = rb.header("Authorization", a);
+        }
+        send(rb)
+    };
+    let first = token(
+        Some(basic("emulator-client", "emulator-secret")),
+        json!({"grant_type": "client_credentials"}),
+    )
+    .await
+    .expect(200);
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+
+    // No client authentication is needed: the token is the credential.
+    let second = token(
+        None,
+        json!({"grant_type": "refresh_token", "refresh_token": refresh}),
+    )
+    .await
+    .expect(200);
+    let access = second["access_token"].as_str().unwrap();
+    assert_ne!(access, first["access_token"].as_str().unwrap());
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    assert_eq!(second["expires_in"], 3600);
+    let r = send(
+        h.bare(Method::POST, "/jobs")
+            .bearer_auth(access)
+            .header("X-Blaxel-Workspace", &h.ws)
+            .json(&json!({"metadata": {"name": "refreshed"}, "spec": {}})),
+    )
+    .await;
+    assert_eq!(
+        r.expect(200)["metadata"]["createdBy"],
+        "client:emulator-client"
+    );
+
+    // Used up: refused in OAuth 2.0's error shape, as Blaxel's token
+    // endpoint answers a bad grant.
+    let r = token(
+        None,
+        json!({"grant_type": "refresh_token", "refresh_token": refresh}),
+    )
+    .await;
+    let body = r.expect(400);
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    // Not a bearer credential, and wrong client credentials still fail first.
+    let next = second["refresh_token"].as_str().unwrap();
+    let r = send(
+        h.bare(Method::GET, "/jobs")
+            .bearer_auth(next)
+            .header("X-Blaxel-Workspace", &h.ws),
+    )
+    .await;
+    assert_eq!(r.expect(401)["error"]["code"], "AUTHENTICATION_FAILED");
+    let r = token(
+        Some(basic("emulator-client", "wrong")),
+        json!({"grant_type": "refresh_token", "refresh_token": next}),
+    )
+    .await;
+    r.api_error(401, "invalid_client");
+    let r = token(None, json!({"grant_type": "refresh_token"})).await;
+    assert_eq!(r.expect(400)["error"], "invalid_request");
+    // The refused attempt with wrong credentials did not use the token up.
+    let r = token(
+        Some(basic("emulator-client", "emulator-secret")),
+        json!({"grant_type": "refresh_token", "refresh_token": next}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -23,6 +23,7 @@ fn bad_arguments_exit_2_with_usage() {
         &["--speed", "0"],
         &["--what"],
         &["--api-key"],
+        &["--client-credentials", "no-secret"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -42,6 +43,7 @@ fn the_binary_serves_and_prints_what_to_export() {
     let mut child = Running(
         Command::new(BIN)
             .args(["--api-key", "cli-key", "--speed", "5"])
+            .args(["--client-credentials", "cli-client:cli:secret"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -70,19 +72,73 @@ fn the_binary_serves_and_prints_what_to_export() {
     );
     assert!(banner.contains("export BL_API_KEY=cli-key"), "{banner}");
     assert!(banner.contains("export BL_WORKSPACE="), "{banner}");
+    assert!(banner.contains("cli-client / cli:secret"), "{banner}");
 
-    // A raw HTTP request: authenticated, but without a workspace.
+    // Raw HTTP requests: authenticated, but without a workspace.
     let addr = url.trim_start_matches("http://").trim_end_matches("/v0");
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET /v0/jobs HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer cli-key\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
+    let answer = exchange(
+        addr,
+        &format!("GET /v0/jobs HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer cli-key\r\n"),
+        "",
+    );
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("workspace_required"), "{answer}");
+    // The client credentials given on the command line get a token.
+    let body = r#"{"grant_type":"client_credentials"}"#;
+    let answer = exchange(
+        addr,
+        &format!(
+            "POST /v0/oauth/token HTTP/1.1\r\nHost: {addr}\r\n\
+             Authorization: Basic Y2xpLWNsaWVudDpjbGk6c2VjcmV0\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ),
+        body,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"refresh_token\""), "{answer}");
+}
+
+/// Sends one request (`head` without its final empty line) and reads the
+/// whole answer.
+fn exchange(addr: &str, head: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "{head}Connection: close\r\n\r\n{body}").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn until_stdin_closes_stops_when_the_parent_lets_go() {
+    let mut child = Running(
+        Command::new(BIN)
+            .args(["--api-key", "cli-key", "--until-stdin-closes"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("Blaxel Jobs emulator listening on "),
+        "{first}"
+    );
+    // Closing the pipe is all it takes, as when the parent dies.
+    drop(child.0.stdin.take());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        rest.iter().any(|l| l == "standard input closed"),
+        "{rest:?}"
+    );
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("stopping"),
+        "{rest:?}"
+    );
+    assert!(child.0.wait().unwrap().success());
 }
 
 /// One raw HTTP request to the binary; answers the whole response.
