@@ -125,7 +125,7 @@ impl TokenStore {
             "sub": principal.name(),
             "iat": iat,
             "exp": iat.saturating_add(ttl.as_secs()),
-            "jti": crate::state::random_id("", 16),
+            "jti": crate::ids::random_id("", 16),
         });
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
@@ -152,8 +152,8 @@ impl TokenStore {
     /// A new browser login for `workspace`: an access token valid for
     /// `ttl`, a refresh token and a device code.
     pub(crate) fn device_login(&self, workspace: &str, ttl: Duration) -> DeviceLogin {
-        let device_code = crate::state::random_id("dc-", 24);
-        let refresh_token = crate::state::random_id("rt-", 32);
+        let device_code = crate::ids::random_id("dc-", 24);
+        let refresh_token = crate::ids::random_id("rt-", 32);
         lock(&self.refresh).insert(refresh_token.clone(), device_code.clone());
         DeviceLogin {
             workspace: workspace.to_owned(),
@@ -187,7 +187,7 @@ impl TokenStore {
             }
             if rotate {
                 let code = refresh.remove(refresh_token).unwrap_or_default();
-                let next = crate::state::random_id("rt-", 32);
+                let next = crate::ids::random_id("rt-", 32);
                 refresh.insert(next.clone(), code);
                 next
             } else {

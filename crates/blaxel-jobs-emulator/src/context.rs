@@ -2,8 +2,8 @@
 //! (optionally) an API version.
 
 use crate::auth;
+use crate::config::EmulatorConfig;
 use crate::error::ApiError;
-use crate::server::Shared;
 use crate::urlencoded;
 use blaxel_jobs_client::versions;
 use http::{HeaderMap, StatusCode};
@@ -66,17 +66,19 @@ pub(crate) struct Ctx {
     pub(crate) admin: bool,
 }
 
-/// Checks the credential, then the version, then the workspace.
+/// Checks the credential (against `config`'s keys and the access tokens
+/// issued), then the version, then the workspace.
 pub(crate) fn resolve(
-    shared: &Shared,
+    config: &EmulatorConfig,
+    tokens: &auth::TokenStore,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Ctx, ApiError> {
     let principal = auth::authenticate(
         headers,
-        &shared.config.api_key,
-        shared.config.member_api_key.as_deref(),
-        &shared.tokens,
+        &config.api_key,
+        config.member_api_key.as_deref(),
+        tokens,
     )?;
     let version = ApiVersion::from_headers(headers)?;
     let from_header = headers

@@ -217,16 +217,20 @@ mod auth;
 mod clock;
 mod config;
 mod context;
+mod document;
+mod emulator;
 mod error;
+mod execution;
 mod faults;
 mod groups;
 mod handlers;
 mod host;
-mod local;
+mod ids;
 mod paginate;
+mod runner;
 mod server;
-mod sim;
-mod state;
+mod shared;
+mod store;
 mod task_env;
 mod urlencoded;
 mod validate;
@@ -234,10 +238,10 @@ mod validate;
 pub use auth::DeviceLogin;
 pub use config::{Clock, EmulatorConfig};
 pub use context::API_VERSIONS;
+pub use emulator::Emulator;
+pub use execution::{OutputLine, OutputStream, TaskOutput};
 pub use faults::{Fault, Route};
-pub use local::{OutputLine, OutputStream, TaskOutput};
-pub use server::Emulator;
 
 /// The OpenAPI document the emulator validates requests against, as JSON
 /// (generated from `openapi/jobs.yaml`).
-pub const OPENAPI_JSON: &str = validate::OPENAPI_JSON;
+pub const OPENAPI_JSON: &str = document::OPENAPI_JSON;
