@@ -20,7 +20,9 @@
 use crate::error::ApiError;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use http::HeaderMap;
+use blaxel_jobs_client::headers::BLAXEL_AUTHORIZATION;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -216,7 +218,7 @@ pub(crate) fn authenticate(
     tokens: &TokenStore,
 ) -> Result<Principal, ApiError> {
     let mut presented = Vec::new();
-    for name in ["x-blaxel-authorization", "authorization"] {
+    for name in [HeaderName::from_static(BLAXEL_AUTHORIZATION), AUTHORIZATION] {
         for value in headers.get_all(name) {
             presented.push(value.to_str().unwrap_or(""));
         }
@@ -259,7 +261,7 @@ fn bearer(value: &str) -> Option<&str> {
 
 /// Client credentials from `Authorization: Basic base64(id:secret)`.
 pub(crate) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get("authorization")?.to_str().ok()?.trim();
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -283,10 +285,11 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).unwrap());
+            let name = HeaderName::from_bytes(k.as_bytes()).unwrap();
+            h.append(name, HeaderValue::from_str(v).unwrap());
         }
         h
     }
@@ -294,23 +297,23 @@ mod tests {
     #[test]
     fn api_key_is_accepted_in_either_header() {
         let t = TokenStore::default();
-        for name in ["authorization", "x-blaxel-authorization"] {
+        for name in [AUTHORIZATION.as_str(), BLAXEL_AUTHORIZATION] {
             let h = headers(&[(name, "Bearer k1")]);
             assert_eq!(authenticate(&h, "k1", None, &t).unwrap(), Principal::ApiKey);
         }
-        let h = headers(&[("authorization", "bearer   k1  ")]);
+        let h = headers(&[(AUTHORIZATION.as_str(), "bearer   k1  ")]);
         assert!(authenticate(&h, "k1", None, &t).is_ok());
     }
 
     #[test]
     fn the_member_key_is_a_member_not_an_admin() {
         let t = TokenStore::default();
-        let h = headers(&[("authorization", "Bearer m1")]);
+        let h = headers(&[(AUTHORIZATION.as_str(), "Bearer m1")]);
         let who = authenticate(&h, "k1", Some("m1"), &t).unwrap();
         assert_eq!(who, Principal::Member);
         assert!(!who.is_admin());
         assert!(authenticate(&h, "k1", None, &t).is_err());
-        let h = headers(&[("authorization", "Bearer k1")]);
+        let h = headers(&[(AUTHORIZATION.as_str(), "Bearer k1")]);
         assert!(authenticate(&h, "k1", Some("m1"), &t).unwrap().is_admin());
     }
 
@@ -320,15 +323,20 @@ mod tests {
         let e = authenticate(&HeaderMap::new(), "k1", None, &t).unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_REQUIRED");
         let e = authenticate(
-            &headers(&[("authorization", "Bearer nope")]),
+            &headers(&[(AUTHORIZATION.as_str(), "Bearer nope")]),
             "k1",
             None,
             &t,
         )
         .unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
-        let e =
-            authenticate(&headers(&[("authorization", "Basic azE6")]), "k1", None, &t).unwrap_err();
+        let e = authenticate(
+            &headers(&[(AUTHORIZATION.as_str(), "Basic azE6")]),
+            "k1",
+            None,
+            &t,
+        )
+        .unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
     }
 
@@ -338,12 +346,12 @@ mod tests {
         let good = t.issue(Principal::Client("c".into()), Duration::from_secs(60));
         let expired = t.issue(Principal::Client("c".into()), Duration::ZERO);
         assert_eq!(good.split('.').count(), 3);
-        let h = headers(&[("x-blaxel-authorization", &format!("Bearer {good}"))]);
+        let h = headers(&[(BLAXEL_AUTHORIZATION, &format!("Bearer {good}"))]);
         assert_eq!(
             authenticate(&h, "k1", None, &t).unwrap(),
             Principal::Client("c".into())
         );
-        let h = headers(&[("x-blaxel-authorization", &format!("Bearer {expired}"))]);
+        let h = headers(&[(BLAXEL_AUTHORIZATION, &format!("Bearer {expired}"))]);
         assert_eq!(
             authenticate(&h, "k1", None, &t).unwrap_err().kind,
             "AUTHENTICATION_FAILED"
@@ -355,12 +363,18 @@ mod tests {
     #[test]
     fn basic_credentials_decode() {
         let h = headers(&[(
-            "authorization",
+            AUTHORIZATION.as_str(),
             &format!("Basic {}", STANDARD.encode("id:se:cret")),
         )]);
         assert_eq!(basic(&h), Some(("id".into(), "se:cret".into())));
-        assert_eq!(basic(&headers(&[("authorization", "Basic !!")])), None);
-        assert_eq!(basic(&headers(&[("authorization", "Bearer x")])), None);
+        assert_eq!(
+            basic(&headers(&[(AUTHORIZATION.as_str(), "Basic !!")])),
+            None
+        );
+        assert_eq!(
+            basic(&headers(&[(AUTHORIZATION.as_str(), "Bearer x")])),
+            None
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::auth;
 use crate::config::EmulatorConfig;
 use crate::error::ApiError;
 use crate::urlencoded;
-use blaxel_jobs_client::versions;
+use blaxel_jobs_client::{headers, versions};
 use http::{HeaderMap, StatusCode};
 
 /// The `Blaxel-Version` values the emulator knows, oldest first: every
@@ -28,7 +28,7 @@ impl ApiVersion {
 
     /// Reads `Blaxel-Version`; absent or blank means the oldest version.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Result<ApiVersion, ApiError> {
-        let Some(value) = headers.get("blaxel-version") else {
+        let Some(value) = headers.get(headers::BLAXEL_VERSION) else {
             return Self::unversioned();
         };
         // A value that is not visible ASCII can only be an unknown version.
@@ -82,7 +82,7 @@ pub(crate) fn resolve(
     )?;
     let version = ApiVersion::from_headers(headers)?;
     let from_header = headers
-        .get("x-blaxel-workspace")
+        .get(headers::BLAXEL_WORKSPACE)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -120,7 +120,7 @@ mod tests {
 
     fn with_version(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert("blaxel-version", HeaderValue::from_str(v).unwrap());
+        h.insert(headers::BLAXEL_VERSION, HeaderValue::from_str(v).unwrap());
         h
     }
 

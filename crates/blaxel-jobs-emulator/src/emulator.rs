@@ -11,6 +11,7 @@ use crate::ids::random_id;
 use crate::runner;
 use crate::server::{self, SHUTDOWN_GRACE};
 use crate::shared::Shared;
+use blaxel_jobs_client::operations::BASE_PATH;
 use blaxel_jobs_client::types;
 use std::fmt;
 use std::io;
@@ -115,7 +116,7 @@ impl Emulator {
         Ok(Emulator {
             shared,
             addr,
-            base_url: format!("{origin}/v0"),
+            base_url: format!("{origin}{BASE_PATH}"),
             shutdown: tx,
             task: Some(task),
             runner: Some(runner),

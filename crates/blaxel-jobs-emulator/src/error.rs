@@ -13,6 +13,7 @@
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use blaxel_jobs_client::headers::BLAXEL_SOURCE;
 use blaxel_jobs_client::types;
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -190,7 +191,7 @@ impl IntoResponse for ApiError {
         let mut resp = json_response(self.status, &self.body());
         if self.shape == Shape::Platform {
             resp.headers_mut()
-                .insert("x-blaxel-source", HeaderValue::from_static("platform"));
+                .insert(BLAXEL_SOURCE[0], HeaderValue::from_static("platform"));
         }
         if let Some(v) = self
             .retry_after
@@ -258,6 +259,6 @@ mod tests {
             "an ISO 8601 UTC timestamp: {ts}"
         );
         let resp = e.into_response();
-        assert_eq!(resp.headers()["x-blaxel-source"], "platform");
+        assert_eq!(resp.headers()[BLAXEL_SOURCE[0]], "platform");
     }
 }

@@ -13,6 +13,7 @@ use crate::ids::random_id;
 use crate::shared::Shared;
 use crate::task_env::{TaskEnv, task_env};
 use blaxel_jobs_client::open_enum::JobExecutionTaskStatus as TS;
+use blaxel_jobs_client::task_environment as platform;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,21 +49,23 @@ pub(crate) async fn supervise(shared: Arc<Shared>, mut launches: mpsc::Unbounded
 
 /// The process of task `index` of `launch`: `sh -c <command>` with the
 /// job's environment and the execution's overrides as [`task_env`] sorts
-/// them (`env`), and what the platform sets: `BL_EXECUTION_DATA_URL`,
+/// them (`env`), and what the platform sets (the names are the document's,
+/// [`blaxel_jobs_client::task_environment`]): `BL_EXECUTION_DATA_URL`,
 /// `BL_TASK_KEY` (`TASK_INDEX`), `TASK_INDEX`, `BL_EXECUTION_KEY`
-/// (`BL_EXECUTION_ID`) and `BL_EXECUTION_ID`. The emulator's own
-/// environment is inherited (for `PATH` and the like), in a process group
-/// of its own (see [`crate::groups`]).
+/// (`BL_EXECUTION_ID`) and `BL_EXECUTION_ID`; the log prefixes
+/// (`BL_TASK_PREFIX`, `BL_EXECUTION_PREFIX`) are left unset. The
+/// emulator's own environment is inherited (for `PATH` and the like), in a
+/// process group of its own (see [`crate::groups`]).
 fn command(launch: &Launch, index: usize, data_url: &str, env: &TaskEnv) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(&launch.spec.command)
         .envs(env.vars.iter().map(|(k, v)| (k, v)))
-        .env("BL_EXECUTION_DATA_URL", data_url)
-        .env("BL_TASK_KEY", "TASK_INDEX")
-        .env("TASK_INDEX", index.to_string())
-        .env("BL_EXECUTION_KEY", "BL_EXECUTION_ID")
-        .env("BL_EXECUTION_ID", &launch.execution_id)
+        .env(platform::BL_EXECUTION_DATA_URL, data_url)
+        .env(platform::BL_TASK_KEY, platform::TASK_INDEX)
+        .env(platform::TASK_INDEX, index.to_string())
+        .env(platform::BL_EXECUTION_KEY, platform::BL_EXECUTION_ID)
+        .env(platform::BL_EXECUTION_ID, &launch.execution_id)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -16,7 +16,8 @@
 //!    the request to the axum [`Router`](axum::Router) of [`crate::handlers`];
 //! 5. apply faults that spoil the answer (dropped connection after
 //!    processing, malformed or truncated body);
-//! 6. add `x-request-id`.
+//! 6. add the request id, under the first of the names the document gives
+//!    it (`x-request-id`).
 //!
 //! To drop a connection, the hyper service returns an error: hyper then
 //! closes the connection without writing a response.
@@ -27,6 +28,7 @@ use crate::handlers;
 use crate::shared::{Shared, TASK_DATA_PATH};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use blaxel_jobs_client::headers::REQUEST_ID;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -385,7 +387,7 @@ async fn truncated(resp: Response) -> Response {
 
 fn with_request_id(mut resp: Response, id: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(id) {
-        resp.headers_mut().insert("x-request-id", v);
+        resp.headers_mut().insert(REQUEST_ID[0], v);
     }
     resp
 }

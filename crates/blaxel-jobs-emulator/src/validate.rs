@@ -836,22 +836,48 @@ mod tests {
         assert_eq!(describe(&e), "body: is required (a JSON document)");
     }
 
+    /// The `default` the document gives a query parameter of an operation.
+    fn default_of(operation: &str, name: &str) -> Value {
+        let (item, op) = spec().operation(operation).unwrap();
+        let params = [item.get("parameters"), op.get("parameters")];
+        params
+            .into_iter()
+            .flatten()
+            .flat_map(|list| list.as_array().unwrap())
+            .map(|p| spec().resolve(p).unwrap())
+            .find(|p| p["name"] == name && p["in"] == "query")
+            .and_then(|p| spec().resolve(&p["schema"]).ok())
+            .and_then(|s| s.get("default").cloned())
+            .unwrap_or_else(|| panic!("{operation} {name} has no default"))
+    }
+
     #[test]
     fn query_parameters_are_coerced_and_bounded() {
+        use blaxel_jobs_client::limits::LIST_JOBS_LIMIT;
         let p = spec().validate_params("ListJobs", &[], &q(&[])).unwrap();
-        assert_eq!(p.i64("limit"), Some(50));
-        assert_eq!(p.str("sort"), Some("createdAt:desc"));
-        // The server clamps page sizes to 200 rather than refusing them.
-        for (asked, got) in [("201", 200), ("100000", 200), ("200", 200), ("7", 7)] {
+        assert_eq!(p.i64("limit"), default_of("ListJobs", "limit").as_i64());
+        assert_eq!(p.str("sort"), default_of("ListJobs", "sort").as_str());
+        assert!(p.i64("limit").is_some() && p.str("sort").is_some());
+        // The server clamps page sizes to the maximum rather than refusing them.
+        let (min, max) = (
+            LIST_JOBS_LIMIT.minimum.unwrap(),
+            LIST_JOBS_LIMIT.maximum.unwrap(),
+        );
+        for (asked, got) in [
+            (max + 1, max),
+            (max * 500, max),
+            (max, max),
+            (min + 6, min + 6),
+        ] {
             let p = spec()
-                .validate_params("ListJobs", &[], &q(&[("limit", asked)]))
+                .validate_params("ListJobs", &[], &q(&[("limit", &asked.to_string())]))
                 .unwrap();
             assert_eq!(p.i64("limit"), Some(got), "{asked}");
         }
         let e = spec()
-            .validate_params("ListJobs", &[], &q(&[("limit", "0")]))
+            .validate_params("ListJobs", &[], &q(&[("limit", &(min - 1).to_string())]))
             .unwrap_err();
-        assert_eq!(describe(&e), "query limit: must be at least 1");
+        assert_eq!(describe(&e), format!("query limit: must be at least {min}"));
         let e = spec()
             .validate_params("ListJobs", &[], &q(&[("limit", "ten")]))
             .unwrap_err();
@@ -867,33 +893,45 @@ mod tests {
             .validate_params("ListJobs", &[], &q(&[("limit", "1"), ("limit", "2")]))
             .unwrap_err();
         assert_eq!(describe(&e), "query limit: must be given at most once");
+        let longest = blaxel_jobs_client::limits::LIST_JOBS_Q.max_length.unwrap();
+        let too_long = "x".repeat(usize::try_from(longest).unwrap() + 1);
         let e = spec()
-            .validate_params("ListJobs", &[], &q(&[("q", &"x".repeat(201))]))
+            .validate_params("ListJobs", &[], &q(&[("q", &too_long)]))
             .unwrap_err();
         assert_eq!(
             describe(&e),
-            "query q: must be at most 200 character(s) long"
+            format!("query q: must be at most {longest} character(s) long")
         );
     }
 
     #[test]
     fn execution_listing_has_its_own_limits() {
+        use blaxel_jobs_client::limits::{LIST_JOB_EXECUTIONS_LIMIT, LIST_JOB_EXECUTIONS_OFFSET};
+        let op = "ListJobExecutions";
         let p = spec()
-            .validate_params("ListJobExecutions", &q(&[("jobId", "a")]), &q(&[]))
+            .validate_params(op, &q(&[("jobId", "a")]), &q(&[]))
             .unwrap();
-        assert_eq!(p.i64("limit"), Some(20));
-        assert_eq!(p.i64("offset"), Some(0));
+        assert_eq!(p.i64("limit"), default_of(op, "limit").as_i64());
+        assert_eq!(p.i64("offset"), default_of(op, "offset").as_i64());
         assert_eq!(p.str("jobId"), Some("a"));
+        // Not clamped: refused.
+        let max = LIST_JOB_EXECUTIONS_LIMIT.maximum.unwrap();
+        let min_offset = LIST_JOB_EXECUTIONS_OFFSET.minimum.unwrap();
         let e = spec()
             .validate_params(
-                "ListJobExecutions",
+                op,
                 &q(&[("jobId", "a")]),
-                &q(&[("limit", "101"), ("offset", "-1")]),
+                &q(&[
+                    ("limit", &(max + 1).to_string()),
+                    ("offset", &(min_offset - 1).to_string()),
+                ]),
             )
             .unwrap_err();
         assert_eq!(
             describe(&e),
-            "query limit: must be at most 100; query offset: must be at least 0"
+            format!(
+                "query limit: must be at most {max}; query offset: must be at least {min_offset}"
+            )
         );
     }
 

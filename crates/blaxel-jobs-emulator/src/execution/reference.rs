@@ -9,6 +9,7 @@ use super::schedule::{Outcome, TaskRun};
 use super::script::{ExecConfig, TaskScript};
 use crate::clock::{Micros, SimClock};
 use blaxel_jobs_client::open_enum::{JobExecutionStatus as ES, JobExecutionTaskStatus as TS};
+use blaxel_jobs_client::secrets::MASK;
 use blaxel_jobs_client::types;
 use serde_json::{Map, Value};
 
@@ -301,7 +302,7 @@ impl RefExecution {
                     .config
                     .env_override
                     .iter()
-                    .map(|k| (k.clone(), Value::String("***".to_owned())))
+                    .map(|k| (k.clone(), Value::String(MASK.to_owned())))
                     .collect(),
                 tasks: spec_tasks,
                 task_count: Some(i64::try_from(self.tasks.len()).unwrap_or(i64::MAX)),

@@ -6,6 +6,7 @@ use super::Execution;
 use super::task::{TaskEnd, TaskState};
 use crate::clock::{Micros, SimClock};
 use blaxel_jobs_client::open_enum::JobExecutionTaskStatus as TS;
+use blaxel_jobs_client::secrets::MASK;
 use blaxel_jobs_client::types;
 use serde_json::Value;
 
@@ -55,7 +56,7 @@ impl Execution {
                     .config
                     .env_override
                     .iter()
-                    .map(|k| (k.clone(), Value::String("***".to_owned())))
+                    .map(|k| (k.clone(), Value::String(MASK.to_owned())))
                     .collect(),
                 tasks: spec_tasks,
                 task_count: Some(i64::try_from(self.scripts.len()).unwrap_or(i64::MAX)),

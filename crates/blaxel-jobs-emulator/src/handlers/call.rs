@@ -13,7 +13,7 @@ use crate::validate::{Params, describe};
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{Extension, RawPathParams, State};
 use axum::response::Response;
-use blaxel_jobs_client::types::{self, ListSort};
+use blaxel_jobs_client::types::{self, ListAnchor, ListSort};
 use bytes::Bytes;
 use http::StatusCode;
 use serde::Serialize;
@@ -121,16 +121,20 @@ pub(super) fn page_request(
     fp_parts: &[&str],
     now: Micros,
 ) -> Result<PageRequest, ApiError> {
-    let sort_raw = params.str("sort").unwrap_or("createdAt:desc");
+    // The document gives `sort` and `limit` their defaults, which the
+    // validation filled in.
+    let sort_raw = defaulted_str(params, "sort")?;
     let sort = ListSort::from_str(sort_raw)
         .map_err(|_| ApiError::validation(format!("query sort: unknown sort {sort_raw:?}")))?;
-    let limit = params.i64("limit").unwrap_or(50).max(1);
+    let limit = count(params, "limit")?.max(1);
+    let anchor = params.str("anchor").map(ListAnchor::from_str).transpose();
+    let anchor = anchor.map_err(|e| ApiError::validation(format!("query anchor: {e}")))?;
     let mut parts: Vec<&str> = fp_parts.to_vec();
     parts.push(sort_raw);
     Ok(PageRequest {
-        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        limit,
         sort,
-        anchor_end: params.str("anchor") == Some("end"),
+        anchor_end: anchor == Some(ListAnchor::End),
         cursor: params
             .str("cursor")
             .filter(|c| !c.is_empty())
@@ -138,4 +142,61 @@ pub(super) fn page_request(
         fingerprint: fingerprint(&parts),
         now,
     })
+}
+
+/// A query parameter that the document gives a default, which the
+/// validation filled in when the request had none.
+pub(super) fn defaulted_str<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
+    params.str(name).ok_or_else(|| no_default(name))
+}
+
+/// A count (a page size or an offset) that the document gives a default.
+pub(super) fn count(params: &Params, name: &str) -> Result<usize, ApiError> {
+    let n = params.i64(name).ok_or_else(|| no_default(name))?;
+    usize::try_from(n)
+        .map_err(|_| ApiError::validation(format!("query {name}: must not be negative")))
+}
+
+fn no_default(name: &str) -> ApiError {
+    ApiError::internal(format!(
+        "the API document gives the query parameter {name} no default"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blaxel_jobs_client::operations::Operation;
+
+    #[test]
+    fn the_document_gives_every_listing_the_defaults_its_handler_reads() {
+        let spec = crate::document::Spec::embedded().unwrap();
+        let path = |op: Operation| -> Vec<(String, String)> {
+            op.path_params()
+                .iter()
+                .map(|p| ((*p).to_owned(), "x".to_owned()))
+                .collect()
+        };
+        for op in [
+            Operation::ListJobs,
+            Operation::ListJobExecutions,
+            Operation::ListJobExecutionTasks,
+        ] {
+            let params = spec.validate_params(op.name(), &path(op), &[]).unwrap();
+            let req = page_request(&params, &[], 0).unwrap();
+            assert!(req.limit >= 1, "{op}");
+            assert_eq!(
+                req.sort.to_string(),
+                defaulted_str(&params, "sort").unwrap()
+            );
+        }
+        // The legacy listing of executions: an offset and a page size.
+        let op = Operation::ListJobExecutions;
+        let params = spec.validate_params(op.name(), &path(op), &[]).unwrap();
+        assert!(count(&params, "offset").is_ok() && count(&params, "limit").is_ok());
+        let none = Params::default();
+        let e = page_request(&none, &[], 0).unwrap_err();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(e.message.contains("no default"), "{}", e.message);
+    }
 }

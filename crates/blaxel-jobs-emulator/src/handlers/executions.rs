@@ -3,8 +3,8 @@
 //! ListJobExecutionTasks.
 
 use super::call::{
-    Answer, Call, PathParams, Shr, json_body, mutation, ok, page_body, page_request, path_params,
-    typed,
+    Answer, Call, PathParams, Shr, count, json_body, mutation, ok, page_body, page_request,
+    path_params, typed,
 };
 use crate::context::Ctx;
 use crate::error::ApiError;
@@ -12,6 +12,7 @@ use crate::paginate::{Entry, normalize_q, paginate};
 use crate::shared::Shared;
 use crate::store::{ExecutionRequest, execution_not_found, job_not_found};
 use axum::extract::{Extension, RawQuery, State};
+use blaxel_jobs_client::operations::{BASE_PATH, Operation};
 use blaxel_jobs_client::types;
 use bytes::Bytes;
 
@@ -23,21 +24,33 @@ fn stored_apart(s: &Shared, mut exec: types::JobExecution) -> types::JobExecutio
     let Some(min) = s.config.tasks_apart_from else {
         return exec;
     };
-    let count = exec
+    let tasks = exec
         .spec
         .task_count
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(exec.tasks.len());
-    if count >= min {
-        exec.spec.tasks_ref = Some(format!(
-            "/v0/jobs/{}/executions/{}/tasks",
-            exec.metadata.job.as_deref().unwrap_or_default(),
-            exec.metadata.id.as_deref().unwrap_or_default()
+    if tasks >= min {
+        exec.spec.tasks_ref = Some(operation_path(
+            Operation::ListJobExecutionTasks,
+            &[
+                exec.metadata.job.as_deref().unwrap_or_default(),
+                exec.metadata.id.as_deref().unwrap_or_default(),
+            ],
         ));
         exec.spec.tasks = Vec::new();
         exec.tasks = Vec::new();
     }
     exec
+}
+
+/// The path of `op` under [`BASE_PATH`], its path parameters replaced by
+/// `values`, in the order of [`Operation::path_params`].
+fn operation_path(op: Operation, values: &[&str]) -> String {
+    let mut path = op.path().to_owned();
+    for (name, value) in op.path_params().iter().zip(values) {
+        path = path.replace(&format!("{{{name}}}"), value);
+    }
+    format!("{BASE_PATH}{path}")
 }
 
 pub(super) async fn list_executions(
@@ -58,9 +71,9 @@ pub(super) async fn list_executions(
         if !ctx.version.paginated() {
             // The legacy contract: newest first, an offset/limit slice.
             execs.sort_by_key(|e| std::cmp::Reverse(e.seq));
-            let offset =
-                usize::try_from(call.params.i64("offset").unwrap_or(0)).unwrap_or(usize::MAX);
-            let limit = usize::try_from(call.params.i64("limit").unwrap_or(20)).unwrap_or(20);
+            // The document gives both their defaults.
+            let offset = count(&call.params, "offset")?;
+            let limit = count(&call.params, "limit")?;
             let slice: Vec<types::JobExecution> = execs
                 .iter()
                 .skip(offset)

@@ -67,8 +67,10 @@ async fn route_not_found(method: Method, uri: Uri) -> ApiError {
         StatusCode::NOT_FOUND,
         "route_not_found",
         format!(
-            "no route for {method} {}; the Jobs API lives under /v0 (e.g. GET /v0/jobs)",
-            uri.path()
+            "no route for {method} {}; the Jobs API lives under {BASE_PATH} (e.g. {} {BASE_PATH}{})",
+            uri.path(),
+            Operation::ListJobs.method(),
+            Operation::ListJobs.path()
         ),
     )
 }

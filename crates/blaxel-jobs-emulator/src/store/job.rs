@@ -5,10 +5,8 @@ use super::settings::SimSettings;
 use crate::clock::{Micros, SimClock};
 use crate::ids::random_id;
 use blaxel_jobs_client::open_enum::{DeploymentStatus, TriggerType};
+use blaxel_jobs_client::secrets::MASK;
 use blaxel_jobs_client::types;
-
-/// The value secret environment variables show instead of theirs.
-pub(crate) const MASK: &str = "***";
 
 /// A job as stored.
 #[derive(Debug, Clone)]

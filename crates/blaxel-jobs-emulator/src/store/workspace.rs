@@ -680,9 +680,9 @@ pub(crate) fn execution_not_found(job: &str, id: &str) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::job::MASK;
     use super::*;
     use crate::config::Clock;
+    use blaxel_jobs_client::secrets::MASK;
 
     fn job(name: &str) -> types::Job {
         serde_json::from_value(serde_json::json!({
