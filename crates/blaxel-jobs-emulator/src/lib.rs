@@ -213,27 +213,38 @@
 //! [`EmulatorConfig::member_api_key`]), and rate limits other than capacity.
 #![deny(missing_docs)]
 
-mod auth;
-mod clock;
-mod config;
-mod context;
-mod document;
-mod emulator;
-mod error;
+// The modules, in layers: each imports only from the layers above it in
+// this list (and from its own layer where it says so).
+//
+// Facts and plumbing, importing nothing else of the crate (`clock` reads
+// `config`'s `Clock`, `error` the clock's timestamps):
+mod clock; // simulated time and RFC 3339 timestamps
+mod config; // EmulatorConfig and Clock
+mod document; // the embedded API document
+mod error; // error answers and JSON responses
+mod faults; // routes, injected faults, request counts
+mod groups; // the process groups of tasks that run for real
+mod host; // which Host a request may be addressed to
+mod ids; // random ids
+mod task_env; // what a task process's environment may hold
+mod urlencoded; // form decoding of queries and token requests
+// Requests: credentials, context, validation, paging.
+mod auth; // API key, OAuth clients, browser logins, tokens
+mod context; // credential, workspace and version of a request
+mod paginate; // cursors and pages
+mod validate; // requests checked against the document
+// The model: executions (simulated, or records of processes) and the
+// store of workspaces, jobs and executions.
 mod execution;
-mod faults;
-mod groups;
-mod handlers;
-mod host;
-mod ids;
-mod paginate;
-mod runner;
-mod server;
-mod shared;
 mod store;
-mod task_env;
-mod urlencoded;
-mod validate;
+// What the handlers, the runner and the Emulator share.
+mod shared;
+// Serving (the Emulator starts the runner and the server, the server
+// routes to the handlers):
+mod emulator; // Emulator: start, drive, stop
+mod handlers; // the router and one handler per operation
+mod runner; // runs the tasks of local executions as processes
+mod server; // accept loop and request pipeline
 
 pub use auth::DeviceLogin;
 pub use config::{Clock, EmulatorConfig};
