@@ -11,6 +11,7 @@
 //! `{"error": "invalid_grant", "error_description": "..."}`, which is what
 //! `bl` and Blaxel's TypeScript SDK read from it.
 
+use crate::clock::wall_clock_timestamp;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use blaxel_jobs_client::headers::BLAXEL_SOURCE;
@@ -141,6 +142,7 @@ impl ApiError {
                     action: None,
                     do_not: None,
                     docs_url: None,
+                    // Stamped by the gateway's clock, not the simulation's.
                     timestamp: Some(wall_clock_timestamp()),
                 },
             }),
@@ -162,16 +164,6 @@ impl ApiError {
         }
         value
     }
-}
-
-/// Now, in real time, as an ISO 8601 UTC timestamp: platform errors are
-/// stamped by the gateway's clock, not the simulation's.
-fn wall_clock_timestamp() -> String {
-    let unix_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    crate::clock::rfc3339_ms(unix_ms)
 }
 
 impl std::fmt::Display for ApiError {
