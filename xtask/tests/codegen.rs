@@ -20,8 +20,14 @@ fn generation_is_deterministic() {
             "{} differs between runs",
             a.path.display()
         );
+        // The mask of secret values is one constant.
+        let least = if a.path == std::path::Path::new(xtask::facts::SECRETS_OUT) {
+            300
+        } else {
+            1000
+        };
         assert!(
-            a.contents.len() > 1000,
+            a.contents.len() > least,
             "{} is suspiciously short",
             a.path.display()
         );

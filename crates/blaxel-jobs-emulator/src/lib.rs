@@ -147,8 +147,10 @@
 //! the emulator. The binary stops the same way on SIGINT, SIGTERM and
 //! SIGHUP.
 //!
-//! The job's and the execution's variables never replace the platform's,
-//! nor `PATH`, the dynamic loader's (`LD_*`, `DYLD_*`) or the shells'
+//! The job's and the execution's variables never replace the platform's
+//! (every name of `blaxel_jobs_client::task_environment::ALL`, the log
+//! prefixes `BL_TASK_PREFIX` and `BL_EXECUTION_PREFIX` included, which the
+//! emulator leaves unset), nor `PATH`, the dynamic loader's (`LD_*`, `DYLD_*`) or the shells'
 //! start-up, function and trace variables (`ENV`, `BASH_ENV`,
 //! `BASH_FUNC_*`, `SHELLOPTS`, `BASHOPTS`, `PS4`, `IFS`): those keep the
 //! emulator's own values (whoever holds the API key can set an
