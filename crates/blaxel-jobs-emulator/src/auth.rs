@@ -17,7 +17,7 @@
 //! is on, a new refresh token that replaces it (the old one is then
 //! refused). Credentials never reach logs.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, code};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use blaxel_jobs_client::headers::BLAXEL_AUTHORIZATION;
@@ -225,7 +225,7 @@ pub(crate) fn authenticate(
     }
     if presented.is_empty() {
         return Err(ApiError::unauthorized(
-            "AUTHENTICATION_REQUIRED",
+            &code::AUTHENTICATION_REQUIRED,
             "no credential: send `Authorization: Bearer <API key or access token>` (or X-Blaxel-Authorization)",
         ));
     }
@@ -243,7 +243,7 @@ pub(crate) fn authenticate(
     }
     let any_bearer = presented.iter().any(|v| bearer(v).is_some());
     Err(ApiError::unauthorized(
-        "AUTHENTICATION_FAILED",
+        &code::AUTHENTICATION_FAILED,
         if any_bearer {
             "the bearer credential is not a valid API key or unexpired access token"
         } else {

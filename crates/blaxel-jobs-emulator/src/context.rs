@@ -3,7 +3,7 @@
 
 use crate::auth;
 use crate::config::EmulatorConfig;
-use crate::error::ApiError;
+use crate::error::{ApiError, code};
 use crate::urlencoded;
 use blaxel_jobs_client::{headers, versions};
 use http::{HeaderMap, StatusCode};
@@ -40,7 +40,7 @@ impl ApiVersion {
             let shown: String = raw.chars().take(64).collect();
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_api_version",
+                code::INVALID_API_VERSION.as_str(),
                 format!(
                     "Unknown API version {shown:?}; known versions are {}",
                     API_VERSIONS.join(", ")

@@ -15,9 +15,27 @@ use crate::clock::wall_clock_timestamp;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use blaxel_jobs_client::headers::BLAXEL_SOURCE;
-use blaxel_jobs_client::types;
+use blaxel_jobs_client::types::{self, ErrorCode};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
+
+/// The codes of the document's `ErrorCode` that the emulator answers, as
+/// the generated enum spells them (statics, so that the spelling lives as
+/// long as the program).
+pub(crate) mod code {
+    use blaxel_jobs_client::types::ErrorCode;
+
+    /// An unknown `Blaxel-Version`.
+    pub(crate) static INVALID_API_VERSION: ErrorCode = ErrorCode::InvalidApiVersion;
+    /// No credential.
+    pub(crate) static AUTHENTICATION_REQUIRED: ErrorCode = ErrorCode::AuthenticationRequired;
+    /// A credential refused.
+    pub(crate) static AUTHENTICATION_FAILED: ErrorCode = ErrorCode::AuthenticationFailed;
+    /// A credential that may not do this.
+    pub(crate) static FORBIDDEN: ErrorCode = ErrorCode::Forbidden;
+    /// A body larger than the platform accepts.
+    pub(crate) static REQUEST_ENTITY_TOO_LARGE: ErrorCode = ErrorCode::RequestEntityTooLarge;
+}
 
 /// The body shape of an [`ApiError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +95,10 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
     }
 
-    /// 401 with the platform envelope.
-    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::platform(StatusCode::UNAUTHORIZED, code, message)
+    /// 401 with the platform envelope: [`code::AUTHENTICATION_REQUIRED`]
+    /// or [`code::AUTHENTICATION_FAILED`].
+    pub(crate) fn unauthorized(code: &'static ErrorCode, message: impl Into<String>) -> Self {
+        Self::platform(StatusCode::UNAUTHORIZED, code.as_str(), message)
     }
 
     /// 413 `REQUEST_ENTITY_TOO_LARGE` with the platform envelope: Blaxel's
@@ -87,7 +106,7 @@ impl ApiError {
     pub(crate) fn too_large(message: impl Into<String>) -> Self {
         Self::platform(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "REQUEST_ENTITY_TOO_LARGE",
+            code::REQUEST_ENTITY_TOO_LARGE.as_str(),
             message,
         )
     }
@@ -239,7 +258,7 @@ mod tests {
 
     #[test]
     fn unauthorized_uses_the_platform_envelope() {
-        let e = ApiError::unauthorized("AUTHENTICATION_REQUIRED", "no credential");
+        let e = ApiError::unauthorized(&code::AUTHENTICATION_REQUIRED, "no credential");
         let b = e.body();
         assert_eq!(b["error"]["code"], "AUTHENTICATION_REQUIRED");
         assert_eq!(b["error"]["retryable"], false);

@@ -6,7 +6,7 @@ use super::call::{
     typed,
 };
 use crate::context::Ctx;
-use crate::error::ApiError;
+use crate::error::{ApiError, code};
 use crate::paginate::{Entry, Page, normalize_q, paginate};
 use crate::store::job_not_found;
 use axum::extract::{Extension, RawQuery, State};
@@ -120,7 +120,7 @@ pub(super) async fn get_job(
     if show && !call.ctx.admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            code::FORBIDDEN.as_str(),
             "show_secrets needs the workspace admin role; read without it (secret values come back masked)",
         ));
     }
