@@ -306,6 +306,7 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     let servers = format(facts::servers(doc)?, "servers").map_err(|e| vec![e])?;
     let task_env =
         format(facts::task_environment(doc)?, "task environment").map_err(|e| vec![e])?;
+    let secrets = format(facts::secrets(doc)?, "secrets").map_err(|e| vec![e])?;
     let formatting = started.elapsed();
 
     Ok(Generated {
@@ -343,6 +344,11 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
             OutputFile {
                 path: facts::SERVERS_OUT.into(),
                 contents: header(spec_path, "its servers") + &servers,
+            },
+            OutputFile {
+                path: facts::SECRETS_OUT.into(),
+                contents: header(spec_path, "what it answers in place of a secret value")
+                    + &secrets,
             },
             OutputFile {
                 path: facts::CLIENT_TASK_ENV_OUT.into(),

@@ -1,9 +1,10 @@
 //! Facts of the document that are not operations, generated where the code
 //! reads them: the HTTP headers of the API (the client crate's `headers`
-//! module), its servers and the `BL_ENV` names that select them
-//! (`servers`), and the variables the platform sets in a task's
+//! module), its servers, the `BL_ENV` names that select them and the path
+//! of the OAuth token endpoint on them (`servers`), and the variables the platform sets in a task's
 //! environment (`task_environment`, in the client crate for the emulator
-//! and in the task crate for task programs).
+//! and in the task crate for task programs), and what the API answers in
+//! place of a secret value (`secrets`).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -15,6 +16,10 @@ pub const HEADERS_OUT: &str = "crates/blaxel-jobs-client/src/headers.rs";
 pub const SERVERS_OUT: &str = "crates/blaxel-jobs-client/src/servers.rs";
 /// Where the client crate's task environment goes.
 pub const CLIENT_TASK_ENV_OUT: &str = "crates/blaxel-jobs-client/src/task_environment.rs";
+/// Where the mask of secret values goes.
+pub const SECRETS_OUT: &str = "crates/blaxel-jobs-client/src/secrets.rs";
+/// Where the mask of secret values sits in the document.
+pub const SECRET_MASK_POINTER: &str = "/info/x-blaxel-secret-mask";
 /// Where the task crate's task environment goes.
 pub const TASK_ENV_OUT: &str = "crates/blaxel-jobs-task/src/platform.rs";
 /// The per-server extension naming the `BL_ENV` values that select it.
@@ -100,9 +105,28 @@ pub fn headers(doc: &Value) -> Result<TokenStream, Vec<String>> {
 }
 
 /// The `servers` module: an `Environment` per server, selected by the
-/// names its `x-blaxel-env` lists; the first server is the default.
+/// names its `x-blaxel-env` lists; the first server is the default. When
+/// the document has an OAuth 2.0 client credentials flow, `TOKEN_PATH` is
+/// its `tokenUrl`, a path below a server's base URL.
 pub fn servers(doc: &Value) -> Result<TokenStream, Vec<String>> {
     let mut problems = Vec::new();
+    let token_path = match token_urls(doc).as_slice() {
+        [] => None,
+        [url] if url.starts_with('/') => Some(url.clone()),
+        [url] => {
+            problems.push(format!(
+                "document: the client credentials `tokenUrl` {url:?} must be a path below the \
+                 servers' base URL, starting with `/`"
+            ));
+            None
+        }
+        urls => {
+            problems.push(format!(
+                "document: more than one client credentials `tokenUrl`: {urls:?}"
+            ));
+            None
+        }
+    };
     let servers = doc
         .get("servers")
         .and_then(Value::as_array)
@@ -162,6 +186,13 @@ pub fn servers(doc: &Value) -> Result<TokenStream, Vec<String>> {
     });
     let default = idents[0];
     let count = idents.len();
+    let token_path = token_path.map(|path| {
+        quote! {
+            /// The OAuth 2.0 token endpoint (the client credentials grant),
+            /// a path below a server's [`base_url`](Environment::base_url).
+            pub const TOKEN_PATH: &str = #path;
+        }
+    });
     Ok(quote! {
         /// A Blaxel environment: one of the document's servers.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -196,7 +227,21 @@ pub fn servers(doc: &Value) -> Result<TokenStream, Vec<String>> {
             }
         }
 
+        #token_path
     })
+}
+
+/// The `tokenUrl` of every OAuth 2.0 client credentials flow of the
+/// document's security schemes.
+fn token_urls(doc: &Value) -> Vec<String> {
+    doc.pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|schemes| schemes.values())
+        .filter_map(|s| s.pointer("/flows/clientCredentials/tokenUrl"))
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A `task_environment` module: a constant per variable the platform sets
@@ -241,6 +286,25 @@ pub fn task_environment(doc: &Value) -> Result<TokenStream, Vec<String>> {
         /// own environment must not override.
         pub const ALL: [&str; #count] = [#(#names),*];
     })
+}
+
+/// The `secrets` module: `MASK`, what the API answers in place of a secret
+/// value (`info.x-blaxel-secret-mask`); nothing when the document does not
+/// say.
+pub fn secrets(doc: &Value) -> Result<TokenStream, Vec<String>> {
+    match doc.pointer(SECRET_MASK_POINTER) {
+        None => Ok(TokenStream::new()),
+        Some(Value::String(mask)) if !mask.is_empty() => Ok(quote! {
+            /// What the API answers in place of a secret value: a secret
+            /// environment variable's `value`, and the values of an
+            /// execution's `envOverride`. A secret sent back as this value
+            /// keeps its stored value.
+            pub const MASK: &str = #mask;
+        }),
+        Some(_) => Err(vec![
+            "document: `info.x-blaxel-secret-mask` must be a non-empty string".into(),
+        ]),
+    }
 }
 
 fn text(v: Option<&Value>) -> String {

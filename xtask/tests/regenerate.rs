@@ -202,7 +202,7 @@ async fn new_operation(client: &Client, blocking: &blocking::Client) -> Result<(
         errors,
         [(
             "E0004".to_owned(),
-            "crates/blaxel-jobs-emulator/src/handlers.rs".to_owned()
+            "crates/blaxel-jobs-emulator/src/handlers/mod.rs".to_owned()
         )],
         "one error, the handler's match: {errors:?}"
     );

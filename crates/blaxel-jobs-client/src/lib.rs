@@ -61,6 +61,10 @@ pub mod open_enum;
 #[doc(hidden)]
 pub mod query;
 pub mod redacted;
+/// What the API answers in place of a secret value, generated from the
+/// document's `info.x-blaxel-secret-mask`.
+#[rustfmt::skip]
+pub mod secrets;
 /// The API's servers, generated from the document's `servers`: an
 /// [`Environment`](servers::Environment) for each, selected by the
 /// `BL_ENV` names it lists.

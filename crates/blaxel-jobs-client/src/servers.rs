@@ -49,3 +49,6 @@ impl Environment {
         }
     }
 }
+/// The OAuth 2.0 token endpoint (the client credentials grant),
+/// a path below a server's [`base_url`](Environment::base_url).
+pub const TOKEN_PATH: &str = "/oauth/token";

@@ -5,6 +5,7 @@
 //! of its list (if any) and is counted, faulted or not.
 
 use blaxel_jobs_client::operations::{BASE_PATH, Operation};
+use blaxel_jobs_client::servers::TOKEN_PATH;
 use http::Method;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,8 +44,9 @@ impl From<Operation> for Route {
     }
 }
 
-/// The token endpoint's path, which the document does not list.
-const OAUTH_TOKEN_PATH: &str = "/v0/oauth/token";
+/// The token endpoint's path, [`BASE_PATH`] included: the document names
+/// it as its client credentials flow's `tokenUrl`, not as an operation.
+static OAUTH_TOKEN_PATH: LazyLock<String> = LazyLock::new(|| format!("{BASE_PATH}{TOKEN_PATH}"));
 
 /// The full path templates of the operations, [`BASE_PATH`] included, in
 /// the order of [`Operation::ALL`].
@@ -95,7 +97,7 @@ impl Route {
             Some(op) => OPERATION_PATHS
                 .get(Self::operation_index(op))
                 .map_or("", String::as_str),
-            None => OAUTH_TOKEN_PATH,
+            None => OAUTH_TOKEN_PATH.as_str(),
         }
     }
 
@@ -120,7 +122,7 @@ impl Route {
         } else {
             method
         };
-        if path == OAUTH_TOKEN_PATH {
+        if path == *OAUTH_TOKEN_PATH {
             return (*method == Method::POST).then_some(Route::OAuthToken);
         }
         let rest = path.strip_prefix(BASE_PATH)?;
@@ -299,7 +301,7 @@ mod tests {
             assert_eq!(route.operation(), Some(op));
             assert_eq!(route.operation_id(), op.name());
             assert_eq!(route.method(), op.method());
-            assert_eq!(route.path(), format!("/v0{}", op.path()));
+            assert_eq!(route.path(), format!("{BASE_PATH}{}", op.path()));
             // The router can serve the operation's method.
             let method: Method = op.method().parse().unwrap();
             assert!(

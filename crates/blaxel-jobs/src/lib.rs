@@ -218,7 +218,6 @@ mod merge;
 pub mod paginate;
 mod reconcile;
 pub mod retry;
-mod time;
 mod transport;
 mod update;
 mod validate;

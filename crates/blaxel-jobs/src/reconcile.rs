@@ -138,12 +138,8 @@ pub(crate) fn judge(
         return Err(format!("the execution was deleted at {}", clip(at)));
     }
     same_content(found, request)?;
-    let created = m.created_at.as_deref().and_then(crate::time::parse_rfc3339);
-    let job_created = current
-        .metadata
-        .created_at
-        .as_deref()
-        .and_then(crate::time::parse_rfc3339);
+    let created = m.created_at.as_deref().and_then(instant);
+    let job_created = current.metadata.created_at.as_deref().and_then(instant);
     let shown = |at: &Option<String>| clip(at.as_deref().unwrap_or_default());
     match (created, job_created) {
         (Some(e), Some(j)) if e > j => Ok(()),
@@ -164,6 +160,12 @@ pub(crate) fn judge(
                 .to_owned(),
         ),
     }
+}
+
+/// The instant of an RFC 3339 timestamp of the API (`None` when it is not
+/// one); instants compare whatever their offsets.
+fn instant(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(text).ok()
 }
 
 /// At most 8 names, each clipped (the server's map may be huge), joined.
@@ -357,7 +359,23 @@ mod tests {
                 one_task.clone(),
                 None,
             ),
+            (
+                "a millisecond after the job",
+                json!({"createdAt": "2026-10-01T00:00:00.001Z"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                None,
+            ),
             // Refusals.
+            (
+                "the job's instant at another offset",
+                json!({"createdAt": "2026-10-01T02:00:00+02:00"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("same time as the job"),
+            ),
             (
                 "same time as the job",
                 json!({"createdAt": T0}),
