@@ -297,8 +297,9 @@ pub fn secrets(doc: &Value) -> Result<TokenStream, Vec<String>> {
         Some(Value::String(mask)) if !mask.is_empty() => Ok(quote! {
             /// What the API answers in place of a secret value: a secret
             /// environment variable's `value`, and the values of an
-            /// execution's `envOverride`. A secret sent back as this value
-            /// keeps its stored value.
+            /// execution's `envOverride`. Whether Blaxel keeps a secret's
+            /// stored value when this mask is sent back is not documented
+            /// (the emulator keeps it unless told otherwise).
             pub const MASK: &str = #mask;
         }),
         Some(_) => Err(vec![

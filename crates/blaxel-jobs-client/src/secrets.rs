@@ -4,6 +4,7 @@
 
 /// What the API answers in place of a secret value: a secret
 /// environment variable's `value`, and the values of an
-/// execution's `envOverride`. A secret sent back as this value
-/// keeps its stored value.
+/// execution's `envOverride`. Whether Blaxel keeps a secret's
+/// stored value when this mask is sent back is not documented
+/// (the emulator keeps it unless told otherwise).
 pub const MASK: &str = "***";

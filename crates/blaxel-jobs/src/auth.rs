@@ -196,7 +196,7 @@ impl Auth {
         retry: RetryConfig,
     ) -> Result<Self, ConfigError> {
         let endpoint = TokenEndpoint {
-            url: format!("{base_url}/oauth/token"),
+            url: format!("{base_url}{}", blaxel_jobs_client::servers::TOKEN_PATH),
             http,
             retry,
         };
