@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::fixture;
+use common::{fixture, real_doc};
 use serde_json::{Value, json};
 use xtask::codegen;
 
@@ -77,6 +77,36 @@ fn an_operation_is_placed_on_another_handle_with_bound_and_set_parameters() {
     assert!(text.contains("On this handle: `thingId` is this handle's `id`"));
     // The operation keeps its own path's place too: `client.search().results()`.
     assert!(text.contains("pub fn results(&self) -> SearchThings<'a>"));
+}
+
+#[test]
+fn the_document_places_logs_on_jobs_and_executions() {
+    let text = surface(&real_doc());
+    for (handle, binds) in [
+        (
+            "impl<'a> JobRef<'a>",
+            &[".workload_ids(self.job_id.clone())"][..],
+        ),
+        (
+            "impl<'a> ExecutionRef<'a>",
+            &[
+                ".workload_ids(self.job_id.clone())",
+                ".execution_id(self.execution_id.clone())",
+            ][..],
+        ),
+    ] {
+        let block = text
+            .split(handle)
+            .skip(1)
+            .filter_map(|rest| rest.split("pub fn logs(&self) -> ListLogs<'a>").nth(1))
+            .next()
+            .unwrap_or_else(|| panic!("{handle} has no `logs`"));
+        let body = &block[..block.find("\n    }").expect("the method ends")];
+        for b in binds.iter().chain(&[r#".resource_type("jobs")"#]) {
+            assert!(body.contains(b), "{handle}: `{b}` missing in {body}");
+        }
+    }
+    assert!(text.contains("pub fn observability(&self) -> Observability<'_>"));
 }
 
 /// Generation fails with one problem that has every fragment.
