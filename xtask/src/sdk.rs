@@ -55,7 +55,10 @@
 //! be bound; an operation with a request body cannot be placed. A
 //! placement that breaks these rules, names a path that is no handle or a
 //! parameter the operation or the handle lacks, or gives a handle a method
-//! it already has, fails the generation with a message saying which.
+//! it already has, fails the generation with a message saying which. The
+//! builder also remembers the handle's path parameters (`Call::id`), so
+//! that hand-written extras of the operation know which resource it is
+//! about.
 
 use crate::operations::{Op, Operations};
 use crate::{limits, spec};
@@ -1091,7 +1094,13 @@ pub fn module(
         }
         for info in &infos {
             for placement in info.placements.iter().filter(|p| p.node == at) {
-                methods.push(placed_method(info, placement, &client_expr, &lifetime));
+                methods.push(placed_method(
+                    info,
+                    placement,
+                    &params,
+                    &client_expr,
+                    &lifetime,
+                ));
             }
         }
         // Two methods of one name on a handle: a placement's (or an
@@ -1271,6 +1280,7 @@ fn handle_method(
 fn placed_method(
     info: &OpInfo<'_>,
     placement: &Placement,
+    held: &[String],
     client_expr: &TokenStream,
     lifetime: &TokenStream,
 ) -> TokenStream {
@@ -1323,12 +1333,16 @@ fn placed_method(
             given.join(", ")
         ),
     );
+    let ids = held.iter().map(|p| {
+        let f = param_field(p);
+        quote!(.with_id(#p, self.#f.clone()))
+    });
     quote! {
         #docs
         pub fn #name(&self) -> #builder<#lifetime> {
             let op = #client_expr.raw().#raw_method()#(#path_setters)*;
             #builder {
-                call: Call::new(#client_expr, op)#(#checks)*,
+                call: Call::new(#client_expr, op)#(#checks)*#(#ids)*,
             }
             #(#query)*
             #(#set)*

@@ -145,7 +145,7 @@ impl<'a> JobRef<'a> {
     pub fn logs(&self) -> ListLogs<'a> {
         let op = self.client.raw().list_logs();
         ListLogs {
-            call: Call::new(self.client, op),
+            call: Call::new(self.client, op).with_id("jobId", self.job_id.clone()),
         }
             .workload_ids(self.job_id.clone())
             .resource_type("jobs")
@@ -280,7 +280,9 @@ impl<'a> ExecutionRef<'a> {
     pub fn logs(&self) -> ListLogs<'a> {
         let op = self.client.raw().list_logs();
         ListLogs {
-            call: Call::new(self.client, op),
+            call: Call::new(self.client, op)
+                .with_id("jobId", self.job_id.clone())
+                .with_id("executionId", self.execution_id.clone()),
         }
             .execution_id(self.execution_id.clone())
             .workload_ids(self.job_id.clone())

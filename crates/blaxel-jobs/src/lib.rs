@@ -181,6 +181,14 @@
 //! [`Error::BlockingInAsync`] instead of blocking, and dropping it there
 //! never panics.
 //!
+//! # Logs
+//!
+//! [`ExecutionRef::logs`] and [`JobRef::logs`] read what tasks wrote:
+//! one request with `send`, a whole window with [`ListLogs::read`] (split
+//! and merged, oldest first, saying where lines may be missing), new
+//! lines as they come with [`ListLogs::follow`]. Blaxel does not document
+//! this endpoint; [`logs`] says what is known of it and what is not.
+//!
 //! # Fan-out
 //!
 //! [`JobRef::batch`] runs a job over any number of tasks (a million is
@@ -214,6 +222,7 @@ mod definition;
 mod error;
 mod http_client;
 mod json;
+pub mod logs;
 mod merge;
 pub mod paginate;
 mod reconcile;
@@ -236,6 +245,7 @@ pub use error::{
     TransportError, TransportErrorKind, UpdateRefusal, UpdateRefused, WaitTimeout,
 };
 pub use http_client::HttpClient;
+pub use logs::{FollowLogs, LogLine, Logs, ReadLogs};
 pub use retry::RetryConfig;
 pub use update::UpdateJobWith;
 pub use wait::{PollInterval, WaitUntilDeployed, WaitUntilSucceeded};
