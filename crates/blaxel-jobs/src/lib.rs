@@ -52,7 +52,9 @@
 //! repeat the shape one level down: [`JobRef::executions`]
 //! (CreateJobExecution, ListJobExecutions) and [`JobRef::execution`]
 //! (GetJobExecution, DeleteJobExecution as `cancel`, ListJobExecutionTasks
-//! as `tasks`, and the waiter). Each method returns a builder named after
+//! as `tasks`, and the waiter). ListLogs, whose path is not the job's,
+//! is placed on both handles as `logs` (and on
+//! [`Client::observability`], its own path's). Each method returns a builder named after
 //! its operation's `operationId` ([`CreateJobExecution`],
 //! [`ListJobExecutionTasks`], …); set options on it, then `.send().await`.
 //! Waiters are `wait_until_…()` builders ended by `.wait(max_wait).await`.

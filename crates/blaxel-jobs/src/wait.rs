@@ -23,7 +23,9 @@
 //! polls. A poll in flight at the deadline gets a grace of 5 % of the
 //! maximum duration (at least 50 ms) to answer. A `Retry-After` longer than
 //! the request's own retries would wait is honoured between polls. Each poll emits a `tracing` event, and [`WaitUntilSucceeded::on_progress`]
-//! hands every execution read to a callback.
+//! hands every execution read to a callback;
+//! [`WaitUntilSucceeded::on_log_line`] hands it every log line the
+//! execution writes meanwhile (see [`crate::logs`]).
 //!
 //! Execution outcomes are typed: `succeeded` returns the execution;
 //! `failed`, `cancelled` and `timeout` return [`Error::ExecutionEnded`]
