@@ -300,7 +300,7 @@ fn main() {
                 "one task of {mib} MiB, server limit {label}: {:.2} s, {} creates seen by the \
                  server, client peak {:.1} MiB: {outcome}",
                 field(&r, "secs"),
-                emu.request_count(blaxel_jobs_emulator::Route::CreateJobExecution),
+                emu.request_count(blaxel_jobs_client::operations::Operation::CreateJobExecution),
                 field(&r, "peak_kb") / 1024.0
             );
             rt.block_on(emu.shutdown());

@@ -192,7 +192,7 @@ const SDK_MAIN: &str = r#"//! One GetJob call with the blaxel-jobs SDK.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = blaxel_jobs::Client::from_env()?;
-    let job = client.jobs().get("nightly-report").send().await?;
+    let job = client.job("nightly-report").get().send().await?;
     println!("{:?}", job.status);
     Ok(())
 }
@@ -637,7 +637,7 @@ const CONCURRENCY_DATA = [];
         assert!(p.manifest.contains("path = \"/ws/crates/blaxel-jobs\""));
         assert!(p.manifest.contains("default-features = false"));
         assert!(p.manifest.contains("[workspace]"));
-        assert!(p.main_rs.contains("jobs().get("));
+        assert!(p.main_rs.contains(".get().send()"));
         assert_eq!(p.lockfile.as_deref(), Some(Path::new("/ws/Cargo.lock")));
         assert!(reference_project().manifest.contains("aws-sdk-batch"));
         let t = task_project(Path::new("/ws"), TaskVariant::NoTls);

@@ -4,9 +4,9 @@
 
 use crate::patches::{
     borrow_path_strings, client_new_follows_no_redirect, drop_api_version_header,
-    fix_mock_path_matchers, null_as_absent, skip_unset_query_params,
+    fix_mock_path_matchers, null_as_absent, redact_sensitive, skip_unset_query_params, split_send,
 };
-use crate::{check, limits, open_enums, operations, pins, spec, versions};
+use crate::{check, facts, limits, open_enums, operations, pins, sdk, spec, versions};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use serde_json::Value;
@@ -285,9 +285,13 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     }
     null_as_absent(&mut client, null_defaulted_property_count(doc)).map_err(|e| vec![e])?;
     client_new_follows_no_redirect(&mut client).map_err(|e| vec![e])?;
+    split_send(&mut client, spec::operations(doc).len()).map_err(|e| vec![e])?;
+    redact_sensitive(&mut client, &spec::sensitive(doc)).map_err(|e| vec![e])?;
     let mut mocks = parse(mocks, "mocks").map_err(|e| vec![e])?;
     fix_mock_path_matchers(&mut mocks, path_parameter_count(doc)).map_err(|e| vec![e])?;
     let builders = operations::builder_types(&client, &operations).map_err(|e| vec![e])?;
+    let outputs: Vec<syn::Type> = builders.iter().map(|b| b.output.clone()).collect();
+    let surface = sdk::module(doc, &client, &operations, &outputs)?;
     let operations = operations::module(&operations, &builders);
     let generation = started.elapsed();
 
@@ -297,6 +301,12 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
     let operations = format(operations, "operations table").map_err(|e| vec![e])?;
     let open_enums = format(open_enums::module(&open_enums), "open enums").map_err(|e| vec![e])?;
     let versions = format(versions::module(&versions), "versions table").map_err(|e| vec![e])?;
+    let surface = format(surface, "SDK surface").map_err(|e| vec![e])?;
+    let headers = format(facts::headers(doc)?, "headers").map_err(|e| vec![e])?;
+    let servers = format(facts::servers(doc)?, "servers").map_err(|e| vec![e])?;
+    let task_env =
+        format(facts::task_environment(doc)?, "task environment").map_err(|e| vec![e])?;
+    let secrets = format(facts::secrets(doc)?, "secrets").map_err(|e| vec![e])?;
     let formatting = started.elapsed();
 
     Ok(Generated {
@@ -321,6 +331,34 @@ pub fn generate(doc: &Value, spec_path: &str) -> Result<Generated, Vec<String>> 
                 path: OPEN_ENUMS_OUT.into(),
                 contents: header(spec_path, "its open enums and the values they know")
                     + &open_enums,
+            },
+            OutputFile {
+                path: sdk::SDK_OUT.into(),
+                contents: header(spec_path, "the SDK's resource handles and request builders")
+                    + &surface,
+            },
+            OutputFile {
+                path: facts::HEADERS_OUT.into(),
+                contents: header(spec_path, "the HTTP headers of the API") + &headers,
+            },
+            OutputFile {
+                path: facts::SERVERS_OUT.into(),
+                contents: header(spec_path, "its servers") + &servers,
+            },
+            OutputFile {
+                path: facts::SECRETS_OUT.into(),
+                contents: header(spec_path, "what it answers in place of a secret value")
+                    + &secrets,
+            },
+            OutputFile {
+                path: facts::CLIENT_TASK_ENV_OUT.into(),
+                contents: header(spec_path, "what the platform sets in a task's environment")
+                    + &task_env,
+            },
+            OutputFile {
+                path: facts::TASK_ENV_OUT.into(),
+                contents: header(spec_path, "what the platform sets in a task's environment")
+                    + &task_env,
             },
             OutputFile {
                 path: CONTRACT_OUT.into(),

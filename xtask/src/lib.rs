@@ -3,11 +3,13 @@
 pub mod build_cost;
 pub mod check;
 pub mod codegen;
+pub mod facts;
 pub mod limits;
 pub mod open_enums;
 pub mod operations;
 pub mod patches;
 pub mod pins;
+pub mod sdk;
 pub mod spec;
 pub mod spec_diff;
 pub mod versions;

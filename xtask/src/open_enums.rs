@@ -199,8 +199,8 @@ pub fn module(enums: &[OpenEnum]) -> TokenStream {
         let terminal = e.finals.as_ref().map(|finals| {
             let listed: Vec<String> = finals.iter().map(|f| format!("`{f}`")).collect();
             let doc = format!(
-                " Whether this is a final value ({}): nothing changes after it. \
-                 Unknown values are not final.",
+                " Whether this is a final value ({}): it stays until someone acts \
+                 on the resource. Unknown values are not final.",
                 listed.join(", ")
             );
             let arms = e

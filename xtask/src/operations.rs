@@ -83,8 +83,12 @@ pub struct Op {
     pub path_params: Vec<String>,
     /// The retry class.
     pub retry: Retry,
-    /// The request-body property holding the client token.
+    /// The request-body property holding the client token (the first of
+    /// `client_tokens`): it names what the request creates.
     pub client_token: Option<String>,
+    /// Every request-body property the client fills with a new token, the
+    /// same on every attempt.
+    pub client_tokens: Vec<String>,
 }
 
 impl Op {
@@ -158,34 +162,46 @@ pub fn collect(doc: &Value) -> Result<Operations, Vec<String>> {
             },
         };
         let token = op.op.get(CLIENT_TOKEN_EXTENSION);
-        let client_token = match (retry, token) {
+        let client_tokens = match (retry, token) {
             (Some(Retry::IdempotentWithClientToken), None) => {
                 problems.push(format!(
                     "operation {label}: `{RETRY_EXTENSION}: idempotent-with-client-token` needs \
                      `{CLIENT_TOKEN_EXTENSION}`, the request-body property that carries the token"
                 ));
-                None
+                Vec::new()
             }
-            (Some(Retry::IdempotentWithClientToken), Some(t)) => match t.as_str() {
-                Some(name) if body_has_property(doc, op.op, name) => Some(name.to_owned()),
-                _ => {
-                    problems.push(format!(
-                        "operation {label}: `{CLIENT_TOKEN_EXTENSION}` is {t}, which is not a \
-                         property of its JSON request body"
-                    ));
-                    None
+            (Some(Retry::IdempotentWithClientToken), Some(t)) => {
+                // One property, or a list of them, the first naming what the
+                // request creates.
+                let names: Option<Vec<&str>> = match t {
+                    Value::String(s) => Some(vec![s.as_str()]),
+                    Value::Array(a) if !a.is_empty() => a.iter().map(Value::as_str).collect(),
+                    _ => None,
+                };
+                match names {
+                    Some(names) if names.iter().all(|n| body_has_property(doc, op.op, n)) => {
+                        names.into_iter().map(str::to_owned).collect()
+                    }
+                    _ => {
+                        problems.push(format!(
+                            "operation {label}: `{CLIENT_TOKEN_EXTENSION}` is {t}, which is not a \
+                             property of its JSON request body (or a list of them)"
+                        ));
+                        Vec::new()
+                    }
                 }
-            },
+            }
             (Some(r), Some(_)) => {
                 problems.push(format!(
                     "operation {label}: `{CLIENT_TOKEN_EXTENSION}` only goes with \
                      `{RETRY_EXTENSION}: idempotent-with-client-token`, not {}",
                     r.as_str()
                 ));
-                None
+                Vec::new()
             }
-            (_, None) | (None, _) => None,
+            (_, None) | (None, _) => Vec::new(),
         };
+        let client_token = client_tokens.first().cloned();
         if let Some(retry) = retry {
             ops.push(Op {
                 id: id.to_owned(),
@@ -194,6 +210,7 @@ pub fn collect(doc: &Value) -> Result<Operations, Vec<String>> {
                 path_params: template_params(op.path),
                 retry,
                 client_token,
+                client_tokens,
             });
         }
     }
@@ -402,6 +419,10 @@ pub fn module(ops: &Operations, builders: &[BuilderTypes]) -> TokenStream {
         Some(t) => quote!(Some(#t)),
         None => quote!(None),
     });
+    let all_tokens = arms(&|o| {
+        let t = &o.client_tokens;
+        quote!(&[#(#t),*])
+    });
     let from_names = ops.ops.iter().zip(&variants).map(|(o, v)| {
         let s = &o.id;
         quote!(#s => Some(Operation::#v))
@@ -419,6 +440,17 @@ pub fn module(ops: &Operations, builders: &[BuilderTypes]) -> TokenStream {
                     const OPERATION: Operation = Operation::#v;
                     type Output = #output;
                     type ErrorBody = #error;
+                    #[allow(clippy::result_large_err)]
+                    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+                        crate::builder::#builder::build_request(self)
+                    }
+                    fn decode(
+                        response: reqwest::Response,
+                    ) -> impl ::std::future::Future<
+                        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+                    > + Send {
+                        crate::builder::#builder::decode(response)
+                    }
                     fn send_request(
                         self,
                     ) -> impl ::std::future::Future<
@@ -569,6 +601,14 @@ pub fn module(ops: &Operations, builders: &[BuilderTypes]) -> TokenStream {
                 match self { #(#tokens,)* }
             }
 
+            /// For [`RetrySafety::IdempotentWithClientToken`], every
+            /// request-body property the client fills with a new token,
+            /// the same on every attempt ([`client_token`](Self::client_token)
+            /// first).
+            pub const fn client_tokens(self) -> &'static [&'static str] {
+                match self { #(#all_tokens,)* }
+            }
+
             /// Decodes `body`, a successful answer of this operation, into
             /// its output type ([`OperationBuilder::Output`]) and encodes
             /// that back as a JSON value: what a typed client keeps of the
@@ -607,6 +647,16 @@ pub fn module(ops: &Operations, builders: &[BuilderTypes]) -> TokenStream {
             type Output;
             /// The body type of error responses.
             type ErrorBody;
+            /// Builds the request without sending it: the builder's
+            /// `build_request()`.
+            #[allow(clippy::result_large_err)]
+            fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>>;
+            /// Reads a response to the request: the builder's `decode()`.
+            fn decode(
+                response: reqwest::Response,
+            ) -> impl ::std::future::Future<
+                Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+            > + Send;
             /// Sends the request: the builder's `send()`.
             fn send_request(
                 self,

@@ -363,6 +363,286 @@ impl syn::visit_mut::VisitMut for UnsetQuerySkip {
     }
 }
 
+/// Splits every request builder's `send()` in three, so that a caller can
+/// drive a request itself (the SDK does: its own attempts, retries and
+/// limits, with the call's settings as ordinary arguments) instead of
+/// reaching in through hooks:
+///
+/// - `build_request(self) -> Result<reqwest::Request, Error<E>>`: what
+///   `send()` did up to the built request (checks, URL, query, headers,
+///   body);
+/// - `decode(response) -> Result<ResponseValue<T>, Error<E>>`: what `send()`
+///   did with the response (the match on its status);
+/// - `send(self)`, which now calls the two around the hooks as before.
+///
+/// progenitor 0.15.1 writes `send()` as: statements that build `request`,
+/// `let info = OperationInfo { .. }`, the hook calls, `let response =
+/// result?;`, and the `match response.status().as_u16() { .. }`. Each
+/// builder must have exactly that shape, and the number of builders split
+/// must equal `expected`, the number of operations; anything else is an
+/// error, so that the patch is revisited when progenitor changes.
+pub fn split_send(file: &mut syn::File, expected: usize) -> Result<(), String> {
+    let mut split = 0;
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "builder" {
+            continue;
+        }
+        for item in module.content.iter_mut().flat_map(|(_, items)| items) {
+            let syn::Item::Impl(imp) = item else { continue };
+            let Some(pos) = imp
+                .items
+                .iter()
+                .position(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+            else {
+                continue;
+            };
+            let syn::ImplItem::Fn(send) = &imp.items[pos] else {
+                continue;
+            };
+            let name = match &*imp.self_ty {
+                syn::Type::Path(p) => p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let parts = SendParts::of(send).ok_or_else(|| {
+                format!(
+                    "generated client: `builder::{name}::send` does not have the shape \
+                     split_send expects (build, `let info`, hooks, `let response = result?`, \
+                     match on the status); progenitor changed, revisit split_send"
+                )
+            })?;
+            let new = parts.into_items();
+            imp.items.splice(pos..=pos, new);
+            split += 1;
+        }
+    }
+    if split != expected {
+        return Err(format!(
+            "generated client: split {split} builder `send()`(s), but the document has \
+             {expected} operation(s); progenitor's builders changed shape, revisit split_send"
+        ));
+    }
+    Ok(())
+}
+
+/// The pieces of a generated `send()`.
+struct SendParts {
+    /// `Result<ResponseValue<T>, Error<E>>`.
+    output: syn::Type,
+    /// `Error<E>`.
+    error: syn::Type,
+    /// The statements that build `request`, the last one binding it.
+    build: Vec<syn::Stmt>,
+    /// `let info = ..;` to `let response = result?;`.
+    hooks: Vec<syn::Stmt>,
+    /// The `match` on the response's status.
+    decode: syn::Expr,
+    /// The doc attributes of `send`.
+    attrs: Vec<syn::Attribute>,
+}
+
+impl SendParts {
+    fn of(send: &syn::ImplItemFn) -> Option<SendParts> {
+        let syn::ReturnType::Type(_, output) = &send.sig.output else {
+            return None;
+        };
+        let error = Self::error_type(output)?;
+        let stmts = &send.block.stmts;
+        let info = stmts.iter().position(|s| Self::binds(s, "info"))?;
+        let response = stmts.iter().position(|s| Self::binds(s, "response"))?;
+        let (syn::Stmt::Expr(decode @ syn::Expr::Match(_), None), true) =
+            (stmts.last()?, response + 2 == stmts.len())
+        else {
+            return None;
+        };
+        if info == 0 || !Self::binds(&stmts[info - 1], "request") || response < info {
+            return None;
+        }
+        Some(SendParts {
+            output: (**output).clone(),
+            error,
+            build: stmts[..info].to_vec(),
+            hooks: stmts[info..=response].to_vec(),
+            decode: decode.clone(),
+            attrs: send.attrs.clone(),
+        })
+    }
+
+    /// Whether `stmt` is `let [mut] <name> = ..;`.
+    fn binds(stmt: &syn::Stmt, name: &str) -> bool {
+        matches!(stmt, syn::Stmt::Local(l)
+            if matches!(&l.pat, syn::Pat::Ident(p) if p.ident == name))
+    }
+
+    /// `Error<E>` of `Result<_, Error<E>>`.
+    fn error_type(ty: &syn::Type) -> Option<syn::Type> {
+        let syn::Type::Path(p) = ty else { return None };
+        let seg = p.path.segments.last()?;
+        let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+            return None;
+        };
+        args.args.iter().nth(1).and_then(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t.clone()),
+            _ => None,
+        })
+    }
+
+    fn into_items(self) -> Vec<syn::ImplItem> {
+        let SendParts {
+            output,
+            error,
+            mut build,
+            hooks,
+            decode,
+            attrs,
+        } = self;
+        // The built request is not changed here any more.
+        if let Some(syn::Stmt::Local(local)) = build.last_mut() {
+            if let syn::Pat::Ident(p) = &mut local.pat {
+                p.mutability = None;
+            }
+            local.attrs.retain(|a| !a.path().is_ident("allow"));
+        }
+        let build_fn: syn::ImplItem = syn::parse_quote! {
+            /// Builds the request without sending it: checks the values
+            /// given, then forms the URL, query, headers and body, as
+            /// `send()` does.
+            pub fn build_request(self) -> Result<reqwest::Request, #error> {
+                #(#build)*
+                Ok(request)
+            }
+        };
+        let decode_fn: syn::ImplItem = syn::parse_quote! {
+            /// Reads a response to this request as `send()` does: the
+            /// documented success decoded, a documented error status as
+            /// [`Error::ErrorResponse`], anything else as
+            /// [`Error::UnexpectedResponse`].
+            pub async fn decode(response: reqwest::Response) -> #output {
+                #decode
+            }
+        };
+        let send_fn: syn::ImplItem = syn::parse_quote! {
+            #(#attrs)*
+            pub async fn send(self) -> #output {
+                let client = self.client;
+                #[allow(unused_mut)]
+                let mut request = self.build_request()?;
+                #(#hooks)*
+                Self::decode(response).await
+            }
+        };
+        vec![build_fn, decode_fn, send_fn]
+    }
+}
+
+/// Gives the generated types whose schemas have properties marked
+/// `x-blaxel-sensitive: true` a `Debug` that never shows those values: a
+/// map shows its keys, anything else `***` (an `Option` shows whether it
+/// is set). Each such struct's derived `Debug` is replaced by one that
+/// writes every field as the derive would, the sensitive ones through
+/// `crate::redacted::Redacted`.
+///
+/// `sensitive` lists `(schema, [(property, field)])`; every schema must
+/// be found with a derived `Debug` and every field in it, else it is an
+/// error.
+pub fn redact_sensitive(
+    file: &mut syn::File,
+    sensitive: &[(String, Vec<String>)],
+) -> Result<(), String> {
+    let mut patched = 0;
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "types" {
+            continue;
+        }
+        let Some((_, items)) = &mut module.content else {
+            continue;
+        };
+        let mut impls = Vec::new();
+        for item in items.iter_mut() {
+            let syn::Item::Struct(st) = item else {
+                continue;
+            };
+            let Some((_, fields)) = sensitive.iter().find(|(s, _)| st.ident == s) else {
+                continue;
+            };
+            let mut removed = false;
+            for attr in &mut st.attrs {
+                if !attr.path().is_ident("derive") {
+                    continue;
+                }
+                let Ok(list) = attr.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                ) else {
+                    continue;
+                };
+                let kept: Vec<&syn::Path> = list.iter().filter(|p| !p.is_ident("Debug")).collect();
+                if kept.len() != list.len() {
+                    removed = true;
+                    *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+                }
+            }
+            let syn::Fields::Named(named) = &st.fields else {
+                return Err(format!(
+                    "generated types: `{}` has no named fields",
+                    st.ident
+                ));
+            };
+            let mut found = 0;
+            let writes = named
+                .named
+                .iter()
+                .filter_map(|f| {
+                    let id = f.ident.as_ref()?;
+                    let name = id.to_string();
+                    let shown = name.trim_start_matches("r#").to_owned();
+                    Some(if fields.contains(&shown) {
+                        found += 1;
+                        quote!(.field(#shown, &crate::redacted::Redacted(&self.#id)))
+                    } else {
+                        quote!(.field(#shown, &self.#id))
+                    })
+                })
+                .collect::<Vec<_>>();
+            if !removed || found != fields.len() {
+                return Err(format!(
+                    "generated types: `{}` has no derived Debug or lacks one of the fields \
+                     {fields:?} marked `x-blaxel-sensitive`; revisit redact_sensitive",
+                    st.ident
+                ));
+            }
+            let ident = &st.ident;
+            let shown = ident.to_string();
+            impls.push(syn::parse_quote! {
+                impl ::std::fmt::Debug for #ident {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.debug_struct(#shown)#(#writes)*.finish()
+                    }
+                }
+            });
+            patched += 1;
+        }
+        items.extend(impls);
+    }
+    if patched != sensitive.len() {
+        return Err(format!(
+            "generated types: redacted {patched} type(s), but the document marks properties \
+             of {} schema(s) `x-blaxel-sensitive`; revisit redact_sensitive",
+            sensitive.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Makes the generated `Client::new` follow no redirect: progenitor 0.15.1
 /// builds its HTTP client with `reqwest::ClientBuilder::new()`, whose
 /// default policy follows up to 10 redirects, sending the request again,

@@ -58,6 +58,43 @@ pub fn replacements(doc: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The Rust type of a component schema, as the client crate's `types`
+/// module exports it: under the schema's name, or for a schema with an
+/// `x-blaxel-rust-type`, under that type's name (`Status` is
+/// `types::DeploymentStatus`). `None` when the document has no such schema.
+pub fn replacement_type(doc: &Value, name: &str) -> Option<syn::Type> {
+    let schema = doc.pointer(&format!("/components/schemas/{name}"))?;
+    let rust = schema
+        .get(RUST_TYPE_MARKER)
+        .and_then(Value::as_str)
+        .and_then(|p| p.rsplit("::").next())
+        .unwrap_or(name);
+    let ident = quote::format_ident!("{rust}");
+    Some(syn::parse_quote!(types::#ident))
+}
+
+/// The marker of a property whose value must never show in `Debug` output.
+pub const SENSITIVE_MARKER: &str = "x-blaxel-sensitive";
+
+/// The generated schemas with properties marked [`SENSITIVE_MARKER`], as
+/// `(schema, [field])` with the fields named as the generated struct names
+/// them (snake case). Schemas whose Rust type is written by hand are left
+/// out: their `Debug` is written by hand too.
+pub fn sensitive(doc: &Value) -> Vec<(String, Vec<String>)> {
+    schemas(doc)
+        .filter(|(_, s)| s.get(RUST_TYPE_MARKER).is_none())
+        .filter_map(|(name, s)| {
+            let props = s.get("properties")?.as_object()?;
+            let fields: Vec<String> = props
+                .iter()
+                .filter(|(_, p)| p.get(SENSITIVE_MARKER).and_then(Value::as_bool) == Some(true))
+                .map(|(n, _)| heck::ToSnakeCase::to_snake_case(n.as_str()))
+                .collect();
+            (!fields.is_empty()).then(|| (name.to_owned(), fields))
+        })
+        .collect()
+}
+
 /// Names of the component schemas marked as open enums, in document order.
 pub fn open_enums(doc: &Value) -> Vec<String> {
     schemas(doc)

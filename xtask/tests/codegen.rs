@@ -12,7 +12,7 @@ fn generation_is_deterministic() {
     let doc = real_doc();
     let first = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
     let second = codegen::generate(&doc, "openapi/jobs.yaml").expect("generates");
-    assert_eq!(first.files.len(), 6);
+    assert_eq!(first.files.len(), 12);
     for (a, b) in first.files.iter().zip(&second.files) {
         assert_eq!(a.path, b.path);
         assert!(
@@ -20,8 +20,14 @@ fn generation_is_deterministic() {
             "{} differs between runs",
             a.path.display()
         );
+        // The mask of secret values is one constant.
+        let least = if a.path == std::path::Path::new(xtask::facts::SECRETS_OUT) {
+            300
+        } else {
+            1000
+        };
         assert!(
-            a.contents.len() > 1000,
+            a.contents.len() > least,
             "{} is suspiciously short",
             a.path.display()
         );

@@ -99,7 +99,7 @@ pub mod types {
         }
     }
     ///What an execution should run.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     pub struct CreateJobExecutionRequest {
         /**False refuses to queue: the request fails with 429 when the
 execution cannot start right away. True or unset queues it.
@@ -128,7 +128,9 @@ generates one when it is missing.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub execution_id: ::std::option::Option<::std::string::String>,
-        ///An id for this request message.
+        /**An id for this request message; the server uses it to recognize a
+repeated request.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The job's name; the path already carries it.
@@ -326,7 +328,7 @@ incomplete when the server stores the task list apart (see
         }
     }
     ///What an execution runs with.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Default, PartialEq)]
     pub struct JobExecutionSpec {
         ///The environment overrides, when given; values come back masked as `***`.
         #[serde(
@@ -4795,9 +4797,36 @@ header) to tell platform errors from the API's own.
     {
         crate::null::or_else(deserializer, defaults::default_bool::<true>)
     }
+    impl ::std::fmt::Debug for CreateJobExecutionRequest {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("CreateJobExecutionRequest")
+                .field("allow_queue", &self.allow_queue)
+                .field("env", &crate::redacted::Redacted(&self.env))
+                .field("execution_id", &self.execution_id)
+                .field("id", &self.id)
+                .field("job_id", &self.job_id)
+                .field("memory", &self.memory)
+                .field("tasks", &self.tasks)
+                .field("workspace_id", &self.workspace_id)
+                .finish()
+        }
+    }
+    impl ::std::fmt::Debug for JobExecutionSpec {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("JobExecutionSpec")
+                .field("env_override", &crate::redacted::Redacted(&self.env_override))
+                .field("memory_override", &self.memory_override)
+                .field("parallelism", &self.parallelism)
+                .field("task_count", &self.task_count)
+                .field("tasks", &self.tasks)
+                .field("tasks_ref", &self.tasks_ref)
+                .field("timeout", &self.timeout)
+                .finish()
+        }
+    }
 }
 #[derive(Clone, Debug)]
-#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` that clients send by default in the\n`Blaxel-Version` header; without the header the list operations answer with\nbare arrays instead of `{data, meta}` pages. `info.x-blaxel-api-versions`\nlists every version this document knows, oldest first, with what each one\nchanges: it is the only place where versions are stated.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21, and\nbrought up to date with the API as Blaxel's newest official SDK knows it\n(Python `blaxel` 0.4.24, generated from a later document that is not\npublished). The differences below are deliberate; `openapi/deviations.yaml`\nlists each of them for `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it; `x-enum-descriptions` says what each value means,\n   `x-blaxel-final` lists the statuses that never change again, and\n   `cargo xtask codegen` generates the Rust enums from them.\n   `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`. `ErrorCode` lists the error codes\n   Blaxel documents, for `Error.error` and `PlatformErrorDetail.code`,\n   where upstream has a plain string.\n4. **Limits stated in prose are keywords.** The name's length and\n   characters (lowercase letters, digits and hyphens, wherever they\n   are), the display name's and external id's lengths, the external\n   id's characters, `diskPercent` 10-95, the 900 s trigger timeout and\n   the default sort are expressed as `maxLength`, `pattern`, `minimum`,\n   `maximum` and `default`, and nothing beyond what Blaxel's text says:\n   a keyword here must never refuse a request the server accepts.\n   Generated types do not enforce them, so a response always parses;\n   the SDK checks them before sending and the emulator on receipt.\n   `x-blaxel-clamp: true` on an integer marks a bound the server\n   clamps to instead of refusing (the page size of the listings):\n   clients and the emulator clamp too.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`. **`Env.valueFrom`** is a free-form object: upstream's\n   text says env entries take Kubernetes' `EnvVar` format with\n   `valueFrom` references, but its `Env` schema lacks the field.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env` and\n   `TriggerConfiguration`, whose `Debug` output must never show a secret\n   value or a callback secret. It is an SDK detail, not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n9. **Newer than the published document.** `JobExecutionSpec.taskCount` and\n   `tasksRef`, `TriggerConfiguration.tasksRef`,\n   `PaginationMeta.totalIsPartial`, the `externalId` filter of ListJobs,\n   the deployment statuses `ARCHIVED`, `ARCHIVING` and `UNARCHIVING`, and\n   the `Blaxel-Version` 2026-09-22 come from Blaxel's newest SDK, whose\n   models were generated from a document newer than the published one.\n10. **Retry safety.** Every operation states in `x-blaxel-retry` whether a\n   client may send its request again after a failure: `idempotent` (the\n   same effect sent once or many times), `not-idempotent` (only when the\n   server cannot have processed the first request), or\n   `idempotent-with-client-token` (idempotent when every attempt carries\n   the same client-generated token, in the request-body property that\n   `x-blaxel-client-token` names). `cargo xtask codegen` requires it on\n   every operation and generates the client crate's `operations` table\n   from it. It is an SDK detail, not an API difference.\n\n\nVersion: 2026-04-28"]
+#[doc = "Client for Blaxel Jobs API\n\nThe batch-jobs part of Blaxel's control plane: job definitions, their\nrevisions, and the executions and tasks that run them.\n\nThis document is the single source of truth of the `blaxel-jobs` Rust SDK:\n`cargo xtask codegen` generates the client, its types and its httpmock mocks\nfrom it, and the local emulator validates every request against it.\n`info.version` is the `Blaxel-Version` that clients send by default in the\n`Blaxel-Version` header; without the header the list operations answer with\nbare arrays instead of `{data, meta}` pages. `info.x-blaxel-api-versions`\nlists every version this document knows, oldest first, with what each one\nchanges: it is the only place where versions are stated.\n\nAuthentication: an API key, or an OAuth access token obtained with the client\ncredentials grant, sent as a bearer token in `Authorization` (or\n`X-Blaxel-Authorization`). The workspace is selected with the\n`X-Blaxel-Workspace` header (or the `workspace` query parameter).\n\n## Where this document departs from Blaxel's published one\n\nIt was written from Blaxel's control-plane document of 2026-08-21, and\nbrought up to date with the API as Blaxel's newest official SDK knows it\n(Python `blaxel` 0.4.24, generated from a later document that is not\npublished). The differences below are deliberate; `openapi/deviations.yaml`\nlists each of them for `cargo xtask spec-diff`.\n\n1. **Error responses have content.** Upstream declares 400, 404 and 500 with\n   no body, and no 401, 403, 409 or 429 at all. Here every operation\n   documents its error statuses with the `ErrorBody` media range `*/*`:\n   errors are usually the JSON `Error` object, but gateways answer with the\n   nested `PlatformError` envelope, HTML or an empty body. The open media\n   range makes generated clients hand the raw body, status and headers to\n   the caller instead of failing to decode them.\n2. **Example values have the right types.** `CreateJobExecutionRequest.env`\n   and `JobExecutionSpec.envOverride` had JSON strings as examples of\n   objects, and `GithubRunnerConfig.repositories` a JSON string as the\n   example of an array.\n3. **Open enums.** Schemas marked `x-blaxel-open-enum` list the values known\n   today; Blaxel adds values over time, so clients must accept any other\n   string and keep it; `x-enum-descriptions` says what each value means,\n   `x-blaxel-final` lists the statuses a resource stays in until someone\n   acts on it (or, for `DELETING`, until it is gone), and\n   `cargo xtask codegen` generates the Rust enums from them.\n   `Trigger.type`, `Port.protocol`,\n   `JobRuntime.generation` and `JobVolume.type` are named schemas\n   (`TriggerType`, `PortProtocol`, `Generation`, `VolumeType`) instead of\n   inline enums, and the `sort` and `anchor` parameters use the named\n   schemas `ListSort` and `ListAnchor`. `ErrorCode` lists the error codes\n   Blaxel documents, for `Error.error` and `PlatformErrorDetail.code`,\n   where upstream has a plain string.\n4. **Limits stated in prose are keywords.** The name's length and\n   characters (lowercase letters, digits and hyphens, wherever they\n   are), the display name's and external id's lengths, the external\n   id's characters, `diskPercent` 10-95, the 900 s trigger timeout and\n   the default sort are expressed as `maxLength`, `pattern`, `minimum`,\n   `maximum` and `default`, and nothing beyond what Blaxel's text says:\n   a keyword here must never refuse a request the server accepts.\n   Generated types do not enforce them, so a response always parses;\n   the SDK checks them before sending and the emulator on receipt.\n   `x-blaxel-clamp: true` on an integer marks a bound the server\n   clamps to instead of refusing (the page size of the listings):\n   clients and the emulator clamp too.\n5. **`Metadata` is one object.** Upstream composes it with `allOf` from\n   `TimeFields`, `OwnerFields` and an inline member; the fields are the same.\n6. **`runtime.maxConcurrentTasks`** stays as an optional field. It left the\n   upstream document on 2026-04-15 but Blaxel still documents it for\n   `blaxel.toml`. **`Env.valueFrom`** is a free-form object: upstream's\n   text says env entries take Kubernetes' `EnvVar` format with\n   `valueFrom` references, but its `Env` schema lacks the field.\n7. **Rust types supplied by hand.** `x-blaxel-rust-type` names a type the\n   client crate writes itself instead of generating it: `Env` and\n   `TriggerConfiguration`, whose `Debug` output must never show a secret\n   value or a callback secret. It is an SDK detail, not an API difference.\n8. **Platform error envelope.** `PlatformError` and `PlatformErrorDetail`\n   describe the `{\"error\": {...}}` body that Blaxel's gateway sends.\n9. **Newer than the published document.** `JobExecutionSpec.taskCount` and\n   `tasksRef`, `TriggerConfiguration.tasksRef`,\n   `PaginationMeta.totalIsPartial`, the `externalId` filter of ListJobs,\n   the deployment statuses `ARCHIVED`, `ARCHIVING` and `UNARCHIVING`, and\n   the `Blaxel-Version` 2026-09-22 come from Blaxel's newest SDK, whose\n   models were generated from a document newer than the published one.\n10. **Retry safety.** Every operation states in `x-blaxel-retry` whether a\n   client may send its request again after a failure: `idempotent` (the\n   same effect sent once or many times), `not-idempotent` (only when the\n   server cannot have processed the first request), or\n   `idempotent-with-client-token` (idempotent when every attempt carries\n   the same client-generated token, in the request-body property that\n   `x-blaxel-client-token` names, or the properties it lists, the first\n   naming what the request creates). `cargo xtask codegen` requires it on\n   every operation and generates the client crate's `operations` table\n   from it. It is an SDK detail, not an API difference.\n11. **How the SDK presents the API.** `cargo xtask codegen` also\n   generates the `blaxel-jobs` crate's resource handles and request\n   builders from the paths and operations. A few extensions steer it,\n   none an API difference: `x-blaxel-sdk-method` names an operation's\n   method on its handle where the HTTP method does not say it (an\n   execution's DELETE cancels it); `x-blaxel-sdk-omit` leaves a\n   request-body property without a setter (it repeats what the path or\n   a header carries); `x-blaxel-comma-separated` makes a string\n   parameter a list of a schema's values; and `x-blaxel-sensitive`\n   keeps a property's value out of `Debug` output.\n\n\nVersion: 2026-04-28"]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -5255,10 +5284,10 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/jobs`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::JobList>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, anchor, cursor, external_id, limit, q, sort, status } = self;
             let anchor = anchor.map_err(Error::InvalidRequest)?;
             let cursor = cursor.map_err(Error::InvalidRequest)?;
@@ -5269,8 +5298,7 @@ pub mod builder {
             let status = status.map_err(Error::InvalidRequest)?;
             let url = format!("{}/jobs", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .get(url)
                 .header(
@@ -5286,13 +5314,15 @@ pub mod builder {
                 .query_opt("status", &status)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_jobs",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::JobList>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5304,6 +5334,22 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `GET` request to `/jobs`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JobList>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "list_jobs",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::create_job`]
@@ -5339,16 +5385,17 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/jobs`
-        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| types::Job::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/jobs", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .post(url)
                 .header(
@@ -5358,13 +5405,15 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_job",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5377,6 +5426,20 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `POST` request to `/jobs`
+        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "create_job",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::get_job`]
@@ -5418,15 +5481,16 @@ pub mod builder {
                 .map_err(|_| "conversion to `bool` for show_secrets failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/jobs/{jobId}`
-        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id, show_secrets } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let show_secrets = show_secrets.map_err(Error::InvalidRequest)?;
             let url = format!("{}/jobs/{}", client.baseurl, encode_path(& job_id),);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .get(url)
                 .header(
@@ -5436,13 +5500,15 @@ pub mod builder {
                 .query_opt("show_secrets", &show_secrets)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_job",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5455,6 +5521,20 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `GET` request to `/jobs/{jobId}`
+        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "get_job",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::update_job`]
@@ -5504,8 +5584,10 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `PUT` request to `/jobs/{jobId}`
-        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id, body } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -5513,8 +5595,7 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/jobs/{}", client.baseurl, encode_path(& job_id),);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .put(url)
                 .header(
@@ -5524,13 +5605,15 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_job",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5543,6 +5626,20 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `PUT` request to `/jobs/{jobId}`
+        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "update_job",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::delete_job`]
@@ -5572,14 +5669,15 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `DELETE` request to `/jobs/{jobId}`
-        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/jobs/{}", client.baseurl, encode_path(& job_id),);
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .delete(url)
                 .header(
@@ -5588,13 +5686,15 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_job",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5607,6 +5707,20 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `DELETE` request to `/jobs/{jobId}`
+        pub async fn send(self) -> Result<ResponseValue<types::Job>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "delete_job",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::list_job_executions`]
@@ -5701,10 +5815,10 @@ pub mod builder {
                 .map_err(|_| "conversion to `ListSort` for sort failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/jobs/{jobId}/executions`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::JobExecutionList>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id, cursor, limit, offset, q, sort } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let cursor = cursor.map_err(Error::InvalidRequest)?;
@@ -5716,8 +5830,7 @@ pub mod builder {
                 "{}/jobs/{}/executions", client.baseurl, encode_path(& job_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .get(url)
                 .header(
@@ -5731,13 +5844,15 @@ pub mod builder {
                 .query_opt("sort", &sort)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_job_executions",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::JobExecutionList>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5750,6 +5865,22 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `GET` request to `/jobs/{jobId}/executions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JobExecutionList>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "list_job_executions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::create_job_execution`]
@@ -5808,10 +5939,10 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/jobs/{jobId}/executions`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::CreateJobExecutionOutput>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id, body } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -5824,8 +5955,7 @@ pub mod builder {
                 "{}/jobs/{}/executions", client.baseurl, encode_path(& job_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .post(url)
                 .header(
@@ -5835,13 +5965,15 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_job_execution",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::CreateJobExecutionOutput>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5854,6 +5986,22 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `POST` request to `/jobs/{jobId}/executions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CreateJobExecutionOutput>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "create_job_execution",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::get_job_execution`]
@@ -5897,10 +6045,10 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/jobs/{jobId}/executions/{executionId}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::JobExecution>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id, execution_id } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let execution_id = execution_id.map_err(Error::InvalidRequest)?;
@@ -5909,8 +6057,7 @@ pub mod builder {
                 encode_path(& execution_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .get(url)
                 .header(
@@ -5919,13 +6066,15 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_job_execution",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::JobExecution>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -5938,6 +6087,22 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `GET` request to `/jobs/{jobId}/executions/{executionId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JobExecution>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "get_job_execution",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::delete_job_execution`]
@@ -5981,10 +6146,10 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `DELETE` request to `/jobs/{jobId}/executions/{executionId}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::JobExecution>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id, execution_id } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let execution_id = execution_id.map_err(Error::InvalidRequest)?;
@@ -5993,8 +6158,7 @@ pub mod builder {
                 encode_path(& execution_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .delete(url)
                 .header(
@@ -6003,13 +6167,15 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_job_execution",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::JobExecution>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -6022,6 +6188,22 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `DELETE` request to `/jobs/{jobId}/executions/{executionId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JobExecution>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "delete_job_execution",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::list_job_execution_tasks`]
@@ -6118,10 +6300,10 @@ pub mod builder {
                 .map_err(|_| "conversion to `ListSort` for sort failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/jobs/{jobId}/executions/{executionId}/tasks`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::JobExecutionTaskList>, Error<ByteStream>> {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id, execution_id, cursor, limit, q, sort } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let execution_id = execution_id.map_err(Error::InvalidRequest)?;
@@ -6134,8 +6316,7 @@ pub mod builder {
                 encode_path(& execution_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .get(url)
                 .header(
@@ -6148,13 +6329,15 @@ pub mod builder {
                 .query_opt("sort", &sort)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_job_execution_tasks",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::JobExecutionTaskList>, Error<ByteStream>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -6167,6 +6350,22 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `GET` request to `/jobs/{jobId}/executions/{executionId}/tasks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JobExecutionTaskList>, Error<ByteStream>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "list_job_execution_tasks",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
     /**Builder for [`Client::list_job_revisions`]
@@ -6196,21 +6395,17 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/jobs/{jobId}/revisions`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::RevisionMetadata>>,
-            Error<ByteStream>,
-        > {
+        /// Builds the request without sending it: checks the values
+        /// given, then forms the URL, query, headers and body, as
+        /// `send()` does.
+        pub fn build_request(self) -> Result<reqwest::Request, Error<ByteStream>> {
             let Self { client, job_id } = self;
             let job_id = job_id.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/jobs/{}/revisions", client.baseurl, encode_path(& job_id),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
+            let request = client
                 .client
                 .get(url)
                 .header(
@@ -6219,13 +6414,18 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_job_revisions",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        /// Reads a response to this request as `send()` does: the
+        /// documented success decoded, a documented error status as
+        /// [`Error::ErrorResponse`], anything else as
+        /// [`Error::UnexpectedResponse`].
+        pub async fn decode(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::RevisionMetadata>>,
+            Error<ByteStream>,
+        > {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
@@ -6238,6 +6438,25 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///Sends a `GET` request to `/jobs/{jobId}/revisions`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::RevisionMetadata>>,
+            Error<ByteStream>,
+        > {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = self.build_request()?;
+            let info = OperationInfo {
+                operation_id: "list_job_revisions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Self::decode(response).await
         }
     }
 }

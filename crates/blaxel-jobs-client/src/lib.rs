@@ -49,12 +49,32 @@ pub mod types {
     pub use crate::redacted::{Env, TriggerConfiguration};
 }
 
+/// The HTTP headers of the API, generated from the document: the header
+/// parameters of its components and the response headers it names (with
+/// every name a header may have, in order of preference). The SDK and the
+/// emulator read header names here.
+#[rustfmt::skip]
+pub mod headers;
 pub mod hooks;
 mod null;
 pub mod open_enum;
 #[doc(hidden)]
 pub mod query;
 pub mod redacted;
+/// What the API answers in place of a secret value, generated from the
+/// document's `info.x-blaxel-secret-mask`.
+#[rustfmt::skip]
+pub mod secrets;
+/// The API's servers, generated from the document's `servers`: an
+/// [`Environment`](servers::Environment) for each, selected by the
+/// `BL_ENV` names it lists.
+#[rustfmt::skip]
+pub mod servers;
+/// The variables the platform sets in a task's environment, generated from
+/// the document's `info.x-blaxel-task-environment` (the emulator sets them
+/// in a task it runs as a process).
+#[rustfmt::skip]
+pub mod task_environment;
 pub mod tls;
 
 /// The `Blaxel-Version`s the API document knows, what each changes, and the

@@ -215,6 +215,25 @@ impl Operation {
             Operation::ListJobRevisions => None,
         }
     }
+    /// For [`RetrySafety::IdempotentWithClientToken`], every
+    /// request-body property the client fills with a new token,
+    /// the same on every attempt ([`client_token`](Self::client_token)
+    /// first).
+    pub const fn client_tokens(self) -> &'static [&'static str] {
+        match self {
+            Operation::ListJobs => &[],
+            Operation::CreateJob => &[],
+            Operation::GetJob => &[],
+            Operation::UpdateJob => &[],
+            Operation::DeleteJob => &[],
+            Operation::ListJobExecutions => &[],
+            Operation::CreateJobExecution => &["executionId", "id"],
+            Operation::GetJobExecution => &[],
+            Operation::DeleteJobExecution => &[],
+            Operation::ListJobExecutionTasks => &[],
+            Operation::ListJobRevisions => &[],
+        }
+    }
     /// Decodes `body`, a successful answer of this operation, into
     /// its output type ([`OperationBuilder::Output`]) and encodes
     /// that back as a JSON value: what a typed client keeps of the
@@ -307,6 +326,16 @@ pub trait OperationBuilder: Send + Sized {
     type Output;
     /// The body type of error responses.
     type ErrorBody;
+    /// Builds the request without sending it: the builder's
+    /// `build_request()`.
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>>;
+    /// Reads a response to the request: the builder's `decode()`.
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send;
     /// Sends the request: the builder's `send()`.
     fn send_request(
         self,
@@ -318,6 +347,17 @@ impl<'a> OperationBuilder for crate::builder::ListJobs<'a> {
     const OPERATION: Operation = Operation::ListJobs;
     type Output = types::JobList;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::ListJobs::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::ListJobs::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -330,6 +370,17 @@ impl<'a> OperationBuilder for crate::builder::CreateJob<'a> {
     const OPERATION: Operation = Operation::CreateJob;
     type Output = types::Job;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::CreateJob::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::CreateJob::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -342,6 +393,17 @@ impl<'a> OperationBuilder for crate::builder::GetJob<'a> {
     const OPERATION: Operation = Operation::GetJob;
     type Output = types::Job;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::GetJob::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::GetJob::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -354,6 +416,17 @@ impl<'a> OperationBuilder for crate::builder::UpdateJob<'a> {
     const OPERATION: Operation = Operation::UpdateJob;
     type Output = types::Job;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::UpdateJob::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::UpdateJob::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -366,6 +439,17 @@ impl<'a> OperationBuilder for crate::builder::DeleteJob<'a> {
     const OPERATION: Operation = Operation::DeleteJob;
     type Output = types::Job;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::DeleteJob::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::DeleteJob::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -378,6 +462,17 @@ impl<'a> OperationBuilder for crate::builder::ListJobExecutions<'a> {
     const OPERATION: Operation = Operation::ListJobExecutions;
     type Output = types::JobExecutionList;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::ListJobExecutions::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::ListJobExecutions::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -390,6 +485,17 @@ impl<'a> OperationBuilder for crate::builder::CreateJobExecution<'a> {
     const OPERATION: Operation = Operation::CreateJobExecution;
     type Output = types::CreateJobExecutionOutput;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::CreateJobExecution::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::CreateJobExecution::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -402,6 +508,17 @@ impl<'a> OperationBuilder for crate::builder::GetJobExecution<'a> {
     const OPERATION: Operation = Operation::GetJobExecution;
     type Output = types::JobExecution;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::GetJobExecution::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::GetJobExecution::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -414,6 +531,17 @@ impl<'a> OperationBuilder for crate::builder::DeleteJobExecution<'a> {
     const OPERATION: Operation = Operation::DeleteJobExecution;
     type Output = types::JobExecution;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::DeleteJobExecution::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::DeleteJobExecution::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -426,6 +554,17 @@ impl<'a> OperationBuilder for crate::builder::ListJobExecutionTasks<'a> {
     const OPERATION: Operation = Operation::ListJobExecutionTasks;
     type Output = types::JobExecutionTaskList;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::ListJobExecutionTasks::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::ListJobExecutionTasks::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<
@@ -438,6 +577,17 @@ impl<'a> OperationBuilder for crate::builder::ListJobRevisions<'a> {
     const OPERATION: Operation = Operation::ListJobRevisions;
     type Output = ::std::vec::Vec<types::RevisionMetadata>;
     type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::ListJobRevisions::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::ListJobRevisions::decode(response)
+    }
     fn send_request(
         self,
     ) -> impl ::std::future::Future<

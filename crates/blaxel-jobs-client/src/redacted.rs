@@ -34,6 +34,42 @@ impl fmt::Debug for Masked<'_> {
     }
 }
 
+/// A value shown without what it holds, for the `Debug` of generated types
+/// whose document marks a property `x-blaxel-sensitive`: a map shows its
+/// keys, an `Option` whether it is set, a string `***`.
+#[doc(hidden)]
+pub struct Redacted<'a, T: ?Sized>(pub &'a T);
+
+impl<K: fmt::Debug, V> fmt::Debug for Redacted<'_, std::collections::BTreeMap<K, V>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl fmt::Debug for Redacted<'_, serde_json::Map<String, serde_json::Value>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl fmt::Debug for Redacted<'_, String> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'a, T> fmt::Debug for Redacted<'a, Option<T>>
+where
+    Redacted<'a, T>: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(v) => f.debug_tuple("Some").field(&Redacted(v)).finish(),
+            None => f.write_str("None"),
+        }
+    }
+}
+
 /// Shows the keys of a `valueFrom` object, never its values.
 struct SourceKinds<'a>(&'a serde_json::Map<String, serde_json::Value>);
 

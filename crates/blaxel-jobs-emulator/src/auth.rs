@@ -21,10 +21,12 @@
 //! [`REFRESH_TTL`], and at most [`MAX_REFRESH_TOKENS`] are kept (the oldest
 //! are forgotten first). Credentials never reach logs.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, code};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use http::HeaderMap;
+use blaxel_jobs_client::headers::BLAXEL_AUTHORIZATION;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -177,7 +179,7 @@ impl TokenStore {
             "sub": principal.name(),
             "iat": iat,
             "exp": iat.saturating_add(ttl.as_secs()),
-            "jti": crate::state::random_id("", 16),
+            "jti": crate::ids::random_id("", 16),
         });
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
@@ -213,7 +215,7 @@ impl TokenStore {
     /// A new browser login for `workspace`: an access token valid for
     /// `ttl`, a refresh token and a device code.
     pub(crate) fn device_login(&self, workspace: &str, ttl: Duration) -> DeviceLogin {
-        let device_code = crate::state::random_id("dc-", 24);
+        let device_code = crate::ids::random_id("dc-", 24);
         let refresh_token = self.keep_refresh(Owner::Login(device_code.clone()));
         DeviceLogin {
             workspace: workspace.to_owned(),
@@ -291,7 +293,7 @@ impl TokenStore {
     /// Keeps a new refresh token for `owner`, valid for [`REFRESH_TTL`],
     /// forgetting expired ones and then the oldest while the store is full.
     fn keep_refresh(&self, owner: Owner) -> String {
-        let token = crate::state::random_id("rt-", 32);
+        let token = crate::ids::random_id("rt-", 32);
         let now = Instant::now();
         let expires = now.checked_add(REFRESH_TTL).unwrap_or(now);
         let mut guard = lock(&self.refresh);
@@ -335,14 +337,14 @@ pub(crate) fn authenticate(
     tokens: &TokenStore,
 ) -> Result<Principal, ApiError> {
     let mut presented = Vec::new();
-    for name in ["x-blaxel-authorization", "authorization"] {
+    for name in [HeaderName::from_static(BLAXEL_AUTHORIZATION), AUTHORIZATION] {
         for value in headers.get_all(name) {
             presented.push(value.to_str().unwrap_or(""));
         }
     }
     if presented.is_empty() {
         return Err(ApiError::unauthorized(
-            "AUTHENTICATION_REQUIRED",
+            &code::AUTHENTICATION_REQUIRED,
             "no credential: send `Authorization: Bearer <API key or access token>` (or X-Blaxel-Authorization)",
         ));
     }
@@ -360,7 +362,7 @@ pub(crate) fn authenticate(
     }
     let any_bearer = presented.iter().any(|v| bearer(v).is_some());
     Err(ApiError::unauthorized(
-        "AUTHENTICATION_FAILED",
+        &code::AUTHENTICATION_FAILED,
         if any_bearer {
             "the bearer credential is not a valid API key or unexpired access token"
         } else {
@@ -378,7 +380,7 @@ fn bearer(value: &str) -> Option<&str> {
 
 /// Client credentials from `Authorization: Basic base64(id:secret)`.
 pub(crate) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get("authorization")?.to_str().ok()?.trim();
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -402,10 +404,11 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).unwrap());
+            let name = HeaderName::from_bytes(k.as_bytes()).unwrap();
+            h.append(name, HeaderValue::from_str(v).unwrap());
         }
         h
     }
@@ -413,23 +416,23 @@ mod tests {
     #[test]
     fn api_key_is_accepted_in_either_header() {
         let t = TokenStore::default();
-        for name in ["authorization", "x-blaxel-authorization"] {
+        for name in [AUTHORIZATION.as_str(), BLAXEL_AUTHORIZATION] {
             let h = headers(&[(name, "Bearer k1")]);
             assert_eq!(authenticate(&h, "k1", None, &t).unwrap(), Principal::ApiKey);
         }
-        let h = headers(&[("authorization", "bearer   k1  ")]);
+        let h = headers(&[(AUTHORIZATION.as_str(), "bearer   k1  ")]);
         assert!(authenticate(&h, "k1", None, &t).is_ok());
     }
 
     #[test]
     fn the_member_key_is_a_member_not_an_admin() {
         let t = TokenStore::default();
-        let h = headers(&[("authorization", "Bearer m1")]);
+        let h = headers(&[(AUTHORIZATION.as_str(), "Bearer m1")]);
         let who = authenticate(&h, "k1", Some("m1"), &t).unwrap();
         assert_eq!(who, Principal::Member);
         assert!(!who.is_admin());
         assert!(authenticate(&h, "k1", None, &t).is_err());
-        let h = headers(&[("authorization", "Bearer k1")]);
+        let h = headers(&[(AUTHORIZATION.as_str(), "Bearer k1")]);
         assert!(authenticate(&h, "k1", Some("m1"), &t).unwrap().is_admin());
     }
 
@@ -439,15 +442,20 @@ mod tests {
         let e = authenticate(&HeaderMap::new(), "k1", None, &t).unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_REQUIRED");
         let e = authenticate(
-            &headers(&[("authorization", "Bearer nope")]),
+            &headers(&[(AUTHORIZATION.as_str(), "Bearer nope")]),
             "k1",
             None,
             &t,
         )
         .unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
-        let e =
-            authenticate(&headers(&[("authorization", "Basic azE6")]), "k1", None, &t).unwrap_err();
+        let e = authenticate(
+            &headers(&[(AUTHORIZATION.as_str(), "Basic azE6")]),
+            "k1",
+            None,
+            &t,
+        )
+        .unwrap_err();
         assert_eq!(e.kind, "AUTHENTICATION_FAILED");
     }
 
@@ -457,12 +465,12 @@ mod tests {
         let good = t.issue(Principal::Client("c".into()), Duration::from_secs(60));
         let expired = t.issue(Principal::Client("c".into()), Duration::ZERO);
         assert_eq!(good.split('.').count(), 3);
-        let h = headers(&[("x-blaxel-authorization", &format!("Bearer {good}"))]);
+        let h = headers(&[(BLAXEL_AUTHORIZATION, &format!("Bearer {good}"))]);
         assert_eq!(
             authenticate(&h, "k1", None, &t).unwrap(),
             Principal::Client("c".into())
         );
-        let h = headers(&[("x-blaxel-authorization", &format!("Bearer {expired}"))]);
+        let h = headers(&[(BLAXEL_AUTHORIZATION, &format!("Bearer {expired}"))]);
         assert_eq!(
             authenticate(&h, "k1", None, &t).unwrap_err().kind,
             "AUTHENTICATION_FAILED"
@@ -528,12 +536,18 @@ mod tests {
     #[test]
     fn basic_credentials_decode() {
         let h = headers(&[(
-            "authorization",
+            AUTHORIZATION.as_str(),
             &format!("Basic {}", STANDARD.encode("id:se:cret")),
         )]);
         assert_eq!(basic(&h), Some(("id".into(), "se:cret".into())));
-        assert_eq!(basic(&headers(&[("authorization", "Basic !!")])), None);
-        assert_eq!(basic(&headers(&[("authorization", "Bearer x")])), None);
+        assert_eq!(
+            basic(&headers(&[(AUTHORIZATION.as_str(), "Basic !!")])),
+            None
+        );
+        assert_eq!(
+            basic(&headers(&[(AUTHORIZATION.as_str(), "Bearer x")])),
+            None
+        );
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! Simulated time is a count of microseconds since the emulator started
 //! ([`Micros`]). It is shown to clients as wall-clock timestamps: the real
-//! time at which the emulator started plus the simulated time elapsed.
+//! time at which the emulator started plus the simulated time elapsed,
+//! formatted by `chrono`.
 
 use crate::config::Clock;
+use chrono::{DateTime, SecondsFormat, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,14 +36,10 @@ impl SimClock {
     /// A clock starting now. `mode` must have been checked by
     /// [`SimClock::check_mode`].
     pub(crate) fn new(mode: Clock) -> Self {
-        let wall_epoch_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0);
         SimClock {
             mode,
             started: Instant::now(),
-            wall_epoch_ms,
+            wall_epoch_ms: unix_ms(SystemTime::now()),
             offset: AtomicU64::new(0),
         }
     }
@@ -82,30 +80,27 @@ impl SimClock {
     }
 }
 
-/// Formats Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+/// Formats Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (an instant
+/// past the calendar's end, which only an absurd advance of the clock
+/// reaches, as its last millisecond).
 pub(crate) fn rfc3339_ms(unix_ms: u64) -> String {
-    let ms = unix_ms % 1000;
-    let secs = unix_ms / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    let (y, mo, d) = civil_from_days(days);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+    let at = i64::try_from(unix_ms)
+        .ok()
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Days since 1970-01-01 to a (year, month, day) date, after Howard Hinnant's
-/// `civil_from_days`, for non-negative day counts.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Now, in real time, as [`rfc3339_ms`] formats it.
+pub(crate) fn wall_clock_timestamp() -> String {
+    rfc3339_ms(unix_ms(SystemTime::now()))
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -118,6 +113,8 @@ mod tests {
         assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339_ms(1_793_607_300_123), "2026-11-02T08:15:00.123Z");
         assert_eq!(rfc3339_ms(4_102_444_799_999), "2099-12-31T23:59:59.999Z");
+        // Past the calendar's end: its last instant, never a panic.
+        assert!(rfc3339_ms(u64::MAX).ends_with("-12-31T23:59:59.999Z"));
     }
 
     #[test]

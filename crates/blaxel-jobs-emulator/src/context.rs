@@ -2,10 +2,10 @@
 //! (optionally) an API version.
 
 use crate::auth;
-use crate::error::ApiError;
-use crate::server::Shared;
+use crate::config::EmulatorConfig;
+use crate::error::{ApiError, code};
 use crate::urlencoded;
-use blaxel_jobs_client::versions;
+use blaxel_jobs_client::{headers, versions};
 use http::{HeaderMap, StatusCode};
 
 /// The `Blaxel-Version` values the emulator knows, oldest first: every
@@ -28,7 +28,7 @@ impl ApiVersion {
 
     /// Reads `Blaxel-Version`; absent or blank means the oldest version.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Result<ApiVersion, ApiError> {
-        let Some(value) = headers.get("blaxel-version") else {
+        let Some(value) = headers.get(headers::BLAXEL_VERSION) else {
             return Self::unversioned();
         };
         // A value that is not visible ASCII can only be an unknown version.
@@ -40,7 +40,7 @@ impl ApiVersion {
             let shown: String = raw.chars().take(64).collect();
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_api_version",
+                code::INVALID_API_VERSION.as_str(),
                 format!(
                     "Unknown API version {shown:?}; known versions are {}",
                     API_VERSIONS.join(", ")
@@ -66,21 +66,23 @@ pub(crate) struct Ctx {
     pub(crate) admin: bool,
 }
 
-/// Checks the credential, then the version, then the workspace.
+/// Checks the credential (against `config`'s keys and the access tokens
+/// issued), then the version, then the workspace.
 pub(crate) fn resolve(
-    shared: &Shared,
+    config: &EmulatorConfig,
+    tokens: &auth::TokenStore,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Ctx, ApiError> {
     let principal = auth::authenticate(
         headers,
-        &shared.config.api_key,
-        shared.config.member_api_key.as_deref(),
-        &shared.tokens,
+        &config.api_key,
+        config.member_api_key.as_deref(),
+        tokens,
     )?;
     let version = ApiVersion::from_headers(headers)?;
     let from_header = headers
-        .get("x-blaxel-workspace")
+        .get(headers::BLAXEL_WORKSPACE)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -118,7 +120,7 @@ mod tests {
 
     fn with_version(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert("blaxel-version", HeaderValue::from_str(v).unwrap());
+        h.insert(headers::BLAXEL_VERSION, HeaderValue::from_str(v).unwrap());
         h
     }
 

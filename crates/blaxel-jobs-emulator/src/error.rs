@@ -11,11 +11,31 @@
 //! `{"error": "invalid_grant", "error_description": "..."}`, which is what
 //! `bl` and Blaxel's TypeScript SDK read from it.
 
+use crate::clock::wall_clock_timestamp;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use blaxel_jobs_client::types;
+use blaxel_jobs_client::headers::BLAXEL_SOURCE;
+use blaxel_jobs_client::types::{self, ErrorCode};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
+
+/// The codes of the document's `ErrorCode` that the emulator answers, as
+/// the generated enum spells them (statics, so that the spelling lives as
+/// long as the program).
+pub(crate) mod code {
+    use blaxel_jobs_client::types::ErrorCode;
+
+    /// An unknown `Blaxel-Version`.
+    pub(crate) static INVALID_API_VERSION: ErrorCode = ErrorCode::InvalidApiVersion;
+    /// No credential.
+    pub(crate) static AUTHENTICATION_REQUIRED: ErrorCode = ErrorCode::AuthenticationRequired;
+    /// A credential refused.
+    pub(crate) static AUTHENTICATION_FAILED: ErrorCode = ErrorCode::AuthenticationFailed;
+    /// A credential that may not do this.
+    pub(crate) static FORBIDDEN: ErrorCode = ErrorCode::Forbidden;
+    /// A body larger than the platform accepts.
+    pub(crate) static REQUEST_ENTITY_TOO_LARGE: ErrorCode = ErrorCode::RequestEntityTooLarge;
+}
 
 /// The body shape of an [`ApiError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +95,10 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
     }
 
-    /// 401 with the platform envelope.
-    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::platform(StatusCode::UNAUTHORIZED, code, message)
+    /// 401 with the platform envelope: [`code::AUTHENTICATION_REQUIRED`]
+    /// or [`code::AUTHENTICATION_FAILED`].
+    pub(crate) fn unauthorized(code: &'static ErrorCode, message: impl Into<String>) -> Self {
+        Self::platform(StatusCode::UNAUTHORIZED, code.as_str(), message)
     }
 
     /// 413 `REQUEST_ENTITY_TOO_LARGE` with the platform envelope: Blaxel's
@@ -85,7 +106,7 @@ impl ApiError {
     pub(crate) fn too_large(message: impl Into<String>) -> Self {
         Self::platform(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "REQUEST_ENTITY_TOO_LARGE",
+            code::REQUEST_ENTITY_TOO_LARGE.as_str(),
             message,
         )
     }
@@ -140,6 +161,7 @@ impl ApiError {
                     action: None,
                     do_not: None,
                     docs_url: None,
+                    // Stamped by the gateway's clock, not the simulation's.
                     timestamp: Some(wall_clock_timestamp()),
                 },
             }),
@@ -163,16 +185,6 @@ impl ApiError {
     }
 }
 
-/// Now, in real time, as an ISO 8601 UTC timestamp: platform errors are
-/// stamped by the gateway's clock, not the simulation's.
-fn wall_clock_timestamp() -> String {
-    let unix_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    crate::clock::rfc3339_ms(unix_ms)
-}
-
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -190,7 +202,7 @@ impl IntoResponse for ApiError {
         let mut resp = json_response(self.status, &self.body());
         if self.shape == Shape::Platform {
             resp.headers_mut()
-                .insert("x-blaxel-source", HeaderValue::from_static("platform"));
+                .insert(BLAXEL_SOURCE[0], HeaderValue::from_static("platform"));
         }
         if let Some(v) = self
             .retry_after
@@ -246,7 +258,7 @@ mod tests {
 
     #[test]
     fn unauthorized_uses_the_platform_envelope() {
-        let e = ApiError::unauthorized("AUTHENTICATION_REQUIRED", "no credential");
+        let e = ApiError::unauthorized(&code::AUTHENTICATION_REQUIRED, "no credential");
         let b = e.body();
         assert_eq!(b["error"]["code"], "AUTHENTICATION_REQUIRED");
         assert_eq!(b["error"]["retryable"], false);
@@ -258,6 +270,6 @@ mod tests {
             "an ISO 8601 UTC timestamp: {ts}"
         );
         let resp = e.into_response();
-        assert_eq!(resp.headers()["x-blaxel-source"], "platform");
+        assert_eq!(resp.headers()[BLAXEL_SOURCE[0]], "platform");
     }
 }

@@ -5,63 +5,48 @@
 //! of its list (if any) and is counted, faulted or not.
 
 use blaxel_jobs_client::operations::{BASE_PATH, Operation};
+use blaxel_jobs_client::servers::TOKEN_PATH;
 use http::Method;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-/// One operation of the API: the unit of fault injection and request counts.
+/// Where a request goes: an operation of the document, named by the
+/// generated [`Operation`] table, or the OAuth token endpoint, which the
+/// document does not list as an operation. The unit of fault injection and
+/// request counts.
 ///
-/// Every route but [`Route::OAuthToken`] is an operation of the document;
-/// its name, method and path come from the generated
-/// [`Operation`] table (see [`Route::operation`]), and
-/// the router serves exactly the operations of that table. The variants are
-/// named after the `operationId`s, and the mapping to [`Operation`] is an
-/// exhaustive match both ways, so an operation added to the document does
-/// not compile here until the emulator serves it.
+/// Every place that takes a route takes an [`Operation`] too:
 ///
 /// ```
 /// use blaxel_jobs_emulator::Route;
 /// use blaxel_jobs_client::operations::Operation;
 ///
-/// assert_eq!(Route::CreateJobExecution.operation_id(), "CreateJobExecution");
-/// assert_eq!(Route::CreateJobExecution.operation(), Some(Operation::CreateJobExecution));
+/// let route = Route::from(Operation::CreateJobExecution);
+/// assert_eq!(route.operation_id(), "CreateJobExecution");
+/// assert_eq!(route.operation(), Some(Operation::CreateJobExecution));
 /// assert_eq!(Route::OAuthToken.method(), "POST");
-/// assert_eq!(Route::GetJob.path(), "/v0/jobs/{jobId}");
+/// assert_eq!(Route::from(Operation::GetJob).path(), "/v0/jobs/{jobId}");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Route {
-    /// [`Operation::ListJobs`].
-    ListJobs,
-    /// [`Operation::CreateJob`].
-    CreateJob,
-    /// [`Operation::GetJob`].
-    GetJob,
-    /// [`Operation::UpdateJob`].
-    UpdateJob,
-    /// [`Operation::DeleteJob`].
-    DeleteJob,
-    /// [`Operation::ListJobRevisions`].
-    ListJobRevisions,
-    /// [`Operation::ListJobExecutions`].
-    ListJobExecutions,
-    /// [`Operation::CreateJobExecution`].
-    CreateJobExecution,
-    /// [`Operation::GetJobExecution`].
-    GetJobExecution,
-    /// [`Operation::DeleteJobExecution`].
-    DeleteJobExecution,
-    /// [`Operation::ListJobExecutionTasks`].
-    ListJobExecutionTasks,
-    /// `POST /v0/oauth/token`, the OAuth token endpoint (not an operation of
-    /// the document).
+    /// An operation of the document.
+    Operation(Operation),
+    /// `POST /v0/oauth/token`, the OAuth token endpoint.
     OAuthToken,
 }
 
-/// The token endpoint's path, which the document does not list.
-const OAUTH_TOKEN_PATH: &str = "/v0/oauth/token";
+impl From<Operation> for Route {
+    fn from(op: Operation) -> Self {
+        Route::Operation(op)
+    }
+}
+
+/// The token endpoint's path, [`BASE_PATH`] included: the document names
+/// it as its client credentials flow's `tokenUrl`, not as an operation.
+static OAUTH_TOKEN_PATH: LazyLock<String> = LazyLock::new(|| format!("{BASE_PATH}{TOKEN_PATH}"));
 
 /// The full path templates of the operations, [`BASE_PATH`] included, in
 /// the order of [`Operation::ALL`].
@@ -72,53 +57,26 @@ static OPERATION_PATHS: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
+/// How many routes there are: every operation, and the token endpoint.
+const ROUTES: usize = Operation::ALL.len() + 1;
+
 impl Route {
     /// Every route: the operations of the document, in the order of
     /// [`Operation::ALL`], then [`Route::OAuthToken`].
-    pub const ALL: [Route; Operation::ALL.len() + 1] = {
-        let mut all = [Route::OAuthToken; Operation::ALL.len() + 1];
-        let mut i = 0;
-        while i < Operation::ALL.len() {
-            all[i] = Route::from_operation(Operation::ALL[i]);
-            i += 1;
-        }
-        all
-    };
-
-    /// The route that serves `op`.
-    pub const fn from_operation(op: Operation) -> Route {
-        match op {
-            Operation::ListJobs => Route::ListJobs,
-            Operation::CreateJob => Route::CreateJob,
-            Operation::GetJob => Route::GetJob,
-            Operation::UpdateJob => Route::UpdateJob,
-            Operation::DeleteJob => Route::DeleteJob,
-            Operation::ListJobRevisions => Route::ListJobRevisions,
-            Operation::ListJobExecutions => Route::ListJobExecutions,
-            Operation::CreateJobExecution => Route::CreateJobExecution,
-            Operation::GetJobExecution => Route::GetJobExecution,
-            Operation::DeleteJobExecution => Route::DeleteJobExecution,
-            Operation::ListJobExecutionTasks => Route::ListJobExecutionTasks,
-        }
+    pub fn all() -> impl Iterator<Item = Route> {
+        Operation::ALL
+            .into_iter()
+            .map(Route::Operation)
+            .chain([Route::OAuthToken])
     }
 
     /// The operation of the document this route serves (`None` for the
     /// token endpoint).
     pub const fn operation(self) -> Option<Operation> {
-        Some(match self {
-            Route::ListJobs => Operation::ListJobs,
-            Route::CreateJob => Operation::CreateJob,
-            Route::GetJob => Operation::GetJob,
-            Route::UpdateJob => Operation::UpdateJob,
-            Route::DeleteJob => Operation::DeleteJob,
-            Route::ListJobRevisions => Operation::ListJobRevisions,
-            Route::ListJobExecutions => Operation::ListJobExecutions,
-            Route::CreateJobExecution => Operation::CreateJobExecution,
-            Route::GetJobExecution => Operation::GetJobExecution,
-            Route::DeleteJobExecution => Operation::DeleteJobExecution,
-            Route::ListJobExecutionTasks => Operation::ListJobExecutionTasks,
-            Route::OAuthToken => return None,
-        })
+        match self {
+            Route::Operation(op) => Some(op),
+            Route::OAuthToken => None,
+        }
     }
 
     /// The `operationId` in the API document (`"OAuthToken"` for the token
@@ -139,7 +97,7 @@ impl Route {
             Some(op) => OPERATION_PATHS
                 .get(Self::operation_index(op))
                 .map_or("", String::as_str),
-            None => OAUTH_TOKEN_PATH,
+            None => OAUTH_TOKEN_PATH.as_str(),
         }
     }
 
@@ -148,7 +106,10 @@ impl Route {
     }
 
     fn index(self) -> usize {
-        Route::ALL.iter().position(|r| *r == self).unwrap_or(0)
+        match self.operation() {
+            Some(op) => Self::operation_index(op),
+            None => ROUTES - 1,
+        }
     }
 
     /// The route a request goes to, from its method and raw path: the
@@ -161,7 +122,7 @@ impl Route {
         } else {
             method
         };
-        if path == OAUTH_TOKEN_PATH {
+        if path == *OAUTH_TOKEN_PATH {
             return (*method == Method::POST).then_some(Route::OAuthToken);
         }
         let rest = path.strip_prefix(BASE_PATH)?;
@@ -180,7 +141,7 @@ impl Route {
                             .all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == *s)
                 }
             })
-            .map(Route::from_operation)
+            .map(Route::Operation)
     }
 }
 
@@ -239,7 +200,7 @@ pub enum Fault {
 #[derive(Debug, Default)]
 pub(crate) struct FaultBook {
     queues: Mutex<Vec<VecDeque<(Fault, usize)>>>,
-    counts: [AtomicU64; Route::ALL.len()],
+    counts: [AtomicU64; ROUTES],
 }
 
 impl FaultBook {
@@ -250,8 +211,8 @@ impl FaultBook {
             return;
         }
         let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        if queues.len() < Route::ALL.len() {
-            queues.resize_with(Route::ALL.len(), VecDeque::new);
+        if queues.len() < ROUTES {
+            queues.resize_with(ROUTES, VecDeque::new);
         }
         queues[route.index()].push_back((fault, times));
     }
@@ -282,38 +243,28 @@ mod tests {
 
     #[test]
     fn classifies_every_route_and_nothing_else() {
+        use Operation as O;
+        let op = |o| Some(Route::Operation(o));
         let cases = [
-            ("GET", "/v0/jobs", Some(Route::ListJobs)),
-            ("HEAD", "/v0/jobs", Some(Route::ListJobs)),
-            ("POST", "/v0/jobs", Some(Route::CreateJob)),
-            ("GET", "/v0/jobs/a", Some(Route::GetJob)),
-            ("PUT", "/v0/jobs/a", Some(Route::UpdateJob)),
-            ("DELETE", "/v0/jobs/a", Some(Route::DeleteJob)),
-            ("GET", "/v0/jobs/a/revisions", Some(Route::ListJobRevisions)),
-            (
-                "GET",
-                "/v0/jobs/a/executions",
-                Some(Route::ListJobExecutions),
-            ),
-            (
-                "POST",
-                "/v0/jobs/a/executions",
-                Some(Route::CreateJobExecution),
-            ),
-            (
-                "GET",
-                "/v0/jobs/a/executions/e",
-                Some(Route::GetJobExecution),
-            ),
+            ("GET", "/v0/jobs", op(O::ListJobs)),
+            ("HEAD", "/v0/jobs", op(O::ListJobs)),
+            ("POST", "/v0/jobs", op(O::CreateJob)),
+            ("GET", "/v0/jobs/a", op(O::GetJob)),
+            ("PUT", "/v0/jobs/a", op(O::UpdateJob)),
+            ("DELETE", "/v0/jobs/a", op(O::DeleteJob)),
+            ("GET", "/v0/jobs/a/revisions", op(O::ListJobRevisions)),
+            ("GET", "/v0/jobs/a/executions", op(O::ListJobExecutions)),
+            ("POST", "/v0/jobs/a/executions", op(O::CreateJobExecution)),
+            ("GET", "/v0/jobs/a/executions/e", op(O::GetJobExecution)),
             (
                 "DELETE",
                 "/v0/jobs/a/executions/e",
-                Some(Route::DeleteJobExecution),
+                op(O::DeleteJobExecution),
             ),
             (
                 "GET",
                 "/v0/jobs/a/executions/e/tasks",
-                Some(Route::ListJobExecutionTasks),
+                op(O::ListJobExecutionTasks),
             ),
             ("POST", "/v0/oauth/token", Some(Route::OAuthToken)),
             ("PATCH", "/v0/jobs/a", None),
@@ -326,11 +277,14 @@ mod tests {
             let m: Method = m.parse().unwrap();
             assert_eq!(Route::classify(&m, p), want, "{m} {p}");
         }
-        for r in Route::ALL {
-            let concrete = r
+        for r in Route::all() {
+            // Any path parameter: one segment.
+            let concrete: String = r
                 .path()
-                .replace("{jobId}", "j")
-                .replace("{executionId}", "e");
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
             let m: Method = r.method().parse().unwrap();
             assert_eq!(Route::classify(&m, &concrete), Some(r));
         }
@@ -338,13 +292,16 @@ mod tests {
 
     #[test]
     fn routes_come_from_the_operations_table() {
-        assert_eq!(Route::ALL.len(), Operation::ALL.len() + 1);
+        assert_eq!(Route::all().count(), Operation::ALL.len() + 1);
+        let mut indexes: Vec<usize> = Route::all().map(Route::index).collect();
+        indexes.dedup();
+        assert_eq!(indexes, (0..ROUTES).collect::<Vec<_>>());
         for op in Operation::ALL {
-            let route = Route::from_operation(op);
+            let route = Route::from(op);
             assert_eq!(route.operation(), Some(op));
             assert_eq!(route.operation_id(), op.name());
             assert_eq!(route.method(), op.method());
-            assert_eq!(route.path(), format!("/v0{}", op.path()));
+            assert_eq!(route.path(), format!("{BASE_PATH}{}", op.path()));
             // The router can serve the operation's method.
             let method: Method = op.method().parse().unwrap();
             assert!(
@@ -353,22 +310,26 @@ mod tests {
             );
         }
         assert_eq!(Route::OAuthToken.operation(), None);
-        assert_eq!(Route::ALL.last(), Some(&Route::OAuthToken));
+        assert_eq!(Route::all().last(), Some(Route::OAuthToken));
     }
 
     #[test]
     fn faults_are_used_in_order_and_counted() {
         let book = FaultBook::default();
-        book.inject(Route::GetJob, Fault::MalformedBody, 2);
-        book.inject(Route::GetJob, Fault::TruncatedBody, 1);
-        book.inject(Route::GetJob, Fault::TruncatedBody, 0);
-        assert_eq!(book.on_request(Route::ListJobs), None);
-        assert_eq!(book.on_request(Route::GetJob), Some(Fault::MalformedBody));
-        assert_eq!(book.on_request(Route::GetJob), Some(Fault::MalformedBody));
-        assert_eq!(book.on_request(Route::GetJob), Some(Fault::TruncatedBody));
-        assert_eq!(book.on_request(Route::GetJob), None);
-        assert_eq!(book.count(Route::GetJob), 4);
-        assert_eq!(book.count(Route::ListJobs), 1);
-        assert_eq!(book.count(Route::DeleteJob), 0);
+        let get = Route::from(Operation::GetJob);
+        let list = Route::from(Operation::ListJobs);
+        book.inject(get, Fault::MalformedBody, 2);
+        book.inject(get, Fault::TruncatedBody, 1);
+        book.inject(get, Fault::TruncatedBody, 0);
+        assert_eq!(book.on_request(list), None);
+        assert_eq!(book.on_request(get), Some(Fault::MalformedBody));
+        assert_eq!(book.on_request(get), Some(Fault::MalformedBody));
+        assert_eq!(book.on_request(get), Some(Fault::TruncatedBody));
+        assert_eq!(book.on_request(get), None);
+        assert_eq!(book.on_request(Route::OAuthToken), None);
+        assert_eq!(book.count(get), 4);
+        assert_eq!(book.count(list), 1);
+        assert_eq!(book.count(Route::OAuthToken), 1);
+        assert_eq!(book.count(Operation::DeleteJob.into()), 0);
     }
 }

@@ -149,8 +149,10 @@
 //! the emulator. The binary stops the same way on SIGINT, SIGTERM and
 //! SIGHUP.
 //!
-//! The job's and the execution's variables never replace the platform's,
-//! nor `PATH`, the dynamic loader's (`LD_*`, `DYLD_*`) or the shells'
+//! The job's and the execution's variables never replace the platform's
+//! (every name of `blaxel_jobs_client::task_environment::ALL`, the log
+//! prefixes `BL_TASK_PREFIX` and `BL_EXECUTION_PREFIX` included, which the
+//! emulator leaves unset), nor `PATH`, the dynamic loader's (`LD_*`, `DYLD_*`) or the shells'
 //! start-up, function and trace variables (`ENV`, `BASH_ENV`,
 //! `BASH_FUNC_*`, `SHELLOPTS`, `BASHOPTS`, `PS4`, `IFS`): those keep the
 //! emulator's own values (whoever holds the API key can set an
@@ -215,31 +217,46 @@
 //! [`EmulatorConfig::member_api_key`]), and rate limits other than capacity.
 #![deny(missing_docs)]
 
-mod auth;
-mod clock;
-mod config;
-mod context;
-mod error;
-mod faults;
-mod groups;
-mod handlers;
-mod host;
-mod local;
-mod paginate;
-mod server;
-mod sim;
-mod state;
-mod task_env;
-mod urlencoded;
-mod validate;
+// The modules, in layers: each imports only from the layers above it in
+// this list (and from its own layer where it says so).
+//
+// Facts and plumbing, importing nothing else of the crate (`clock` reads
+// `config`'s `Clock`, `error` the clock's timestamps):
+mod clock; // simulated time and RFC 3339 timestamps
+mod config; // EmulatorConfig and Clock
+mod document; // the embedded API document
+mod error; // error answers and JSON responses
+mod faults; // routes, injected faults, request counts
+mod groups; // the process groups of tasks that run for real
+mod host; // which Host a request may be addressed to
+mod ids; // random ids
+mod task_env; // what a task process's environment may hold
+mod urlencoded; // form decoding of queries and token requests
+// Requests: credentials, context, validation, paging.
+mod auth; // API key, OAuth clients, browser logins, tokens
+mod context; // credential, workspace and version of a request
+mod paginate; // cursors and pages
+mod validate; // requests checked against the document
+// The model: executions (simulated, or records of processes) and the
+// store of workspaces, jobs and executions.
+mod execution;
+mod store;
+// What the handlers, the runner and the Emulator share.
+mod shared;
+// Serving (the Emulator starts the runner and the server, the server
+// routes to the handlers):
+mod emulator; // Emulator: start, drive, stop
+mod handlers; // the router and one handler per operation
+mod runner; // runs the tasks of local executions as processes
+mod server; // accept loop and request pipeline
 
 pub use auth::DeviceLogin;
 pub use config::{Clock, EmulatorConfig};
 pub use context::API_VERSIONS;
+pub use emulator::Emulator;
+pub use execution::{OutputLine, OutputStream, TaskOutput};
 pub use faults::{Fault, Route};
-pub use local::{OutputLine, OutputStream, TaskOutput};
-pub use server::Emulator;
 
 /// The OpenAPI document the emulator validates requests against, as JSON
 /// (generated from `openapi/jobs.yaml`).
-pub const OPENAPI_JSON: &str = validate::OPENAPI_JSON;
+pub const OPENAPI_JSON: &str = document::OPENAPI_JSON;

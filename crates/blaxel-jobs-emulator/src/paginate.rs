@@ -18,7 +18,7 @@ use crate::clock::{Micros, SECOND};
 use crate::error::ApiError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use blaxel_jobs_client::types::{ListSort, PaginationMeta};
+use blaxel_jobs_client::types::{ListAnchor, ListSort, PaginationMeta};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -141,9 +141,12 @@ pub(crate) fn paginate<T>(
     let sort = req.sort;
     let is_created = matches!(sort, ListSort::CreatedAtAsc | ListSort::CreatedAtDesc);
     if req.anchor_end && !is_created {
-        return Err(ApiError::validation(
-            "query anchor: end is only supported with createdAt:asc or createdAt:desc",
-        ));
+        return Err(ApiError::validation(format!(
+            "query anchor: {} is only supported with {} or {}",
+            ListAnchor::End,
+            ListSort::CreatedAtAsc,
+            ListSort::CreatedAtDesc
+        )));
     }
     if req.anchor_end && req.cursor.is_some() {
         return Err(ApiError::validation(

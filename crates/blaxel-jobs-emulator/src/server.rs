@@ -1,4 +1,4 @@
-//! The HTTP server: [`Emulator`], its accept loop and the request pipeline.
+//! The HTTP server: its accept loop and the request pipeline.
 //!
 //! The emulator runs its own accept loop with hyper's HTTP/1 connection
 //! driver instead of `axum::serve`, because one fault needs what `axum::serve`
@@ -12,29 +12,23 @@
 //! 3. apply faults that replace processing (status, HTML page, dropped
 //!    connection);
 //! 4. check credential, version and workspace, bring the workspace's
-//!    simulation up to now in bounded steps (`Shared::catch_up`), then hand
+//!    simulation up to now in bounded steps ([`Shared::catch_up`]), then hand
 //!    the request to the axum [`Router`](axum::Router) of [`crate::handlers`];
 //! 5. apply faults that spoil the answer (dropped connection after
 //!    processing, malformed or truncated body);
-//! 6. add `x-request-id`.
+//! 6. add the request id, under the first of the names the document gives
+//!    it (`x-request-id`).
 //!
 //! To drop a connection, the hyper service returns an error: hyper then
 //! closes the connection without writing a response.
-
-use crate::auth::TokenStore;
-use crate::clock::Micros;
-use crate::clock::{SimClock, micros};
-use crate::config::EmulatorConfig;
 use crate::context;
 use crate::error::{ApiError, raw_response};
-use crate::faults::{Fault, FaultBook, Route};
+use crate::faults::{Fault, Route};
 use crate::handlers;
-use crate::local::TaskOutput;
-use crate::state::{self, SimSettings, State, Workspace};
-use crate::validate::Spec;
+use crate::shared::{Shared, TASK_DATA_PATH};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use blaxel_jobs_client::types;
+use blaxel_jobs_client::headers::REQUEST_ID;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -43,511 +37,29 @@ use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use std::collections::HashMap;
 use std::fmt;
-use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
-/// The work (events plus tasks looked at) of one step of a catch-up: well
-/// under a millisecond.
-const CATCH_UP_STEP: u64 = 4096;
+/// How long a stopping server (and [`Emulator::shutdown`](crate::Emulator::shutdown))
+/// waits for requests in flight.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// How long [`Emulator::shutdown`] waits for requests in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// What every request handler shares.
-pub(crate) struct Shared {
-    pub(crate) config: EmulatorConfig,
-    pub(crate) clock: SimClock,
-    pub(crate) spec: &'static Spec,
-    pub(crate) settings: SimSettings,
-    pub(crate) faults: FaultBook,
-    pub(crate) tokens: TokenStore,
-    /// `http://127.0.0.1:<port>`.
-    pub(crate) origin: String,
-    state: State,
-    request_prefix: String,
-    request_counter: AtomicU64,
-    /// This, for the runners of local executions.
-    me: Weak<Shared>,
-    /// The runtime the server (and the runners) run on.
-    runtime: tokio::runtime::Handle,
-    /// Bumped whenever a local execution records something.
-    changes: watch::Sender<u64>,
-    /// Set when the emulator stops: local processes are killed.
-    stopping: watch::Sender<bool>,
-    /// The runners of local executions.
-    runners: Mutex<JoinSet<()>>,
-    /// Execution data URL token → `{"tasks": [...]}`, while the processes run.
-    task_data: Mutex<HashMap<String, Arc<str>>>,
-    /// The process groups of tasks that run for real.
-    pub(crate) groups: crate::groups::Groups,
-}
-
-impl Shared {
-    /// Runs `f` on the workspace (created on first use), advanced to now,
-    /// under the workspace's own lock.
-    pub(crate) fn with_workspace<R>(
-        &self,
-        workspace: &str,
-        f: impl FnOnce(&mut Workspace, Micros) -> R,
-    ) -> R {
-        let ws = self.state.workspace(workspace);
-        let mut ws = state::lock(&ws);
-        let now = self.clock.now();
-        ws.advance_to(now, &self.settings, &self.clock);
-        let out = f(&mut ws, now);
-        let launches = ws.take_launches();
-        drop(ws);
-        self.launch(launches);
-        out
-    }
-
-    /// Starts the runners of local executions that were admitted.
-    fn launch(&self, launches: Vec<crate::local::Launch>) {
-        if launches.is_empty() {
-            return;
-        }
-        let Some(me) = self.me.upgrade() else { return };
-        let mut runners = self.runners.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget the runners that are done.
-        while runners.try_join_next().is_some() {}
-        for l in launches {
-            runners.spawn_on(crate::local::run(me.clone(), l), &self.runtime);
-        }
-    }
-
-    /// Records something a local execution's processes did, at now.
-    pub(crate) fn record<R>(
-        &self,
-        workspace: &str,
-        seq: u64,
-        f: impl FnOnce(&mut crate::sim::SimExecution, Micros) -> R,
-    ) -> Option<R> {
-        let out = self.with_workspace(workspace, |ws, now| {
-            ws.execution_mut(seq).map(|e| f(e, now))
-        });
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
-        out
-    }
-
-    /// Records something task `index` of a local execution did, at now.
-    pub(crate) fn record_task<R>(
-        &self,
-        launch: &crate::local::Launch,
-        index: usize,
-        f: impl FnOnce(&mut crate::local::LocalTask, Micros) -> R,
-    ) -> Option<R> {
-        self.record(&launch.workspace, launch.seq, |e, now| {
-            e.local_task_mut(index, now).map(|t| f(t, now))
-        })
-        .flatten()
-    }
-
-    /// Records that the processes of a local execution are all over.
-    pub(crate) fn finish_local(&self, workspace: &str, seq: u64) {
-        self.with_workspace(workspace, |ws, now| {
-            ws.finish_local(seq, now, &self.settings);
-        });
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// Tells when the emulator stops.
-    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
-        self.stopping.subscribe()
-    }
-
-    /// Serves `body` at `/_emulator/task-data/<token>`.
-    pub(crate) fn serve_task_data(&self, token: &str, body: &str) {
-        let mut map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(token.to_owned(), body.into());
-    }
-
-    /// Stops serving the execution data behind `token`.
-    pub(crate) fn forget_task_data(&self, token: &str) {
-        let mut map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(token);
-    }
-
-    fn task_data(&self, path: &str) -> Option<Response> {
-        let token = path.strip_prefix("/_emulator/task-data/")?;
-        let map = self.task_data.lock().unwrap_or_else(|e| e.into_inner());
-        let body = map.get(token).cloned();
-        drop(map);
-        Some(match body {
-            Some(b) => raw_response(StatusCode::OK, "application/json", b.to_string()),
-            None => ApiError::not_found("no execution data here (the execution is over)")
-                .into_response(),
-        })
-    }
-
-    /// Brings an existing workspace up to now in bounded steps, releasing
-    /// its lock and yielding to the runtime between steps: a long catch-up
-    /// (after a big jump of simulated time) never blocks a runtime thread,
-    /// or other requests to the workspace, for long.
-    pub(crate) async fn catch_up(&self, workspace: &str) {
-        let Some(ws) = self.state.existing(workspace) else {
-            return;
-        };
-        loop {
-            let done = {
-                let mut ws = state::lock(&ws);
-                let now = self.clock.now();
-                let done = ws.advance_by(now, &self.settings, &self.clock, CATCH_UP_STEP);
-                let launches = ws.take_launches();
-                drop(ws);
-                self.launch(launches);
-                done
-            };
-            if done {
-                return;
-            }
-            tokio::task::yield_now().await;
-        }
-    }
-
-    fn next_request_id(&self) -> String {
-        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n:06}", self.request_prefix)
-    }
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("config", &self.config)
-            .field("origin", &self.origin)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A running emulator: a real HTTP server on 127.0.0.1 that speaks the
-/// Blaxel Jobs API, with all its state in memory.
-///
-/// The server stops when the `Emulator` is dropped (or, waiting for
-/// requests in flight, on [`Emulator::shutdown`]), and the processes of
-/// tasks that run for real are killed, with everything they started.
-///
-/// ```no_run
-/// # async fn demo() -> std::io::Result<()> {
-/// use std::time::Duration;
-/// use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig, Fault, Route};
-///
-/// let emu = Emulator::start_with(EmulatorConfig::default().clock(Clock::Manual)).await?;
-/// // Point a client at it: BL_API_URL=<base_url>, BL_API_KEY=<api_key>, any workspace.
-/// println!("{} {}", emu.base_url(), emu.api_key());
-///
-/// // The next two GetJob requests fail with 503.
-/// emu.inject(Route::GetJob, Fault::Status { status: 503, retry_after: Some("1".into()), body: None }, 2);
-///
-/// // ... create a job and an execution with the client, then let time pass:
-/// emu.advance(Duration::from_secs(60));
-/// for e in emu.executions("my-workspace", "my-job") {
-///     println!("{:?}", e.status);
-/// }
-/// # Ok(()) }
-/// ```
-pub struct Emulator {
+/// Serves the API on `listener` until `shutdown` turns true, then lets the
+/// requests in flight finish (for up to [`SHUTDOWN_GRACE`]).
+pub(crate) async fn serve(
+    listener: TcpListener,
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    base_url: String,
-    shutdown: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", &self.base_url)
-            .field("config", &self.shared.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Emulator {
-    /// Starts an emulator with [`EmulatorConfig::default`] on a free port.
-    ///
-    /// Must be called within a Tokio runtime; the server runs on it.
-    pub async fn start() -> io::Result<Emulator> {
-        Self::start_with(EmulatorConfig::default()).await
-    }
-
-    /// Starts an emulator on 127.0.0.1, on the configured port (0: a free one).
-    ///
-    /// Fails when the port cannot be bound, or with
-    /// [`io::ErrorKind::InvalidInput`] for a [`Clock::Scaled`](crate::Clock::Scaled)
-    /// speed that is negative, infinite or NaN.
-    pub async fn start_with(mut config: EmulatorConfig) -> io::Result<Emulator> {
-        if config.runs_commands() {
-            // Nothing that reaches the emulator may run commands with a
-            // credential everyone knows.
-            if config.api_key == crate::config::DEFAULT_API_KEY {
-                config.api_key = crate::state::random_id("emu-", 32);
-            }
-            if config.client_secret == crate::config::DEFAULT_CLIENT_SECRET {
-                config.client_secret = crate::state::random_id("emu-", 32);
-            }
-        }
-        SimClock::check_mode(config.clock)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let spec = Spec::embedded().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        if let Some(r) = Route::ALL
-            .iter()
-            .find(|r| **r != Route::OAuthToken && !spec.has_operation(r.operation_id()))
-        {
-            let msg = format!(
-                "the embedded API document lacks the operation {}",
-                r.operation_id()
-            );
-            return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
-        }
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
-        let addr = listener.local_addr()?;
-        let origin = format!("http://{addr}");
-        let settings = SimSettings {
-            deploy_delay: micros(config.deploy_delay),
-            startup: micros(config.execution_startup),
-            capacity: config.capacity,
-            retention: micros(config.execution_retention),
-            run_local_images: false,
-            task_commands: Arc::default(),
-            keep_masked_secrets: config.keep_masked_secrets,
-        };
-        let settings = SimSettings {
-            run_local_images: config.run_local_images,
-            task_commands: Arc::new(config.task_commands.clone()),
-            ..settings
-        };
-        let runtime = tokio::runtime::Handle::current();
-        let shared = Arc::new_cyclic(|me| Shared {
-            me: me.clone(),
-            runtime,
-            changes: watch::channel(0).0,
-            stopping: watch::channel(false).0,
-            runners: Mutex::new(JoinSet::new()),
-            task_data: Mutex::new(HashMap::new()),
-            groups: crate::groups::Groups::default(),
-            clock: SimClock::new(config.clock),
-            config,
-            spec,
-            settings,
-            faults: FaultBook::default(),
-            tokens: TokenStore::default(),
-            origin: origin.clone(),
-            state: State::default(),
-            request_prefix: crate::state::random_id("req-", 8),
-            request_counter: AtomicU64::new(1),
-        });
-        let app = Arc::new(App {
-            shared: shared.clone(),
-            router: TowerToHyperService::new(handlers::router(shared.clone())),
-        });
-        let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, app, rx));
-        tracing::info!(%addr, "blaxel-jobs emulator listening");
-        Ok(Emulator {
-            shared,
-            addr,
-            base_url: format!("{origin}/v0"),
-            shutdown: tx,
-            task: Some(task),
-        })
-    }
-
-    /// The API's base URL, such as `http://127.0.0.1:41234/v0`.
-    pub fn base_url(&self) -> String {
-        self.base_url.clone()
-    }
-
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// An API key the server accepts as a bearer credential.
-    pub fn api_key(&self) -> &str {
-        &self.shared.config.api_key
-    }
-
-    /// The OAuth client id that `POST /v0/oauth/token` accepts.
-    pub fn client_id(&self) -> &str {
-        &self.shared.config.client_id
-    }
-
-    /// The OAuth client secret that goes with [`Emulator::client_id`].
-    pub fn client_secret(&self) -> &str {
-        &self.shared.config.client_secret
-    }
-
-    /// A browser login for `workspace`, as `bl login` saves it in
-    /// `~/.blaxel/config.yaml` once the user confirms in the browser: an
-    /// access token valid for [`EmulatorConfig::token_ttl`], a refresh
-    /// token, the token's lifetime and the device code. Write them into a
-    /// config file to test a client as a user who logged in with `bl` does;
-    /// `POST /v0/oauth/token` with `grant_type=refresh_token` exchanges the
-    /// refresh token for new access tokens (see
-    /// [`EmulatorConfig::rotate_refresh_tokens`]). The emulator, like an API
-    /// key, accepts the access tokens in any workspace.
-    pub fn device_login(&self, workspace: &str) -> crate::DeviceLogin {
-        self.shared
-            .tokens
-            .device_login(workspace, self.shared.config.token_ttl)
-    }
-
-    /// Revokes a refresh token of a browser login (as logging out, or an
-    /// administrator, would): the refresh grant refuses it from then on with
-    /// 400 `invalid_grant`. Access tokens already issued stay valid until
-    /// they expire. False if the token was not known.
-    pub fn revoke_refresh_token(&self, refresh_token: &str) -> bool {
-        self.shared.tokens.revoke_refresh_token(refresh_token)
-    }
-
-    /// Moves simulated time forward by `d`.
-    ///
-    /// With [`Clock::Manual`](crate::Clock::Manual) this is the only way time
-    /// moves. With [`Clock::Scaled`](crate::Clock::Scaled) it jumps ahead on
-    /// top of the scaled real time. Deployments, executions and tasks catch
-    /// up on the next request (or call to [`Emulator::executions`]).
-    pub fn advance(&self, d: Duration) {
-        self.shared.clock.advance(d);
-    }
-
-    /// Makes the next `times` requests on `route` get `fault`, after any
-    /// faults already waiting on that route.
-    pub fn inject(&self, route: Route, fault: Fault, times: usize) {
-        self.shared.faults.inject(route, fault, times);
-    }
-
-    /// How many requests arrived on `route`, faulted ones included (and
-    /// rejected ones: bad credentials, invalid bodies, ...).
-    pub fn request_count(&self, route: Route) -> u64 {
-        self.shared.faults.count(route)
-    }
-
-    /// The names of the jobs stored in `workspace` (deleted ones excluded),
-    /// sorted.
-    pub fn job_names(&self, workspace: &str) -> Vec<String> {
-        self.shared
-            .state
-            .existing(workspace)
-            .map(|ws| state::lock(&ws).job_names())
-            .unwrap_or_default()
-    }
-
-    /// The executions recorded under the job name `job` in `workspace`, as
-    /// GetJobExecution would show them now, oldest first. Executions of a
-    /// deleted job with the same name are included.
-    pub fn executions(&self, workspace: &str, job: &str) -> Vec<types::JobExecution> {
-        let shared = &self.shared;
-        let Some(ws) = shared.state.existing(workspace) else {
-            return Vec::new();
-        };
-        let mut ws = state::lock(&ws);
-        let now = shared.clock.now();
-        ws.advance_to(now, &shared.settings, &shared.clock);
-        let out = ws
-            .executions_named(job)
-            .map(|e| e.render(now, &shared.clock))
-            .collect();
-        let launches = ws.take_launches();
-        drop(ws);
-        shared.launch(launches);
-        out
-    }
-
-    /// What the process of task `task` (0-based) of execution
-    /// `execution_id` wrote, for executions whose tasks run as local
-    /// processes ([`EmulatorConfig::task_command`]); `None` for other
-    /// executions, unknown ones and out-of-range tasks.
-    pub fn task_output(
-        &self,
-        workspace: &str,
-        job: &str,
-        execution_id: &str,
-        task: usize,
-    ) -> Option<TaskOutput> {
-        let ws = self.shared.state.existing(workspace)?;
-        let ws = state::lock(&ws);
-        ws.execution(job, execution_id)?
-            .local
-            .as_ref()?
-            .output(task)
-    }
-
-    /// Waits until `done` holds. It is checked now and again after each
-    /// thing a local task process does (start, line of output, exit), so it
-    /// suits conditions on executions whose tasks run as local processes;
-    /// simulated executions only change when time moves (see
-    /// [`Emulator::advance`]), which does not wake this up.
-    ///
-    /// ```no_run
-    /// # async fn demo(emu: blaxel_jobs_emulator::Emulator) {
-    /// use blaxel_jobs_client::open_enum::JobExecutionStatus;
-    /// emu.wait_until(|emu| {
-    ///     emu.executions("ws", "job")
-    ///         .iter()
-    ///         .all(|e| e.status.as_ref().is_some_and(JobExecutionStatus::is_terminal))
-    /// })
-    /// .await;
-    /// # }
-    /// ```
-    pub async fn wait_until(&self, mut done: impl FnMut(&Emulator) -> bool) {
-        let mut changes = self.shared.changes.subscribe();
-        loop {
-            changes.borrow_and_update();
-            if done(self) {
-                return;
-            }
-            if changes.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-
-    /// Stops accepting connections, lets requests in flight finish (for up
-    /// to 5 seconds) and stops the server; the processes of tasks that run
-    /// for real are killed (and waited for, for up to 5 seconds more).
-    /// Dropping the emulator also stops it, without waiting.
-    pub async fn shutdown(mut self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.shared.stopping.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-        let mut runners = {
-            let mut r = self
-                .shared
-                .runners
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            std::mem::take(&mut *r)
-        };
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while runners.join_next().await.is_some() {}
-        })
-        .await;
-        self.shared.groups.kill_all();
-    }
-}
-
-impl Drop for Emulator {
-    /// Stops the server without waiting, and kills the processes of tasks
-    /// that run for real, with everything they started, before it returns.
-    fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.shared.stopping.send(true);
-        self.shared.groups.kill_all();
-        if let Some(task) = self.task.take() {
-            // Dropping the accept loop drops its connection tasks too.
-            task.abort();
-        }
-    }
+    shutdown: watch::Receiver<bool>,
+) {
+    let app = Arc::new(App {
+        shared: shared.clone(),
+        router: TowerToHyperService::new(handlers::router(shared)),
+    });
+    accept_loop(listener, app, shutdown).await;
 }
 
 /// The error a service returns to make hyper close the connection without
@@ -708,12 +220,17 @@ impl App {
     async fn process(&self, mut req: Request<Body>, route: Option<Route>) -> Response {
         if route.is_none()
             && req.method() == http::Method::GET
-            && let Some(resp) = self.shared.task_data(req.uri().path())
+            && let Some(resp) = task_data(&self.shared, req.uri().path())
         {
             return resp;
         }
         if route.is_some_and(|r| r != Route::OAuthToken) {
-            match context::resolve(&self.shared, req.headers(), req.uri().query()) {
+            match context::resolve(
+                &self.shared.config,
+                &self.shared.tokens,
+                req.headers(),
+                req.uri().query(),
+            ) {
                 Ok(ctx) => {
                     self.shared.catch_up(&ctx.workspace).await;
                     req.extensions_mut().insert(ctx);
@@ -870,121 +387,19 @@ async fn truncated(resp: Response) -> Response {
 
 fn with_request_id(mut resp: Response, id: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(id) {
-        resp.headers_mut().insert("x-request-id", v);
+        resp.headers_mut().insert(REQUEST_ID[0], v);
     }
     resp
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Clock;
-    use crate::state::{ExecutionRequest, Mutation};
-    use std::sync::atomic::AtomicBool;
-
-    /// Fills workspace `w` with `n` executions of 20 tasks of 1 to 60
-    /// simulated seconds, one task at a time.
-    fn fill(shared: &Shared, workspace: &str, n: usize) {
-        shared.with_workspace(workspace, |ws, now| {
-            let ctx = Mutation {
-                now,
-                principal: "me",
-                origin: &shared.origin,
-                clock: &shared.clock,
-                settings: &shared.settings,
-            };
-            let job: types::Job = serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "job"},
-                "spec": {"runtime": {"maxConcurrentTasks": 1}}
-            }))
-            .unwrap();
-            ws.create_job(job, &ctx).unwrap();
-            for i in 0..n {
-                let tasks = (0..20)
-                    .map(|k| {
-                        let p = serde_json::json!({"durationSeconds": 1 + (i + k * 7) % 60});
-                        p.as_object().unwrap().clone()
-                    })
-                    .collect();
-                let req = ExecutionRequest {
-                    execution_id: None,
-                    message_id: None,
-                    tasks,
-                    env: Default::default(),
-                    memory: None,
-                    allow_queue: true,
-                };
-                ws.create_execution("job", req, &ctx).unwrap();
-            }
-        });
-    }
-
-    async fn emulator() -> Emulator {
-        Emulator::start_with(
-            EmulatorConfig::default()
-                .clock(Clock::Manual)
-                .capacity(10_000),
-        )
-        .await
-        .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_locked_workspace_does_not_hold_up_another() {
-        let emu = emulator().await;
-        let shared = &emu.shared;
-        fill(shared, "a", 1);
-        let a = shared.state.workspace("a");
-        let _held = state::lock(&a);
-        // With one lock for every workspace, this would wait for `_held`
-        // forever (on this very thread).
-        let names = shared.with_workspace("b", |ws, _| {
-            assert!(ws.job_names().is_empty());
-            ws.job_names()
-        });
-        assert!(names.is_empty());
-        assert!(a.try_lock().is_err(), "a is still locked");
-        let b = shared.state.workspace("b");
-        assert!(!Arc::ptr_eq(&a, &b));
-        assert!(Arc::ptr_eq(&b, &shared.state.workspace("b")));
-    }
-
-    #[tokio::test]
-    async fn a_long_catch_up_yields_to_the_runtime_between_steps() {
-        let emu = emulator().await;
-        let shared = emu.shared.clone();
-        fill(&shared, "w", 2_000);
-        emu.advance(Duration::from_secs(6 * 3600));
-        // On this single-threaded runtime, the spawned task only runs if
-        // the catch-up gives the thread back before it is done.
-        let ran = Arc::new(AtomicBool::new(false));
-        let flag = ran.clone();
-        let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-        shared.catch_up("w").await;
-        assert!(ran.load(Ordering::SeqCst), "the catch-up never yielded");
-        other.await.unwrap();
-        // And it is complete: every execution is over.
-        let statuses = emu.executions("w", "job");
-        assert_eq!(statuses.len(), 2_000);
-        assert!(
-            statuses
-                .iter()
-                .all(|e| e.status.as_ref().is_some_and(|s| s.is_terminal()))
-        );
-    }
-
-    #[tokio::test]
-    async fn a_short_catch_up_does_not_yield() {
-        let emu = emulator().await;
-        let shared = emu.shared.clone();
-        fill(&shared, "w", 2);
-        emu.advance(Duration::from_secs(6 * 3600));
-        let ran = Arc::new(AtomicBool::new(false));
-        let flag = ran.clone();
-        let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-        shared.catch_up("w").await;
-        assert!(!ran.load(Ordering::SeqCst));
-        other.await.unwrap();
-        assert!(ran.load(Ordering::SeqCst));
-    }
+/// The execution data of a local execution, for a `GET` of
+/// [`TASK_DATA_PATH`]`<token>`; `None` for other paths.
+fn task_data(shared: &Shared, path: &str) -> Option<Response> {
+    let token = path.strip_prefix(TASK_DATA_PATH)?;
+    Some(match shared.task_data(token) {
+        Some(b) => raw_response(StatusCode::OK, "application/json", b.to_string()),
+        None => {
+            ApiError::not_found("no execution data here (the execution is over)").into_response()
+        }
+    })
 }

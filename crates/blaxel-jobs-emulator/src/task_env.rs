@@ -1,9 +1,12 @@
 //! The environment of a task's process: what the job and the execution ask
 //! for, what the platform sets, and what the emulator keeps to itself.
 //!
-//! - The platform's own variables ([`PLATFORM`]) always have the values
-//!   the platform gives: an entry of the job or the execution with one of
-//!   those names is ignored, as on Blaxel.
+//! - The platform's own variables (the document's
+//!   `info.x-blaxel-task-environment`, generated as
+//!   [`task_environment::ALL`]) always have the values the platform gives
+//!   (or none, for the log prefixes, which the emulator does not set): an
+//!   entry of the job or the execution with one of those names is ignored,
+//!   as on Blaxel.
 //! - Variables that decide which program runs and what code it loads on
 //!   this machine ([`kept_from_emulator`]: `PATH`, the dynamic loader's
 //!   `LD_*` and `DYLD_*`, and the start-up, function and trace variables
@@ -20,14 +23,7 @@
 //!
 //! Every ignored entry is named (never its value) in the task's output.
 
-/// The variables the platform sets for every task.
-pub(crate) const PLATFORM: [&str; 5] = [
-    "BL_EXECUTION_DATA_URL",
-    "BL_TASK_KEY",
-    "TASK_INDEX",
-    "BL_EXECUTION_KEY",
-    "BL_EXECUTION_ID",
-];
+use blaxel_jobs_client::task_environment;
 
 /// Whether a variable keeps the emulator's own value, and why.
 pub(crate) fn kept_from_emulator(name: &str) -> Option<&'static str> {
@@ -78,7 +74,7 @@ pub(crate) fn task_env(requested: &[(String, String)]) -> Result<TaskEnv, String
                 shown()
             ));
         }
-        if PLATFORM.contains(&name.as_str()) {
+        if task_environment::ALL.contains(&name.as_str()) {
             out.notes.push(format!(
                 "emulator: ignored {name} from the job or execution environment: the platform \
                  sets it"
@@ -143,6 +139,7 @@ mod tests {
             ("MODE", "full"),
             ("BL_EXECUTION_DATA_URL", "http://127.0.0.1:9/evil"),
             ("TASK_INDEX", "7"),
+            ("BL_TASK_PREFIX", "evil-"),
             ("PATH", "/tmp/evil"),
             ("LD_PRELOAD", "/tmp/evil.so"),
             ("LD_LIBRARY_PATH", "/tmp"),
@@ -163,7 +160,7 @@ mod tests {
                 ("MODE", "last wins")
             ])
         );
-        assert_eq!(got.notes.len(), 10);
+        assert_eq!(got.notes.len(), 11);
         assert!(
             got.notes.iter().all(|n| !n.contains("evil")),
             "{:?}",
@@ -172,6 +169,7 @@ mod tests {
         assert!(
             got.notes[0].contains("BL_EXECUTION_DATA_URL") && got.notes[0].contains("platform")
         );
-        assert!(got.notes[3].contains("LD_PRELOAD") && got.notes[3].contains("loader"));
+        assert!(got.notes[2].contains("BL_TASK_PREFIX") && got.notes[2].contains("platform"));
+        assert!(got.notes[4].contains("LD_PRELOAD") && got.notes[4].contains("loader"));
     }
 }

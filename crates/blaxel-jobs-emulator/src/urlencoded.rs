@@ -1,61 +1,22 @@
 //! `application/x-www-form-urlencoded` parsing, for query strings and OAuth
-//! token request bodies.
+//! token request bodies: `form_urlencoded`'s, refusing text that does not
+//! decode to UTF-8 (which it would decode lossily).
+
+use percent_encoding::percent_decode_str;
 
 /// Splits `a=1&b=x+y` into decoded pairs. `+` is a space and `%XX` a byte;
 /// a `%` not followed by two hex digits is kept as it is. Fails only when the
 /// decoded bytes are not UTF-8.
 pub(crate) fn parse(input: &str) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for part in input.split('&') {
-        if part.is_empty() {
-            continue;
-        }
-        let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        out.push((decode(k)?, decode(v)?));
+    // The separators are ASCII, so the whole input decodes to UTF-8 exactly
+    // when each of its names and values does.
+    if percent_decode_str(input).decode_utf8().is_err() {
+        let shown: String = input.chars().take(100).collect();
+        return Err(format!("{shown:?} does not decode to UTF-8 text"));
     }
-    Ok(out)
-}
-
-/// Percent-decodes one component.
-fn decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => match (
-                bytes.get(i + 1).and_then(|b| hex(*b)),
-                bytes.get(i + 2).and_then(|b| hex(*b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{s:?} does not decode to UTF-8 text"))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    Ok(form_urlencoded::parse(input.as_bytes())
+        .into_owned()
+        .collect())
 }
 
 #[cfg(test)]
@@ -78,6 +39,9 @@ mod tests {
         assert_eq!(parse("q=100%").unwrap()[0].1, "100%");
         assert_eq!(parse("q=%zz").unwrap()[0].1, "%zz");
         assert_eq!(parse("q=%C3%A9").unwrap()[0].1, "é");
-        assert!(parse("q=%FF").is_err());
+        assert_eq!(parse("q=%C3%A9+%26").unwrap()[0].1, "é &");
+        for bad in ["q=%FF", "a=%C3&b=%A9", "a=%C3=%A9", "%FF=1"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -5,16 +5,18 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
+use crate::platform;
+
 /// The variable holding the execution data URL.
-pub const DATA_URL_VAR: &str = "BL_EXECUTION_DATA_URL";
+pub const DATA_URL_VAR: &str = platform::BL_EXECUTION_DATA_URL;
 /// The variable that names the index variable.
-pub const TASK_KEY_VAR: &str = "BL_TASK_KEY";
+pub const TASK_KEY_VAR: &str = platform::BL_TASK_KEY;
 /// The index variable when [`TASK_KEY_VAR`] is not set.
-pub const DEFAULT_TASK_INDEX_VAR: &str = "TASK_INDEX";
+pub const DEFAULT_TASK_INDEX_VAR: &str = platform::TASK_INDEX;
 /// The variable that names the execution id variable.
-pub const EXECUTION_KEY_VAR: &str = "BL_EXECUTION_KEY";
+pub const EXECUTION_KEY_VAR: &str = platform::BL_EXECUTION_KEY;
 /// The execution id variable when [`EXECUTION_KEY_VAR`] is not set.
-pub const DEFAULT_EXECUTION_ID_VAR: &str = "BL_EXECUTION_ID";
+pub const DEFAULT_EXECUTION_ID_VAR: &str = platform::BL_EXECUTION_ID;
 
 /// A snapshot of environment variables and command-line arguments.
 ///

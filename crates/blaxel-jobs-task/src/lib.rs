@@ -82,6 +82,10 @@ mod environment;
 mod error;
 mod fetch;
 pub mod log;
+/// The variables the platform sets in a task's environment, generated from
+/// the API document (`info.x-blaxel-task-environment`).
+#[rustfmt::skip]
+pub mod platform;
 mod redact;
 mod retry;
 mod run;

@@ -62,12 +62,18 @@ impl LogFormat {
     /// The format the environment asks for.
     pub fn from_environment(env: &Environment) -> LogFormat {
         let var = |name: &str, default: &str| env.get(name).unwrap_or(default).to_owned();
-        let task_label = env
-            .non_empty(env.task_index_var())
-            .map(|index| format!("{}{index}", env.get("BL_TASK_PREFIX").unwrap_or("")));
+        let task_label = env.non_empty(env.task_index_var()).map(|index| {
+            format!(
+                "{}{index}",
+                env.get(crate::platform::BL_TASK_PREFIX).unwrap_or("")
+            )
+        });
         let execution_label = env.execution_id().map(|id| {
             let last = id.rsplit('-').next().unwrap_or(id);
-            format!("{}{last}", env.get("BL_EXECUTION_PREFIX").unwrap_or(""))
+            format!(
+                "{}{last}",
+                env.get(crate::platform::BL_EXECUTION_PREFIX).unwrap_or("")
+            )
         });
         LogFormat {
             labels_key: var("BL_LOGGER_LABELS", "labels"),

@@ -26,7 +26,7 @@ use crate::error::{
     ApiError, ConfigError, ConfigErrorKind, DecodeError, Error, Redirect, ResponseTooLarge,
     TransportError,
 };
-use crate::retry::{Failure, RetryConfig};
+use crate::retry::{Failure, RetryConfig, Verdict, classify};
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use std::fmt;
@@ -196,7 +196,7 @@ impl Auth {
         retry: RetryConfig,
     ) -> Result<Self, ConfigError> {
         let endpoint = TokenEndpoint {
-            url: format!("{base_url}/oauth/token"),
+            url: format!("{base_url}{}", blaxel_jobs_client::servers::TOKEN_PATH),
             http,
             retry,
         };
@@ -228,11 +228,6 @@ impl Auth {
             }
         };
         Ok(Auth { kind })
-    }
-
-    /// Whether the credential is a token that must be fetched and refreshed.
-    pub(crate) fn refreshes(&self) -> bool {
-        !matches!(self.kind, AuthKind::Static)
     }
 
     /// Forgets a cached access token (after the server refused it), so that
@@ -310,11 +305,6 @@ impl Auth {
                 .and_then(|t| t.as_ref().map(|t| t.header.clone())),
             AuthKind::Device(d) => d.token_header(),
         }
-    }
-
-    /// Makes sure a fresh access token is cached (no-op for API keys).
-    pub(crate) async fn ensure_fresh(&self) -> Result<(), Error> {
-        self.fresh_header_by(None, Duration::MAX).await.map(drop)
     }
 
     /// The header of a fresh access token, fetched first if the cached one
@@ -417,17 +407,12 @@ impl TokenEndpoint {
             };
             // Fetching a token twice is harmless: retried like an
             // idempotent operation.
-            let delay = Failure::of(&err)
-                .filter(|f| {
-                    crate::retry::may_retry(
-                        blaxel_jobs_client::operations::RetrySafety::Idempotent,
-                        f,
-                    )
-                })
-                .and_then(|f| self.retry.decide(&f, attempt))
-                .filter(|delay| {
-                    deadline.is_none_or(|d| *delay < d.saturating_duration_since(Instant::now()))
-                });
+            let verdict = Failure::of(&err).map_or(Verdict::Final, |f| {
+                classify(blaxel_jobs_client::operations::RetrySafety::Idempotent, &f)
+            });
+            let delay = self.retry.decide(verdict, attempt).filter(|delay| {
+                deadline.is_none_or(|d| *delay < d.saturating_duration_since(Instant::now()))
+            });
             match delay {
                 Some(delay) => {
                     tracing::warn!(attempt, error = %err, "retrying the access token request");

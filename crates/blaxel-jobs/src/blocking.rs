@@ -111,15 +111,24 @@ impl Client {
     /// Sends a request built from [`jobs`](Self::jobs) or [`job`](Self::job)
     /// and blocks until it completes: the blocking form of `.send().await`.
     pub fn send<R: Request>(&self, request: R) -> Result<R::Output, Error> {
-        self.run(request.send_request())?
+        self.run(request.send())?
     }
 
     /// Every item of a listing, following the cursors: the blocking form of
     /// `into_stream()` collected. The items are all held in memory; for a
     /// listing too long for that, send one page at a time with
     /// [`send`](Self::send) and `cursor`.
-    pub fn collect<L: Listing>(&self, listing: L) -> Result<Vec<L::Item>, Error> {
-        self.run(listing.collect_items())?
+    pub fn collect<L>(
+        &self,
+        listing: L,
+    ) -> Result<Vec<<L::Page as crate::paginate::Page>::Item>, Error>
+    where
+        L: Listing,
+        <L::Page as crate::paginate::Page>::Item: Send,
+    {
+        self.run(futures_util::TryStreamExt::try_collect(
+            crate::paginate::items(crate::paginate::pages_of(listing)),
+        ))?
     }
 
     /// Runs a waiter (`wait_until_succeeded()`, `wait_until_deployed()`)
@@ -172,22 +181,13 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A request builder of the async API that [`Client::send`] can run.
-/// Implemented by every builder of this crate.
-pub trait Request: sealed::Sealed {
-    /// What the request answers.
-    type Output;
-    #[doc(hidden)]
-    fn send_request(self) -> impl Future<Output = Result<Self::Output, Error>>;
-}
+/// A request builder of the async API that [`Client::send`] can run:
+/// every builder of this crate (see [`crate::call::Request`]).
+pub use crate::call::Request;
 
-/// A list builder that [`Client::collect`] can read to the end.
-pub trait Listing: sealed::Sealed {
-    /// One item of the listing.
-    type Item;
-    #[doc(hidden)]
-    fn collect_items(self) -> impl Future<Output = Result<Vec<Self::Item>, Error>>;
-}
+/// A list builder that [`Client::collect`] can read to the end: every
+/// builder of a paged list operation.
+pub use crate::paginate::Listing;
 
 /// A waiter that [`Client::wait`] can run.
 pub trait Waiter: sealed::Sealed {
@@ -197,59 +197,7 @@ pub trait Waiter: sealed::Sealed {
     fn wait_for(self, max_wait: Duration) -> impl Future<Output = Result<Self::Output, Error>>;
 }
 
-/// `Request` for builders whose `send` answers `$output`.
-macro_rules! requests {
-    ($($builder:ty => $output:ty),+ $(,)?) => {$(
-        impl sealed::Sealed for $builder {}
-        impl Request for $builder {
-            type Output = $output;
-            fn send_request(self) -> impl Future<Output = Result<$output, Error>> {
-                self.send()
-            }
-        }
-    )+};
-}
-
 use crate::types;
-requests! {
-    crate::CreateJob<'_> => types::Job,
-    crate::GetJob<'_> => types::Job,
-    crate::UpdateJob<'_> => types::Job,
-    crate::DeleteJob<'_> => types::Job,
-    crate::ListJobRevisions<'_> => Vec<types::RevisionMetadata>,
-    crate::ListJobs<'_> => types::JobList,
-    crate::CreateJobExecution<'_> => types::CreateJobExecutionOutput,
-    crate::GetJobExecution<'_> => types::JobExecution,
-    crate::DeleteJobExecution<'_> => types::JobExecution,
-    crate::ListJobExecutions<'_> => types::JobExecutionList,
-    crate::ListJobExecutionTasks<'_> => types::JobExecutionTaskList,
-}
-
-impl<F: FnOnce(&mut types::Job)> sealed::Sealed for crate::UpdateJobWith<'_, F> {}
-impl<F: FnOnce(&mut types::Job)> Request for crate::UpdateJobWith<'_, F> {
-    type Output = types::Job;
-    fn send_request(self) -> impl Future<Output = Result<types::Job, Error>> {
-        self.send()
-    }
-}
-
-/// `Listing` for list builders.
-macro_rules! listings {
-    ($($builder:ty => $item:ty),+ $(,)?) => {$(
-        impl Listing for $builder {
-            type Item = $item;
-            fn collect_items(self) -> impl Future<Output = Result<Vec<$item>, Error>> {
-                futures_util::TryStreamExt::try_collect(self.into_stream())
-            }
-        }
-    )+};
-}
-
-listings! {
-    crate::ListJobs<'_> => types::Job,
-    crate::ListJobExecutions<'_> => types::JobExecution,
-    crate::ListJobExecutionTasks<'_> => types::JobExecutionTask,
-}
 
 impl sealed::Sealed for crate::WaitUntilSucceeded<'_> {}
 impl Waiter for crate::WaitUntilSucceeded<'_> {

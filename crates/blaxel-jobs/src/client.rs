@@ -5,13 +5,11 @@ use crate::auth::{Auth, Credentials};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ConfigError, ConfigErrorKind, Error};
 use crate::http_client::HttpClient;
-use crate::jobs::{JobRef, Jobs};
-use crate::transport::Transport;
+use blaxel_jobs_client::headers;
 use blaxel_jobs_client::hooks::Hooks;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A client of the Blaxel Jobs API.
 ///
@@ -34,8 +32,10 @@ pub struct Client {
 
 struct Inner {
     api: blaxel_jobs_client::Client,
+    http: reqwest::Client,
     config: Config,
-    auth: Arc<Auth>,
+    auth: Auth,
+    per_request: Option<HeaderMap>,
 }
 
 impl fmt::Debug for Client {
@@ -60,16 +60,6 @@ fn header(
     Ok((HeaderName::from_static(name), value))
 }
 
-/// Sets the SDK's headers (replacing any of the same name) and, unless the
-/// call set one, the per-attempt timeout on a request sent with a client
-/// of the caller's (see [`ClientBuilder::http_client`]).
-fn with_sdk_settings(request: &mut reqwest::Request, headers: &HeaderMap, timeout: Duration) {
-    for (name, value) in headers {
-        request.headers_mut().insert(name.clone(), value.clone());
-    }
-    request.timeout_mut().get_or_insert(timeout);
-}
-
 impl Client {
     /// A client configured from Blaxel's environment variables and
     /// `~/.blaxel/config.yaml` (see [`crate::config`]).
@@ -86,8 +76,8 @@ impl Client {
     pub fn from_config(config: Config) -> Result<Self, Error> {
         let mut headers = HeaderMap::new();
         for (name, value) in [
-            header("x-blaxel-workspace", &config.workspace, "workspace")?,
-            header("blaxel-version", &config.api_version, "API version")?,
+            header(headers::BLAXEL_WORKSPACE, &config.workspace, "workspace")?,
+            header(headers::BLAXEL_VERSION, &config.api_version, "API version")?,
         ] {
             headers.insert(name, value);
         }
@@ -102,7 +92,7 @@ impl Client {
         );
         // With a client of the caller's, the SDK's headers and per-attempt
         // timeout are set on each request instead of on the client.
-        let per_request = config.http.is_some().then(|| Arc::new(headers.clone()));
+        let per_request = config.http.is_some().then(|| headers.clone());
         let http = match &config.http {
             Some(http) => http.clone(),
             // The Jobs API never redirects; a 3xx is an error (see
@@ -115,45 +105,29 @@ impl Client {
             )?,
         }
         .into_reqwest();
-        let auth = Arc::new(Auth::new(
+        let auth = Auth::new(
             &config.credentials,
             &config.base_url,
             &config.workspace,
             http.clone(),
             config.retry.clone(),
-        )?);
-        // The transport adds the credential to every attempt.
-        let transport = Arc::new(Transport {
-            auth: Arc::clone(&auth),
-            retry: config.retry.clone(),
-            timeout: config.timeout,
-            max_body: config.max_response_body,
-        });
-        let attempt_timeout = config.timeout;
-        let mut hooks = Hooks::new().with_exec(move |http, mut request, operation| {
-            if let Some(headers) = &per_request {
-                with_sdk_settings(&mut request, headers, attempt_timeout);
-            }
-            Arc::clone(&transport).send(http, request, operation)
-        });
-        if auth.refreshes() {
-            // Calls through `raw()` get a fresh token too. The SDK's own
-            // calls have checked theirs already (with the call's deadline
-            // and a typed error), so they skip this.
-            let prepare_auth = Arc::clone(&auth);
-            hooks = hooks.with_prepare(move || {
-                let auth = Arc::clone(&prepare_auth);
-                async move {
-                    if crate::transport::in_sdk_call() {
-                        return Ok(());
-                    }
-                    auth.ensure_fresh().await.map_err(|e| e.to_string())
-                }
-            });
-        }
-        let api = blaxel_jobs_client::Client::new_with_client(&config.base_url, http, hooks);
+        )?;
+        // The generated client builds requests (base URL, paths, queries,
+        // bodies); the SDK sends them (see `crate::transport`), so it has
+        // no hooks.
+        let api = blaxel_jobs_client::Client::new_with_client(
+            &config.base_url,
+            http.clone(),
+            Hooks::new(),
+        );
         Ok(Client {
-            inner: Arc::new(Inner { api, config, auth }),
+            inner: Arc::new(Inner {
+                api,
+                http,
+                config,
+                auth,
+                per_request,
+            }),
         })
     }
 
@@ -162,35 +136,29 @@ impl Client {
         &self.inner.config
     }
 
-    /// The workspace's jobs, as a collection: CreateJob and ListJobs.
-    ///
-    /// Every operation has one way in. Operations that make or find jobs
-    /// are on the collection, `client.jobs()`; those that act on a job you
-    /// can name are on its handle, [`job`](Self::job). Executions follow
-    /// the same shape one level down: `client.job(name).executions()`
-    /// (create, list) and `client.job(name).execution(id)` (get, cancel,
-    /// tasks, wait).
-    pub fn jobs(&self) -> Jobs<'_> {
-        Jobs::new(self)
-    }
-
-    /// A handle on one job, by name: GetJob, UpdateJob, DeleteJob,
-    /// ListJobRevisions, its executions, and its deployment waiter. Making
-    /// a handle sends nothing.
-    pub fn job(&self, name: impl Into<String>) -> JobRef<'_> {
-        JobRef::new(self, name.into())
-    }
-
-    /// The generated client underneath, with this client's credentials
-    /// (access tokens are fetched and refreshed as needed) and headers, for
-    /// calls that need full control. It does not retry, and its errors are
-    /// the generated client's.
+    /// The generated client underneath, with this client's base URL and
+    /// HTTP client (and so its default headers), for requests that need
+    /// full control. Send its builders with [`execute`](Self::execute) to
+    /// get the SDK's credentials, retries, limits and errors; a builder's
+    /// own `send()` makes one plain attempt, with no access token.
     pub fn raw(&self) -> &blaxel_jobs_client::Client {
         &self.inner.api
     }
 
     pub(crate) fn auth(&self) -> &Auth {
         &self.inner.auth
+    }
+
+    /// The HTTP client requests are sent with.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The SDK's headers, when the HTTP client is the caller's and they
+    /// must go on each request (`None` with the SDK's own client, which
+    /// sends them as default headers).
+    pub(crate) fn per_request_headers(&self) -> Option<&HeaderMap> {
+        self.inner.per_request.as_ref()
     }
 }
 

@@ -54,38 +54,9 @@ pub fn default_api_version() -> &'static str {
     versions::DEFAULT
 }
 
-/// A Blaxel environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Environment {
-    /// `https://api.blaxel.ai/v0`.
-    Prod,
-    /// `https://api.blaxel.dev/v0`.
-    Dev,
-    /// `http://localhost:8080/v0`, a control plane on this machine.
-    Local,
-}
-
-impl Environment {
-    /// The control plane's base URL.
-    pub fn base_url(self) -> &'static str {
-        match self {
-            Environment::Prod => "https://api.blaxel.ai/v0",
-            Environment::Dev => "https://api.blaxel.dev/v0",
-            Environment::Local => "http://localhost:8080/v0",
-        }
-    }
-
-    /// Parses `prod`/`production`, `dev`/`development` or `local`.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "" | "prod" | "production" => Some(Environment::Prod),
-            "dev" | "development" => Some(Environment::Dev),
-            "local" => Some(Environment::Local),
-            _ => None,
-        }
-    }
-}
+/// A Blaxel environment: one of the API document's servers, selected by
+/// `BL_ENV` (see [`Environment::parse`]).
+pub use blaxel_jobs_client::servers::Environment;
 
 /// Default connection timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -57,6 +57,16 @@
 //! [`ListJobExecutionTasks`], …); set options on it, then `.send().await`.
 //! Waiters are `wait_until_…()` builders ended by `.wait(max_wait).await`.
 //!
+//! The handles and builders are generated from the API document
+//! (`openapi/jobs.yaml`) by `cargo xtask codegen`, with each parameter's
+//! documentation and the checks its limits state: an operation Blaxel adds
+//! reaches this crate by regeneration. What is not per-operation is written
+//! by hand: configuration, authentication, the transport, errors, retries,
+//! paging, waiters, and the extras built on the generated handles
+//! ([`JobRef::update_with`], [`JobRef::batch`], [`JobBuilder`]). To send a
+//! request built with the generated client itself, use
+//! [`Client::execute`].
+//!
 //! # Configuration
 //!
 //! [`Client::from_env`] follows Blaxel's conventions: `BL_API_KEY` or
@@ -189,6 +199,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[rustfmt::skip]
+mod api;
 mod auth;
 pub mod batch;
 #[cfg(feature = "blocking")]
@@ -200,23 +212,21 @@ mod client;
 pub mod config;
 mod definition;
 mod error;
-#[cfg(test)]
-mod error_envelope_tests;
-mod executions;
 mod http_client;
-mod jobs;
 mod json;
 mod merge;
 pub mod paginate;
 mod reconcile;
 pub mod retry;
-mod time;
 mod transport;
+mod update;
 mod validate;
 pub mod wait;
 
+pub use api::*;
 pub use auth::{Credentials, DeviceLogin, Secret};
 pub use batch::{Batch, BatchRun, Progress};
+pub use call::Request;
 pub use client::Client;
 pub use config::{ClientBuilder, Config, Environment};
 pub use definition::{Format, JobBuilder, job_from_file, parse_job};
@@ -225,16 +235,9 @@ pub use error::{
     ExecutionConflict, ExecutionEnded, InvalidInput, Redirect, ResponseTooLarge, Result,
     TransportError, TransportErrorKind, UpdateRefusal, UpdateRefused, WaitTimeout,
 };
-pub use executions::{
-    CreateJobExecution, DeleteJobExecution, ExecutionRef, ExecutionRequest, Executions,
-    GetJobExecution, ListJobExecutionTasks, ListJobExecutions,
-};
 pub use http_client::HttpClient;
-pub use jobs::{
-    CreateJob, DeleteJob, GetJob, JobRef, Jobs, ListJobRevisions, ListJobs, UpdateJob,
-    UpdateJobWith,
-};
 pub use retry::RetryConfig;
+pub use update::UpdateJobWith;
 pub use wait::{PollInterval, WaitUntilDeployed, WaitUntilSucceeded};
 
 /// The request and response types, generated from `openapi/jobs.yaml`

@@ -37,14 +37,22 @@ pub trait Page {
     fn claims_more(&self) -> bool;
 }
 
+/// `Page` for a list type with a `data` array of `$item` and a `meta`
+/// object: the shape of every paged answer of the document (the generated
+/// surface invokes it for each list operation's answer).
 macro_rules! page {
     ($list:ty, $item:ty) => {
-        impl Page for $list {
+        impl $crate::paginate::Page for $list {
             type Item = $item;
             fn items(&self) -> &[$item] {
                 &self.data
             }
-            fn into_parts(self) -> (Vec<$item>, Option<types::PaginationMeta>) {
+            fn into_parts(
+                self,
+            ) -> (
+                Vec<$item>,
+                Option<blaxel_jobs_client::types::PaginationMeta>,
+            ) {
                 (self.data, self.meta)
             }
             fn next_cursor(&self) -> Option<&str> {
@@ -60,10 +68,7 @@ macro_rules! page {
         }
     };
 }
-
-page!(types::JobList, types::Job);
-page!(types::JobExecutionList, types::JobExecution);
-page!(types::JobExecutionTaskList, types::JobExecutionTask);
+pub(crate) use page;
 
 enum State<F> {
     Next {
@@ -142,8 +147,9 @@ where
     )
 }
 
-/// A list request that can be sent again from a cursor.
-pub(crate) trait Listing: Clone + Send {
+/// A list request that can be sent again from a cursor: every builder of a
+/// paged list operation (generated).
+pub trait Listing: Clone + Send {
     /// One page of the listing.
     type Page: Page + Send;
     /// The same request, starting from `cursor`.

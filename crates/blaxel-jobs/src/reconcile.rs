@@ -9,8 +9,46 @@
 //! should differ is a refusal, [`Error::ExecutionConflict`] saying why.
 
 use crate::Client;
+use crate::api::CreateJobExecution;
+use crate::call::{Call, ClientToken};
 use crate::error::{ApiError, Error, ExecutionConflict};
 use blaxel_jobs_client::types;
+use std::future::Future;
+
+impl<'a> ClientToken<'a> for CreateJobExecution<'a> {
+    type Raw = blaxel_jobs_client::builder::CreateJobExecution<'a>;
+    type Body = types::CreateJobExecutionRequest;
+    type Output = types::CreateJobExecutionOutput;
+
+    /// Sends the request; a 409 after a retry (the first attempt may have
+    /// reached the server and started the execution) counts as this
+    /// request's success only if the execution found under its id is shown
+    /// to be this request's ([`reconcile`]).
+    #[allow(clippy::manual_async_fn)] // the trait's future must be `Send`
+    fn send(
+        call: Call<'a, Self::Raw>,
+        path: Vec<String>,
+        request: Self::Body,
+    ) -> impl Future<Output = Result<Self::Output, Error>> + Send + 'a {
+        async move {
+            let client = call.client;
+            match call.map(|b| b.body(request.clone())).send().await {
+                Err(Error::Api(e)) if e.status.as_u16() == 409 && e.attempts > 1 => {
+                    let job = path.into_iter().next().unwrap_or_default();
+                    reconcile(client, &job, &request, *e).await?;
+                    Ok(types::CreateJobExecutionOutput {
+                        execution_id: request.execution_id,
+                        id: request.id,
+                        job_id: Some(job),
+                        tasks: request.tasks,
+                        workspace_id: Some(client.config().workspace().to_owned()),
+                    })
+                }
+                other => other,
+            }
+        }
+    }
+}
 
 /// Reads back the execution under `request`'s id and the job `job`, after
 /// the server answered `conflict` (409), and answers `Ok` only if the
@@ -100,12 +138,8 @@ pub(crate) fn judge(
         return Err(format!("the execution was deleted at {}", clip(at)));
     }
     same_content(found, request)?;
-    let created = m.created_at.as_deref().and_then(crate::time::parse_rfc3339);
-    let job_created = current
-        .metadata
-        .created_at
-        .as_deref()
-        .and_then(crate::time::parse_rfc3339);
+    let created = m.created_at.as_deref().and_then(instant);
+    let job_created = current.metadata.created_at.as_deref().and_then(instant);
     let shown = |at: &Option<String>| clip(at.as_deref().unwrap_or_default());
     match (created, job_created) {
         (Some(e), Some(j)) if e > j => Ok(()),
@@ -126,6 +160,12 @@ pub(crate) fn judge(
                 .to_owned(),
         ),
     }
+}
+
+/// The instant of an RFC 3339 timestamp of the API (`None` when it is not
+/// one); instants compare whatever their offsets.
+fn instant(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(text).ok()
 }
 
 /// At most 8 names, each clipped (the server's map may be huge), joined.
@@ -319,7 +359,23 @@ mod tests {
                 one_task.clone(),
                 None,
             ),
+            (
+                "a millisecond after the job",
+                json!({"createdAt": "2026-10-01T00:00:00.001Z"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                None,
+            ),
             // Refusals.
+            (
+                "the job's instant at another offset",
+                json!({"createdAt": "2026-10-01T02:00:00+02:00"}),
+                json!({}),
+                Some(T0),
+                one_task.clone(),
+                Some("same time as the job"),
+            ),
             (
                 "same time as the job",
                 json!({"createdAt": T0}),

@@ -1,139 +1,166 @@
-//! Sending a request on the wire: the attempts, each in its own tracing
-//! span. An attempt ends when the response's status and headers arrive; a
-//! failure while its body is read later (the request has reached the
-//! server by then) is reported, not retried.
+//! One call, one way: a generated builder's request is built, sent in
+//! attempts (each in its own tracing span, with the credential, the
+//! deadline, the retry rules and the body limit), and the last answer is
+//! decoded by the generated code, with the call's settings handed down as
+//! ordinary arguments. Nothing calls back up.
 //!
-//! Retries happen here, below the generated client, on copies of the built
+//! An attempt ends when the response's status and headers arrive; a failure
+//! while its body is read later (the request has reached the server by
+//! then) is reported, not retried. Retries send copies of the built
 //! `reqwest::Request` (see [`copy_request`]), which are much cheaper than
 //! copies of the typed request it came from.
 //!
 //! Every response passes here, so this is also where its body gets its size
 //! limit ([`crate::body`]), where a 3xx is stopped (it is never retried, and
-//! the call turns it into [`crate::Error::Redirect`]), and where the
-//! operation's deadline bounds each attempt and each backoff.
+//! becomes [`crate::Error::Redirect`]), and where the call's deadline bounds
+//! each attempt and each backoff.
 
-use crate::auth::Auth;
-use crate::retry::{Failure, RetryConfig, may_retry, parse_retry_after};
-use blaxel_jobs_client::operations::{Operation, RetrySafety};
+use crate::Client;
+use crate::body::{ERROR_BODY_KEPT, read_prefix, too_large_in};
+use crate::error::{ApiError, DecodeError, Error, InvalidInput, Redirect, TransportError};
+use crate::retry::{Failure, RetryConfig, Verdict, classify, parse_retry_after};
+use blaxel_jobs_client::operations::{Operation, OperationBuilder, RetrySafety};
+use blaxel_jobs_client::{ByteStream, ResponseValue};
+use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
-use std::cell::RefCell;
-use std::sync::Arc;
+use serde::de::DeserializeOwned;
+use std::future::Future;
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
-scoped_tls::scoped_thread_local! {
-    /// The SDK call being polled on this thread, if any (a call through
-    /// `Client::raw` has none): set by [`InCall`] for the length of each poll
-    /// of the call's future, and read by the transport, whose future only
-    /// runs inside that poll.
-    ///
-    /// Why a thread-local: the SDK sends through the generated builders, whose
-    /// `send()` ends in the generated client's exec hook with nothing but the
-    /// built `reqwest::Request` and the operation's id. Nothing per call can
-    /// ride along: the request's extension map is private to reqwest, a
-    /// `reqwest::Error` cannot carry data back, and an error response is
-    /// reduced to status, headers and body (`ResponseValue`) before the SDK
-    /// sees it. The alternatives cost more: a generated client per call (its
-    /// base URL copied, and the builder borrows it), a marker header, or
-    /// re-implementing every operation's request building by hand.
-    ///
-    /// Why a scoped one and not a tokio task-local: a task-local moves its
-    /// value into the thread-local slot and back out on every poll (a
-    /// `CallContext` is ~200 bytes, polled several times a call), which cost
-    /// ~2.4 k instructions per call; this sets and restores a pointer to the
-    /// context, which stays where [`InCall`] holds it. The transport reads the
-    /// plan once at the start of a call and writes its [`Outcome`] once at the
-    /// end.
-    static CALL: CallContext
-}
+type GenError = blaxel_jobs_client::Error<ByteStream>;
 
-/// Whether the current poll is inside an SDK call (rather than a call
-/// through `Client::raw`).
-pub(crate) fn in_sdk_call() -> bool {
-    CALL.is_set()
-}
-
-pin_project_lite::pin_project! {
-    /// An SDK call's future: the future `start` makes, made at the first
-    /// poll and polled with `context` as the current call ([`CALL`]).
-    /// Answers the future's output and how the attempts went.
-    ///
-    /// Made in place at the first poll rather than passed in: the generated
-    /// future is large (over 1.5 KB), and each move of it into a struct and
-    /// then into the caller's future is a copy.
-    pub(crate) struct InCall<S, F> {
-        context: CallContext,
-        start: Option<S>,
-        #[pin]
-        future: Option<F>,
-    }
-}
-
-impl<S, F> InCall<S, F> {
-    /// The call that `context` describes, whose future `start` makes.
-    pub(crate) fn new(context: CallContext, start: S) -> Self {
-        InCall {
-            context,
-            start: Some(start),
-            future: None,
-        }
-    }
-}
-
-impl<S, F> std::future::Future for InCall<S, F>
-where
-    S: FnOnce() -> F,
-    F: std::future::Future,
+/// A generated request builder that the SDK can send: it builds a
+/// `reqwest::Request` and decodes the response, and its operation (name,
+/// retry safety) comes from the table generated from the document
+/// ([`blaxel_jobs_client::operations`]).
+pub(crate) trait Sendable:
+    OperationBuilder<Output = <Self as Sendable>::Decoded, ErrorBody = ByteStream>
 {
-    type Output = (F::Output, Outcome);
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let mut this = self.project();
-        if let Some(start) = this.start.take() {
-            this.future.set(Some(start()));
-        }
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
-            // Polled again after it answered (the future is dropped then):
-            // an `async fn` would panic; this answers pending instead.
-            return std::task::Poll::Pending;
-        };
-        let output = std::task::ready!(CALL.set(this.context, || future.poll(cx)));
-        this.future.set(None);
-        std::task::Poll::Ready((output, this.context.outcome.take()))
-    }
+    /// What a successful response decodes to.
+    type Decoded: DeserializeOwned + Send;
 }
 
-/// What the transport needs to know about the SDK call it serves, and what
-/// it reports back.
-pub(crate) struct CallContext {
-    /// What the transport needs to make the attempts.
-    pub(crate) plan: Plan,
-    /// What happened, for the error the call may return (written once, when
-    /// the transport is done).
-    pub(crate) outcome: RefCell<Outcome>,
+impl<O> Sendable for O
+where
+    O: OperationBuilder<ErrorBody = ByteStream>,
+    O::Output: DeserializeOwned + Send,
+{
+    type Decoded = O::Output;
+}
+
+/// What one call may set for itself instead of taking the client's
+/// settings: the builders' `timeout`, `operation_timeout` and `retry`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CallSettings {
+    /// The timeout of each attempt ([`crate::ClientBuilder::timeout`]).
+    pub(crate) timeout: Option<Duration>,
+    /// The timeout of the whole call, attempts and waits included
+    /// ([`crate::ClientBuilder::operation_timeout`]).
+    pub(crate) operation_timeout: Option<Duration>,
+    /// The retry settings ([`crate::ClientBuilder::retry`]); boxed, as the
+    /// call's future carries these settings and is copied as it moves.
+    pub(crate) retry: Option<Box<RetryConfig>>,
+}
+
+/// Sends a generated builder's request: built here, then [`execute`]d and
+/// decoded by the builder's own `decode`.
+pub(crate) async fn send<O: Sendable>(
+    client: &Client,
+    settings: CallSettings,
+    op: O,
+) -> Result<O::Decoded, Error> {
+    let request = op.build_request().map_err(build_error)?;
+    execute::<O::Decoded, _, _, _>(client, O::OPERATION, settings, request, O::decode).await
+}
+
+/// One call of `operation`: the credential checked (once) against the
+/// call's deadline, the attempts made, and the last answer decoded with
+/// `decode` (a generated builder's, or one of a caller that wants the body
+/// as it came). A failure becomes [`Error`] with the attempts, request id,
+/// `Retry-After` and deadline the attempts saw. `L` is what a 200 decodes
+/// to, for a decode error to say where the body departs from it; `T` is
+/// what `decode` answers.
+pub(crate) async fn execute<L, T, D, F>(
+    client: &Client,
+    operation: Operation,
+    settings: CallSettings,
+    mut request: reqwest::Request,
+    decode: D,
+) -> Result<T, Error>
+where
+    L: DeserializeOwned,
+    D: FnOnce(reqwest::Response) -> F,
+    F: Future<Output = Result<ResponseValue<T>, GenError>>,
+{
+    let config = client.config();
+    let operation_timeout = settings
+        .operation_timeout
+        .unwrap_or_else(|| config.operation_timeout());
+    let deadline = tokio::time::Instant::now().checked_add(operation_timeout);
+    let token = client
+        .auth()
+        .fresh_header_by(deadline, operation_timeout)
+        .await?;
+    if let Some(headers) = client.per_request_headers() {
+        // A client of the caller's: the SDK's headers and per-attempt
+        // timeout go on each request instead of on the client.
+        for (name, value) in headers {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
+        request.timeout_mut().get_or_insert(config.timeout());
+    }
+    let plan = Plan {
+        operation,
+        timeout: settings.timeout,
+        retry: settings.retry.as_deref().unwrap_or(config.retry()),
+        deadline,
+        token,
+    };
+    // A browser login's token may be renewed after a 401: those calls go
+    // through a (boxed) wrapper, so that the others' futures do not grow.
+    let (result, outcome) = if client.auth().reauthorizes() {
+        Box::pin(attempts_reauthorizing(client, request, plan)).await
+    } else {
+        attempts(client, request, plan).await
+    };
+    let err = match result {
+        Ok(response) => match decode(response).await {
+            Ok(value) => return Ok(value.into_inner()),
+            Err(e) => Box::pin(convert::<L>(e, &outcome)).await,
+        },
+        Err(e) => body_error(e),
+    };
+    if err.is_unauthorized() {
+        // A refused access token may have been revoked: fetch a new one next
+        // time. (401 itself is never retried.)
+        client.auth().invalidate();
+        // A browser login that cannot be renewed says so.
+        if let Some(login) = client.auth().login_error() {
+            return Err(login);
+        }
+    }
+    Err(with_outcome(err, outcome, operation_timeout))
 }
 
 /// How to send one call's request.
 #[derive(Clone)]
-pub(crate) struct Plan {
+struct Plan<'r> {
     /// The operation: its `operationId` names the spans, and its retry
     /// safety (`x-blaxel-retry` in the document) says what may be retried.
-    pub(crate) operation: Operation,
+    operation: Operation,
     /// The per-attempt timeout, when the call overrides the client's.
-    pub(crate) timeout: Option<Duration>,
-    /// The retry settings, when the call overrides the client's.
-    pub(crate) retry: Option<Box<RetryConfig>>,
+    timeout: Option<Duration>,
+    /// The retry settings.
+    retry: &'r RetryConfig,
     /// When the whole call must end, attempts and backoff included (`None`:
-    /// no deadline, or one too far away to represent).
-    /// On tokio's clock, so that tests can run it paused.
-    pub(crate) deadline: Option<tokio::time::Instant>,
+    /// no deadline, or one too far away to represent). On tokio's clock,
+    /// so that tests can run it paused.
+    deadline: Option<tokio::time::Instant>,
     /// The access token the call checked before it started, for the first
     /// attempt (`None` for an API key, which is a default header). Later
     /// attempts read the cached token again: it may have been refreshed.
-    pub(crate) token: Option<HeaderValue>,
+    token: Option<HeaderValue>,
 }
 
 /// How a call's attempts went.
@@ -151,258 +178,165 @@ pub(crate) struct Outcome {
     pub(crate) deadline_bound: bool,
 }
 
-impl CallContext {
-    pub(crate) fn new(plan: Plan) -> Self {
-        CallContext {
-            plan,
-            outcome: RefCell::new(Outcome::default()),
-        }
-    }
+/// [`attempts`]; then, if the API refused the credential with 401 and it
+/// could be renewed (a browser login's token; see
+/// [`Auth::reauthorize`](crate::auth::Auth::reauthorize)), the attempts
+/// once more with the renewed one. Once: a second 401 is the answer.
+async fn attempts_reauthorizing(
+    client: &Client,
+    request: reqwest::Request,
+    plan: Plan<'_>,
+) -> (reqwest::Result<reqwest::Response>, Outcome) {
+    let again = copy_request(&request);
+    let mut second = plan.clone();
+    let (result, first) = attempts(client, request, plan).await;
+    let refused = matches!(&result, Ok(r) if r.status() == StatusCode::UNAUTHORIZED);
+    let Some(again) = again.filter(|_| refused) else {
+        return (result, first);
+    };
+    // The token of the attempt the API refused: the one the call checked,
+    // or the cached one for a retry.
+    let sent = match first.attempts {
+        0 | 1 => second.token.take(),
+        _ => client.auth().token_header(),
+    };
+    let Some(header) = client
+        .auth()
+        .reauthorize(sent.as_ref(), second.deadline)
+        .await
+    else {
+        return (result, first);
+    };
+    drop(result);
+    second.token = Some(header);
+    let (result, mut outcome) = attempts(client, again, second).await;
+    outcome.attempts = outcome.attempts.saturating_add(first.attempts);
+    (result, outcome)
 }
 
-/// Sends requests for one client: the generated client's exec hook.
-pub(crate) struct Transport {
-    pub(crate) auth: Arc<Auth>,
-    pub(crate) retry: RetryConfig,
-    /// The client's per-attempt timeout.
-    pub(crate) timeout: Duration,
-    /// The size limit of response bodies.
-    pub(crate) max_body: u64,
-}
-
-impl Transport {
-    /// Sends `request`, retrying as the call's safety and the retry settings
-    /// allow. Outside an SDK call (through `Client::raw`), one attempt.
-    ///
-    /// Not itself `async`: the future it answers is boxed by the exec hook
-    /// and copied into its box whole, so it is the `attempts` future alone,
-    /// with the outcome written back when it ends (still inside the call's
-    /// poll: the generated future polls it, and `InCall` polls that).
-    ///
-    /// Keep that future under 1 KiB (984 bytes in a release build of
-    /// 2026-12-01): glibc serves larger blocks from its slow path, which
-    /// cost 3.4 k instructions a call when it was 2,192 bytes (README,
-    /// "Request overhead"). Hence the boxed retry copy and timer below.
-    pub(crate) fn send(
-        self: Arc<Self>,
-        http: reqwest::Client,
-        request: reqwest::Request,
-        operation: &'static str,
-    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static
-    {
-        use futures_util::FutureExt as _;
-        let in_call = CALL.is_set();
-        let plan = if in_call {
-            CALL.with(|c| c.plan.clone())
-        } else {
-            // `operation` is the generated client's method name; the span
-            // names the operation by its operationId, as for SDK calls.
-            // (Every generated method is in the table.)
-            let operation = Operation::ALL
-                .into_iter()
-                .find(|o| o.method_name() == operation)
-                .unwrap_or(Operation::GetJob);
-            Plan {
-                operation,
-                timeout: None,
-                retry: None,
-                deadline: None,
-                token: self.auth.token_header(),
-            }
-        };
-        // A browser login's token may be renewed after a 401: those calls
-        // go through a (boxed) wrapper, so that the others' futures do not
-        // grow.
-        let attempts = if self.auth.reauthorizes() {
-            futures_util::future::Either::Right(Box::pin(
-                self.attempts_reauthorizing(http, request, plan, in_call),
-            ))
-        } else {
-            futures_util::future::Either::Left(self.attempts(http, request, plan, in_call))
-        };
-        attempts.map(move |(result, outcome)| {
-            if in_call && CALL.is_set() {
-                CALL.with(|c| *c.outcome.borrow_mut() = outcome);
-            }
-            result
-        })
+/// Makes the attempts of one call. Answers the last attempt's result and
+/// how the attempts went.
+async fn attempts(
+    client: &Client,
+    mut request: reqwest::Request,
+    plan: Plan<'_>,
+) -> (reqwest::Result<reqwest::Response>, Outcome) {
+    let Plan {
+        operation,
+        timeout,
+        retry,
+        deadline,
+        mut token,
+    } = plan;
+    let config = client.config();
+    let http = client.http();
+    let mut outcome = Outcome::default();
+    let (name, safety) = (operation.name(), safety(operation));
+    if let Some(t) = timeout {
+        *request.timeout_mut() = Some(t);
     }
-
-    /// [`attempts`](Self::attempts); then, if the API refused the credential
-    /// with 401 and it could be renewed (a browser login's token; see
-    /// [`Auth::reauthorize`]), the attempts once more with the renewed one.
-    /// Once: a second 401 is the answer.
-    async fn attempts_reauthorizing(
-        self: Arc<Self>,
-        http: reqwest::Client,
-        request: reqwest::Request,
-        plan: Plan,
-        in_call: bool,
-    ) -> (reqwest::Result<reqwest::Response>, Outcome) {
-        let again = copy_request(&request);
-        let mut second = plan.clone();
-        let (result, first) = Arc::clone(&self)
-            .attempts(http.clone(), request, plan, in_call)
-            .await;
-        let refused = matches!(&result, Ok(r) if r.status() == reqwest::StatusCode::UNAUTHORIZED);
-        let Some(again) = again.filter(|_| refused) else {
-            return (result, first);
-        };
-        // The token of the attempt the API refused: the one the call
-        // checked, or the cached one for a retry.
-        let sent = match first.attempts {
-            0 | 1 => second.token.take(),
-            _ => self.auth.token_header(),
-        };
-        let Some(header) = self.auth.reauthorize(sent.as_ref(), second.deadline).await else {
-            return (result, first);
-        };
-        drop(result);
-        second.token = Some(header);
-        let (result, mut outcome) = self.attempts(http, again, second, in_call).await;
-        outcome.attempts = outcome.attempts.saturating_add(first.attempts);
-        (result, outcome)
-    }
-
-    /// Makes the attempts of one call: with its retry settings inside an SDK
-    /// call, a single attempt outside one. Answers the last attempt's result
-    /// and how the attempts went.
-    async fn attempts(
-        self: Arc<Self>,
-        http: reqwest::Client,
-        mut request: reqwest::Request,
-        plan: Plan,
-        in_call: bool,
-    ) -> (reqwest::Result<reqwest::Response>, Outcome) {
-        let Plan {
-            operation,
-            timeout,
-            deadline,
-            mut token,
-            retry,
-        } = plan;
-        let retry = match (in_call, retry.as_deref()) {
-            (false, _) => &NO_RETRY,
-            (true, Some(retry)) => retry,
-            (true, None) => &self.retry,
-        };
-        let mut outcome = Outcome::default();
-        let (name, safety) = (operation.name(), safety(operation));
-        if let Some(t) = timeout {
-            *request.timeout_mut() = Some(t);
+    let attempt_timeout = timeout.unwrap_or(config.timeout());
+    let mut attempt: u32 = 1;
+    loop {
+        // The access token: the one the call checked for the first
+        // attempt, the cached one (it may have been refreshed since) for
+        // later ones. An API key is a default header of the client.
+        if let Some(value) = token.take().or_else(|| {
+            (attempt > 1)
+                .then(|| client.auth().token_header())
+                .flatten()
+        }) {
+            request
+                .headers_mut()
+                .insert(reqwest::header::AUTHORIZATION, value);
         }
-        let attempt_timeout = timeout.unwrap_or(self.timeout);
-        let mut attempt: u32 = 1;
-        loop {
-            // The access token: the one the call checked for the first
-            // attempt, the cached one (it may have been refreshed since) for
-            // later ones. An API key is a default header of the client.
-            if let Some(value) = token
-                .take()
-                .or_else(|| (attempt > 1).then(|| self.auth.token_header()).flatten())
-            {
-                request
-                    .headers_mut()
-                    .insert(reqwest::header::AUTHORIZATION, value);
+        // An attempt ends by the deadline at the latest. Only an attempt
+        // that would outlive it gets a timeout of its own (setting one
+        // allocates the request's extension map).
+        if let Some(deadline) = deadline {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if remaining < attempt_timeout {
+                *request.timeout_mut() = Some(remaining);
+                outcome.deadline_bound = true;
             }
-            // An attempt ends by the deadline at the latest. Only an attempt
-            // that would outlive it gets a timeout of its own (setting one
-            // allocates the request's extension map).
-            if let Some(deadline) = deadline {
-                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-                if remaining < attempt_timeout {
-                    *request.timeout_mut() = Some(remaining);
-                    outcome.deadline_bound = true;
-                }
-            }
-            // Keep a copy for the next attempt, if there may be one.
-            let next = if attempt < retry.max_attempts {
-                copy_request(&request).map(Box::new)
-            } else {
-                None
-            };
-            // The attempt, in a block of its own: nothing in it (the
-            // response above all) is kept while waiting to retry, so the
-            // wait's state shares their room in this (boxed) future.
-            let (delay, again) = {
-                let span = tracing::info_span!(
-                    "blaxel_jobs.request",
-                    operation = name,
-                    http.method = request.method().as_str(),
-                    url.path = request.url().path(),
-                    attempt,
-                    http.status = tracing::field::Empty,
-                    duration_ms = tracing::field::Empty,
-                    request_id = tracing::field::Empty,
+        }
+        // Keep a copy for the next attempt, if there may be one.
+        let next = if attempt < retry.max_attempts {
+            copy_request(&request).map(Box::new)
+        } else {
+            None
+        };
+        // The attempt, in a block of its own: nothing in it (the response
+        // above all) is kept while waiting to retry, so the wait's state
+        // shares their room in this future.
+        let (delay, again) = {
+            let span = tracing::info_span!(
+                "blaxel_jobs.request",
+                operation = name,
+                http.method = request.method().as_str(),
+                url.path = request.url().path(),
+                attempt,
+                http.status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+            );
+            // Timed only for a subscriber that listens.
+            let started = (!span.is_disabled()).then(Instant::now);
+            let result = http.execute(request).instrument(span.clone()).await;
+            if let Some(started) = started {
+                span.record(
+                    "duration_ms",
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 );
-                // Timed only for a subscriber that listens.
-                let started = (!span.is_disabled()).then(Instant::now);
-                let result = http.execute(request).instrument(span.clone()).await;
-                if let Some(started) = started {
-                    span.record(
-                        "duration_ms",
-                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }
+            outcome.attempts = attempt;
+            let failure = assess(&result, &span, &mut outcome);
+            let verdict = failure.map_or(Verdict::Final, |f| classify(safety, &f));
+            let delay = retry.decide(verdict, attempt);
+            // A wait that would end past the deadline is not started: the
+            // call ends now with this attempt's answer (which carries any
+            // `Retry-After`).
+            let delay = delay.filter(|delay| {
+                deadline.is_none_or(|d| {
+                    *delay < d.saturating_duration_since(tokio::time::Instant::now())
+                })
+            });
+            match (delay, next) {
+                (Some(delay), Some(again)) => {
+                    let why = match &result {
+                        Ok(r) => r.status().to_string(),
+                        Err(e) => crate::error::chain(e),
+                    };
+                    tracing::warn!(
+                        parent: &span,
+                        operation = name,
+                        attempt,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        error = %why,
+                        "retrying"
+                    );
+                    (delay, again)
+                }
+                _ => {
+                    return (
+                        result.map(|r| crate::body::limit(r, config.max_response_body())),
+                        outcome,
                     );
                 }
-                outcome.attempts = attempt;
-                let failure = assess(&result, &span, &mut outcome);
-                let delay = failure
-                    .filter(|f| may_retry(safety, f))
-                    .and_then(|f| retry.decide(&f, attempt));
-                // A wait that would end past the deadline is not started: the
-                // call ends now with this attempt's answer (which carries any
-                // `Retry-After`).
-                let delay = delay.filter(|delay| {
-                    deadline.is_none_or(|d| {
-                        *delay < d.saturating_duration_since(tokio::time::Instant::now())
-                    })
-                });
-                match (delay, next) {
-                    (Some(delay), Some(again)) => {
-                        let why = match &result {
-                            Ok(r) => r.status().to_string(),
-                            Err(e) => crate::error::chain(e),
-                        };
-                        tracing::warn!(
-                            parent: &span,
-                            operation = name,
-                            attempt,
-                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            error = %why,
-                            "retrying"
-                        );
-                        (delay, again)
-                    }
-                    _ => {
-                        return (
-                            result.map(|r| crate::body::limit(r, self.max_body)),
-                            outcome,
-                        );
-                    }
-                }
-            };
-            // Boxed: a retry is rare, and an inline timer would add its size
-            // to every call's future.
-            Box::pin(tokio::time::sleep(delay)).await;
-            request = *again;
-            attempt += 1;
-        }
+            }
+        };
+        // Boxed: a retry is rare, and an inline timer would add its size
+        // to every call's future.
+        Box::pin(tokio::time::sleep(delay)).await;
+        request = *again;
+        attempt += 1;
     }
 }
 
-/// One attempt: the retry settings of a call through `Client::raw`.
-const NO_RETRY: RetryConfig = RetryConfig {
-    max_attempts: 1,
-    initial_backoff: Duration::ZERO,
-    max_backoff: Duration::ZERO,
-    max_retry_after: Duration::ZERO,
-};
-
-/// How safe it is to send an SDK call's request again: the operation's
-/// class in the document. A request with a client token counts as
-/// idempotent because the SDK always sends one (CreateJobExecution's
-/// builder fills in `executionId`, the same on every attempt); calls
-/// through `Client::raw`, which may carry none, are never retried.
+/// How safe it is to send a call's request again: the operation's class in
+/// the document. A request with a client token counts as idempotent
+/// because the SDK always sends one (the generated builders of such
+/// operations fill it in, the same on every attempt).
 fn safety(operation: Operation) -> RetrySafety {
     match operation.retry() {
         RetrySafety::IdempotentWithClientToken => RetrySafety::Idempotent,
@@ -474,6 +408,160 @@ fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
     }
     *copy.body_mut() = body;
     Some(copy)
+}
+
+/// The error of a request that could not be built (an invalid value the
+/// checks let through, or one reqwest refuses).
+pub(crate) fn build_error(err: GenError) -> Error {
+    use blaxel_jobs_client::Error as G;
+    match err {
+        G::InvalidRequest(msg) | G::Custom(msg) => InvalidInput::general(msg).into(),
+        G::CommunicationError(e) => InvalidInput::general(format!(
+            "cannot build the request: {}",
+            crate::error::chain(&e)
+        ))
+        .into(),
+        other => InvalidInput::general(crate::error::chain(&other)).into(),
+    }
+}
+
+fn with_outcome(mut err: Error, outcome: Outcome, operation_timeout: Duration) -> Error {
+    let attempts = outcome.attempts.max(1);
+    let request_id = || outcome_request_id(&outcome);
+    match &mut err {
+        Error::Api(e) => e.attempts = attempts,
+        Error::Transport(e) => {
+            e.attempts = attempts;
+            if outcome.deadline_bound && e.kind == crate::TransportErrorKind::Timeout {
+                e.deadline = Some(operation_timeout);
+            }
+        }
+        // Decoding loses the response headers; the attempts kept the id.
+        Error::Decode(e) if e.request_id.is_none() => e.request_id = request_id(),
+        Error::ResponseTooLarge(e) if e.request_id.is_none() => e.request_id = request_id(),
+        _ => {}
+    }
+    err
+}
+
+/// The request id read from the last response.
+fn outcome_request_id(outcome: &Outcome) -> Option<String> {
+    outcome
+        .request_id
+        .as_ref()
+        .and_then(|id| id.to_str().ok().map(str::to_owned))
+}
+
+/// An error response's [`ApiError`], with the request id and `Retry-After`
+/// already read from its headers.
+fn api_error(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: bytes::Bytes,
+    truncated: bool,
+    outcome: &Outcome,
+) -> Error {
+    let mut e = ApiError::from_read(
+        status,
+        headers,
+        body,
+        outcome_request_id(outcome),
+        outcome.retry_after,
+    );
+    e.body_truncated = truncated;
+    e.into()
+}
+
+/// Turns a generated decoder's error into the SDK's, reading error bodies.
+///
+/// The request id and `Retry-After` come from `outcome`: the attempts read
+/// them when the response arrived, and they are not read again here.
+async fn convert<T: DeserializeOwned>(err: GenError, outcome: &Outcome) -> Error {
+    use blaxel_jobs_client::Error as G;
+    match err {
+        G::InvalidRequest(msg) | G::Custom(msg) => InvalidInput::general(msg).into(),
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => body_error(e),
+        G::ErrorResponse(rv) => {
+            let status = rv.status();
+            let headers = rv.headers().clone();
+            if status.is_redirection() {
+                return Redirect::from_parts(status, &headers).into();
+            }
+            match read_prefix(rv.into_inner().into_inner(), ERROR_BODY_KEPT).await {
+                Ok((body, truncated)) => api_error(status, &headers, body, truncated, outcome),
+                Err(e) => body_error(e),
+            }
+        }
+        G::UnexpectedResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            if status.is_redirection() {
+                return Redirect::from_parts(status, &headers).into();
+            }
+            if status.is_success() {
+                // Decoded only to say where it fails; the body limit holds.
+                let body = match response.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => return body_error(e),
+                };
+                let mut e = DecodeError::locate::<T>(
+                    status,
+                    body,
+                    format!("the document does not list status {status} for this operation"),
+                );
+                e.request_id = outcome_request_id(outcome);
+                e.into()
+            } else {
+                match read_prefix(Box::pin(response.bytes_stream()), ERROR_BODY_KEPT).await {
+                    Ok((body, truncated)) => api_error(status, &headers, body, truncated, outcome),
+                    Err(e) => body_error(e),
+                }
+            }
+        }
+        // Only the documented 200 response is decoded, so the status was 200.
+        G::InvalidResponsePayload(body, e) => {
+            DecodeError::locate::<T>(StatusCode::OK, body, e.to_string()).into()
+        }
+    }
+}
+
+/// The error of a failed exchange or body read: the body limit's own error
+/// when that is what stopped it.
+fn body_error(e: reqwest::Error) -> Error {
+    match too_large_in(&e) {
+        Some(t) => t.into(),
+        None => TransportError::from_reqwest(e).into(),
+    }
+}
+
+/// The body of a 200 as the server sent it, and any other answer as the
+/// generated `decode` reads it (an error response, or a status the
+/// document does not list): for the calls that keep the server's own JSON
+/// text (a read-modify-write).
+pub(crate) async fn raw_body<T, F>(
+    response: reqwest::Response,
+    decode: impl FnOnce(reqwest::Response) -> F,
+) -> Result<ResponseValue<bytes::Bytes>, GenError>
+where
+    F: Future<Output = Result<ResponseValue<T>, GenError>>,
+{
+    if response.status() != StatusCode::OK {
+        // Only 200 is documented as a success: this is an error.
+        let err = match decode(response).await {
+            Err(e) => e,
+            Ok(_) => blaxel_jobs_client::Error::InvalidRequest(
+                "a status other than 200 decoded as a success".into(),
+            ),
+        };
+        return Err(err);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(blaxel_jobs_client::Error::ResponseBodyError)?;
+    Ok(ResponseValue::new(body, status, headers))
 }
 
 #[cfg(test)]

@@ -97,8 +97,7 @@ pub(crate) fn check_int(limit: &Limit, value: i64, field: &str) -> Result<(), In
 /// `value` moved into the limit's range: how page sizes are treated, since
 /// the server clamps them rather than refusing them. A value that moves is
 /// reported as a `tracing` debug event.
-pub(crate) fn clamp(limit: &Limit, value: u32, field: &str) -> i64 {
-    let asked = i64::from(value);
+pub(crate) fn clamp(limit: &Limit, asked: i64, field: &str) -> i64 {
     let mut sent = asked;
     if let Some(max) = limit.maximum {
         sent = sent.min(max);
@@ -289,9 +288,83 @@ fn warn_unusual(job: &types::Job) {
     }
 }
 
-/// Checks an execution request on its own (memory against the job is
-/// checked by the caller, which knows the job). The document states no
-/// limit on it, so this only warns.
+/// Checks a request body before it is sent, for the body types whose
+/// checks are written here ([`job`], [`execution_request`]); any other
+/// body (one of an operation added to the document since) has none, and
+/// the server decides. Which check applies is known at compile time.
+/// `path` holds the request's path parameters: a job sent to
+/// `/jobs/{jobId}` must carry that name in `metadata.name`, as the `jobId`
+/// parameter's description in the document says (a job cannot be renamed).
+pub(crate) fn body<T: std::any::Any>(body: &T, path: &[(&str, &str)]) -> Result<(), InvalidInput> {
+    let body: &dyn std::any::Any = body;
+    if let Some(j) = body.downcast_ref::<types::Job>() {
+        if let Some((_, id)) = path.iter().find(|(name, _)| *name == "jobId") {
+            same_name(j, id)?;
+        }
+        job(j)
+    } else if let Some(r) = body.downcast_ref::<types::CreateJobExecutionRequest>() {
+        execution_request(r)
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses a job whose name is not `name`, the job being written.
+pub(crate) fn same_name(job: &types::Job, name: &str) -> Result<(), InvalidInput> {
+    if job.metadata.name == name {
+        return Ok(());
+    }
+    Err(InvalidInput::at_field(
+        "metadata.name",
+        format!(
+            "`{}` differs from the job being updated, `{name}` (names cannot change)",
+            job.metadata.name
+        ),
+    ))
+}
+
+/// The values of a comma-separated list parameter, joined; `None` for an
+/// empty list, which means no filter (not `?status=`).
+pub(crate) fn comma_list<T: std::fmt::Display>(values: impl Iterator<Item = T>) -> Option<String> {
+    use std::fmt::Write as _;
+    let mut joined = String::new();
+    for v in values {
+        if !joined.is_empty() {
+            joined.push(',');
+        }
+        let _ = write!(joined, "{v}");
+    }
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// Where an entry of a list sits, for messages: `tasks[3]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Index(pub(crate) &'static str, pub(crate) usize);
+
+impl std::fmt::Display for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// A caller's value as the JSON object a free-form entry must be (a task's
+/// parameters), where `levels_above` levels of arrays and objects of the
+/// request body hold it: anything else, a value that cannot be serialized,
+/// or one nested deeper than the rest of the body may be (see
+/// [`crate::json`]; it is never serialized past that depth), is an
+/// [`InvalidInput`] naming `field`.
+pub(crate) fn json_object(
+    value: &impl serde::Serialize,
+    field: &Index,
+    levels_above: usize,
+) -> Result<serde_json::Map<String, serde_json::Value>, InvalidInput> {
+    let depth = crate::json::BODY_DEPTH.saturating_sub(levels_above);
+    crate::json::to_object(value, depth)
+        .map_err(|why| InvalidInput::at_field(field.to_string(), why))
+}
+
+/// Checks an execution request on its own. The document states no limit
+/// on it (the server checks memory against the job's), so this only warns.
 pub(crate) fn execution_request(
     req: &types::CreateJobExecutionRequest,
 ) -> Result<(), InvalidInput> {
@@ -465,8 +538,9 @@ mod tests {
         let max = l.maximum.unwrap();
         let min = l.minimum.unwrap();
         assert_eq!(clamp(l, 500, "limit"), max);
-        assert_eq!(clamp(l, u32::MAX, "limit"), max);
+        assert_eq!(clamp(l, i64::MAX, "limit"), max);
         assert_eq!(clamp(l, 0, "limit"), min);
+        assert_eq!(clamp(l, i64::MIN, "limit"), min);
         assert_eq!(clamp(l, 7, "limit"), 7);
         let e = &limits::LIST_JOB_EXECUTIONS_LIMIT;
         assert_eq!(clamp(e, 101, "limit"), e.maximum.unwrap());

@@ -34,8 +34,11 @@
 //! ends the wait.
 
 use crate::Client;
+use crate::RetryConfig;
 use crate::error::{DeploymentFailed, Error, ExecutionEnded, WaitTimeout};
+use crate::retry::{Backoff, Verdict, verdict};
 use blaxel_jobs_client::open_enum::{DeploymentStatus, JobExecutionStatus};
+use blaxel_jobs_client::operations::RetrySafety;
 use blaxel_jobs_client::types;
 use std::future::Future;
 use std::time::Duration;
@@ -94,14 +97,14 @@ impl PollInterval {
         self.factor
     }
 
-    /// The delay after `current`: `current × factor`, at most `max`. Any
-    /// factor works: below 1 (or NaN) counts as 1, and a product too large
-    /// for a `Duration` is `max`.
-    fn next(&self, current: Duration) -> Duration {
-        let factor = self.factor.max(1.0);
-        Duration::try_from_secs_f64(current.as_secs_f64() * factor)
-            .unwrap_or(Duration::MAX)
-            .min(self.max)
+    /// The SDK's backoff with these settings: the `n`-th delay is
+    /// `initial × factor^n`, at most `max`.
+    pub(crate) fn backoff(&self) -> Backoff {
+        Backoff {
+            initial: self.initial,
+            max: self.max,
+            factor: self.factor,
+        }
     }
 }
 
@@ -116,14 +119,25 @@ macro_rules! waiter_settings {
     };
 }
 
-/// What one poll found.
-enum Poll<T> {
+/// What one poll found: the end of the wait, or a status to wait on.
+pub(crate) enum Poll<T> {
     Done(Result<T, Error>),
     Pending(Option<String>),
 }
 
-/// Polls `fetch` until `classify` says it is done or `max_wait` passes.
-async fn poll_until<T, R, F, Fut>(
+/// Polls `fetch` until `classify` says it is done or `max_wait` passes: the
+/// one polling loop under every waiter (an execution's, a deployment's, a
+/// batch's).
+///
+/// Polls are spaced by `interval` (the SDK's [`Backoff`], without jitter).
+/// A poll whose request failed is judged by the SDK's one classifier
+/// ([`crate::retry`]): one that may pass (a transport failure, a 5xx,
+/// back-pressure, …) is logged and the next poll comes on schedule, at
+/// least as late as the server's `Retry-After` (and when that would be
+/// past the deadline, the wait ends with the server's answer); any other
+/// error ends the wait. The waiters send their polls with the transport's
+/// retries off, so that this loop is the only one that tries again.
+pub(crate) async fn poll_until<T, R, F, Fut>(
     what: String,
     max_wait: Duration,
     interval: PollInterval,
@@ -137,7 +151,7 @@ where
     // On tokio's clock, like the sleeps and timeouts below, so that a
     // paused clock (in tests) drives the whole wait.
     let started = tokio::time::Instant::now();
-    let mut delay = interval.initial;
+    let backoff = interval.backoff();
     let mut polls = 0u32;
     let mut last_status = None;
     let timed_out = |polls, last_status| {
@@ -149,7 +163,8 @@ where
         })
     };
     loop {
-        polls += 1;
+        let delay = backoff.ceiling(polls);
+        polls = polls.saturating_add(1);
         // A poll in flight is bounded by the deadline too, give or take a
         // small grace so that the poll made at the deadline can answer.
         let grace = (max_wait / 20).max(Duration::from_millis(50));
@@ -163,24 +178,43 @@ where
                 Poll::Done(result) => return result,
                 Poll::Pending(status) => last_status = status.or(last_status),
             },
-            Ok(Err(e)) if e.is_retryable() => {
-                // The server may ask for a pause longer than the request's own
-                // retries would wait: honour it between polls, or, when it
-                // goes past the deadline, stop now with the server's answer.
-                wait_at_least = e.api().and_then(|a| a.retry_after).unwrap_or_default();
-                if wait_at_least > max_wait.saturating_sub(started.elapsed()) {
-                    return Err(e);
+            Ok(Err(e)) => match verdict(&e, RetrySafety::Idempotent) {
+                Verdict::Final => return Err(e),
+                Verdict::Transient { retry_after } | Verdict::BackPressure { retry_after } => {
+                    // The server may ask for a pause longer than the poll
+                    // interval: honour it, or, when it goes past the
+                    // deadline, stop now with the server's answer.
+                    wait_at_least = retry_after.unwrap_or_default();
+                    if wait_at_least > max_wait.saturating_sub(started.elapsed()) {
+                        return Err(e);
+                    }
+                    tracing::warn!(target: "blaxel_jobs::wait", what = %what, polls, error = %e, "poll failed; will poll again");
                 }
-                tracing::warn!(target: "blaxel_jobs::wait", what = %what, polls, error = %e, "poll failed; will poll again");
-            }
-            Ok(Err(e)) => return Err(e),
+            },
         }
         let remaining = max_wait.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             return Err(timed_out(polls, last_status));
         }
         tokio::time::sleep(delay.max(wait_at_least).min(remaining)).await;
-        delay = interval.next(delay);
+    }
+}
+
+impl<'a> crate::ExecutionRef<'a> {
+    /// A waiter that polls GetJobExecution until the execution ends, and
+    /// answers it only if it succeeded (see [`crate::wait`]). Start it with
+    /// [`wait(max_wait)`](WaitUntilSucceeded::wait).
+    pub fn wait_until_succeeded(&self) -> WaitUntilSucceeded<'a> {
+        WaitUntilSucceeded::new(self.client, self.job_id.clone(), self.execution_id.clone())
+    }
+}
+
+impl<'a> crate::JobRef<'a> {
+    /// A waiter that polls GetJob until the job is `DEPLOYED`, and fails if
+    /// its deployment fails (see [`crate::wait`]). Start it with
+    /// [`wait(max_wait)`](WaitUntilDeployed::wait).
+    pub fn wait_until_deployed(&self) -> WaitUntilDeployed<'a> {
+        WaitUntilDeployed::new(self.client, self.job_id.clone())
     }
 }
 
@@ -245,7 +279,7 @@ impl<'a> WaitUntilSucceeded<'a> {
             format!("execution {id} of job {job}"),
             max_wait,
             interval,
-            || execution.get().send(),
+            || execution.get().retry(RetryConfig::disabled()).send(),
             |execution: types::JobExecution| {
                 if let Some(f) = on_progress.as_mut() {
                     f(&execution);
@@ -299,28 +333,32 @@ impl<'a> WaitUntilDeployed<'a> {
 
     /// Polls until the job is deployed or `max_wait` passes (15 minutes
     /// suits most images). Returns the job once `DEPLOYED`; fails with
-    /// [`Error::DeploymentFailed`] on `FAILED`, or on `DELETING`,
-    /// `TERMINATED` and `DEACTIVATED`, from which it cannot deploy, and
-    /// with [`Error::WaitTimeout`] if `max_wait` passed first.
+    /// [`Error::DeploymentFailed`] on any other final status (`FAILED`,
+    /// `DELETING`, `TERMINATED`, `DEACTIVATED`, `ARCHIVED`: the document's
+    /// `x-blaxel-final`, see [`DeploymentStatus::is_terminal`]), from which
+    /// it will not deploy, and with [`Error::WaitTimeout`] if `max_wait`
+    /// passed first.
     pub async fn wait(self, max_wait: Duration) -> Result<types::Job, Error> {
         let job = self.client.job(self.job.clone());
         poll_until(
             format!("deployment of job {}", self.job),
             max_wait,
             self.interval,
-            || job.get().send(),
+            || job.get().retry(RetryConfig::disabled()).send(),
             |found: types::Job| {
                 let status = found.status.as_ref().map(|s| s.as_str()).unwrap_or("unknown");
                 tracing::info!(target: "blaxel_jobs::wait", job = %found.metadata.name, status, "polled deployment");
                 match &found.status {
-                Some(DeploymentStatus::Deployed) => Poll::Done(Ok(found)),
-                Some(DeploymentStatus::Failed | DeploymentStatus::Deleting | DeploymentStatus::Terminated | DeploymentStatus::Deactivated) => {
-                    Poll::Done(Err(Error::DeploymentFailed(Box::new(DeploymentFailed {
-                        job: found,
-                    }))))
+                    Some(DeploymentStatus::Deployed) => Poll::Done(Ok(found)),
+                    // Any other final status (the document's `x-blaxel-final`)
+                    // stays until someone acts: it will not deploy.
+                    Some(s) if s.is_terminal() => {
+                        Poll::Done(Err(Error::DeploymentFailed(Box::new(DeploymentFailed {
+                            job: found,
+                        }))))
+                    }
+                    other => Poll::Pending(other.as_ref().map(|s| s.as_str().to_owned())),
                 }
-                other => Poll::Pending(other.as_ref().map(|s| s.as_str().to_owned())),
-            }
             },
         )
         .await
@@ -346,12 +384,12 @@ mod tests {
         /// without panicking and stays within `max`.
         #[test]
         fn any_poll_interval_grows_within_its_maximum(
-            initial in duration(), max in duration(), current in duration(), factor in any::<f64>(),
+            initial in duration(), max in duration(), n in any::<u32>(), factor in any::<f64>(),
         ) {
             let interval = PollInterval { initial, max, factor };
-            prop_assert!(interval.next(current) <= max);
+            prop_assert!(interval.backoff().ceiling(n) <= max);
             let interval = PollInterval::new(initial, max);
-            prop_assert!(interval.next(current) <= interval.max);
+            prop_assert!(interval.backoff().ceiling(n) <= interval.max);
         }
 
         /// Any `max_wait` and poll settings: a waiter whose third poll ends

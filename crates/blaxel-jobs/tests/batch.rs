@@ -830,7 +830,7 @@ async fn answers_that_never_succeed_end_the_submission_at_once() {
 /// (20 MiB: more than the emulator used to read before answering).
 #[tokio::test]
 async fn a_chunk_too_large_for_the_server_is_reported_at_once() {
-    use blaxel_jobs_emulator::Route;
+    use blaxel_jobs::raw::operations::Operation;
     let (emu, client) = emulator(Clock::Manual).await;
     let blob = "x".repeat(20 << 20);
     let err = client
@@ -850,7 +850,7 @@ async fn a_chunk_too_large_for_the_server_is_reported_at_once() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(emu.request_count(Route::CreateJobExecution), 2);
+    assert_eq!(emu.request_count(Operation::CreateJobExecution), 2);
     assert_eq!(executions(&emu).len(), 1, "the first chunk stays");
 }
 
@@ -859,7 +859,7 @@ async fn a_chunk_too_large_for_the_server_is_reported_at_once() {
 #[tokio::test]
 async fn absurd_chunk_sizes_are_refused_before_anything_is_read_or_sent() {
     use blaxel_jobs::batch::MAX_CHUNK_SIZE;
-    use blaxel_jobs_emulator::Route;
+    use blaxel_jobs::raw::operations::Operation;
     let (emu, client) = emulator(Clock::Manual).await;
     for size in [
         usize::MAX,
@@ -885,8 +885,8 @@ async fn absurd_chunk_sizes_are_refused_before_anything_is_read_or_sent() {
             "{size}"
         );
     }
-    assert_eq!(emu.request_count(Route::ListJobExecutions), 0);
-    assert_eq!(emu.request_count(Route::CreateJobExecution), 0);
+    assert_eq!(emu.request_count(Operation::ListJobExecutions), 0);
+    assert_eq!(emu.request_count(Operation::CreateJobExecution), 0);
 
     // The largest chunk size, at the smallest tasks, fits in the
     // emulator's default body limit.
@@ -962,4 +962,59 @@ async fn listing_pages_are_sized_by_the_tasks_they_bring() {
     // 1,000 listed tasks a page: 2 executions of the chunk size at first,
     // as many again after executions of 500 tasks, then 100.
     assert_eq!(*limits.lock().unwrap(), ["2", "2", "100"]);
+}
+
+/// A poll of a batch that fails in a way that may pass (here, two 503s) is
+/// sent once and the wait goes on: the next poll comes on schedule, and the
+/// wait ends with the counts once every chunk has ended. A poll error that
+/// cannot pass (403) ends the wait at once.
+#[tokio::test]
+async fn waiting_for_a_batch_polls_through_errors_that_may_pass() {
+    use blaxel_jobs::raw::operations::Operation;
+    use blaxel_jobs_emulator::Fault;
+    let (emu, client) = emulator(Clock::Scaled(1000.0)).await;
+    let submitted = client
+        .job(JOB)
+        .batch((0..10u64).map(|i| json!({"i": i, "durationSeconds": 1})))
+        .id("through")
+        .chunk_size(5)
+        .submit()
+        .await
+        .unwrap();
+    let before = emu.request_count(Operation::ListJobExecutions);
+    let unavailable = Fault::Status {
+        status: 503,
+        retry_after: None,
+        body: None,
+    };
+    emu.inject(Operation::ListJobExecutions, unavailable, 2);
+    let done = submitted
+        .run()
+        .wait_until_done()
+        .poll_interval(Duration::from_millis(5))
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!((done.executions, done.ended, done.succeeded), (2, 2, 10));
+    // The two failed polls were one request each, then at least one that
+    // answered (one page: the batch's two executions).
+    let polls = emu.request_count(Operation::ListJobExecutions) - before;
+    assert!(polls >= 3, "{polls}");
+
+    let forbidden = Fault::Status {
+        status: 403,
+        retry_after: None,
+        body: None,
+    };
+    emu.inject(Operation::ListJobExecutions, forbidden, 1);
+    let before = emu.request_count(Operation::ListJobExecutions);
+    let err = submitted
+        .run()
+        .wait_until_done()
+        .poll_interval(Duration::from_millis(5))
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403), "{err}");
+    assert_eq!(emu.request_count(Operation::ListJobExecutions) - before, 1);
 }

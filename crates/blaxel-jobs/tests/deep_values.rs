@@ -9,8 +9,9 @@
 //! The limit is not stricter than the server: the emulator takes a task
 //! exactly as deep as the SDK allows and refuses one level more.
 
+use blaxel_jobs::raw::operations::Operation;
 use blaxel_jobs::{Client, Error, JobBuilder, types};
-use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig, Route};
+use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig};
 use serde::Serialize;
 use serde::ser::{SerializeMap as _, Serializer};
 use serde_json::{Map, Value, json};
@@ -205,7 +206,7 @@ fn main() {
     let emu = std::sync::Arc::new(emu);
     let creates = {
         let emu = emu.clone();
-        move || emu.request_count(Route::CreateJobExecution)
+        move || emu.request_count(Operation::CreateJobExecution)
     };
 
     // On the main thread.

@@ -8,6 +8,7 @@
 
 mod common;
 
+use blaxel_jobs::raw::operations::Operation;
 use blaxel_jobs::types::{DeploymentStatus, JobExecutionStatus};
 use blaxel_jobs::{Client, ClientBuilder, ConfigErrorKind, DeviceLogin, Error, JobBuilder};
 use blaxel_jobs_emulator::{Clock, Emulator, EmulatorConfig, Route};
@@ -341,7 +342,7 @@ async fn sixty_four_concurrent_calls_renew_once_each_time() {
     let home = TempPath::home_with_config(&file_of(&login));
     let client = client_for(&home, &emu.base_url());
     client.jobs().list().send().await.unwrap();
-    let lists = || emu.request_count(Route::ListJobs);
+    let lists = || emu.request_count(Operation::ListJobs);
     for round in 1..=3u64 {
         // The old token has expired: a call with it would be refused.
         tokio::time::advance(TTL + Duration::from_secs(1)).await;
@@ -377,7 +378,7 @@ async fn an_expired_login_without_a_refresh_token_says_to_log_in_again() {
         assert!(!err.to_string().contains(&expired));
     }
     assert_eq!(
-        emu.request_count(Route::ListJobs),
+        emu.request_count(Operation::ListJobs),
         0,
         "no API request was sent"
     );
@@ -413,7 +414,7 @@ async fn a_revoked_login_says_to_log_in_again_until_the_user_does() {
         }
     }
     assert_eq!(
-        emu.request_count(Route::GetJob),
+        emu.request_count(Operation::GetJob),
         0,
         "no API request was sent"
     );

@@ -396,3 +396,76 @@ async fn max_wait_bounds_a_slow_poll() {
     }
     assert_eq!(server.received().len(), 1);
 }
+
+/// Virtual time: a poll answered 503 is one attempt (the client's own
+/// retries are off for polls), and the next poll comes on the waiter's
+/// schedule, after the server's `Retry-After`: retries do not nest. (Were
+/// the transport to retry the poll, its second attempt would come 7 s after
+/// the first and the wait would end at 9.5 s, not 10.25 s.)
+#[tokio::test(start_paused = true)]
+async fn a_failed_poll_is_sent_once_and_the_next_comes_on_schedule() {
+    let running = execution_value(EX, "running").to_string();
+    let done = execution_value(EX, "succeeded").to_string();
+    let busy = api_error(503, "unavailable", "busy").to_string();
+    let server = RawServer::start(move |n, _| match n {
+        1 => Reply::http(
+            "503 Service Unavailable",
+            &[("content-type", "application/json"), ("retry-after", "7")],
+            &busy,
+        ),
+        0 | 2 => Reply::json("200 OK", &running),
+        _ => Reply::json("200 OK", &done),
+    })
+    .await;
+    let client = common::builder_for(&server.url)
+        .retry(blaxel_jobs::RetryConfig::default().with_max_attempts(3))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let execution = client
+        .job(JOB)
+        .execution(EX)
+        .wait_until_succeeded()
+        .poll_interval(blaxel_jobs::PollInterval::new(
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        ))
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(execution.status, Some(JobExecutionStatus::Succeeded));
+    // Polls at 0, 1, 8 (after the 7 s asked for) and 10.25 s.
+    assert_eq!(server.received().len(), 4);
+    assert_eq!(started.elapsed(), Duration::from_millis(10_250));
+}
+
+/// Every final deployment status of the document (`x-blaxel-final`) other
+/// than `DEPLOYED` ends the wait: `ARCHIVED` included, which a hand-written
+/// list once missed.
+#[tokio::test]
+async fn wait_until_deployed_fails_on_every_other_final_status() {
+    use blaxel_jobs::types::DeploymentStatus;
+    for status in ["ARCHIVED", "DEACTIVATED", "TERMINATED", "DELETING"] {
+        assert!(
+            DeploymentStatus::from(status.to_owned()).is_terminal(),
+            "{status}"
+        );
+        let server = MockServer::start_async().await;
+        let statuses: &'static [&'static str] = match status {
+            "ARCHIVED" => &["ARCHIVING", "ARCHIVED"],
+            "DEACTIVATED" => &["DEACTIVATING", "DEACTIVATED"],
+            "TERMINATED" => &["BUILDING", "TERMINATED"],
+            _ => &["BUILDING", "DELETING"],
+        };
+        let mock = deployment_sequence(&server, statuses);
+        let err = common::client(&server)
+            .job(JOB)
+            .wait_until_deployed()
+            .poll_interval(fast_poll())
+            .wait(Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::DeploymentFailed(_)), "{status}: {err}");
+        assert_eq!(mock.calls(), 2, "{status}");
+    }
+}

@@ -273,7 +273,7 @@ impl JobExecutionStatus {
     }
 }
 impl JobExecutionStatus {
-    /// Whether this is a final value (`succeeded`, `failed`, `cancelled`, `timeout`): nothing changes after it. Unknown values are not final.
+    /// Whether this is a final value (`succeeded`, `failed`, `cancelled`, `timeout`): it stays until someone acts on the resource. Unknown values are not final.
     pub fn is_terminal(&self) -> bool {
         matches!(self, Self::Cancelled | Self::Failed | Self::Succeeded | Self::Timeout)
     }
@@ -366,7 +366,7 @@ impl JobExecutionTaskStatus {
     }
 }
 impl JobExecutionTaskStatus {
-    /// Whether this is a final value (`succeeded`, `failed`, `cancelled`): nothing changes after it. Unknown values are not final.
+    /// Whether this is a final value (`succeeded`, `failed`, `cancelled`): it stays until someone acts on the resource. Unknown values are not final.
     pub fn is_terminal(&self) -> bool {
         matches!(self, Self::Failed | Self::Succeeded | Self::Cancelled)
     }
@@ -562,6 +562,15 @@ impl DeploymentStatus {
                 }
                 None
             })
+    }
+}
+impl DeploymentStatus {
+    /// Whether this is a final value (`DELETING`, `TERMINATED`, `FAILED`, `DEACTIVATED`, `DEPLOYED`, `ARCHIVED`): it stays until someone acts on the resource. Unknown values are not final.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self, Self::Deleting | Self::Terminated | Self::Failed | Self::Deactivated |
+            Self::Deployed | Self::Archived
+        )
     }
 }
 open_enum_impls!(DeploymentStatus);

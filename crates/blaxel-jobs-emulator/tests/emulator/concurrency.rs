@@ -1,7 +1,8 @@
 //! Many clients at once, and stopping the server.
 
 use crate::common::{H, send};
-use blaxel_jobs_emulator::{Emulator, Route};
+use blaxel_jobs_client::operations::Operation;
+use blaxel_jobs_emulator::Emulator;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
@@ -29,7 +30,7 @@ async fn two_hundred_concurrent_creates_store_two_hundred_jobs() {
     }
     assert_eq!(ok, 200);
     assert_eq!(h.emu.job_names("test-ws").len(), 200);
-    assert_eq!(h.emu.request_count(Route::CreateJob), 200);
+    assert_eq!(h.emu.request_count(Operation::CreateJob), 200);
     let page = h.get("/jobs?limit=200").await.expect(200);
     assert_eq!(page["meta"]["total"], 200);
     assert_eq!(page["data"].as_array().unwrap().len(), 200);

@@ -1,6 +1,7 @@
 //! Injected faults and request counts.
 
 use crate::common::{H, send};
+use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_emulator::{Fault, Route};
 use reqwest::Method;
 use serde_json::json;
@@ -11,7 +12,7 @@ use tokio::time::Instant;
 async fn status_faults_answer_instead_of_processing() {
     let h = H::manual().await;
     h.emu.inject(
-        Route::CreateJob,
+        Operation::CreateJob,
         Fault::Status {
             status: 503,
             retry_after: Some("7".into()),
@@ -31,12 +32,12 @@ async fn status_faults_answer_instead_of_processing() {
         "faulted requests are not processed"
     );
     h.post("/jobs", body).await.expect(200);
-    assert_eq!(h.emu.request_count(Route::CreateJob), 3);
-    assert_eq!(h.emu.request_count(Route::GetJob), 0);
+    assert_eq!(h.emu.request_count(Operation::CreateJob), 3);
+    assert_eq!(h.emu.request_count(Operation::GetJob), 0);
 
     // A custom body, JSON or not.
     h.emu.inject(
-        Route::GetJob,
+        Operation::GetJob,
         Fault::Status {
             status: 429,
             retry_after: None,
@@ -45,7 +46,7 @@ async fn status_faults_answer_instead_of_processing() {
         1,
     );
     h.emu.inject(
-        Route::GetJob,
+        Operation::GetJob,
         Fault::Status {
             status: 500,
             retry_after: None,
@@ -62,14 +63,14 @@ async fn status_faults_answer_instead_of_processing() {
             .is_some_and(|c| c.starts_with("text/plain"))
     );
     assert_eq!(h.get("/jobs/job").await.status, 200);
-    assert_eq!(h.emu.request_count(Route::GetJob), 3);
+    assert_eq!(h.emu.request_count(Operation::GetJob), 3);
 }
 
 #[tokio::test]
 async fn dropped_connections_before_processing_change_nothing() {
     let h = H::manual().await;
     h.emu.inject(
-        Route::CreateJob,
+        Operation::CreateJob,
         Fault::DropConnection {
             after_processing: false,
         },
@@ -83,7 +84,7 @@ async fn dropped_connections_before_processing_change_nothing() {
         .expect_err("no answer");
     assert!(!err.is_status(), "{err}");
     assert!(h.emu.job_names("test-ws").is_empty());
-    assert_eq!(h.emu.request_count(Route::CreateJob), 1);
+    assert_eq!(h.emu.request_count(Operation::CreateJob), 1);
     // The server still works.
     h.create_job("lost", json!({})).await;
 }
@@ -93,7 +94,7 @@ async fn dropped_connections_after_processing_keep_the_effect() {
     let h = H::manual().await;
     h.create_job("job", json!({})).await;
     h.emu.inject(
-        Route::CreateJobExecution,
+        Operation::CreateJobExecution,
         Fault::DropConnection {
             after_processing: true,
         },
@@ -112,7 +113,7 @@ async fn dropped_connections_after_processing_keep_the_effect() {
     let out = h.post("/jobs/job/executions", body).await.expect(200);
     assert_eq!(out["executionId"], "run-1");
     assert_eq!(h.emu.executions("test-ws", "job").len(), 1);
-    assert_eq!(h.emu.request_count(Route::CreateJobExecution), 2);
+    assert_eq!(h.emu.request_count(Operation::CreateJobExecution), 2);
 }
 
 /// On a paused tokio clock: the injected delay is a tokio sleep, so the
@@ -120,8 +121,11 @@ async fn dropped_connections_after_processing_keep_the_effect() {
 #[tokio::test(start_paused = true)]
 async fn delays_hold_the_answer() {
     let h = H::manual().await;
-    h.emu
-        .inject(Route::ListJobs, Fault::Delay(Duration::from_millis(400)), 1);
+    h.emu.inject(
+        Operation::ListJobs,
+        Fault::Delay(Duration::from_millis(400)),
+        1,
+    );
     let started = Instant::now();
     let r = h.get("/jobs").await;
     assert_eq!(r.status, 200);
@@ -138,7 +142,7 @@ async fn delays_hold_the_answer() {
 #[tokio::test]
 async fn malformed_and_truncated_bodies_follow_real_processing() {
     let h = H::manual().await;
-    h.emu.inject(Route::CreateJob, Fault::MalformedBody, 1);
+    h.emu.inject(Operation::CreateJob, Fault::MalformedBody, 1);
     let r = h
         .post("/jobs", json!({"metadata": {"name": "made"}, "spec": {}}))
         .await;
@@ -155,7 +159,7 @@ async fn malformed_and_truncated_bodies_follow_real_processing() {
     );
 
     let full = h.get("/jobs/made").await;
-    h.emu.inject(Route::GetJob, Fault::TruncatedBody, 1);
+    h.emu.inject(Operation::GetJob, Fault::TruncatedBody, 1);
     let cut = h.get("/jobs/made").await;
     assert_eq!(cut.status, 200);
     assert!(serde_json::from_str::<serde_json::Value>(&cut.text).is_err());
@@ -163,7 +167,7 @@ async fn malformed_and_truncated_bodies_follow_real_processing() {
     assert!(full.text.starts_with(&cut.text));
 
     // Truncation turns an error status into a 200 too.
-    h.emu.inject(Route::GetJob, Fault::TruncatedBody, 1);
+    h.emu.inject(Operation::GetJob, Fault::TruncatedBody, 1);
     let cut = h.get("/jobs/absent").await;
     assert_eq!(cut.status, 200);
     assert!(cut.text.starts_with("{\"code\":404"), "{}", cut.text);
@@ -173,7 +177,7 @@ async fn malformed_and_truncated_bodies_follow_real_processing() {
 async fn html_errors_look_like_a_gateway() {
     let h = H::manual().await;
     h.emu.inject(
-        Route::ListJobExecutions,
+        Operation::ListJobExecutions,
         Fault::HtmlError { status: 502 },
         1,
     );
@@ -206,10 +210,10 @@ async fn faults_apply_to_the_token_endpoint_and_ignore_other_routes() {
     // Requests with bad credentials still count on their route.
     let r = send(h.bare(Method::GET, "/jobs")).await;
     assert_eq!(r.status, 401);
-    assert_eq!(h.emu.request_count(Route::ListJobs), 1);
+    assert_eq!(h.emu.request_count(Operation::ListJobs), 1);
     assert_eq!(h.emu.request_count(Route::OAuthToken), 1);
     // `times: 0` injects nothing.
     h.emu
-        .inject(Route::ListJobs, Fault::HtmlError { status: 500 }, 0);
+        .inject(Operation::ListJobs, Fault::HtmlError { status: 500 }, 0);
     assert_eq!(h.get("/jobs").await.status, 200);
 }

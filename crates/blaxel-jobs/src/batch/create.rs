@@ -12,9 +12,8 @@
 use super::id;
 use super::{Event, Outcome};
 use crate::Client;
-use crate::call::CallSettings;
 use crate::error::{ChunkError, Error};
-use crate::retry::{RetryConfig, Verdict};
+use crate::retry::{Backoff, RetryConfig, Verdict};
 use blaxel_jobs_client::operations::RetrySafety;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -57,8 +56,7 @@ impl ChunkContext<'_> {
             .executions()
             .create()
             .request(request)
-            .build()?
-            .into_inner();
+            .build()?;
         let mut attempts = 0u32;
         self.attempts(index, &request, &mut attempts)
             .await
@@ -81,15 +79,16 @@ impl ChunkContext<'_> {
         request: &crate::types::CreateJobExecutionRequest,
         attempts: &mut u32,
     ) -> Result<Outcome, Error> {
-        // One attempt per call: this loop does the retrying.
-        let once = CallSettings {
-            retry: Some(Box::new(RetryConfig::disabled())),
-            ..CallSettings::default()
-        };
+        // One attempt per call (`RetryConfig::disabled`): this loop does
+        // the retrying.
         let mut pacing = Pacing::default();
         loop {
             *attempts = attempts.saturating_add(1);
-            match crate::executions::post(self.client, self.job, request, once.clone()).await {
+            let create = self.client.job(self.job).executions().create();
+            let sent = create
+                .request(request.clone())
+                .retry(RetryConfig::disabled());
+            match sent.send().await {
                 Ok(_) => return Ok(Outcome::Created),
                 Err(Error::Api(e)) if e.status.as_u16() == 409 => {
                     // Created before (by an earlier attempt or submission),
@@ -178,11 +177,19 @@ impl Pacing {
     }
 }
 
-/// The wait before attempt `n + 1`: 1 s doubling, at most `max`, and at
-/// least the server's `Retry-After` (also capped at `max`).
+/// The wait before attempt `n + 1`: the SDK's backoff from 1 s, doubling,
+/// at most `max`, and at least the server's `Retry-After` (also capped at
+/// `max`).
 pub(super) fn backoff(n: u32, retry_after: Option<Duration>, max: Duration) -> Duration {
-    let exp = Duration::from_secs(1).saturating_mul(1u32 << n.min(16));
-    exp.max(retry_after.unwrap_or_default()).min(max)
+    let backoff = Backoff {
+        initial: Duration::from_secs(1),
+        max,
+        factor: 2.0,
+    };
+    backoff
+        .ceiling(n)
+        .max(retry_after.unwrap_or_default())
+        .min(max)
 }
 
 #[cfg(test)]

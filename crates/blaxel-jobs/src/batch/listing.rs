@@ -44,14 +44,21 @@ fn carried(e: &JobExecution) -> usize {
 }
 
 /// Calls `each` with every execution the batch's listing returns, one page
-/// in memory at a time (the paging rules are [`crate::paginate`]'s).
+/// in memory at a time (the paging rules are [`crate::paginate`]'s). With
+/// `retry`, each page's request is sent with those retry settings instead
+/// of the client's (a waiter's polls are sent once: see
+/// [`crate::wait`]).
 pub(super) async fn each_execution(
     run: &BatchRun<'_>,
+    retry: Option<&crate::RetryConfig>,
     mut each: impl FnMut(&JobExecution),
 ) -> Result<(), Error> {
     let limit = AtomicU32::new(page_size(run.chunk_size()));
     let fetch = |cursor: Option<String>| {
-        let list = run.list().limit(limit.load(Ordering::Relaxed));
+        let mut list = run.list().limit(limit.load(Ordering::Relaxed));
+        if let Some(retry) = retry {
+            list = list.retry(retry.clone());
+        }
         match cursor {
             Some(c) => list.cursor(c),
             None => list,

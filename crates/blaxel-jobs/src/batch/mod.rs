@@ -151,6 +151,25 @@ pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(5 * 60);
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
+impl<'a> crate::JobRef<'a> {
+    /// Runs the job over `tasks`, any iterator of values that serialize to
+    /// JSON objects, read lazily and grouped into executions: resumable
+    /// without duplicates, paced by the workspace's capacity, with
+    /// progress. See [`crate::batch`].
+    pub fn batch<I, T>(
+        &self,
+        tasks: I,
+    ) -> Batch<'a, impl futures_core::Stream<Item = T> + Send + use<'a, I, T>>
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send,
+        T: serde::Serialize + Send,
+    {
+        let tasks = futures_util::stream::iter(tasks);
+        Batch::new(self.client, self.job_id.clone(), tasks)
+    }
+}
+
 /// Builder of a batch: a stream of tasks run as executions of one job. See
 /// [`JobRef::batch`](crate::JobRef::batch) and [the module](self).
 #[must_use = "a batch does nothing until it is submitted"]
@@ -573,7 +592,7 @@ async fn existing_chunks(
         chunks: None,
     };
     let mut bits = Vec::new();
-    let found = listing::each_execution(&run, |e| {
+    let found = listing::each_execution(&run, None, |e| {
         if let Some(i) = e.metadata.id.as_deref().and_then(|id| run.chunk_of(id)) {
             chunks::set_bit(&mut bits, i);
         }

@@ -1,7 +1,7 @@
 //! Aggregate counts of a batch, and the waiter for a whole batch.
 
 use super::BatchRun;
-use crate::error::{Error, WaitTimeout};
+use crate::error::Error;
 use std::time::Duration;
 
 /// Aggregate counts of a batch. While submitting, `chunks`, `tasks`,
@@ -121,49 +121,52 @@ impl<'a> WaitUntilDone<'a> {
     /// counts then (whether tasks failed or not: see
     /// [`Progress::failed`]). Running out of `max_wait` is
     /// [`Error::WaitTimeout`].
-    pub async fn wait(mut self, max_wait: Duration) -> Result<Progress, Error> {
-        let start = tokio::time::Instant::now();
-        let mut polls = 0u32;
-        loop {
-            let progress = self.poll_once().await?;
-            polls = polls.saturating_add(1);
-            if let Some(f) = self.on_progress.as_mut() {
-                f(&progress);
-            }
-            tracing::info!(target: "blaxel_jobs::batch", batch = %self.run.id(),
-                executions = progress.executions, ended = progress.ended,
-                succeeded = progress.succeeded, failed = progress.failed, "batch progress");
-            let expected = self.run.chunks().unwrap_or(progress.executions.max(1));
-            if progress.executions >= expected && progress.ended == progress.executions {
-                return Ok(progress);
-            }
-            let elapsed = start.elapsed();
-            if elapsed.saturating_add(self.poll) > max_wait {
-                return Err(Error::WaitTimeout(WaitTimeout {
-                    what: format!("batch {}", self.run.id()),
-                    elapsed,
-                    polls,
-                    last_status: Some(format!(
+    pub async fn wait(self, max_wait: Duration) -> Result<Progress, Error> {
+        let WaitUntilDone {
+            run,
+            poll,
+            mut on_progress,
+        } = self;
+        let once = crate::RetryConfig::disabled();
+        let (run, once) = (&run, &once);
+        crate::wait::poll_until(
+            format!("batch {}", run.id()),
+            max_wait,
+            crate::wait::PollInterval::new(poll, poll),
+            || Self::poll_once(run, once),
+            |progress: Progress| {
+                if let Some(f) = on_progress.as_mut() {
+                    f(&progress);
+                }
+                tracing::info!(target: "blaxel_jobs::batch", batch = %run.id(),
+                    executions = progress.executions, ended = progress.ended,
+                    succeeded = progress.succeeded, failed = progress.failed, "batch progress");
+                let expected = run.chunks().unwrap_or(progress.executions.max(1));
+                if progress.executions >= expected && progress.ended == progress.executions {
+                    crate::wait::Poll::Done(Ok(progress))
+                } else {
+                    crate::wait::Poll::Pending(Some(format!(
                         "{} of {} executions ended",
                         progress.ended, expected
-                    )),
-                }));
-            }
-            tokio::time::sleep(self.poll).await;
-        }
+                    )))
+                }
+            },
+        )
+        .await
     }
 
-    async fn poll_once(&self) -> Result<Progress, Error> {
+    /// One poll: the counts of the batch's executions, each page sent once.
+    async fn poll_once(run: &BatchRun<'_>, once: &crate::RetryConfig) -> Result<Progress, Error> {
         let mut progress = Progress {
-            batch_id: self.run.id().to_owned(),
-            chunks: self.run.chunks().unwrap_or(0),
+            batch_id: run.id().to_owned(),
+            chunks: run.chunks().unwrap_or(0),
             ..Progress::default()
         };
-        super::listing::each_execution(&self.run, |e| {
+        super::listing::each_execution(run, Some(once), |e| {
             if e.metadata
                 .id
                 .as_deref()
-                .and_then(|id| self.run.chunk_of(id))
+                .and_then(|id| run.chunk_of(id))
                 .is_some()
             {
                 progress.add(e);

@@ -56,7 +56,7 @@ pub fn with_params<T: Serialize>(
 pub(super) async fn failed_tasks(run: &BatchRun<'_>) -> Result<Vec<FailedTask>, Error> {
     // The ids of executions with failures first (small), then their tasks.
     let mut chunks = Vec::new();
-    super::listing::each_execution(run, |e| {
+    super::listing::each_execution(run, None, |e| {
         let Some(chunk) = e.metadata.id.as_deref().and_then(|id| run.chunk_of(id)) else {
             return;
         };

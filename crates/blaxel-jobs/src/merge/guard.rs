@@ -7,11 +7,12 @@ use super::Ambiguous;
 use super::refusal::{UpdateRefusal, UpdateRefused};
 use blaxel_jobs_client::types;
 
-/// How the server masks a secret value it does not show. Used only to
-/// notice a value that was masked although it was asked for in clear (a
-/// server that does not honour `show_secrets`); without `show_secrets`,
-/// every secret value read counts as masked, whatever its spelling.
-const MASK: &str = "***";
+// How the server masks a secret value it does not show (the document's
+// `x-blaxel-secret-mask`). Used only to notice a value that was masked
+// although it was asked for in clear (a server that does not honour
+// `show_secrets`); without `show_secrets`, every secret value read counts as
+// masked, whatever its spelling.
+use blaxel_jobs_client::secrets::MASK;
 
 fn envs(job: &types::Job) -> &[types::Env] {
     job.spec

@@ -1,6 +1,7 @@
 //! Bad input gets a clear, typed error and leaves the server's state alone.
 
 use crate::common::{self, WS};
+use blaxel_jobs::raw::operations::Operation;
 use blaxel_jobs::types::PortProtocol;
 use blaxel_jobs::{Client, ConfigErrorKind, Error, JobBuilder};
 use blaxel_jobs_emulator::{EmulatorConfig, Route};
@@ -18,7 +19,7 @@ async fn invalid_names_are_refused_before_sending() {
             other => panic!("{name}: {other}"),
         }
     }
-    assert_eq!(emu.request_count(Route::CreateJob), 0);
+    assert_eq!(emu.request_count(Operation::CreateJob), 0);
     assert!(emu.job_names(WS).is_empty());
 }
 
@@ -55,7 +56,11 @@ async fn a_body_the_server_rejects_names_the_field() {
     let api = err.api().expect("an API error");
     assert_eq!(api.status().as_u16(), 400);
     assert!(api.message().unwrap_or("").contains("protocol"), "{err}");
-    assert_eq!(emu.request_count(Route::CreateJob), 1, "400 is not retried");
+    assert_eq!(
+        emu.request_count(Operation::CreateJob),
+        1,
+        "400 is not retried"
+    );
     assert!(emu.job_names(WS).is_empty());
 }
 
@@ -68,7 +73,7 @@ async fn an_oversized_body_is_refused() {
         .unwrap();
     let err = client.jobs().create(job).send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(413), "{err}");
-    assert_eq!(emu.request_count(Route::CreateJob), 1);
+    assert_eq!(emu.request_count(Operation::CreateJob), 1);
     assert!(emu.job_names(WS).is_empty());
 }
 
@@ -93,7 +98,11 @@ async fn a_wrong_key_is_unauthorized() {
     assert_eq!(api.blaxel_source(), Some("platform"));
     assert!(api.code().is_some());
     assert!(!err.to_string().contains("not-the-key"));
-    assert_eq!(emu.request_count(Route::CreateJob), 1, "401 is not retried");
+    assert_eq!(
+        emu.request_count(Operation::CreateJob),
+        1,
+        "401 is not retried"
+    );
     assert!(emu.job_names(WS).is_empty());
 }
 
@@ -113,7 +122,7 @@ async fn a_missing_workspace_is_a_configuration_error_before_any_request() {
         }
         other => panic!("{other}"),
     }
-    let total: u64 = Route::ALL.iter().map(|r| emu.request_count(*r)).sum();
+    let total: u64 = Route::all().map(|r| emu.request_count(r)).sum();
     assert_eq!(total, 0);
 }
 

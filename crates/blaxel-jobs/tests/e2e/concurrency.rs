@@ -1,7 +1,7 @@
 //! Many concurrent calls: nothing lost, nothing doubled.
 
 use crate::common::{self, WS};
-use blaxel_jobs_emulator::Route;
+use blaxel_jobs::raw::operations::Operation;
 use futures_util::future::try_join_all;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -25,7 +25,7 @@ async fn two_hundred_concurrent_creations_and_executions() {
         emu.job_names(WS).into_iter().collect::<BTreeSet<_>>(),
         expected
     );
-    assert_eq!(emu.request_count(Route::CreateJob), 200);
+    assert_eq!(emu.request_count(Operation::CreateJob), 200);
 
     let started = try_join_all((0..200).map(|i| {
         let client = client.clone();

@@ -2,8 +2,9 @@
 //! nothing is done twice, and Retry-After is honoured.
 
 use crate::common::{self, WS};
+use blaxel_jobs::raw::operations::Operation;
 use blaxel_jobs::{Error, TransportErrorKind};
-use blaxel_jobs_emulator::{Fault, Route};
+use blaxel_jobs_emulator::Fault;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -21,32 +22,32 @@ async fn reads_are_retried_until_they_succeed_or_attempts_run_out() {
     let (emu, client) = common::manual().await;
     client.jobs().create(common::job("a")).send().await.unwrap();
 
-    emu.inject(Route::GetJob, status(503), 2);
+    emu.inject(Operation::GetJob, status(503), 2);
     client.job("a").get().send().await.unwrap();
-    assert_eq!(emu.request_count(Route::GetJob), 3);
+    assert_eq!(emu.request_count(Operation::GetJob), 3);
 
-    emu.inject(Route::GetJob, status(502), 3);
+    emu.inject(Operation::GetJob, status(502), 3);
     let err = client.job("a").get().send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert_eq!(err.api().unwrap().attempts(), 3);
-    assert_eq!(emu.request_count(Route::GetJob), 6);
+    assert_eq!(emu.request_count(Operation::GetJob), 6);
 
-    emu.inject(Route::GetJob, Fault::HtmlError { status: 504 }, 1);
+    emu.inject(Operation::GetJob, Fault::HtmlError { status: 504 }, 1);
     client.job("a").get().send().await.unwrap();
-    assert_eq!(emu.request_count(Route::GetJob), 8);
+    assert_eq!(emu.request_count(Operation::GetJob), 8);
 
     // A client error is never retried.
-    emu.inject(Route::GetJob, status(409), 1);
+    emu.inject(Operation::GetJob, status(409), 1);
     let err = client.job("a").get().send().await.unwrap_err();
     assert!(err.is_conflict());
-    assert_eq!(emu.request_count(Route::GetJob), 9);
+    assert_eq!(emu.request_count(Operation::GetJob), 9);
 }
 
 #[tokio::test]
 async fn create_job_is_not_retried_when_the_server_may_have_processed_it() {
     let (emu, client) = common::manual().await;
 
-    emu.inject(Route::CreateJob, status(500), 1);
+    emu.inject(Operation::CreateJob, status(500), 1);
     let err = client
         .jobs()
         .create(common::job("a"))
@@ -54,12 +55,12 @@ async fn create_job_is_not_retried_when_the_server_may_have_processed_it() {
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
-    assert_eq!(emu.request_count(Route::CreateJob), 1);
+    assert_eq!(emu.request_count(Operation::CreateJob), 1);
 
     // The connection drops after the job was stored: no second attempt, so
     // no second job and no spurious conflict.
     emu.inject(
-        Route::CreateJob,
+        Operation::CreateJob,
         Fault::DropConnection {
             after_processing: true,
         },
@@ -75,12 +76,12 @@ async fn create_job_is_not_retried_when_the_server_may_have_processed_it() {
         matches!(&err, Error::Transport(t) if t.kind() != TransportErrorKind::Connect),
         "{err}"
     );
-    assert_eq!(emu.request_count(Route::CreateJob), 2);
+    assert_eq!(emu.request_count(Operation::CreateJob), 2);
     assert_eq!(emu.job_names(WS), ["b"]);
 
     // 503 with Retry-After says the server did not process it: retried.
     emu.inject(
-        Route::CreateJob,
+        Operation::CreateJob,
         Fault::Status {
             status: 503,
             retry_after: Some("0".into()),
@@ -89,7 +90,7 @@ async fn create_job_is_not_retried_when_the_server_may_have_processed_it() {
         1,
     );
     client.jobs().create(common::job("c")).send().await.unwrap();
-    assert_eq!(emu.request_count(Route::CreateJob), 4);
+    assert_eq!(emu.request_count(Operation::CreateJob), 4);
     assert_eq!(emu.job_names(WS), ["b", "c"]);
 }
 
@@ -99,7 +100,7 @@ async fn create_job_is_not_retried_when_the_server_may_have_processed_it() {
 async fn a_429_with_retry_after_is_honoured() {
     let (emu, client) = common::manual().await;
     emu.inject(
-        Route::CreateJob,
+        Operation::CreateJob,
         Fault::Status {
             status: 429,
             retry_after: Some("1".into()),
@@ -110,7 +111,7 @@ async fn a_429_with_retry_after_is_honoured() {
     let started = Instant::now();
     client.jobs().create(common::job("a")).send().await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_secs(1));
-    assert_eq!(emu.request_count(Route::CreateJob), 2);
+    assert_eq!(emu.request_count(Operation::CreateJob), 2);
     assert_eq!(emu.job_names(WS), ["a"]);
 }
 
@@ -119,7 +120,7 @@ async fn a_retried_execution_after_a_dropped_connection_exists_once() {
     let (emu, client) = common::manual().await;
     client.jobs().create(common::job("a")).send().await.unwrap();
     emu.inject(
-        Route::CreateJobExecution,
+        Operation::CreateJobExecution,
         Fault::DropConnection {
             after_processing: true,
         },
@@ -133,7 +134,7 @@ async fn a_retried_execution_after_a_dropped_connection_exists_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(emu.request_count(Route::CreateJobExecution), 2);
+    assert_eq!(emu.request_count(Operation::CreateJobExecution), 2);
     let stored = emu.executions(WS, "a");
     assert_eq!(stored.len(), 1, "exactly one execution");
     assert_eq!(stored[0].metadata.id, started.execution_id);
@@ -144,7 +145,7 @@ async fn a_dropped_connection_before_processing_is_retried_for_reads() {
     let (emu, client) = common::manual().await;
     client.jobs().create(common::job("a")).send().await.unwrap();
     emu.inject(
-        Route::ListJobs,
+        Operation::ListJobs,
         Fault::DropConnection {
             after_processing: false,
         },
@@ -152,14 +153,14 @@ async fn a_dropped_connection_before_processing_is_retried_for_reads() {
     );
     let page = client.jobs().list().send().await.unwrap();
     assert_eq!(page.data.len(), 1);
-    assert_eq!(emu.request_count(Route::ListJobs), 3);
+    assert_eq!(emu.request_count(Operation::ListJobs), 3);
 }
 
 #[tokio::test]
 async fn a_slow_answer_times_out_and_is_retried() {
     let (emu, client) = common::manual().await;
     client.jobs().create(common::job("a")).send().await.unwrap();
-    emu.inject(Route::GetJob, Fault::Delay(Duration::from_secs(5)), 1);
+    emu.inject(Operation::GetJob, Fault::Delay(Duration::from_secs(5)), 1);
     let job = client
         .job("a")
         .get()
@@ -168,9 +169,9 @@ async fn a_slow_answer_times_out_and_is_retried() {
         .await
         .unwrap();
     assert_eq!(job.metadata.name, "a");
-    assert_eq!(emu.request_count(Route::GetJob), 2);
+    assert_eq!(emu.request_count(Operation::GetJob), 2);
 
-    emu.inject(Route::GetJob, Fault::Delay(Duration::from_secs(5)), 3);
+    emu.inject(Operation::GetJob, Fault::Delay(Duration::from_secs(5)), 3);
     let err = client
         .job("a")
         .get()
@@ -186,15 +187,15 @@ async fn bodies_that_do_not_decode_are_decode_errors_and_not_retried() {
     let (emu, client) = common::manual().await;
     client.jobs().create(common::job("a")).send().await.unwrap();
 
-    emu.inject(Route::GetJob, Fault::MalformedBody, 1);
+    emu.inject(Operation::GetJob, Fault::MalformedBody, 1);
     let err = client.job("a").get().send().await.unwrap_err();
     assert!(
         matches!(&err, Error::Decode(d) if d.status().as_u16() == 200),
         "{err}"
     );
-    assert_eq!(emu.request_count(Route::GetJob), 1);
+    assert_eq!(emu.request_count(Operation::GetJob), 1);
 
-    emu.inject(Route::ListJobs, Fault::TruncatedBody, 1);
+    emu.inject(Operation::ListJobs, Fault::TruncatedBody, 1);
     let err = client.jobs().list().send().await.unwrap_err();
     match err {
         Error::Decode(d) => assert!(!d.body().is_empty()),
@@ -205,7 +206,7 @@ async fn bodies_that_do_not_decode_are_decode_errors_and_not_retried() {
 #[tokio::test]
 async fn an_html_gateway_page_is_kept_as_the_raw_body() {
     let (emu, client) = common::manual().await;
-    emu.inject(Route::ListJobs, Fault::HtmlError { status: 502 }, 3);
+    emu.inject(Operation::ListJobs, Fault::HtmlError { status: 502 }, 3);
     let err = client.jobs().list().send().await.unwrap_err();
     let api = err.api().expect("an API error");
     assert_eq!(api.status().as_u16(), 502);
@@ -242,7 +243,7 @@ async fn an_earlier_job_s_execution_under_the_same_id_is_never_taken_for_this_on
     let before = emu.executions(WS, "a").len();
 
     emu.inject(
-        Route::CreateJobExecution,
+        Operation::CreateJobExecution,
         Fault::DropConnection {
             after_processing: false,
         },

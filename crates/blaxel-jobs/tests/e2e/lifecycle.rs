@@ -2,6 +2,7 @@
 
 use crate::common::{self, WS, fast_poll};
 use blaxel_jobs::JobBuilder;
+use blaxel_jobs::raw::operations::Operation;
 use blaxel_jobs::types::{DeploymentStatus, JobExecutionStatus, ListSort};
 use blaxel_jobs_emulator::Route;
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
@@ -171,7 +172,7 @@ async fn every_operation_through_a_jobs_life() {
     assert!(emu.job_names(WS).is_empty());
 
     // Every one of the 11 operations was used.
-    for route in Route::ALL.into_iter().filter(|r| *r != Route::OAuthToken) {
+    for route in Route::all().filter(|r| *r != Route::OAuthToken) {
         assert!(emu.request_count(route) > 0, "{route:?} was never called");
     }
 }
@@ -208,7 +209,7 @@ async fn paging_through_a_thousand_jobs() {
         "every job once, in name order"
     );
 
-    let before = emu.request_count(Route::ListJobs);
+    let before = emu.request_count(Operation::ListJobs);
     let pages: Vec<_> = client
         .jobs()
         .list()
@@ -218,7 +219,7 @@ async fn paging_through_a_thousand_jobs() {
         .await
         .unwrap();
     assert_eq!(pages.len(), 10);
-    assert_eq!(emu.request_count(Route::ListJobs) - before, 10);
+    assert_eq!(emu.request_count(Operation::ListJobs) - before, 10);
     let total = pages[0].meta.as_ref().and_then(|m| m.total);
     assert_eq!(total, Some(1000));
 }

@@ -1,232 +1,21 @@
-//! The in-memory store: workspaces, their jobs, revisions and executions.
-//!
-//! Workspaces are created on first use and fully isolated from each other:
-//! each has its own lock, so a request in one never waits for another.
-//! Jobs are kept with the generated API types; secrets are stored in clear
-//! and masked when rendered. Executions are kept compactly (see
-//! [`crate::sim`]) and forgotten once they have been final for the
-//! retention period.
-//!
-//! # Catching up
-//!
-//! Each workspace has a queue of the simulated instants at which something
-//! changes: a deployment completes, an execution starts, finishes or
-//! expires. Before a workspace is read or changed, the events due by now are
-//! applied in time order ([`Workspace::advance_to`]), so the work is in
-//! proportion to what actually happens, whatever the number of live
-//! executions. [`Workspace::advance_by`] does the same in bounded steps, so
-//! that a long catch-up can be split between lock holds.
+//! One workspace: its jobs and executions, the queue of executions waiting
+//! for capacity, and the time-ordered queue of what changes when.
 
+use super::job::{StoredJob, keep_masked_secrets, prepare_spec};
+use super::settings::SimSettings;
 use crate::clock::{Micros, SimClock};
 use crate::error::ApiError;
-use crate::sim::{ExecConfig, NewExecution, SimExecution, TaskScript};
-use blaxel_jobs_client::open_enum::{DeploymentStatus, TriggerType};
+use crate::execution::{
+    ExecConfig, Execution, Launch, LaunchSpec, LocalRun, NewExecution, TaskScript,
+};
+use crate::ids::random_id;
+use blaxel_jobs_client::open_enum::DeploymentStatus;
 use blaxel_jobs_client::types;
 use http::StatusCode;
 use serde_json::{Map, Value};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
-
-/// The value secret environment variables show instead of theirs.
-pub(crate) const MASK: &str = "***";
-
-/// The settings the simulation needs.
-#[derive(Debug, Clone)]
-pub(crate) struct SimSettings {
-    pub(crate) deploy_delay: Micros,
-    pub(crate) startup: Micros,
-    pub(crate) capacity: usize,
-    /// How long a final execution is kept.
-    pub(crate) retention: Micros,
-    /// Whether `local:<command>` images run their command.
-    pub(crate) run_local_images: bool,
-    /// Job name → command its tasks run.
-    pub(crate) task_commands: Arc<BTreeMap<String, String>>,
-    /// Whether a secret sent back as its mask keeps the stored value (else
-    /// the mask is stored).
-    pub(crate) keep_masked_secrets: bool,
-}
-
-impl SimSettings {
-    /// The command the tasks of job `name` (with this runtime) run as local
-    /// processes, if they do.
-    fn local_command(&self, name: &str, runtime: &types::JobRuntime) -> Option<String> {
-        if let Some(c) = self.task_commands.get(name) {
-            return Some(c.clone());
-        }
-        let image = runtime.image.as_deref()?;
-        self.run_local_images
-            .then(|| image.strip_prefix("local:"))
-            .flatten()
-            .map(str::to_owned)
-    }
-}
-
-/// A workspace behind its own lock.
-pub(crate) type SharedWorkspace = Arc<Mutex<Workspace>>;
-
-/// Every workspace. The map's lock is only held to find or add one.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    workspaces: Mutex<HashMap<String, SharedWorkspace>>,
-}
-
-impl State {
-    /// The workspace, created empty on first use.
-    pub(crate) fn workspace(&self, name: &str) -> SharedWorkspace {
-        let mut map = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(ws) = map.get(name) {
-            return ws.clone();
-        }
-        let ws = Arc::new(Mutex::new(Workspace::new(name)));
-        map.insert(name.to_owned(), ws.clone());
-        ws
-    }
-
-    /// The workspace if it was ever used.
-    pub(crate) fn existing(&self, name: &str) -> Option<SharedWorkspace> {
-        let map = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(name).cloned()
-    }
-}
-
-/// Locks a workspace. A panic elsewhere never makes it unusable.
-pub(crate) fn lock(ws: &SharedWorkspace) -> MutexGuard<'_, Workspace> {
-    ws.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A job as stored.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredJob {
-    /// Identifies this incarnation of the name.
-    pub(crate) uid: u64,
-    /// Creation order in the workspace.
-    pub(crate) seq: u64,
-    /// The job with secrets in clear.
-    job: types::Job,
-    /// When the current deployment completes.
-    deploy_at: Option<Micros>,
-    /// Oldest first.
-    revisions: Vec<types::RevisionMetadata>,
-}
-
-impl StoredJob {
-    /// The job's name.
-    pub(crate) fn name(&self) -> &str {
-        &self.job.metadata.name
-    }
-
-    /// The caller's own id of the job (`metadata.externalId`).
-    pub(crate) fn external_id(&self) -> Option<&str> {
-        self.job.metadata.external_id.as_deref()
-    }
-
-    /// The deployment status.
-    pub(crate) fn status(&self) -> DeploymentStatus {
-        self.job
-            .status
-            .clone()
-            .unwrap_or(DeploymentStatus::Deploying)
-    }
-
-    /// The job as answered, secrets masked unless `show_secrets`.
-    pub(crate) fn render(&self, show_secrets: bool) -> types::Job {
-        let mut job = self.job.clone();
-        if !show_secrets {
-            mask_secrets(&mut job);
-        }
-        job
-    }
-
-    /// Revisions, newest first.
-    pub(crate) fn revisions(&self) -> Vec<types::RevisionMetadata> {
-        self.revisions.iter().rev().cloned().collect()
-    }
-
-    /// Whether `q` (already lowercased) matches the name, display name or a
-    /// label key or value.
-    pub(crate) fn matches(&self, q: &str) -> bool {
-        let m = &self.job.metadata;
-        m.name.to_lowercase().contains(q)
-            || m.display_name
-                .as_deref()
-                .is_some_and(|d| d.to_lowercase().contains(q))
-            || m.labels.as_ref().is_some_and(|l| {
-                l.iter()
-                    .any(|(k, v)| k.to_lowercase().contains(q) || v.to_lowercase().contains(q))
-            })
-    }
-
-    fn add_event(&mut self, status: &str, message: String, revision: Option<String>, time: String) {
-        let events = self
-            .job
-            .events
-            .get_or_insert_with(|| types::CoreEvents(Vec::new()));
-        events.0.push(types::CoreEvent {
-            type_: Some("deployment".to_owned()),
-            status: Some(status.to_owned()),
-            message: Some(message),
-            revision,
-            canary_revision: None,
-            time: Some(time),
-        });
-    }
-
-    /// Starts a deployment of a new revision at `now`.
-    fn deploy(&mut self, now: Micros, settings: &SimSettings, clock: &SimClock, by: &str) {
-        let rev_id = random_id("rev-", 10);
-        let previous_deploying = self.deploy_at.is_some();
-        for (i, r) in self.revisions.iter_mut().rev().enumerate() {
-            if i == 0 {
-                r.previous_active = Some(true);
-                if previous_deploying {
-                    // Superseded before it was ever deployed.
-                    r.status = Some(DeploymentStatus::Terminated.as_str().to_owned());
-                }
-            } else {
-                r.previous_active = Some(false);
-            }
-            r.active = Some(false);
-            r.traffic_percent = Some(0);
-        }
-        self.revisions.push(types::RevisionMetadata {
-            id: Some(rev_id.clone()),
-            created_at: Some(clock.timestamp(now)),
-            created_by: Some(by.to_owned()),
-            status: Some(DeploymentStatus::Deploying.as_str().to_owned()),
-            active: Some(true),
-            canary: Some(false),
-            previous_active: Some(false),
-            traffic_percent: Some(100),
-        });
-        self.job.status = Some(DeploymentStatus::Deploying);
-        self.deploy_at = Some(now.saturating_add(settings.deploy_delay));
-        self.add_event(
-            DeploymentStatus::Deploying.as_str(),
-            format!("deploying revision {rev_id}"),
-            Some(rev_id),
-            clock.timestamp(now),
-        );
-    }
-
-    fn finish_deploy(&mut self, clock: &SimClock) {
-        let Some(at) = self.deploy_at.take() else {
-            return;
-        };
-        self.job.status = Some(DeploymentStatus::Deployed);
-        let rev_id = self.revisions.last_mut().and_then(|r| {
-            r.status = Some(DeploymentStatus::Deployed.as_str().to_owned());
-            r.id.clone()
-        });
-        self.add_event(
-            DeploymentStatus::Deployed.as_str(),
-            format!("revision {} deployed", rev_id.as_deref().unwrap_or("?")),
-            rev_id,
-            clock.timestamp(at),
-        );
-    }
-}
+use std::sync::Arc;
 
 /// One workspace.
 #[derive(Debug)]
@@ -234,7 +23,7 @@ pub(crate) struct Workspace {
     name: Arc<str>,
     jobs: HashMap<String, StoredJob>,
     /// Every execution kept (deleted jobs' too), by creation order.
-    executions: HashMap<u64, SimExecution>,
+    executions: HashMap<u64, Execution>,
     /// (job name, execution id) → creation order.
     by_id: HashMap<(String, String), u64>,
     /// Job name → creation orders of its executions.
@@ -280,7 +69,8 @@ pub(crate) struct ExecutionRequest {
 }
 
 impl Workspace {
-    fn new(name: &str) -> Self {
+    /// An empty workspace.
+    pub(crate) fn new(name: &str) -> Self {
         Workspace {
             name: name.into(),
             jobs: HashMap::new(),
@@ -310,7 +100,7 @@ impl Workspace {
 
     /// Schedules the next status change of execution `seq`, if it has one.
     fn schedule_execution(&mut self, seq: u64) {
-        if let Some(at) = self.executions.get(&seq).and_then(SimExecution::next_event) {
+        if let Some(at) = self.executions.get(&seq).and_then(Execution::next_event) {
             self.schedule(at, Event::Execution(seq));
         }
     }
@@ -405,12 +195,12 @@ impl Workspace {
     }
 
     /// Execution `seq`, to record what its processes do.
-    pub(crate) fn execution_mut(&mut self, seq: u64) -> Option<&mut SimExecution> {
+    pub(crate) fn execution_mut(&mut self, seq: u64) -> Option<&mut Execution> {
         self.executions.get_mut(&seq)
     }
 
     /// The local executions admitted since the last call, ready to launch.
-    pub(crate) fn take_launches(&mut self) -> Vec<crate::local::Launch> {
+    pub(crate) fn take_launches(&mut self) -> Vec<Launch> {
         let mut out = Vec::new();
         for seq in std::mem::take(&mut self.launches) {
             let Some(e) = self.executions.get_mut(&seq) else {
@@ -433,7 +223,7 @@ impl Workspace {
                 continue;
             };
             local.launched = true;
-            out.push(crate::local::Launch {
+            out.push(Launch {
                 workspace: self.name.to_string(),
                 seq,
                 execution_id: id,
@@ -671,7 +461,7 @@ impl Workspace {
         job_name: &str,
         req: ExecutionRequest,
         ctx: &Mutation<'_>,
-    ) -> Result<&SimExecution, ApiError> {
+    ) -> Result<&Execution, ApiError> {
         let job = self
             .jobs
             .get(job_name)
@@ -766,7 +556,7 @@ impl Workspace {
             env_override: req.env.keys().cloned().collect(),
         };
         let seq = self.seq();
-        let mut exec = SimExecution::new(
+        let mut exec = Execution::new(
             NewExecution {
                 seq,
                 id: id.clone(),
@@ -786,12 +576,8 @@ impl Workspace {
                 .filter_map(|e| Some((e.name.clone()?, e.value.clone().unwrap_or_default())))
                 .chain(req.env)
                 .collect();
-            let spec = crate::local::LaunchSpec { command, env };
-            exec.local = Some(Box::new(crate::local::LocalRun::new(
-                exec.task_count(),
-                spec,
-                ctx.now,
-            )));
+            let spec = LaunchSpec { command, env };
+            exec.local = Some(Box::new(LocalRun::new(exec.task_count(), spec, ctx.now)));
         }
         if admit_now {
             exec.admit(ctx.now, ctx.settings.startup);
@@ -815,7 +601,7 @@ impl Workspace {
     }
 
     /// The execution `id` of job `job`, including executions of deleted jobs.
-    pub(crate) fn execution(&self, job: &str, id: &str) -> Option<&SimExecution> {
+    pub(crate) fn execution(&self, job: &str, id: &str) -> Option<&Execution> {
         self.by_id
             .get(&(job.to_owned(), id.to_owned()))
             .and_then(|i| self.executions.get(i))
@@ -827,7 +613,7 @@ impl Workspace {
         job: &str,
         id: &str,
         now: Micros,
-    ) -> Result<&SimExecution, ApiError> {
+    ) -> Result<&Execution, ApiError> {
         let seq = *self
             .by_id
             .get(&(job.to_owned(), id.to_owned()))
@@ -856,14 +642,14 @@ impl Workspace {
     }
 
     /// The executions of the current job named `job`, in creation order.
-    pub(crate) fn executions_of(&self, job: &StoredJob) -> impl Iterator<Item = &SimExecution> {
+    pub(crate) fn executions_of(&self, job: &StoredJob) -> impl Iterator<Item = &Execution> {
         let uid = job.uid;
         self.executions_named(job.name())
             .filter(move |e| e.job_uid == uid)
     }
 
     /// Every execution kept under the job name, in creation order.
-    pub(crate) fn executions_named(&self, job: &str) -> impl Iterator<Item = &SimExecution> {
+    pub(crate) fn executions_named(&self, job: &str) -> impl Iterator<Item = &Execution> {
         self.by_job
             .get(job)
             .into_iter()
@@ -892,75 +678,11 @@ pub(crate) fn execution_not_found(job: &str, id: &str) -> ApiError {
     ApiError::not_found(format!("execution {id} not found for job {job}"))
 }
 
-/// A random id such as `exec-3f9a0c2d71be`.
-pub(crate) fn random_id(prefix: &str, hex_digits: usize) -> String {
-    let mut s = String::with_capacity(prefix.len() + hex_digits);
-    s.push_str(prefix);
-    for _ in 0..hex_digits {
-        let d = fastrand::u8(0..16);
-        s.push(char::from_digit(u32::from(d), 16).unwrap_or('0'));
-    }
-    s
-}
-
-/// Replaces secret values by [`MASK`].
-fn mask_secrets(job: &mut types::Job) {
-    if let Some(rt) = job.spec.runtime.as_mut() {
-        for env in &mut rt.envs {
-            if env.secret == Some(true) && env.value.is_some() {
-                env.value = Some(MASK.to_owned());
-            }
-        }
-    }
-}
-
-/// A client that read a job (with masked secrets) and sends it back keeps the
-/// stored secret values: a secret sent as `***` keeps its previous value.
-fn keep_masked_secrets(new: &mut types::JobSpec, old: &types::JobSpec) {
-    let (Some(rt), Some(old_rt)) = (new.runtime.as_mut(), old.runtime.as_ref()) else {
-        return;
-    };
-    for env in &mut rt.envs {
-        if env.secret == Some(true)
-            && env.value.as_deref() == Some(MASK)
-            && let Some(prev) = old_rt
-                .envs
-                .iter()
-                .find(|o| o.name == env.name && o.secret == Some(true))
-        {
-            env.value = prev.value.clone();
-        }
-    }
-}
-
-/// Fills in what the server sets in a spec: trigger ids and the callback
-/// secrets of `http-async` triggers (kept across updates of the same trigger).
-fn prepare_spec(spec: &mut types::JobSpec, previous: Option<&types::JobSpec>) {
-    let Some(triggers) = spec.triggers.as_mut() else {
-        return;
-    };
-    for trigger in &mut triggers.0 {
-        if trigger.id.is_none() {
-            trigger.id = Some(random_id("trigger-", 8));
-        }
-        if trigger.type_ == Some(TriggerType::HttpAsync) {
-            let old_secret = previous
-                .and_then(|p| p.triggers.as_ref())
-                .and_then(|ts| ts.0.iter().find(|t| t.id == trigger.id))
-                .and_then(|t| t.configuration.as_ref())
-                .and_then(|c| c.callback_secret.clone());
-            let cfg = trigger.configuration.get_or_insert_with(Default::default);
-            cfg.callback_secret = Some(old_secret.unwrap_or_else(|| random_id("whsec_", 32)));
-        } else if let Some(cfg) = trigger.configuration.as_mut() {
-            cfg.callback_secret = None;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Clock;
+    use blaxel_jobs_client::secrets::MASK;
 
     fn job(name: &str) -> types::Job {
         serde_json::from_value(serde_json::json!({
@@ -1004,14 +726,6 @@ mod tests {
             Some("s3cret")
         );
         assert_eq!(ws.job("a").unwrap().revisions().len(), 2);
-    }
-
-    #[test]
-    fn random_ids_have_the_asked_shape() {
-        let id = random_id("exec-", 12);
-        assert_eq!(id.len(), 17);
-        assert!(id[5..].chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(random_id("", 16), random_id("", 16));
     }
 
     const HOUR: Micros = 3600 * crate::clock::SECOND;

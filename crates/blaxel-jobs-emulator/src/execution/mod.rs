@@ -1,6 +1,7 @@
-//! Simulated executions and tasks.
+//! Executions and their tasks: simulated in simulated time, or run as
+//! local processes ([`local`]).
 //!
-//! Executions run in simulated time. An execution only changes status at a
+//! Simulated executions run in simulated time. An execution only changes status at a
 //! few instants (admitted, started, finished, cancelled), and what its tasks
 //! do in between follows from when it started: the whole task schedule is a
 //! function of the start time, the task scripts and the configuration (plus
@@ -8,7 +9,7 @@
 //! those instants, not its tasks; the status of each task at any time is
 //! derived when it is rendered. The workspace keeps a time-ordered queue of
 //! the instants at which executions change status (see
-//! `state::Workspace::advance_to`), so catching up after time passes costs
+//! `store::Workspace::advance_to`), so catching up after time passes costs
 //! work in proportion to the executions that change, never to every task or
 //! every live execution. The same requests at the same simulated times
 //! always give the same answers.
@@ -54,216 +55,30 @@
 //! Task names (`task-<index>`), statuses, times and conditions are made when
 //! rendered.
 
-use crate::clock::{Micros, SECOND, SimClock};
+mod local;
+#[cfg(test)]
+mod reference;
+mod render;
+mod schedule;
+mod script;
+mod task;
+
+pub(crate) use local::{Launch, LaunchSpec, LocalRun, LocalTask, MAX_LINE_BYTES};
+pub use local::{OutputLine, OutputStream, TaskOutput};
+pub(crate) use script::{ExecConfig, TaskScript};
+pub(crate) use task::{TaskEnd, TaskState};
+
+use crate::clock::Micros;
 use blaxel_jobs_client::open_enum::{JobExecutionStatus as ES, JobExecutionTaskStatus as TS};
 use blaxel_jobs_client::types;
+use local::LocalOutcome;
+use schedule::{Outcome, TaskView};
 use serde_json::{Map, Value};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
-
-/// What a task does, from its parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TaskScript {
-    /// Simulated length of each attempt.
-    pub(crate) duration: Micros,
-    /// How many attempts fail before one succeeds; `u64::MAX` means all.
-    pub(crate) fail_attempts: u64,
-}
-
-impl TaskScript {
-    /// Reads the script of a task from its parameters. `field` names the task
-    /// in error messages (`tasks[2]`).
-    pub(crate) fn parse(params: &Map<String, Value>, field: &str) -> Result<TaskScript, String> {
-        let duration = match params.get("durationSeconds") {
-            None => SECOND,
-            Some(v) => match v.as_f64() {
-                Some(s) if s.is_finite() && s >= 0.0 => (s * 1e6).round() as u64,
-                _ => {
-                    return Err(format!(
-                        "{field}.durationSeconds: must be a non-negative number (emulator task script)"
-                    ));
-                }
-            },
-        };
-        let fail = match params.get("fail") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(format!(
-                    "{field}.fail: must be a boolean (emulator task script)"
-                ));
-            }
-        };
-        let fail_attempts = match params.get("failAttempts") {
-            None => 0,
-            Some(v) => v.as_u64().ok_or_else(|| {
-                format!(
-                    "{field}.failAttempts: must be a non-negative integer (emulator task script)"
-                )
-            })?,
-        };
-        Ok(TaskScript {
-            duration,
-            fail_attempts: if fail { u64::MAX } else { fail_attempts },
-        })
-    }
-}
-
-/// The configuration an execution runs with, copied from the job when the
-/// execution is created: later job updates do not change it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ExecConfig {
-    /// Seconds an attempt may run (`spec.runtime.timeout`).
-    pub(crate) timeout_secs: Option<i64>,
-    /// Retries per task (`spec.runtime.maxRetries`).
-    pub(crate) max_retries: u64,
-    /// Tasks running at once.
-    pub(crate) parallelism: usize,
-    /// The request's `memory`.
-    pub(crate) memory_override: Option<i64>,
-    /// The names of the request's `env` overrides (values are never kept).
-    pub(crate) env_override: Vec<String>,
-}
-
-impl ExecConfig {
-    fn timeout(&self) -> Option<Micros> {
-        self.timeout_secs
-            .and_then(|s| u64::try_from(s).ok())
-            .map(|s| s.saturating_mul(SECOND))
-    }
-}
-
-/// How a started task ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Succeeded,
-    Failed,
-    TimedOut,
-}
-
-/// The attempts of a started task, planned when it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TaskRun {
-    start: Micros,
-    /// Length of each attempt.
-    len: Micros,
-    /// Number of attempts (at least 1).
-    attempts: u64,
-    outcome: Outcome,
-}
-
-impl TaskRun {
-    fn plan(start: Micros, script: TaskScript, config: &ExecConfig) -> TaskRun {
-        if let Some(limit) = config.timeout()
-            && script.duration > limit
-        {
-            return TaskRun {
-                start,
-                len: limit,
-                attempts: 1,
-                outcome: Outcome::TimedOut,
-            };
-        }
-        let (attempts, outcome) = if script.fail_attempts <= config.max_retries {
-            (script.fail_attempts.saturating_add(1), Outcome::Succeeded)
-        } else {
-            (config.max_retries.saturating_add(1), Outcome::Failed)
-        };
-        TaskRun {
-            start,
-            len: script.duration,
-            attempts,
-            outcome,
-        }
-    }
-
-    fn end(&self) -> Micros {
-        self.start
-            .saturating_add(self.len.saturating_mul(self.attempts))
-    }
-
-    /// The index of the attempt in progress at `t` (the last one once over).
-    fn attempt_at(&self, t: Micros) -> u64 {
-        let last = self.attempts - 1;
-        if self.len == 0 {
-            return last;
-        }
-        (t.saturating_sub(self.start) / self.len).min(last)
-    }
-}
-
-/// A task as derived from its execution's schedule: its planned run once it
-/// started (with any cut made by a cancellation), or none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TaskView {
-    run: Option<TaskRun>,
-    /// Whether a cancellation cut its retries short.
-    cancelled_while_running: bool,
-}
-
-impl TaskView {
-    /// The run, if it had started by `now` (a schedule also holds the runs
-    /// of tasks that will start later).
-    fn started(&self, now: Micros) -> Option<TaskRun> {
-        self.run.filter(|r| r.start <= now)
-    }
-
-    /// The status at `now`, given the execution's cancellation instant.
-    fn status(&self, now: Micros, cancel_at: Option<Micros>) -> TS {
-        match self.started(now) {
-            None if self.run.is_none() && cancel_at.is_some() => TS::Cancelled,
-            None => TS::Pending,
-            Some(run) if run.end() > now => TS::Running,
-            Some(run) if run.outcome == Outcome::Succeeded => TS::Succeeded,
-            Some(_) => TS::Failed,
-        }
-    }
-
-    /// Attempts retried by `now`.
-    fn retries_at(&self, now: Micros) -> u64 {
-        match self.started(now) {
-            None => 0,
-            Some(run) if run.end() <= now => run.attempts - 1,
-            Some(run) => run.attempt_at(now),
-        }
-    }
-}
-
-/// A task as rendered: what its status, times and conditions are made of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TaskState {
-    pub(crate) status: TS,
-    pub(crate) started_at: Option<Micros>,
-    pub(crate) completed_at: Option<Micros>,
-    pub(crate) updated_at: Option<Micros>,
-    /// Attempts retried so far.
-    pub(crate) retries: u64,
-    /// Why it failed or was cancelled.
-    pub(crate) end: Option<TaskEnd>,
-}
-
-/// Why a task failed or was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TaskEnd {
-    /// Its attempt ran longer than the timeout and was stopped.
-    TimedOut,
-    /// Its last attempt failed and no retries were left.
-    Failed {
-        attempts: u64,
-        exit_code: Option<i32>,
-    },
-    /// An attempt failed while the execution was cancelling.
-    FailedWhileCancelling { attempts: u64 },
-    /// The execution was cancelled before the task started.
-    NotStarted,
-    /// The execution was cancelled and the task's process killed.
-    Killed,
-}
 
 /// One execution of a job.
 #[derive(Debug, Clone)]
-pub(crate) struct SimExecution {
+pub(crate) struct Execution {
     /// Creation order in the workspace.
     pub(crate) seq: u64,
     pub(crate) id: String,
@@ -294,7 +109,7 @@ pub(crate) struct SimExecution {
     /// How it ends unless cancelled, known once its tasks started.
     planned: Outcome,
     /// Set when its tasks run as local processes.
-    pub(crate) local: Option<Box<crate::local::LocalRun>>,
+    pub(crate) local: Option<Box<LocalRun>>,
 }
 
 /// What a new execution is made of.
@@ -311,16 +126,16 @@ pub(crate) struct NewExecution {
     pub(crate) config: ExecConfig,
 }
 
-impl SimExecution {
-    /// A `queued` execution created at `now`; [`SimExecution::admit`] starts it.
-    pub(crate) fn new(n: NewExecution, now: Micros) -> SimExecution {
+impl Execution {
+    /// A `queued` execution created at `now`; [`Execution::admit`] starts it.
+    pub(crate) fn new(n: NewExecution, now: Micros) -> Execution {
         let scripts: Box<[TaskScript]> = n.tasks.iter().map(|(_, s)| *s).collect();
         let params: Vec<Map<String, Value>> = n.tasks.into_iter().map(|(p, _)| p).collect();
         // Serializing a map of JSON values cannot fail.
         let task_params = serde_json::to_string(&params)
             .unwrap_or_else(|_| "[]".to_owned())
             .into_boxed_str();
-        SimExecution {
+        Execution {
             seq: n.seq,
             id: n.id,
             job: n.job,
@@ -364,7 +179,7 @@ impl SimExecution {
     /// Whether it takes up capacity: `pending`, `running` or `cancelling`.
     #[cfg(test)]
     pub(crate) fn is_active(&self) -> bool {
-        matches!(self.status, ES::Pending | ES::Running | ES::Cancelling)
+        !self.is_final() && !self.is_queued()
     }
 
     /// Whether it was admitted and its tasks have not started.
@@ -414,7 +229,7 @@ impl SimExecution {
                 self.updated_at = t;
                 // The whole plan follows from the start: when it ends and how.
                 let (mut end, mut timed_out, mut failed) = (t, false, false);
-                for run in self.schedule(t) {
+                for run in schedule::plan(&self.scripts, &self.config, t) {
                     end = end.max(run.end());
                     timed_out |= run.outcome == Outcome::TimedOut;
                     failed |= run.outcome == Outcome::Failed;
@@ -472,66 +287,10 @@ impl SimExecution {
         views.len() as u64
     }
 
-    /// The runs of the tasks, in submission order, as planned when the
-    /// tasks started at `origin` (cancellation aside): tasks start in
-    /// submission order, each as soon as fewer than `parallelism` run.
-    fn schedule(&self, origin: Micros) -> impl Iterator<Item = TaskRun> + '_ {
-        let n = self.scripts.len();
-        let slots = self.config.parallelism.max(1).min(n);
-        // When each busy slot frees up; only needed when tasks wait.
-        let mut free: BinaryHeap<Reverse<Micros>> = BinaryHeap::new();
-        if slots < n {
-            free.reserve(slots);
-        }
-        self.scripts.iter().enumerate().map(move |(i, script)| {
-            let start = if i < slots {
-                origin
-            } else {
-                free.pop().map_or(origin, |Reverse(f)| f)
-            };
-            let run = TaskRun::plan(start, *script, &self.config);
-            if slots < n {
-                free.push(Reverse(run.end()));
-            }
-            run
-        })
-    }
-
-    /// Every task, from the schedule; a cancellation cancels the tasks that
-    /// had not started and cuts the retries of running ones.
+    /// Every task's schedule, from the instant its tasks started and any
+    /// cancellation.
     fn views(&self) -> Vec<TaskView> {
-        let Some(origin) = self.started_at else {
-            return vec![
-                TaskView {
-                    run: None,
-                    cancelled_while_running: false,
-                };
-                self.scripts.len()
-            ];
-        };
-        self.schedule(origin)
-            .map(|mut run| {
-                let mut view = TaskView {
-                    run: Some(run),
-                    cancelled_while_running: false,
-                };
-                if let Some(c) = self.cancel_at {
-                    if run.start > c {
-                        view.run = None;
-                    } else if run.end() > c {
-                        let current = run.attempt_at(c);
-                        if current + 1 < run.attempts {
-                            // Every attempt but the last of a plan fails.
-                            run.attempts = current + 1;
-                            run.outcome = Outcome::Failed;
-                            view.run = Some(run);
-                            view.cancelled_while_running = true;
-                        }
-                    }
-                }
-                view
-            })
-            .collect()
+        schedule::views(&self.scripts, &self.config, self.started_at, self.cancel_at)
     }
 
     /// A local execution's processes started at `t`.
@@ -553,9 +312,9 @@ impl SimExecution {
             ES::Cancelled
         } else {
             match local.outcome() {
-                crate::local::LocalOutcome::Succeeded => ES::Succeeded,
-                crate::local::LocalOutcome::Failed => ES::Failed,
-                crate::local::LocalOutcome::TimedOut => ES::Timeout,
+                LocalOutcome::Succeeded => ES::Succeeded,
+                LocalOutcome::Failed => ES::Failed,
+                LocalOutcome::TimedOut => ES::Timeout,
             }
         };
         self.completed_at = Some(t);
@@ -563,11 +322,7 @@ impl SimExecution {
     }
 
     /// Task `index` of a local execution, with the time of the change.
-    pub(crate) fn local_task_mut(
-        &mut self,
-        index: usize,
-        t: Micros,
-    ) -> Option<&mut crate::local::LocalTask> {
+    pub(crate) fn local_task_mut(&mut self, index: usize, t: Micros) -> Option<&mut LocalTask> {
         let local = self.local.as_mut()?;
         self.updated_at = self.updated_at.max(t);
         local.tasks.get_mut(index)
@@ -602,98 +357,6 @@ impl SimExecution {
     /// The tasks' parameters, as submitted.
     pub(crate) fn task_params(&self) -> Vec<Map<String, Value>> {
         serde_json::from_str(&self.task_params).unwrap_or_default()
-    }
-
-    /// The execution as the API shows it at `now`.
-    pub(crate) fn render(&self, now: Micros, clock: &SimClock) -> types::JobExecution {
-        let states = self.states(now);
-        let ts = |t: Option<Micros>| t.map(|t| clock.timestamp(t));
-        let count = |s: TS| states.iter().filter(|t| t.status == s).count() as i64;
-        let retried: u64 = states
-            .iter()
-            .map(|t| t.retries)
-            .fold(0u64, u64::saturating_add);
-        let updated_at = states
-            .iter()
-            .filter_map(|t| t.completed_at)
-            .fold(self.updated_at, Micros::max);
-        let spec_tasks = (0..states.len())
-            .map(|i| types::JobExecutionTask {
-                metadata: Some(types::JobExecutionTaskMetadata {
-                    name: Some(task_name(i)),
-                    ..Default::default()
-                }),
-                spec: Some(self.task_spec()),
-                status: None,
-                conditions: Vec::new(),
-            })
-            .collect();
-        types::JobExecution {
-            metadata: types::JobExecutionMetadata {
-                id: Some(self.id.clone()),
-                job: Some(self.job.clone()),
-                workspace: Some(self.workspace.to_string()),
-                cluster: Some("emulator".to_owned()),
-                created_at: ts(Some(self.created_at)),
-                started_at: ts(self.started_at),
-                completed_at: ts(self.completed_at),
-                updated_at: ts(Some(updated_at)),
-                deleted_at: None,
-                expired_at: None,
-            },
-            spec: types::JobExecutionSpec {
-                parallelism: Some(i64::try_from(self.config.parallelism).unwrap_or(i64::MAX)),
-                timeout: self.config.timeout_secs,
-                memory_override: self.config.memory_override,
-                env_override: self
-                    .config
-                    .env_override
-                    .iter()
-                    .map(|k| (k.clone(), Value::String("***".to_owned())))
-                    .collect(),
-                tasks: spec_tasks,
-                task_count: Some(i64::try_from(self.scripts.len()).unwrap_or(i64::MAX)),
-                tasks_ref: None,
-            },
-            stats: Some(types::JobExecutionStats {
-                total: Some(states.len() as i64),
-                success: Some(count(TS::Succeeded)),
-                failure: Some(count(TS::Failed)),
-                running: Some(count(TS::Running)),
-                cancelled: Some(count(TS::Cancelled)),
-                retried: Some(i64::try_from(retried).unwrap_or(i64::MAX)),
-            }),
-            status: Some(self.status.clone()),
-            tasks: self.render_states(&states, clock),
-        }
-    }
-
-    fn task_spec(&self) -> types::JobExecutionTaskSpec {
-        types::JobExecutionTaskSpec {
-            max_retries: Some(i64::try_from(self.config.max_retries).unwrap_or(i64::MAX)),
-            timeout: self.config.timeout_secs.map(|s| format!("{s}s")),
-        }
-    }
-
-    /// The tasks as the API shows them at `now`, in submission order.
-    pub(crate) fn render_tasks(
-        &self,
-        now: Micros,
-        clock: &SimClock,
-    ) -> Vec<types::JobExecutionTask> {
-        self.render_states(&self.states(now), clock)
-    }
-
-    fn render_states(
-        &self,
-        states: &[TaskState],
-        clock: &SimClock,
-    ) -> Vec<types::JobExecutionTask> {
-        states
-            .iter()
-            .enumerate()
-            .map(|(i, t)| self.render_task(i, t, clock))
-            .collect()
     }
 
     /// Every task at `now`: derived from the schedule, or recorded for
@@ -741,140 +404,12 @@ impl SimExecution {
             })
             .collect()
     }
-
-    /// The names of the tasks, in submission order.
-    pub(crate) fn task_names(&self) -> impl Iterator<Item = String> + use<> {
-        (0..self.scripts.len()).map(task_name)
-    }
-
-    fn render_task(
-        &self,
-        index: usize,
-        t: &TaskState,
-        clock: &SimClock,
-    ) -> types::JobExecutionTask {
-        const MAX_RETRY_CONDITIONS: u64 = 10;
-        let ts = |x: Option<Micros>| x.map(|x| clock.timestamp(x));
-        let mut conditions = Vec::new();
-        let retries = t.retries;
-        let max_retries = self.config.max_retries;
-        for n in 1..=retries.min(MAX_RETRY_CONDITIONS) {
-            conditions.push(condition(
-                "Retry",
-                "AttemptFailed",
-                "Error",
-                "WARNING",
-                format!("attempt {n} failed; retrying ({n} of {max_retries} retries)"),
-            ));
-        }
-        if retries > MAX_RETRY_CONDITIONS {
-            conditions.push(condition(
-                "Retry",
-                "AttemptFailed",
-                "Error",
-                "WARNING",
-                format!("{retries} attempts failed and were retried in all"),
-            ));
-        }
-        match t.end {
-            Some(TaskEnd::TimedOut) => {
-                let secs = self.config.timeout_secs.unwrap_or_default();
-                conditions.push(condition(
-                    "Failed",
-                    "DeadlineExceeded",
-                    "Timeout",
-                    "ERROR",
-                    format!("the task ran longer than its {secs}s timeout and was stopped"),
-                ));
-            }
-            Some(TaskEnd::FailedWhileCancelling { attempts }) => conditions.push(condition(
-                "Failed",
-                "TaskFailed",
-                "Error",
-                "ERROR",
-                format!(
-                    "attempt {attempts} failed while the execution was cancelling; not retried"
-                ),
-            )),
-            Some(TaskEnd::Failed {
-                attempts,
-                exit_code,
-            }) => {
-                let how = match exit_code {
-                    Some(code) => format!("exited with code {code}"),
-                    None => "failed".to_owned(),
-                };
-                conditions.push(condition(
-                    "Failed",
-                    "TaskFailed",
-                    "Error",
-                    "ERROR",
-                    format!(
-                        "attempt {attempts} {how} and no retries are left (maxRetries {max_retries})"
-                    ),
-                ));
-            }
-            Some(TaskEnd::NotStarted) => conditions.push(condition(
-                "Cancelled",
-                "ExecutionCancelled",
-                "Cancelled",
-                "INFO",
-                "the execution was cancelled before this task started".to_owned(),
-            )),
-            Some(TaskEnd::Killed) => conditions.push(condition(
-                "Cancelled",
-                "ExecutionCancelled",
-                "Cancelled",
-                "INFO",
-                "the execution was cancelled; the task's process was killed".to_owned(),
-            )),
-            None => {}
-        }
-        types::JobExecutionTask {
-            metadata: Some(types::JobExecutionTaskMetadata {
-                name: Some(task_name(index)),
-                created_at: ts(Some(self.created_at)),
-                scheduled_at: ts(self.admitted_at),
-                started_at: ts(t.started_at),
-                completed_at: ts(t.completed_at),
-                updated_at: ts(t.updated_at),
-            }),
-            spec: Some(self.task_spec()),
-            status: Some(t.status.clone()),
-            conditions,
-        }
-    }
 }
-
-/// The name of the task at `index`.
-fn task_name(index: usize) -> String {
-    format!("task-{index}")
-}
-
-fn condition(
-    kind: &str,
-    reason: &str,
-    execution_reason: &str,
-    severity: &str,
-    message: String,
-) -> types::JobExecutionTaskCondition {
-    types::JobExecutionTaskCondition {
-        type_: Some(kind.to_owned()),
-        state: Some("True".to_owned()),
-        reason: Some(reason.to_owned()),
-        execution_reason: Some(execution_reason.to_owned()),
-        message: Some(message),
-        severity: Some(severity.to_owned()),
-    }
-}
-
-#[cfg(test)]
-#[path = "sim_reference.rs"]
-mod reference;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{SECOND, SimClock};
     use crate::config::Clock;
     use serde_json::json;
 
@@ -892,8 +427,8 @@ mod tests {
         }
     }
 
-    fn exec(scripts: Vec<TaskScript>, cfg: ExecConfig) -> SimExecution {
-        SimExecution::new(
+    fn exec(scripts: Vec<TaskScript>, cfg: ExecConfig) -> Execution {
+        Execution::new(
             NewExecution {
                 seq: 1,
                 id: "e".into(),
@@ -909,55 +444,13 @@ mod tests {
     }
 
     /// Runs the execution's own events up to `now`.
-    fn run_to(e: &mut SimExecution, now: Micros) {
+    fn run_to(e: &mut Execution, now: Micros) {
         while let Some(t) = e.next_event() {
             if t > now {
                 break;
             }
             e.step(t);
         }
-    }
-
-    #[test]
-    fn scripts_parse_and_reject_bad_values() {
-        assert_eq!(
-            script(json!({})),
-            TaskScript {
-                duration: SECOND,
-                fail_attempts: 0
-            }
-        );
-        assert_eq!(script(json!({"durationSeconds": 2.5})).duration, 2_500_000);
-        assert_eq!(script(json!({"fail": true})).fail_attempts, u64::MAX);
-        assert_eq!(script(json!({"failAttempts": 3})).fail_attempts, 3);
-        let bad = |v: Value| TaskScript::parse(v.as_object().unwrap(), "tasks[1]").unwrap_err();
-        assert!(bad(json!({"durationSeconds": -1})).starts_with("tasks[1].durationSeconds"));
-        assert!(bad(json!({"durationSeconds": "5"})).starts_with("tasks[1].durationSeconds"));
-        assert!(bad(json!({"fail": "yes"})).starts_with("tasks[1].fail"));
-        assert!(bad(json!({"failAttempts": 1.5})).starts_with("tasks[1].failAttempts"));
-    }
-
-    #[test]
-    fn plans_cover_success_retries_failure_and_timeout() {
-        let c = config(2, Some(10), 1);
-        let p = TaskRun::plan(0, script(json!({"failAttempts": 2})), &c);
-        assert_eq!(
-            (p.attempts, p.outcome, p.end()),
-            (3, Outcome::Succeeded, 3 * SECOND)
-        );
-        let p = TaskRun::plan(0, script(json!({"failAttempts": 3})), &c);
-        assert_eq!((p.attempts, p.outcome), (3, Outcome::Failed));
-        let p = TaskRun::plan(0, script(json!({"fail": true, "durationSeconds": 11})), &c);
-        assert_eq!(
-            (p.attempts, p.outcome, p.end()),
-            (1, Outcome::TimedOut, 10 * SECOND)
-        );
-        let p = TaskRun::plan(0, script(json!({"durationSeconds": 10})), &c);
-        assert_eq!(
-            p.outcome,
-            Outcome::Succeeded,
-            "exactly the timeout is not longer than it"
-        );
     }
 
     #[test]
@@ -1090,7 +583,7 @@ mod tests {
                 .unwrap()
                 .clone()
         };
-        let e = SimExecution::new(
+        let e = Execution::new(
             NewExecution {
                 seq: 1,
                 id: "e".into(),

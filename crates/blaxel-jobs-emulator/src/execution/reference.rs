@@ -1,12 +1,15 @@
 //! The step-by-step simulation the emulator used before executions were
 //! derived from their schedule, kept as the reference that
-//! `sim::tests::derived_schedules_match_the_step_by_step_reference`
+//! `execution::tests::derived_schedules_match_the_step_by_step_reference`
 //! compares against.
 #![allow(dead_code)]
 
-use super::{ExecConfig, Outcome, TaskRun, TaskScript, condition};
+use super::render::condition;
+use super::schedule::{Outcome, TaskRun};
+use super::script::{ExecConfig, TaskScript};
 use crate::clock::{Micros, SimClock};
 use blaxel_jobs_client::open_enum::{JobExecutionStatus as ES, JobExecutionTaskStatus as TS};
+use blaxel_jobs_client::secrets::MASK;
 use blaxel_jobs_client::types;
 use serde_json::{Map, Value};
 
@@ -299,7 +302,7 @@ impl RefExecution {
                     .config
                     .env_override
                     .iter()
-                    .map(|k| (k.clone(), Value::String("***".to_owned())))
+                    .map(|k| (k.clone(), Value::String(MASK.to_owned())))
                     .collect(),
                 tasks: spec_tasks,
                 task_count: Some(i64::try_from(self.tasks.len()).unwrap_or(i64::MAX)),
