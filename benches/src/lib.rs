@@ -2,8 +2,8 @@
 //! blaxel-jobs-bench`): realistic bodies, a fixed-response loopback server,
 //! the clients being compared, and what is read from `/proc`.
 //!
-//! The repository's README, section "Performance", lists the benchmarks,
-//! how to run them and the figures measured.
+//! `docs/performance.md` lists the benchmarks, how to run them and the
+//! figures measured.
 
 pub mod clients;
 pub mod fixtures;

@@ -286,8 +286,9 @@ impl syn::visit_mut::VisitMut for PathStringBorrow {
 /// which serializes nothing for `None` but still rewrites the URL's query
 /// (a GetJob without `show_secrets` paid for it on every call). Where every
 /// query parameter of the document is optional (the caller checks), each
-/// such call becomes `crate::query::optional(builder, name, &value)`, which
-/// adds the parameter only when it is set; were a value not an `Option`,
+/// such call becomes `.query_opt(name, &value)` (the client crate's
+/// `query::OptionalQuery`, imported where it is used), which adds the
+/// parameter only when it is set; were a value not an `Option`,
 /// the client would not compile, rather than silently change.
 ///
 /// The number of patches must equal `expected`, the number of query

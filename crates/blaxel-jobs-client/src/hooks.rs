@@ -4,10 +4,11 @@
 //! awaits its *prepare* step, calls its *on-request* function on the built
 //! request, sends it with its *exec* function (by default
 //! `reqwest::Client::execute`), and calls its *on-response* function on the
-//! response. The `blaxel-jobs` crate uses them to refresh and add the
-//! credential, and to send with retries and a tracing span per attempt.
-//! The `impl ClientHooks` has to live in this crate because of Rust's orphan
-//! rule.
+//! response, for callers of the generated client who want to add to its
+//! requests. The `blaxel-jobs` crate sets none: it builds each request with
+//! a builder's `build_request()`, sends it itself, and decodes the answer
+//! with `decode()`. The `impl ClientHooks` has to live in this crate
+//! because of Rust's orphan rule.
 //!
 //! ```
 //! use blaxel_jobs_client::hooks::Hooks;

@@ -32,6 +32,35 @@
 //! # Ok::<(), std::io::Error>(()) }).unwrap();
 //! ```
 //!
+//! To test code that uses the SDK, point a `blaxel_jobs::Client` at
+//! [`Emulator::base_url`] with [`Emulator::api_key`] (the `blaxel-jobs`
+//! crate's documentation shows how, under *Testing your code*).
+//!
+//! # The binary
+//!
+//! The emulator also runs on its own:
+//! `cargo run -p blaxel-jobs-emulator -- --port 8080` prints the URL, an
+//! API key and the variables that point the SDK at it, and serves until
+//! Ctrl-C, SIGTERM or SIGHUP. `--help` lists its options; each is a setting
+//! of [`EmulatorConfig`]:
+//!
+//! | option | setting |
+//! |---|---|
+//! | `--port N` | [`EmulatorConfig::port`] (default 0: a free port) |
+//! | `--speed X` | [`EmulatorConfig::clock`] with [`Clock::Scaled`] |
+//! | `--api-key KEY` | [`EmulatorConfig::api_key`] |
+//! | `--client-credentials ID:SECRET` | [`EmulatorConfig::client_credentials`], for `POST /v0/oauth/token` |
+//! | `--execution-retention SECS` | [`EmulatorConfig::execution_retention`] |
+//! | `--task-command JOB=COMMAND` | [`EmulatorConfig::task_command`] |
+//! | `--run-local-images` | [`EmulatorConfig::run_local_images`] |
+//! | `--allowed-host HOST` | [`EmulatorConfig::allowed_host`] |
+//! | `--tasks-apart-from N` | [`EmulatorConfig::store_tasks_apart_from`] |
+//! | `--count-limit N` | [`EmulatorConfig::count_limit`] |
+//! | `--token-ttl SECS` | [`EmulatorConfig::token_ttl`] |
+//! | `--rotate-refresh-tokens` | [`EmulatorConfig::rotate_refresh_tokens`] |
+//! | `--device-login WORKSPACE` | [`Emulator::device_login`], printed as one line of JSON |
+//! | `--until-stdin-closes` | also stops when standard input ends, for programs that start it over a pipe |
+//!
 //! # What it emulates
 //!
 //! - **Authentication**: a bearer credential in `Authorization` or
@@ -46,7 +75,14 @@
 //!   `X-Blaxel-Source: platform`, as Blaxel documents its platform errors.
 //!   An unknown, revoked or replaced refresh token gets 400
 //!   `{"error": "invalid_grant", "error_description": ...}`, OAuth 2.0's
-//!   shape, which `bl` reads from the token endpoint.
+//!   shape, which `bl` reads from the token endpoint. To test code that
+//!   runs after a browser `bl login`, [`Emulator::device_login`] issues the
+//!   four values `bl login` saves (`access_token`, `refresh_token`,
+//!   `expires_in`, `device_code`) for a config file;
+//!   [`EmulatorConfig::rotate_refresh_tokens`] makes the refresh grant
+//!   replace refresh tokens, [`Emulator::revoke_refresh_token`] makes it
+//!   refuse one, and [`EmulatorConfig::token_ttl`] shortens access tokens,
+//!   which expire by tokio's clock (a test's paused clock too).
 //! - **Workspaces**: the `X-Blaxel-Workspace` header or the `workspace`
 //!   query parameter (required); any name works and workspaces are isolated.
 //! - **Versions**: `Blaxel-Version` is one of [`API_VERSIONS`], the
@@ -146,8 +182,8 @@
 //! cancel, on [`Emulator::shutdown`], when the `Emulator` is dropped
 //! (before `drop` returns), and, when the emulator's process dies without
 //! doing so (SIGKILL, a test process that exits with an emulator still
-//! running), by a watchdog process that notices the end of a pipe from
-//! the emulator. The binary stops the same way on SIGINT, SIGTERM and
+//! running), by a watchdog `sh` that holds the other end of a pipe from
+//! the emulator and kills the groups still listed when the pipe closes. The binary stops the same way on SIGINT, SIGTERM and
 //! SIGHUP.
 //!
 //! The job's and the execution's variables never replace the platform's
@@ -176,6 +212,28 @@
 //! cut at 8 KiB) and read with [`Emulator::task_output`], or through the
 //! API as log lines (see [Logs](#logs)); [`Emulator::wait_until`] wakes up
 //! on each thing a process does.
+//!
+//! ```no_run
+//! use blaxel_jobs_emulator::{Emulator, EmulatorConfig, OutputStream};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let emulator = Emulator::start_with(
+//!     EmulatorConfig::default().task_command("report", "echo task $TASK_INDEX"),
+//! )
+//! .await?;
+//! // ... create the job "report" and an execution "run-1" in workspace
+//! // "test" (with the SDK, or any HTTP client), then:
+//! emulator
+//!     .wait_until(|emu| {
+//!         emu.executions("test", "report")
+//!             .iter()
+//!             .all(|e| e.status.as_ref().is_some_and(|s| s.is_terminal()))
+//!     })
+//!     .await;
+//! let out = emulator.task_output("test", "report", "run-1", 0).unwrap();
+//! assert_eq!(out.text(OutputStream::Stdout), "task 0");
+//! # Ok(()) }
+//! ```
 //!
 //! Processes run in real time, simulated time does not apply to them:
 //! `timeout` is real seconds, and [`Emulator::advance`] neither speeds them
@@ -245,7 +303,8 @@
 //! [`EmulatorConfig::execution_retention`] of simulated time (one day by
 //! default), then forgotten: GetJobExecution answers 404 and its
 //! `executionId` may be used again. Blaxel does not document how long it
-//! keeps execution history, so this period is the emulator's own choice.
+//! keeps execution history, so this period is the emulator's own choice;
+//! it keeps memory bounded in a long-running emulator.
 //! Executions are stored compactly (about 7 KiB for one of 100 tasks).
 //!
 //! A request body must arrive within

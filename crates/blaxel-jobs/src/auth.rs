@@ -82,7 +82,13 @@ impl From<String> for Secret {
 pub enum Credentials {
     /// A workspace API key, sent as a bearer token.
     ApiKey(Secret),
-    /// OAuth client credentials, exchanged for short-lived access tokens.
+    /// OAuth client credentials, exchanged for short-lived access tokens
+    /// at `POST {base}/oauth/token` (`grant_type=client_credentials`, HTTP
+    /// Basic with `clientId:clientSecret`). A token is cached, shared by
+    /// every clone of the client, and renewed before it expires (when less
+    /// than half its lifetime, or five minutes, remains), once for all the
+    /// calls that find it due; an `expires_in` of any size is trusted for
+    /// at most a day.
     ClientCredentials {
         /// The client id.
         client_id: String,

@@ -15,28 +15,48 @@
 //! [`DeviceLogin`] and
 //! [`ClientBuilder::save_refreshed_login`]).
 //!
-//! `BL_ENV` is `prod` (`https://api.blaxel.ai/v0`), `dev`
-//! (`https://api.blaxel.dev/v0`) or `local` (`http://localhost:8080/v0`).
+//! `BL_ENV` names one of the document's servers, an [`Environment`]
+//! (`prod`, `dev` or `local`; each variant gives its URL).
 //! Missing credentials or workspace are reported before any request is
 //! sent, naming what to set. Credentials are never sent over plain HTTP,
-//! except to a loopback address.
+//! except to a loopback address. A browser login that cannot be renewed
+//! fails every call before any request, with
+//! [`ConfigErrorKind::LoginExpired`], saying to run `bl login` again.
 //!
 //! # API versions
 //!
-//! Every `Blaxel-Version` the API document knows is in [`versions::KNOWN`],
-//! generated from the document with what each version changes; any of them
-//! can be selected with [`ClientBuilder::api_version`] or `BL_API_VERSION`.
-//! The SDK does not refuse other values (a server may know versions newer
-//! than this SDK); a server answers an unknown one with 400
-//! `invalid_api_version`.
+//! Blaxel versions its API with the `Blaxel-Version` header (`YYYY-MM-DD`).
+//! Without it a server uses its oldest version, whose lists are bare
+//! arrays; an unknown version gets 400 `invalid_api_version`. The versions
+//! this project knows, what each changes and the default are stated once,
+//! in `openapi/jobs.yaml` (`info.x-blaxel-api-versions`, and `info.version`
+//! for the default), and generated into [`versions`]: [`versions::KNOWN`],
+//! [`versions::DEFAULT`], [`versions::NEWEST`], [`versions::UNVERSIONED`]
+//! and [`versions::find`]. The SDK's default, the emulator's known versions
+//! and the tests all read that table. Any known version can be selected
+//! with [`ClientBuilder::api_version`] or `BL_API_VERSION`; the SDK does
+//! not refuse others, since a server may know versions newer than this
+//! SDK.
 //!
-//! The default, [`versions::DEFAULT`], is the version whose behaviour for
-//! jobs is known, that introduced the paged lists the SDK is written for,
-//! and that Blaxel's TypeScript SDK still sends. A newer version changes nothing for jobs so far
-//! (`2026-09-22` changes the image catalog), and a server that does not
-//! know a version refuses every call made with it, so the SDK moves its
-//! default only when a newer version changes the Jobs API. The SDK's tests
-//! run against the emulator with every known version that has paged lists.
+//! The default, [`versions::DEFAULT`] (`2026-04-28`), is the version whose
+//! behaviour for jobs is known, rather than the newest, `2026-09-22`, which
+//! Blaxel's Python SDK sends since 0.4.24:
+//!
+//! - `2026-09-22` changes nothing for jobs so far: it changes the image
+//!   catalog. Sending it gains a jobs client nothing.
+//! - A server that does not know a version refuses every call made with
+//!   it. `2026-04-28` introduced the paged lists the SDK is written for,
+//!   and Blaxel's TypeScript SDK (`@blaxel/core` 0.3.21) still sends it, so
+//!   every control plane that serves paged lists knows it; a newer default
+//!   would trade that certainty for nothing.
+//! - The SDK is tested against both: the end-to-end tests run the job
+//!   lifecycle on every known version with paged lists (against the
+//!   emulator), and the fields that came with the newest document
+//!   (`taskCount`, `tasksRef`, `totalIsPartial`, `externalId`, the new
+//!   statuses) are read whatever version is sent.
+//!
+//! The default moves (in the document's `info.version`) when a newer
+//! version changes the Jobs API.
 
 use crate::auth::{Credentials, DeviceLogin, SavedIn, Secret};
 use crate::error::{ConfigError, ConfigErrorKind};

@@ -1,11 +1,13 @@
 //! The Rust SDK for the [Blaxel](https://blaxel.ai) Jobs API: define batch
 //! jobs, start their executions, watch their tasks, and wait for results.
 //!
-//! This crate is a thin layer over the generated client
-//! ([`blaxel_jobs_client`], re-exported as [`raw`]): it adds configuration
-//! and authentication, retries that never duplicate work, auto-paging
-//! streams, waiters, client-side checks and one error type. The request and
-//! response types are the generated ones, re-exported in [`types`].
+//! Its handles and request builders are generated from the API document,
+//! over the generated client ([`blaxel_jobs_client`], re-exported as
+//! [`raw`]); by hand it adds configuration and authentication, retries that
+//! never duplicate work, auto-paging streams, waiters, client-side checks,
+//! one error type, and the extras below (read-modify-write, fan-out). The
+//! request and response types are the generated ones, re-exported in
+//! [`types`].
 //!
 //! # Quickstart
 //!
@@ -57,7 +59,9 @@
 //! [`Client::observability`], its own path's). Each method returns a builder named after
 //! its operation's `operationId` ([`CreateJobExecution`],
 //! [`ListJobExecutionTasks`], …); set options on it, then `.send().await`.
-//! Waiters are `wait_until_…()` builders ended by `.wait(max_wait).await`.
+//! Every builder also takes `timeout`, `operation_timeout` and `retry`,
+//! overriding the client's settings for that call. Waiters are
+//! `wait_until_…()` builders ended by `.wait(max_wait).await`.
 //!
 //! The handles and builders are generated from the API document
 //! (`openapi/jobs.yaml`) by `cargo xtask codegen`, with each parameter's
@@ -65,9 +69,7 @@
 //! reaches this crate by regeneration. What is not per-operation is written
 //! by hand: configuration, authentication, the transport, errors, retries,
 //! paging, waiters, and the extras built on the generated handles
-//! ([`JobRef::update_with`], [`JobRef::batch`], [`JobBuilder`]). To send a
-//! request built with the generated client itself, use
-//! [`Client::execute`].
+//! ([`JobRef::update_with`], [`JobRef::batch`], [`JobBuilder`]).
 //!
 //! # Configuration
 //!
@@ -78,7 +80,16 @@
 //! whose tokens are renewed and written back).
 //! [`Client::builder`] overrides any of them. A missing credential or
 //! workspace is an [`Error::Config`] naming what to set, before any request.
-//! Plain-HTTP URLs are refused except on loopback. See [`config`].
+//! Plain-HTTP URLs are refused except on loopback. See [`config`] for where
+//! each setting comes from, and for the `Blaxel-Version` the SDK sends.
+//!
+//! Every request carries the bearer credential (marked sensitive),
+//! `X-Blaxel-Workspace`, `Blaxel-Version` and a `User-Agent` (see
+//! [`Client`]). Client credentials are exchanged for access tokens, which
+//! are cached and renewed before they expire (see
+//! [`Credentials::ClientCredentials`]); so is a browser login's access
+//! token, and one whose expiry cannot be known is renewed when the API
+//! first refuses it, the request then sent once more.
 //!
 //! # Retries
 //!
@@ -86,21 +97,33 @@
 //! exponential backoff and full jitter, honouring `Retry-After`. Nothing is
 //! ever done twice: CreateJob is retried only when the server cannot have
 //! processed it, and CreateJobExecution always carries a client-generated
-//! `executionId`, the same on every attempt. 400, 401, 403, 404 and 409 are
-//! never retried. See [`retry`] for the full table.
+//! `executionId`, the same on every attempt; a 409 to a retry of it counts as
+//! a success only when the execution found is shown to be this request's.
+//! 400, 401, 403, 404, 409 and 413 are never retried. See [`retry`] for the
+//! full table.
 //!
-//! # Timeouts, limits and redirects
+//! # Limits
 //!
-//! A connection gets 10 s, an attempt 60 s, and a whole call, every attempt
-//! and backoff included, 90 s ([`config::DEFAULT_OPERATION_TIMEOUT`]); each
-//! can be set on [`ClientBuilder`]. A response body larger than 32 MiB
-//! ([`body::DEFAULT_MAX_RESPONSE_BODY`], set with
-//! [`ClientBuilder::max_response_body`]) ends the call with
-//! [`Error::ResponseTooLarge`] without being read further, and error bodies
-//! are kept up to 16 KiB. Redirects are never followed: a 3xx is
-//! [`Error::Redirect`], and the request goes nowhere else. No value a
-//! server sends (`Retry-After`, `expires_in`, bodies, headers) and no
-//! duration a caller sets can make the SDK panic.
+//! Whatever a server sends, and whatever a caller passes, the SDK neither
+//! panics nor holds more memory than these limits allow. Tests run it
+//! against raw TCP servers that misbehave on purpose, and property tests
+//! feed every parser of server input arbitrary values.
+//!
+//! | what | limit | when it is reached |
+//! |---|---|---|
+//! | response body | 32 MiB ([`body::DEFAULT_MAX_RESPONSE_BODY`], [`ClientBuilder::max_response_body`]) | [`Error::ResponseTooLarge`], from `Content-Length` before reading, or while reading; memory stays bounded by the limit (see [`body`]) |
+//! | error body kept in [`ApiError::body`] | 16 KiB ([`body::ERROR_BODY_KEPT`]) | the rest is not read; [`ApiError::body_truncated`] is true; `Display` shows at most 300 characters of the server's message |
+//! | access-token response | 256 KiB ([`body::TOKEN_RESPONSE_LIMIT`]); `expires_in` trusted for at most a day | [`Error::ResponseTooLarge`] |
+//! | redirects | none followed, from the API or the token endpoint | [`Error::Redirect`] with the status and `Location`; nothing is sent elsewhere |
+//! | connection | 10 s ([`ClientBuilder::connect_timeout`]) | [`TransportError`], kind [`Connect`](TransportErrorKind::Connect) |
+//! | one attempt | 60 s ([`ClientBuilder::timeout`], or per call) | [`TransportError`], kind [`Timeout`](TransportErrorKind::Timeout); retried when safe |
+//! | whole call, all attempts and backoff | 90 s ([`ClientBuilder::operation_timeout`], or per call) | the last attempt is cut short, with [`TransportError::deadline`] set; no retry starts past it |
+//! | `Retry-After` | 60 s ([`RetryConfig::max_retry_after`]), and what remains of the call's deadline | the error is returned at once, carrying the value; any value (`1e300` included) saturates instead of panicking |
+//! | nesting of a caller's value (a task's parameters, a cron trigger's tasks) | 127 levels of arrays and objects in a request body: 125 for an execution's task, its own object included, 121 for a trigger's | [`Error::InvalidInput`] naming the task, before any deeper level is serialized: no stack overflow on any thread (10,000 and 100,000 levels tested on a tokio worker and on the main thread); serde_json, which the emulator and the task crate parse with, refuses a 128th level |
+//! | a batch | chunks of at most [`batch::MAX_CHUNK_SIZE`] tasks; [`Batch::patience`] with failures that may pass | see [`batch`] |
+//!
+//! Every duration a caller sets (timeouts, retry settings, a waiter's
+//! maximum wait and poll interval) may be anything up to `Duration::MAX`.
 //!
 //! # Errors
 //!
@@ -109,8 +132,18 @@
 //! Blaxel's code, message, request id, `Retry-After` and the raw body),
 //! decode errors (with the serde path), and waiter outcomes. `Display`
 //! says what failed, and the cause is [`std::error::Error::source`], so a
-//! report prints each cause once; `Debug` shows the size of a body, never
-//! its bytes.
+//! report (anyhow, eyre) prints each cause once; `Debug` shows the size of a
+//! body, never its bytes.
+//!
+//! An error body is parsed from the API's error object, from the
+//! platform's `{"error": {...}}` envelope, or from OAuth 2.0's
+//! `{"error", "error_description"}` (the token endpoint's), and kept raw when
+//! it is HTML or empty. Blaxel documents the envelope with
+//! `"origin": "platform"` and a `timestamp`, and tells clients to branch on
+//! the origin: [`ApiError::is_platform`] does, and also accepts the
+//! `X-Blaxel-Source: platform` header alone. Any other `origin` still
+//! parses, and each field of an error body is read on its own, so a field
+//! of an unexpected type loses only itself.
 //!
 //! ```no_run
 //! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
@@ -150,14 +183,32 @@
 //!
 //! The server is the authority. Before sending, the SDK refuses a value
 //! only where Blaxel's document states the limit (the name's characters
-//! and length, the display name's and external id's, `diskPercent`, the
-//! trigger timeout), so a check never blocks a request the server would
-//! take; the limits are generated from the document
-//! ([`raw::limits`]). Page sizes are clamped into the document's range, as
-//! the server clamps them. Values that only look wrong (a cron schedule
-//! that is not five fields, a cron trigger without a schedule, an empty env
-//! name, a relative mount path, a memory of 0, a port outside 1-65535) are
-//! `tracing` warnings with target `blaxel_jobs::validate`, and are sent.
+//! and length: lowercase letters, digits and hyphens, at most 49
+//! characters; the display name's and external id's; `diskPercent`,
+//! 10-95; the trigger timeout, at most 900 s; the executions' page size,
+//! 1-100), so a check never blocks a request the server would take; the
+//! limits are generated from the document ([`raw::limits`]). The page sizes
+//! the document marks `x-blaxel-clamp` (jobs and tasks, 1-200) are clamped,
+//! as the server clamps them. Values that only look wrong (a cron schedule
+//! that is not five fields, such as `@hourly`; a cron trigger without a
+//! schedule; an empty env name; a relative mount path; a memory of 0; a
+//! port outside 1-65535) are `tracing` warnings with target
+//! `blaxel_jobs::validate`, and are sent: the server decides. A refused
+//! value is [`Error::InvalidInput`], naming the field as a path in the
+//! request body, such as `spec.triggers[0].configuration.timeout`. Job
+//! definitions load from JSON or YAML in the API's own shape
+//! ([`job_from_file`], [`parse_job`]).
+//!
+//! # Reading answers
+//!
+//! `null` in any optional field of an answer (`"envs": null`, as a Go
+//! server sends an unset list) reads as absent, as in Blaxel's Python and
+//! TypeScript SDKs; the generated types get this from `cargo xtask codegen`,
+//! for every field it concerns. Blaxel may store a large execution's task
+//! list apart (`spec.tasksRef`) and leave `tasks` out of the execution:
+//! nothing in the SDK relies on an execution's `tasks` (waiters and errors
+//! use `status` and `stats`), and [`ExecutionRef::tasks`]
+//! (ListJobExecutionTasks) lists every task.
 //!
 //! # Waiting
 //!
@@ -200,12 +251,77 @@
 //! progress counts, one polling budget for the whole batch, and triage and
 //! retry of failed tasks. See [`batch`].
 //!
+//! # Your own HTTP client, and the generated one
+//!
+//! [`ClientBuilder::http_client`] sends requests with an HTTP client of
+//! your configuration (a proxy, roots, client certificates, pool), made with
+//! [`HttpClient::build`]; the SDK's headers, timeouts, body limits and
+//! refusal of redirects still apply.
+//!
+//! Every builder of this crate holds one of the generated client's
+//! builders. [`Client::raw`] gives the generated client underneath, with
+//! this client's base URL and HTTP client, and [`Client::execute`] sends
+//! any of its builders the SDK's way (credential, timeouts, retries,
+//! limits, errors). A generated builder's own `send()` makes one plain
+//! attempt, with no retries and no access token: only the default headers
+//! of the SDK's own HTTP client go with it (an API key is one of them),
+//! and with an HTTP client of yours, none of the SDK's headers.
+//!
+//! ```no_run
+//! # async fn demo(client: blaxel_jobs::Client) -> Result<(), blaxel_jobs::Error> {
+//! let job = client.execute(client.raw().get_job().job_id("nightly-report")).await?;
+//! # let _ = job; Ok(()) }
+//! ```
+//!
+//! # Testing your code
+//!
+//! The `blaxel-jobs-emulator` crate is a local, in-memory server of the Jobs
+//! API, with simulated time and fault injection; point a client at it:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let emulator = blaxel_jobs_emulator::Emulator::start().await?;
+//! let client = blaxel_jobs::Client::builder()
+//!     .ignore_environment()
+//!     .base_url(emulator.base_url())
+//!     .api_key(emulator.api_key())
+//!     .workspace("test")
+//!     .build()?;
+//! # let _ = client; Ok(()) }
+//! ```
+//!
+//! For unit tests at the HTTP level, `blaxel-jobs-httpmock` has a typed
+//! httpmock mock for every operation.
+//!
 //! # Observability
 //!
 //! Each attempt of each request runs in a `tracing` span named
 //! `blaxel_jobs.request` that records the operation, method, path, attempt,
 //! status, duration and request id. Credentials never appear in spans,
-//! logs, errors or `Debug` output.
+//! logs, errors or `Debug` output. The `Debug` of an error shows a body's
+//! size, never its bytes (read them with [`ApiError::body`]), and the
+//! `Debug` of an execution request ([`CreateJobExecution::build`]) or of an
+//! execution's spec names the environment overrides without their values
+//! (the document marks them `x-blaxel-sensitive`).
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `rustls` | yes | HTTPS with rustls and the `ring` provider |
+//! | `rustls-aws-lc-rs` | no | rustls with `aws-lc-rs` (builds a C library) |
+//! | `native-tls` | no | the platform's TLS library |
+//! | `http2` | no | HTTP/2 over TLS |
+//! | `lean-idna` | yes | `url`'s IDNA through unicode-rs instead of ICU4X: same behaviour, about 20 fewer crates to build |
+//! | `blocking` | no | `blocking::Client`, the same operations from synchronous code |
+//!
+//! The default `rustls` feature builds reqwest without a crypto provider of
+//! its own and installs `ring` when the first SDK client is made, which
+//! saves a third of a clean build. If your program builds reqwest clients of
+//! its own and nothing in it enables reqwest's own TLS, call
+//! [`raw::tls::ensure_crypto_provider`] at the start of `main` (reqwest
+//! otherwise panics, saying no provider is configured), or use the
+//! `rustls-aws-lc-rs` feature (see [`raw::tls`]).
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

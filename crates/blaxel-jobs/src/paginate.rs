@@ -3,7 +3,9 @@
 //! A stream sends the first request, then follows `meta.nextCursor` while
 //! `meta.hasMore` is true. It stops after the last page or on an empty
 //! page, and ends with [`Error::Pagination`] if the server returns a cursor
-//! it already returned (instead of looping forever). It holds one page at a
+//! it already returned (instead of looping forever), or says more pages
+//! follow without giving a cursor (instead of passing a truncated listing
+//! off as complete). It holds one page at a
 //! time, so memory stays bounded by a page whatever the listing's length;
 //! to detect cycles it keeps only a 64-bit hash of each cursor seen.
 //!

@@ -40,11 +40,14 @@ impl<'a> JobRef<'a> {
     ///
     /// - A field the edit did not touch keeps the server's exact text,
     ///   unknown fields nested inside it included; a field the typed view
-    ///   does not know is kept as it is, in its place.
+    ///   does not know is kept as it is, in its place. So are number forms
+    ///   (`1e400`, `-0`, `12345678901234567890`), string escapes and
+    ///   surrogate pairs, duplicate keys and the order of members.
     /// - In an object or list the edit changed, every member kept keeps its
     ///   key as the server spelled it (escapes included) and the whitespace
     ///   around it; what the edit set is written compactly, new members and
-    ///   entries indented like their neighbours.
+    ///   entries indented like their neighbours; a removed member goes with
+    ///   its whitespace.
     /// - A field the edit set to `None` is left out; a list the edit emptied
     ///   or removed is sent as `[]`, so that emptying `envs` really removes
     ///   every variable (a plain [`update`](Self::update) cannot: the

@@ -21,19 +21,27 @@
 //! by default) and always gives up after its maximum duration with
 //! [`Error::WaitTimeout`], which carries the elapsed time and the number of
 //! polls. A poll in flight at the deadline gets a grace of 5 % of the
-//! maximum duration (at least 50 ms) to answer. A `Retry-After` longer than
-//! the request's own retries would wait is honoured between polls. Each poll emits a `tracing` event, and [`WaitUntilSucceeded::on_progress`]
-//! hands every execution read to a callback;
-//! [`WaitUntilSucceeded::on_log_line`] hands it every log line the
-//! execution writes meanwhile (see [`crate::logs`]).
+//! maximum duration (at least 50 ms) to answer. Each poll emits a `tracing`
+//! event (target `blaxel_jobs::wait`),
+//! [`WaitUntilSucceeded::on_progress`] hands every execution read to a
+//! callback, and [`WaitUntilSucceeded::on_log_line`] hands it every log
+//! line the execution writes meanwhile (see [`crate::logs`]).
 //!
 //! Execution outcomes are typed: `succeeded` returns the execution;
 //! `failed`, `cancelled` and `timeout` return [`Error::ExecutionEnded`]
 //! (Blaxel's own SDK waiters forget `timeout` and spin until their
 //! deadline). Other statuses, unknown ones included, keep the waiter polling.
-//! Transient errors (those [`Error::is_retryable`] accepts, after the
-//! request's own retries) are logged and polling continues; any other error
-//! ends the wait.
+//! A deployment waiter stops on every final status the document lists
+//! (`x-blaxel-final`, [`DeploymentStatus::is_terminal`]).
+//!
+//! Each poll is one request, sent with the client's retries off, so that
+//! retries never nest: this loop is the only one that tries again. After
+//! an error that may pass (one [`Error::is_retryable`] accepts: a transport
+//! failure, a 5xx, back-pressure, …), the error is logged and the next poll
+//! comes on schedule, and at least as late as the server's `Retry-After`;
+//! when that would be past the deadline, the wait ends with the server's
+//! answer. Any other error ends the wait. A batch's waiter
+//! ([`crate::batch::WaitUntilDone`]) polls through the same loop.
 
 use crate::Client;
 use crate::RetryConfig;

@@ -12,6 +12,7 @@
 use super::id;
 use super::{Event, Outcome};
 use crate::Client;
+use crate::call::Call;
 use crate::error::{ChunkError, Error};
 use crate::retry::{Backoff, RetryConfig, Verdict};
 use blaxel_jobs_client::operations::RetrySafety;
@@ -80,15 +81,22 @@ impl ChunkContext<'_> {
         attempts: &mut u32,
     ) -> Result<Outcome, Error> {
         // One attempt per call (`RetryConfig::disabled`): this loop does
-        // the retrying.
+        // the retrying, and judges a 409 itself. So the request goes through
+        // the generated builder and the transport directly, copied once into
+        // the builder, rather than through `CreateJobExecution::send`, which
+        // keeps a copy of its own for a 409 after its own retries.
         let mut pacing = Pacing::default();
         loop {
             *attempts = attempts.saturating_add(1);
-            let create = self.client.job(self.job).executions().create();
-            let sent = create
-                .request(request.clone())
-                .retry(RetryConfig::disabled());
-            match sent.send().await {
+            let op = self
+                .client
+                .raw()
+                .create_job_execution()
+                .job_id(self.job)
+                .body(request.clone());
+            let mut call = Call::new(self.client, op);
+            call.settings.retry = Some(Box::new(RetryConfig::disabled()));
+            match call.send().await {
                 Ok(_) => return Ok(Outcome::Created),
                 Err(Error::Api(e)) if e.status.as_u16() == 409 => {
                     // Created before (by an earlier attempt or submission),

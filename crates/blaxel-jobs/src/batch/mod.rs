@@ -40,6 +40,15 @@
 //! deeper than the API takes (125 levels of arrays and objects, its own
 //! object included).
 //!
+//! A chunk size above [`MAX_CHUNK_SIZE`] (100,000 tasks) is
+//! [`Error::InvalidInput`] (`chunk_size`), before any task is read or
+//! anything sent (the constant says why that size). A batch's
+//! memory is that of the chunks in flight: each is held once, and while it
+//! is sent, also in the request handed to the call and in the request's
+//! body; listing pages hold about 1,000 listed tasks (see *Waiting and
+//! triage*). The repository's `docs/performance.md` has the figures
+//! (submitting and resuming a million tasks, one task of 50 MiB).
+//!
 //! # Resuming
 //!
 //! Submitting a batch again with the same id, the same chunk size and the

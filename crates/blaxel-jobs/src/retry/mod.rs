@@ -34,6 +34,16 @@
 //! server returns the execution it already started instead of starting a
 //! second one.
 //!
+//! A retry of CreateJobExecution answered 409 counts as a success only when
+//! the execution found under its `executionId` is shown to be this
+//! request's: it agrees with what was sent wherever the server says (task
+//! count, environment override names, memory), and it was created strictly
+//! after the current job (equal times show nothing: a coarse or manual
+//! clock gives an earlier job of the same name's execution the same time).
+//! Otherwise the call ends with [`crate::Error::ExecutionConflict`], saying
+//! what was found. One judgement serves single creates and a batch's
+//! chunks alike.
+//!
 //! Delays use exponential backoff with full jitter: a random wait between 0
 //! and `min(max_backoff, initial_backoff × 2^(attempt-1))`. A `Retry-After`
 //! header (seconds or an HTTP date) replaces that delay; when it asks for
