@@ -1,6 +1,6 @@
 //! Fan-out: run a job over 20,000 work items, with a progress bar; wait for
-//! the whole batch, list the failed tasks with their parameters, and retry
-//! only those.
+//! the whole batch, list the failed tasks with their parameters and their
+//! last log lines, and retry only those.
 //!
 //! ```text
 //! cargo run --example batch            # a fresh batch
@@ -15,6 +15,7 @@
 mod common;
 
 use blaxel_jobs::batch::with_params;
+use blaxel_jobs::logs::LastLines;
 use blaxel_jobs::{JobBuilder, Progress};
 use serde_json::json;
 use std::io::Write;
@@ -92,6 +93,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     if done.failed > 0 {
         let failed = with_params(run.failed_tasks().await?, tasks())?;
+        // The last lines each of the first five wrote, read with the logs
+        // endpoint (Blaxel does not document it: say so if it fails).
+        let failed = match run
+            .with_last_lines(failed.clone(), LastLines::new(3, 1024).tasks(5))
+            .await
+        {
+            Ok(with_lines) => with_lines,
+            Err(e) => {
+                println!("  (no log lines: {e})");
+                failed
+            }
+        };
         for t in failed.iter().take(5) {
             let why = t.conditions.last().and_then(|c| c.message.clone());
             println!(
@@ -101,6 +114,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 t.params.as_ref().map(|p| p["file"].clone()),
                 why.unwrap_or_default()
             );
+            for line in t.last_lines.iter().flat_map(|l| &l.lines) {
+                println!("      log: {}", line.message);
+            }
         }
         // Fix what made them fail, then retry them alone, as round 1.
         let fixed = failed

@@ -13,9 +13,13 @@
 //!    `TASK_INDEX`, the job's variables).
 //! 3. It creates the job and starts one execution of 100 tasks, each the
 //!    Collatz chains of 10,000 numbers (1 to 1,000,000 in all), 4 at a
-//!    time; then waits for it with the SDK's waiter.
-//! 4. It reads each task's output from the emulator, prints the totals and
-//!    the JSON log lines of one task, and exits with an error if anything
+//!    time, and one more task given an empty range on purpose, which
+//!    fails; then waits for it with the SDK's waiter, which streams the
+//!    execution's warning and error log lines as they are written.
+//! 4. It reads each task's output from the emulator and prints the totals;
+//!    then finds the failed task and prints its last log lines, read
+//!    through the SDK (the logs endpoint, which the emulator serves from
+//!    the tasks' output); and exits with an error if anything else
 //!    failed.
 //!
 //! Unlike the other examples it always uses the emulator: on Blaxel the
@@ -27,7 +31,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use blaxel_jobs::{Client, JobBuilder, PollInterval, types};
+use blaxel_jobs::logs::parse_timestamp;
+use blaxel_jobs::types::LogSeverity;
+use blaxel_jobs::{Client, Error as SdkError, JobBuilder, PollInterval, types};
 use blaxel_jobs_emulator::{Emulator, EmulatorConfig, OutputStream};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,6 +51,8 @@ const SPAN: u64 = 10_000;
 const CONCURRENCY: u32 = 4;
 /// The task whose log lines are shown.
 const SHOWN_TASK: u64 = 42;
+/// The index of the task given an empty range, which fails on purpose.
+const BROKEN_TASK: u64 = TASKS;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -84,13 +92,19 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .build()?;
     client.jobs().create(job).send().await?;
 
-    let ranges = (0..TASKS).map(|i| json!({"start": 1 + i * SPAN, "end": 1 + (i + 1) * SPAN}));
+    let ranges = (0..TASKS)
+        .map(|i| json!({"start": 1 + i * SPAN, "end": 1 + (i + 1) * SPAN}))
+        // One more task, whose empty range makes it fail: to show triage.
+        .chain([json!({"start": 5, "end": 5})]);
     let executions = client.job(JOB).executions();
     let started = executions.create().tasks(ranges).send().await?;
     let id = started
         .execution_id
         .ok_or("the emulator did not return an execution id")?;
-    println!("Execution {id}: {TASKS} tasks, {CONCURRENCY} at a time");
+    println!(
+        "Execution {id}: {} tasks, {CONCURRENCY} at a time (task {BROKEN_TASK} fails on purpose)",
+        TASKS + 1
+    );
 
     let outcome = client
         .job(JOB)
@@ -119,6 +133,18 @@ async fn run() -> Result<(), Box<dyn Error>> {
                     println!("{line}");
                     last = line;
                 }
+            }
+        })
+        // The execution's warnings and errors, as they are written.
+        .on_log_line(|line| {
+            let severity = line.severity.opentelemetry_name();
+            if matches!(
+                severity,
+                Some(LogSeverity::Warning | LogSeverity::Error | LogSeverity::Fatal)
+            ) {
+                let task = line.task.as_deref().unwrap_or("?");
+                let name = severity.as_ref().map_or("?", |s| s.as_str());
+                println!("  log: task {task} {name}: {}", line.message);
             }
         })
         .wait(Duration::from_secs(300))
@@ -164,17 +190,66 @@ async fn run() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let execution = outcome?;
+    // Triage, through the SDK: which tasks failed, and their last lines.
+    let execution = client.job(JOB).execution(&id);
+    let read = execution.get().send().await?;
+    let at = |t: Option<&str>| {
+        t.and_then(parse_timestamp)
+            .map(std::time::SystemTime::from)
+            .ok_or("the execution has no times")
+    };
+    let minute = Duration::from_secs(60);
+    let window = (
+        at(read.metadata.created_at.as_deref())? - minute,
+        at(read.metadata.completed_at.as_deref())? + minute,
+    );
+    let mut tasks = std::pin::pin!(execution.tasks().into_stream());
+    let mut index = 0u64;
+    while let Some(task) = futures_util::StreamExt::next(&mut tasks).await {
+        let task = task?;
+        if task.status.as_ref().map(|s| s.as_str()) == Some("failed") {
+            let logs = execution
+                .logs()
+                .task_id(index.to_string())
+                .read(window.0, window.1)
+                .max_lines(4)
+                .send()
+                .await?;
+            println!("Task {index} failed; its last log lines, read through the SDK:");
+            for line in &logs.lines {
+                let severity = line.severity.opentelemetry_name();
+                println!(
+                    "  {} {} {}",
+                    line.timestamp.format("%H:%M:%S%.3f"),
+                    severity.as_ref().map_or("?", |s| s.as_str()),
+                    line.message
+                );
+            }
+        }
+        index += 1;
+    }
+
     if !failed_tasks.is_empty() {
         return Err(format!("tasks without a result: {failed_tasks:?}").into());
     }
+    // Every task but the broken one succeeded, so the execution failed.
+    let execution = match outcome {
+        Err(SdkError::ExecutionEnded(ended)) => ended.into_execution(),
+        Ok(_) => return Err(format!("task {BROKEN_TASK} was meant to fail").into()),
+        Err(e) => return Err(e.into()),
+    };
     let stats = execution.stats.unwrap_or_default();
     println!(
-        "Execution {id} succeeded: {} of {} tasks, {} retried",
+        "Execution {id} ended {}: {} of {} tasks succeeded, {} failed, {} retried",
+        execution.status.as_ref().map_or("?", |s| s.as_str()),
         stats.success.unwrap_or(0),
         stats.total.unwrap_or(0),
+        stats.failure.unwrap_or(0),
         stats.retried.unwrap_or(0)
     );
+    if stats.failure != Some(1) {
+        return Err("only the broken task should have failed".into());
+    }
     client.job(JOB).delete().send().await?;
     emulator.shutdown().await;
     Ok(())

@@ -13,6 +13,13 @@ use serde_json::Value;
 /// order of its `enum` list.
 pub const DESCRIPTIONS: &str = "x-enum-descriptions";
 
+/// The extension that names the Rust variant of some values, in the order
+/// of the `enum` list (`null` or a missing entry keeps the derived name):
+/// for a value whose derived name cannot be a variant, such as `UNKNOWN`
+/// (every open enum's own `Unknown` variant holds the values it does not
+/// know).
+pub const VARIANT_NAMES: &str = "x-enum-varnames";
+
 /// One known value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Known {
@@ -94,9 +101,24 @@ pub fn collect(doc: &Value) -> Result<Vec<OpenEnum>, Vec<String>> {
             ));
             continue;
         }
+        let names = schema.get(VARIANT_NAMES);
+        if names.is_some_and(|n| {
+            n.as_array().is_none_or(|a| {
+                a.len() > values.len() || a.iter().any(|v| !(v.is_string() || v.is_null()))
+            })
+        }) {
+            problems.push(format!(
+                "{at}: `{VARIANT_NAMES}` must be a list of variant names (or nulls), at most one \
+                 per `enum` value"
+            ));
+            continue;
+        }
         let mut known: Vec<Known> = Vec::new();
-        for (value, doc) in values.iter().zip(&docs) {
-            let variant = variant_name(value);
+        for (i, (value, doc)) in values.iter().zip(&docs).enumerate() {
+            let variant = names
+                .and_then(|n| n.get(i))
+                .and_then(Value::as_str)
+                .map_or_else(|| variant_name(value), str::to_owned);
             if let Some(prev) = known.iter().find(|k| k.value.eq_ignore_ascii_case(value)) {
                 problems.push(format!(
                     "{at}: the values `{}` and `{value}` differ only in case; open enums match \
@@ -110,7 +132,8 @@ pub fn collect(doc: &Value) -> Result<Vec<OpenEnum>, Vec<String>> {
                 ));
             } else if variant == "Unknown" || syn::parse_str::<syn::Ident>(&variant).is_err() {
                 problems.push(format!(
-                    "{at}: the value `{value}` gives `{variant}`, which cannot be a variant"
+                    "{at}: the value `{value}` gives `{variant}`, which cannot be a variant; \
+                     name it with `{VARIANT_NAMES}`"
                 ));
             }
             known.push(Known {

@@ -28,6 +28,37 @@
 //! PUT `update`, PATCH `patch` and DELETE `delete`. The operation's
 //! `x-blaxel-sdk-method` names it otherwise (`cancel` for an execution's
 //! DELETE), and must where no rule applies.
+//!
+//! # Placing an operation on other handles
+//!
+//! An operation whose path does not follow the resource it serves (Blaxel's
+//! logs are read at `/observability/logs`, with the job and the execution
+//! as query parameters) can also be offered on the handles of that
+//! resource, with `x-blaxel-sdk-handles`: a list of placements, each
+//!
+//! ```yaml
+//! x-blaxel-sdk-handles:
+//!   - handle: /jobs/{jobId}/executions/{executionId}  # a handle's path
+//!     method: logs                                     # its new method
+//!     bind: {workloadIds: jobId, executionId: executionId}
+//!     set: {resourceType: jobs}
+//! ```
+//!
+//! `handle` is the path of a handle type (the root `/`, an item, or a
+//! collection with other than one operation); the handle gets a method
+//! named `method` that answers the operation's one builder, with the
+//! parameters `bind` names (query or path parameters of the operation)
+//! filled from the handle's path parameters, and those `set` names given
+//! their fixed values (strings, integers or booleans). The method
+//! still sits on the handle of the operation's own path. Bound query
+//! parameters must be strings; every path parameter of the operation must
+//! be bound; an operation with a request body cannot be placed. A
+//! placement that breaks these rules, names a path that is no handle or a
+//! parameter the operation or the handle lacks, or gives a handle a method
+//! it already has, fails the generation with a message saying which. The
+//! builder also remembers the handle's path parameters (`Call::id`), so
+//! that hand-written extras of the operation know which resource it is
+//! about.
 
 use crate::operations::{Op, Operations};
 use crate::{limits, spec};
@@ -46,6 +77,9 @@ pub const OMIT_EXTENSION: &str = "x-blaxel-sdk-omit";
 /// The parameter extension that makes a string parameter a comma-separated
 /// list of the named schema's values.
 pub const COMMA_LIST_EXTENSION: &str = "x-blaxel-comma-separated";
+/// The per-operation extension that also places the operation on other
+/// handles (see [the module](self)).
+pub const HANDLES_EXTENSION: &str = "x-blaxel-sdk-handles";
 
 /// One node of the path tree.
 #[derive(Debug)]
@@ -287,6 +321,30 @@ struct OpInfo<'a> {
     /// The item type of a page, for list operations that page with cursors.
     page_item: Option<syn::Type>,
     client_tokens: Vec<proc_macro2::Ident>,
+    /// The other handles it is offered on.
+    placements: Vec<Placement>,
+}
+
+/// An operation offered on another handle (`x-blaxel-sdk-handles`).
+#[derive(Debug)]
+struct Placement {
+    /// The handle's node.
+    node: usize,
+    method: proc_macro2::Ident,
+    /// `(operation's parameter, where it goes, the handle's path parameter)`.
+    bind: Vec<(String, Slot, String)>,
+    /// `(the SDK builder's setter, the value)`.
+    set: Vec<(proc_macro2::Ident, TokenStream)>,
+}
+
+/// Where a bound parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// A path parameter: set on the generated builder, checked as a path
+    /// segment.
+    Path,
+    /// A string query parameter: set with the SDK builder's setter.
+    Query,
 }
 
 /// The fields of the structs progenitor generated in `mod types`, by name.
@@ -521,7 +579,12 @@ fn collect<'a>(
             }
             let name = text(p.get("name"));
             let setter = name.to_snake_case();
-            let Some((setter, ty)) = fields.iter().find(|(f, _)| *f == setter).cloned() else {
+            // progenitor writes a keyword with a trailing `_` (`type_`).
+            let Some((setter, ty)) = fields
+                .iter()
+                .find(|(f, _)| *f == setter || *f == format!("{setter}_"))
+                .cloned()
+            else {
                 problems.push(format!(
                     "operation {}: progenitor's builder has no setter `{setter}` for the query \
                      parameter `{name}`",
@@ -620,6 +683,16 @@ fn collect<'a>(
             .iter()
             .map(|t| ident(&t.to_snake_case()))
             .collect();
+        let placements = match raw.op.get(HANDLES_EXTENSION) {
+            None => Vec::new(),
+            Some(list) => match placements(op, list, &params, body.is_some(), tree) {
+                Ok(p) => p,
+                Err(mut e) => {
+                    problems.append(&mut e);
+                    continue;
+                }
+            },
+        };
         infos.push(OpInfo {
             op,
             node,
@@ -631,10 +704,204 @@ fn collect<'a>(
             output: output.clone(),
             page_item,
             client_tokens,
+            placements,
         });
     }
     if problems.is_empty() {
         Ok(infos)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The paths of the handle types, for messages.
+fn handle_paths(tree: &Tree) -> String {
+    let paths: Vec<String> = (0..tree.nodes.len())
+        .filter(|&at| tree.is_handle(at))
+        .map(|at| path_of(tree, at))
+        .collect();
+    paths.join(", ")
+}
+
+/// Reads an operation's `x-blaxel-sdk-handles` (see [the module](self)).
+fn placements(
+    op: &Op,
+    list: &Value,
+    params: &[Param],
+    has_body: bool,
+    tree: &Tree,
+) -> Result<Vec<Placement>, Vec<String>> {
+    let mut problems = Vec::new();
+    let Some(list) = list.as_array() else {
+        return Err(vec![format!(
+            "operation {}: `{HANDLES_EXTENSION}` must be a list of placements, not {list}",
+            op.id
+        )]);
+    };
+    if has_body && !list.is_empty() {
+        return Err(vec![format!(
+            "operation {}: `{HANDLES_EXTENSION}`: an operation with a request body cannot be \
+             placed on other handles",
+            op.id
+        )]);
+    }
+    let mut out = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let at = format!("operation {}: `{HANDLES_EXTENSION}`[{i}]", op.id);
+        let mut problem = |p: String| problems.push(format!("{at}: {p}"));
+        let Some(entry) = entry.as_object() else {
+            problem(format!(
+                "must be an object with `handle` and `method`, not {entry}"
+            ));
+            continue;
+        };
+        if let Some(unknown) = entry
+            .keys()
+            .find(|k| !["handle", "method", "bind", "set"].contains(&k.as_str()))
+        {
+            problem(format!(
+                "`{unknown}` is not a member of a placement (`handle`, `method`, `bind`, `set`)"
+            ));
+            continue;
+        }
+        let Some(handle) = entry.get("handle").and_then(Value::as_str) else {
+            problem("`handle` must be the path of a handle, as a string".to_owned());
+            continue;
+        };
+        let Some(node) =
+            (0..tree.nodes.len()).find(|&n| tree.is_handle(n) && path_of(tree, n) == handle)
+        else {
+            problem(format!(
+                "`handle` {handle} is not the path of one of the SDK's handles ({})",
+                handle_paths(tree)
+            ));
+            continue;
+        };
+        let method = match entry.get("method").and_then(Value::as_str) {
+            Some(m) if syn::parse_str::<proc_macro2::Ident>(m).is_ok() => format_ident!("{m}"),
+            other => {
+                problem(format!(
+                    "`method` must be a Rust method name, not {}",
+                    other.map_or_else(|| "nothing".to_owned(), |m| format!("`{m}`"))
+                ));
+                continue;
+            }
+        };
+        let held = tree.params(node);
+        let empty = serde_json::Map::new();
+        let object = |key: &str| match entry.get(key) {
+            None => Ok(&empty),
+            Some(v) => v.as_object().ok_or_else(|| {
+                format!("`{key}` must be a map from the operation's parameters, not {v}")
+            }),
+        };
+        let (bind_map, set_map) = match (object("bind"), object("set")) {
+            (Ok(b), Ok(s)) => (b, s),
+            (Err(e), _) | (_, Err(e)) => {
+                problem(e);
+                continue;
+            }
+        };
+        let names = || {
+            let mut all: Vec<String> = op.path_params.clone();
+            all.extend(params.iter().map(|p| p.name.clone()));
+            all.join(", ")
+        };
+        let mut bind = Vec::new();
+        for (name, from) in bind_map {
+            let slot = if op.path_params.contains(name) {
+                Slot::Path
+            } else {
+                match params.iter().find(|p| &p.name == name) {
+                    Some(Param {
+                        kind: ParamKind::Str(_),
+                        ..
+                    }) => Slot::Query,
+                    Some(_) => {
+                        problem(format!(
+                            "`bind` names `{name}`, which is not a string parameter; only \
+                             strings take a handle's ids"
+                        ));
+                        continue;
+                    }
+                    None => {
+                        problem(format!(
+                            "`bind` names `{name}`, which is not a parameter of {} ({})",
+                            op.id,
+                            names()
+                        ));
+                        continue;
+                    }
+                }
+            };
+            match from.as_str() {
+                Some(from) if held.iter().any(|h| h == from) => {
+                    bind.push((name.clone(), slot, from.to_owned()));
+                }
+                _ => problem(format!(
+                    "`bind` takes `{name}` from {from}, which is not a path parameter of the \
+                     handle {handle} (it holds: {})",
+                    if held.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        held.join(", ")
+                    }
+                )),
+            }
+        }
+        for p in &op.path_params {
+            if !bind_map.contains_key(p) {
+                problem(format!(
+                    "the path parameter `{p}` of {} must be bound with `bind`",
+                    op.id
+                ));
+            }
+        }
+        let mut set = Vec::new();
+        for (name, value) in set_map {
+            if bind_map.contains_key(name) {
+                problem(format!("`{name}` is both bound and set"));
+                continue;
+            }
+            let Some(param) = params.iter().find(|p| &p.name == name) else {
+                problem(format!(
+                    "`set` names `{name}`, which is not a query parameter of {} ({})",
+                    op.id,
+                    names()
+                ));
+                continue;
+            };
+            let literal = match (&param.kind, value) {
+                (ParamKind::Str(_), Value::String(v)) => Some(quote!(#v)),
+                (ParamKind::Int { .. }, Value::Number(n)) => n
+                    .as_i64()
+                    .filter(|n| *n >= 0)
+                    .map(|n| syn::LitInt::new(&n.to_string(), proc_macro2::Span::call_site()))
+                    .map(|lit| quote!(#lit)),
+                (ParamKind::Plain(t), Value::Bool(b))
+                    if last_ident(t).as_deref() == Some("bool") =>
+                {
+                    Some(quote!(#b))
+                }
+                _ => None,
+            };
+            match literal {
+                Some(l) => set.push((param.setter.clone(), l)),
+                None => problem(format!(
+                    "`set` gives `{name}` the value {value}, which its type does not take \
+                     (strings, integers from 0 and booleans can be set)"
+                )),
+            }
+        }
+        out.push(Placement {
+            node,
+            method,
+            bind,
+            set,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
     } else {
         Err(problems)
     }
@@ -825,6 +1092,32 @@ pub fn module(
         for info in infos.iter().filter(|i| tree.carrier(i.node) == at) {
             methods.push(handle_method(info, &params, &client_expr, &lifetime));
         }
+        for info in &infos {
+            for placement in info.placements.iter().filter(|p| p.node == at) {
+                methods.push(placed_method(
+                    info,
+                    placement,
+                    &params,
+                    &client_expr,
+                    &lifetime,
+                ));
+            }
+        }
+        // Two methods of one name on a handle: a placement's (or an
+        // `x-blaxel-sdk-method`'s) choice meets another's.
+        let mut names = std::collections::BTreeSet::new();
+        for m in &methods {
+            if let Ok(f) = syn::parse2::<syn::ImplItemFn>(m.clone())
+                && !names.insert(f.sig.ident.to_string())
+            {
+                problems.push(format!(
+                    "the handle {} would have two methods named `{}`: rename one with \
+                     `{METHOD_EXTENSION}` or the placement's `method` (`{HANDLES_EXTENSION}`)",
+                    path_of(&tree, at),
+                    f.sig.ident
+                ));
+            }
+        }
         let target = if at == 0 {
             quote!(Client)
         } else {
@@ -979,6 +1272,81 @@ fn handle_method(
                 }
             }
         },
+    }
+}
+
+/// The method of a handle that answers an operation's builder with the
+/// parameters a placement binds and sets (`x-blaxel-sdk-handles`).
+fn placed_method(
+    info: &OpInfo<'_>,
+    placement: &Placement,
+    held: &[String],
+    client_expr: &TokenStream,
+    lifetime: &TokenStream,
+) -> TokenStream {
+    let op = info.op;
+    let name = &placement.method;
+    let builder = format_ident!("{}", op.builder_name());
+    let raw_method = format_ident!("{}", op.method_name());
+    let path = placement.bind.iter().filter(|(_, s, _)| *s == Slot::Path);
+    let path_setters = path.clone().map(|(p, _, from)| {
+        let setter = format_ident!("{}", p.to_snake_case());
+        let f = param_field(from);
+        quote!(.#setter(self.#f.clone()))
+    });
+    let checks = path.map(|(p, _, from)| {
+        let f = param_field(from);
+        quote!(.check(crate::validate::path_id(&self.#f, #p)))
+    });
+    let query = placement
+        .bind
+        .iter()
+        .filter(|(_, s, _)| *s == Slot::Query)
+        .map(|(p, _, from)| {
+            let setter = info
+                .params
+                .iter()
+                .find(|q| &q.name == p)
+                .map(|q| q.setter.clone())
+                .unwrap_or_else(|| format_ident!("{}", p.to_snake_case()));
+            let f = param_field(from);
+            quote!(.#setter(self.#f.clone()))
+        });
+    let set = placement.set.iter().map(|(setter, v)| quote!(.#setter(#v)));
+    let mut given: Vec<String> = placement
+        .bind
+        .iter()
+        .map(|(p, _, from)| format!("`{p}` is this handle's `{from}`"))
+        .collect();
+    given.extend(placement.set.iter().map(|(setter, v)| {
+        let name = info
+            .params
+            .iter()
+            .find(|q| &q.setter == setter)
+            .map_or_else(|| setter.to_string(), |q| q.name.clone());
+        format!("`{name}` is {}", v.to_string().replace('"', "`"))
+    }));
+    let docs = op_docs(
+        info,
+        &format!(
+            "On this handle: {} (set again on the builder to change them).",
+            given.join(", ")
+        ),
+    );
+    let ids = held.iter().map(|p| {
+        let f = param_field(p);
+        quote!(.with_id(#p, self.#f.clone()))
+    });
+    quote! {
+        #docs
+        pub fn #name(&self) -> #builder<#lifetime> {
+            let op = #client_expr.raw().#raw_method()#(#path_setters)*;
+            #builder {
+                call: Call::new(#client_expr, op)#(#checks)*#(#ids)*,
+            }
+            #(#query)*
+            #(#set)*
+        }
     }
 }
 

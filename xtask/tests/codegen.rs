@@ -511,6 +511,24 @@ fn open_enums_are_generated_with_their_descriptions() {
 }
 
 #[test]
+fn a_value_of_an_open_enum_can_take_a_variant_name_of_its_own() {
+    let doc = with_open_enum(|s| {
+        s["enum"] = json!(["dark-red", "UNKNOWN"]);
+        s["x-blaxel-final"] = json!([]);
+        s["x-enum-varnames"] = json!([null, "Unspecified"]);
+    });
+    let generated = codegen::generate(&doc, "minimal.yaml").expect("generates");
+    let file = generated
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(codegen::OPEN_ENUMS_OUT))
+        .expect("the open enums are one of the generated files");
+    for fragment in ["DarkRed", "Unspecified", r#""UNKNOWN""#] {
+        assert!(file.contents.contains(fragment), "`{fragment}` missing");
+    }
+}
+
+#[test]
 fn an_open_enum_can_take_a_rust_name_of_its_own() {
     let doc = with_open_enum(|s| s["x-blaxel-rust-type"] = json!("open_enum::Hue"));
     let generated = codegen::generate(&doc, "minimal.yaml").expect("generates");
@@ -535,7 +553,19 @@ type SchemaCase = (&'static str, fn(&mut Value), &'static [&'static str]);
 
 #[test]
 fn rejects_open_enums_the_generator_cannot_name() {
-    let cases: [SchemaCase; 7] = [
+    let cases: [SchemaCase; 9] = [
+        (
+            "a value named like the catch-all variant",
+            |s| {
+                s["enum"] = json!(["BLUE", "unknown"]);
+            },
+            &["the value `unknown` gives `Unknown`", "`x-enum-varnames`"],
+        ),
+        (
+            "variant names that are not a list of names",
+            |s| s["x-enum-varnames"] = json!([1]),
+            &["schema Colour", "`x-enum-varnames` must be a list"],
+        ),
         (
             "a Rust type outside open_enum",
             |s| s["x-blaxel-rust-type"] = json!("redacted::Colour"),

@@ -14,7 +14,7 @@ pub enum RetrySafety {
     /// sending it once, so it may be sent again after any transient
     /// failure.
     ///
-    /// In the document: ListJobs, GetJob, UpdateJob, DeleteJob, ListJobExecutions, GetJobExecution, DeleteJobExecution, ListJobExecutionTasks, ListJobRevisions.
+    /// In the document: ListJobs, GetJob, UpdateJob, DeleteJob, ListJobExecutions, GetJobExecution, DeleteJobExecution, ListJobExecutionTasks, ListJobRevisions, ListLogs.
     Idempotent,
     /// `idempotent-with-client-token`: idempotent because the request
     /// carries a client-generated token
@@ -79,11 +79,13 @@ pub enum Operation {
     ListJobExecutionTasks,
     /// `GET /jobs/{jobId}/revisions`; retry: `idempotent`.
     ListJobRevisions,
+    /// `GET /observability/logs`; retry: `idempotent`.
+    ListLogs,
 }
 impl Operation {
     /// Every operation, sorted by path template, then by method in the
     /// order GET, PUT, POST, DELETE.
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 12] = [
         Operation::ListJobs,
         Operation::CreateJob,
         Operation::GetJob,
@@ -95,6 +97,7 @@ impl Operation {
         Operation::DeleteJobExecution,
         Operation::ListJobExecutionTasks,
         Operation::ListJobRevisions,
+        Operation::ListLogs,
     ];
     /// The `operationId`, such as `"CreateJobExecution"`: the name of
     /// the operation in spans, errors and the emulator.
@@ -111,6 +114,7 @@ impl Operation {
             Operation::DeleteJobExecution => "DeleteJobExecution",
             Operation::ListJobExecutionTasks => "ListJobExecutionTasks",
             Operation::ListJobRevisions => "ListJobRevisions",
+            Operation::ListLogs => "ListLogs",
         }
     }
     /// The generated client's method for it, such as
@@ -129,6 +133,7 @@ impl Operation {
             Operation::DeleteJobExecution => "delete_job_execution",
             Operation::ListJobExecutionTasks => "list_job_execution_tasks",
             Operation::ListJobRevisions => "list_job_revisions",
+            Operation::ListLogs => "list_logs",
         }
     }
     /// The upper-case HTTP method, such as `"POST"`.
@@ -145,6 +150,7 @@ impl Operation {
             Operation::DeleteJobExecution => "DELETE",
             Operation::ListJobExecutionTasks => "GET",
             Operation::ListJobRevisions => "GET",
+            Operation::ListLogs => "GET",
         }
     }
     /// The path template, relative to [`BASE_PATH`], such as
@@ -164,6 +170,7 @@ impl Operation {
                 "/jobs/{jobId}/executions/{executionId}/tasks"
             }
             Operation::ListJobRevisions => "/jobs/{jobId}/revisions",
+            Operation::ListLogs => "/observability/logs",
         }
     }
     /// The names of the path template's parameters, in order.
@@ -180,6 +187,7 @@ impl Operation {
             Operation::DeleteJobExecution => &["jobId", "executionId"],
             Operation::ListJobExecutionTasks => &["jobId", "executionId"],
             Operation::ListJobRevisions => &["jobId"],
+            Operation::ListLogs => &[],
         }
     }
     /// How safe it is to send the request again.
@@ -196,6 +204,7 @@ impl Operation {
             Operation::DeleteJobExecution => RetrySafety::Idempotent,
             Operation::ListJobExecutionTasks => RetrySafety::Idempotent,
             Operation::ListJobRevisions => RetrySafety::Idempotent,
+            Operation::ListLogs => RetrySafety::Idempotent,
         }
     }
     /// For [`RetrySafety::IdempotentWithClientToken`], the
@@ -213,6 +222,7 @@ impl Operation {
             Operation::DeleteJobExecution => None,
             Operation::ListJobExecutionTasks => None,
             Operation::ListJobRevisions => None,
+            Operation::ListLogs => None,
         }
     }
     /// For [`RetrySafety::IdempotentWithClientToken`], every
@@ -232,6 +242,7 @@ impl Operation {
             Operation::DeleteJobExecution => &[],
             Operation::ListJobExecutionTasks => &[],
             Operation::ListJobRevisions => &[],
+            Operation::ListLogs => &[],
         }
     }
     /// Decodes `body`, a successful answer of this operation, into
@@ -291,6 +302,10 @@ impl Operation {
                 >(body)
                     .and_then(|typed| ::serde_json::to_value(&typed))
             }
+            Operation::ListLogs => {
+                ::serde_json::from_slice::<types::LogsByResource>(body)
+                    .and_then(|typed| ::serde_json::to_value(&typed))
+            }
         }
     }
     /// The operation with this `operationId` (exact match).
@@ -307,6 +322,7 @@ impl Operation {
             "DeleteJobExecution" => Some(Operation::DeleteJobExecution),
             "ListJobExecutionTasks" => Some(Operation::ListJobExecutionTasks),
             "ListJobRevisions" => Some(Operation::ListJobRevisions),
+            "ListLogs" => Some(Operation::ListLogs),
             _ => None,
         }
     }
@@ -594,5 +610,28 @@ impl<'a> OperationBuilder for crate::builder::ListJobRevisions<'a> {
         Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
     > + Send {
         crate::builder::ListJobRevisions::send(self)
+    }
+}
+impl<'a> OperationBuilder for crate::builder::ListLogs<'a> {
+    const OPERATION: Operation = Operation::ListLogs;
+    type Output = types::LogsByResource;
+    type ErrorBody = ByteStream;
+    #[allow(clippy::result_large_err)]
+    fn build_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>> {
+        crate::builder::ListLogs::build_request(self)
+    }
+    fn decode(
+        response: reqwest::Response,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::ListLogs::decode(response)
+    }
+    fn send_request(
+        self,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>,
+    > + Send {
+        crate::builder::ListLogs::send(self)
     }
 }

@@ -801,6 +801,14 @@ async fn call(c: &Client, op: &str, job: &str, exec: &str) -> Result<(), Error<B
             .await
             .map(drop),
         "ListJobRevisions" => c.list_job_revisions().job_id(job).send().await.map(drop),
+        "ListLogs" => c
+            .list_logs()
+            .resource_type("jobs")
+            .workload_ids(job)
+            .execution_id(exec)
+            .send()
+            .await
+            .map(drop),
         other => panic!("no call for operation {other}"),
     }
 }
@@ -842,8 +850,8 @@ async fn error_statuses_are_classified_as_the_document_lists_them() {
     let ops = document_operations();
     assert_eq!(
         ops.len(),
-        11,
-        "the document should have the 11 job operations"
+        12,
+        "the document should have the 11 job operations and ListLogs"
     );
     for status in [
         400u16, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 599,
@@ -940,6 +948,14 @@ fn mock_all_operations<'a>(server: &'a MockServer, require: fn(When) -> When) ->
             ));
             t.ok(&fixture("revisions.json"));
         }),
+        server.list_logs(|w, t| {
+            require(exact(
+                w.into_inner(),
+                "/observability/logs",
+                &["executionId", "resourceType", "workloadIds"],
+            ));
+            t.ok(&types::LogsByResource(Default::default()));
+        }),
     ]
 }
 
@@ -971,7 +987,7 @@ async fn on_request_hook_runs_before_every_request() {
             .await
             .unwrap_or_else(|e| panic!("{op}: {e}"));
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 11);
+    assert_eq!(calls.load(Ordering::SeqCst), ops.len());
     for m in &mocks {
         m.assert_async().await;
     }

@@ -88,6 +88,10 @@ async fn send(op: Operation) -> (String, String) {
                 .execution_id(EXEC);
             seen(listener, b).await
         }
+        Operation::ListLogs => {
+            let b = client.list_logs().resource_type("jobs").workload_ids(JOB);
+            seen(listener, b).await
+        }
     }
 }
 

@@ -78,6 +78,20 @@ impl SimClock {
     pub(crate) fn timestamp(&self, t: Micros) -> String {
         rfc3339_ms(self.wall_epoch_ms.saturating_add(t / 1000))
     }
+
+    /// The simulated instant `t` as Unix microseconds (saturating).
+    pub(crate) fn wall_micros(&self, t: Micros) -> i64 {
+        let us = self.wall_epoch_ms.saturating_mul(1000).saturating_add(t);
+        i64::try_from(us).unwrap_or(i64::MAX)
+    }
+}
+
+/// Unix microseconds as an RFC 3339 UTC timestamp with nanoseconds, as log
+/// lines carry them (an instant past the calendar's end as its last one).
+pub(crate) fn rfc3339_nanos(unix_us: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(unix_us)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 /// Formats Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (an instant
@@ -106,6 +120,16 @@ fn unix_ms(t: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_log_timestamps_with_nanoseconds() {
+        assert_eq!(rfc3339_nanos(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339_nanos(1_793_607_300_123_456),
+            "2026-11-02T08:15:00.123456000Z"
+        );
+        assert!(rfc3339_nanos(i64::MAX).starts_with('+'));
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -87,7 +87,13 @@ pub struct EmulatorConfig {
     pub(crate) run_local_images: bool,
     pub(crate) task_commands: BTreeMap<String, String>,
     pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) logs_cap: usize,
+    pub(crate) logs_max_window: Option<Duration>,
 }
+
+/// The most lines one ListLogs answer carries by default: what Blaxel's CLI
+/// asks for.
+pub(crate) const DEFAULT_LOGS_CAP: usize = 1000;
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -112,6 +118,8 @@ impl Default for EmulatorConfig {
             run_local_images: false,
             task_commands: BTreeMap::new(),
             allowed_hosts: Vec::new(),
+            logs_cap: DEFAULT_LOGS_CAP,
+            logs_max_window: None,
         }
     }
 }
@@ -303,6 +311,26 @@ impl EmulatorConfig {
         self
     }
 
+    /// The most lines one ListLogs answer carries (default 1,000, what
+    /// Blaxel's CLI always asks for; at least 1): a larger `limit` is
+    /// lowered to it, and a busier window answers its newest lines with a
+    /// `totalCount` that says how many match. Whether Blaxel has a cap
+    /// above 1,000 is unknown; this one lets code that splits busy
+    /// windows be tested with few lines.
+    pub fn logs_cap(mut self, cap: usize) -> Self {
+        self.logs_cap = cap.max(1);
+        self
+    }
+
+    /// The longest window ListLogs takes (by default any): a longer one
+    /// (from `start` to `end`) gets 400. Whether Blaxel limits windows is
+    /// unknown (its CLI keeps its own to 3 days); this lets code that
+    /// splits long windows be tested.
+    pub fn logs_max_window(mut self, max: Duration) -> Self {
+        self.logs_max_window = Some(max);
+        self
+    }
+
     /// Whether any task may run for real.
     pub(crate) fn runs_commands(&self) -> bool {
         self.run_local_images || !self.task_commands.is_empty()
@@ -335,6 +363,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("run_local_images", &self.run_local_images)
             .field("task_commands", &self.task_commands)
             .field("allowed_hosts", &self.allowed_hosts)
+            .field("logs_cap", &self.logs_cap)
+            .field("logs_max_window", &self.logs_max_window)
             .finish()
     }
 }
@@ -360,6 +390,9 @@ mod tests {
         assert_eq!(c.count_limit, None);
         assert_eq!(c.body_read_timeout, Duration::from_secs(30));
         assert_eq!(c.execution_retention, Duration::from_secs(86_400));
+        assert_eq!(c.logs_cap, 1000);
+        assert_eq!(c.logs_max_window, None);
+        assert_eq!(EmulatorConfig::default().logs_cap(0).logs_cap, 1);
     }
 
     #[test]

@@ -121,6 +121,7 @@
 //!   chosen jobs, as local processes in real time (see below). A `memory`
 //!   above the job's `spec.runtime.memory` gets 400 (no check when the job
 //!   sets none); a job with `spec.enabled: false` refuses new executions.
+//! - **Logs**: ListLogs serves the lines of executions (see [Logs](#logs)).
 //! - **Faults**: [`Emulator::inject`] makes chosen requests fail in the ways
 //!   real networks and gateways do ([`Fault`]).
 //!
@@ -208,8 +209,9 @@
 //! given with [`EmulatorConfig::allowed_host`]: a web page that rebinds its
 //! own domain to 127.0.0.1 gets 403 `host_not_allowed`. Each task's output, stdout and stderr line by line with the
 //! attempt that wrote it, is kept (the last 1,000 lines and 256 KiB, lines
-//! cut at 8 KiB) and read with [`Emulator::task_output`];
-//! [`Emulator::wait_until`] wakes up on each thing a process does.
+//! cut at 8 KiB) and read with [`Emulator::task_output`], or through the
+//! API as log lines (see [Logs](#logs)); [`Emulator::wait_until`] wakes up
+//! on each thing a process does.
 //!
 //! ```no_run
 //! use blaxel_jobs_emulator::{Emulator, EmulatorConfig, OutputStream};
@@ -240,6 +242,49 @@
 //! the clock is advanced). They share the workspace's capacity and queue
 //! with simulated executions.
 //!
+//! # Logs
+//!
+//! `GET /v0/observability/logs` (ListLogs) answers as Blaxel's logs
+//! endpoint does, as far as that is known (`openapi/jobs.yaml` says what
+//! is not): `{"<job>": {"logs": [...], "totalCount": n}}`, each line with
+//! a nanosecond `timestamp`, its `message`, an integer `severity`, a
+//! `trace_id` and its `labels`, newest first, at most
+//! [`EmulatorConfig::logs_cap`] lines (1,000 by default), with
+//! `totalCount` counting every line that matches.
+//!
+//! - **Lines of tasks that run for real**: one per line of output kept
+//!   (the bounds above), stamped with the simulated time it was read. A
+//!   line that is a JSON object with a string `message`, the format of
+//!   `blaxel-jobs-task` and of Blaxel's task-side loggers, gives its
+//!   `message`, `severity`, `trace_id` and labels; any other line is
+//!   plain: severity `UNKNOWN` on standard output and `ERROR` on standard
+//!   error.
+//! - **Lines of simulated tasks**, written by the emulator itself: `task N
+//!   started` (INFO) when it starts, `task N: attempt K failed; retrying
+//!   (K of R retries)` (WARNING) for each retry (the first 10, then one
+//!   line for the rest), and when it ends `task N succeeded` (INFO), `task
+//!   N failed after K attempt(s)` or `task N timed out after S s
+//!   (DeadlineExceeded)` (ERROR); `task N cancelled before it started`
+//!   (WARNING). So code can be tested against logs without processes.
+//! - **Severities** are answered as OpenTelemetry's severity numbers (1
+//!   TRACE, 5 DEBUG, 9 INFO, 13 WARNING, 17 ERROR, 21 FATAL, 0 UNKNOWN):
+//!   which numbers Blaxel answers is not published.
+//! - **Labels**: `blaxel-task` (the task's index) and `blaxel-execution`
+//!   (the last dash-separated part of the execution's id), or the line's
+//!   own when it has them.
+//! - **The query**: `resourceType=jobs` and `workloadIds` are required;
+//!   `start` and `end` are read to the second and both seconds belong to
+//!   the window; a start after the end, an unreadable time, a window longer
+//!   than [`EmulatorConfig::logs_max_window`] (any by default), a `limit`
+//!   below 1 and an unknown `severity` name get 400; a larger `limit` is
+//!   lowered to the cap. `executionId` matches the full id or its last
+//!   dash-separated part, `taskId` the task's index or label, `search` the
+//!   message with case ignored. `offset`, `type` and `interval`, whose
+//!   meaning is unknown, are ignored.
+//! - **Memory**: nothing is kept for logs beyond each task's bounded
+//!   output; simulated lines are made when asked for, and an execution's
+//!   lines go when it is forgotten.
+//!
 //! # Time
 //!
 //! Deployments and executions run on a simulated [`Clock`]: scaled real
@@ -269,9 +314,8 @@
 //!
 //! # Not emulated
 //!
-//! The run plane (`metadata.url`, triggers firing, callbacks), logs (the
-//! output of tasks that run for real is kept, but only the library reads
-//! it), permissions and scopes (every valid credential may do everything;
+//! The run plane (`metadata.url`, triggers firing, callbacks), logs of
+//! anything but jobs, permissions and scopes (every valid credential may do everything;
 //! the one role modelled is the admin role that `show_secrets` needs, see
 //! [`EmulatorConfig::member_api_key`]), and rate limits other than capacity.
 #![deny(missing_docs)]

@@ -7,6 +7,7 @@
 //!                      [--execution-retention SECS]
 //!                      [--task-command JOB=COMMAND]... [--run-local-images]
 //!                      [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
+//!                      [--logs-cap N] [--logs-max-window SECS]
 //!                      [--token-ttl SECS] [--rotate-refresh-tokens] [--device-login WORKSPACE]...
 //!                      [--until-stdin-closes]
 //! ```
@@ -21,6 +22,7 @@ usage: blaxel-jobs-emulator [--port N] [--speed X] [--api-key KEY] [--client-cre
                             [--execution-retention SECS]
                             [--task-command JOB=COMMAND]... [--run-local-images]
                             [--allowed-host HOST]... [--tasks-apart-from N] [--count-limit N]
+                            [--logs-cap N] [--logs-max-window SECS]
                             [--token-ttl SECS] [--rotate-refresh-tokens]
                             [--device-login WORKSPACE]... [--until-stdin-closes]
 
@@ -54,6 +56,11 @@ options:
                   with spec.tasksRef, as Blaxel may (default: never)
   --count-limit N count at most N items in listings; past it meta.total is N
                   and meta.totalIsPartial is true (default: no limit)
+  --logs-cap N    the most lines one answer of GET /v0/observability/logs
+                  carries (default 1000, at least 1)
+  --logs-max-window SECS
+                  the longest window GET /v0/observability/logs takes
+                  (default: any)
   --token-ttl SECS
                   seconds an OAuth access token is valid (default 3600)
   --rotate-refresh-tokens
@@ -77,6 +84,8 @@ struct Args {
     client_credentials: Option<(String, String)>,
     tasks_apart_from: Option<usize>,
     count_limit: Option<usize>,
+    logs_cap: Option<usize>,
+    logs_max_window: Option<Duration>,
     retention: Option<Duration>,
     task_commands: Vec<(String, String)>,
     run_local_images: bool,
@@ -152,17 +161,24 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                     }
                 }
             }
-            "--tasks-apart-from" | "--count-limit" => {
+            "--tasks-apart-from" | "--count-limit" | "--logs-cap" => {
                 let name = flag.clone();
                 let v = value(&name)?;
                 let n: usize = v
                     .parse()
                     .map_err(|_| format!("{name} must be a whole number, not {v:?}"))?;
-                if name == "--count-limit" {
-                    out.count_limit = Some(n);
-                } else {
-                    out.tasks_apart_from = Some(n);
+                match name.as_str() {
+                    "--count-limit" => out.count_limit = Some(n),
+                    "--logs-cap" => out.logs_cap = Some(n),
+                    _ => out.tasks_apart_from = Some(n),
                 }
+            }
+            "--logs-max-window" => {
+                let v = value("--logs-max-window")?;
+                let secs: u64 = v.parse().map_err(|_| {
+                    format!("--logs-max-window must be a whole number of seconds, not {v:?}")
+                })?;
+                out.logs_max_window = Some(Duration::from_secs(secs));
             }
             "--execution-retention" => {
                 let v = value("--execution-retention")?;
@@ -241,6 +257,12 @@ fn main() -> ExitCode {
     }
     if let Some(n) = args.tasks_apart_from {
         config = config.store_tasks_apart_from(n);
+    }
+    if let Some(n) = args.logs_cap {
+        config = config.logs_cap(n);
+    }
+    if let Some(max) = args.logs_max_window {
+        config = config.logs_max_window(max);
     }
     if let Some(n) = args.count_limit {
         config = config.count_limit(n);
@@ -392,6 +414,9 @@ mod tests {
             "--count-limit=500",
             "--execution-retention",
             "3600",
+            "--logs-cap",
+            "50",
+            "--logs-max-window=7200",
         ])
         .unwrap();
         assert_eq!(
@@ -403,6 +428,8 @@ mod tests {
                 client_credentials: Some(("id".into(), "se:cret".into())),
                 tasks_apart_from: Some(0),
                 count_limit: Some(500),
+                logs_cap: Some(50),
+                logs_max_window: Some(Duration::from_secs(7200)),
                 retention: Some(Duration::from_secs(3600)),
                 task_commands: Vec::new(),
                 run_local_images: false,

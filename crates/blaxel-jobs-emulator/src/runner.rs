@@ -188,11 +188,14 @@ async fn run_task(
                     false
                 }
                 Attempt::NotStarted(why) => {
-                    task.push_line(OutputLine {
-                        stream: OutputStream::Stderr,
-                        attempt,
-                        text: format!("emulator: cannot start the task's process: {why}"),
-                    });
+                    task.push_line(
+                        OutputLine {
+                            stream: OutputStream::Stderr,
+                            attempt,
+                            text: format!("emulator: cannot start the task's process: {why}"),
+                        },
+                        now,
+                    );
                     if attempt <= launch.max_retries && !*launch.cancel.borrow() {
                         true
                     } else {
@@ -201,11 +204,14 @@ async fn run_task(
                     }
                 }
                 Attempt::Unstartable(why) => {
-                    task.push_line(OutputLine {
-                        stream: OutputStream::Stderr,
-                        attempt,
-                        text: format!("emulator: the task's process cannot start: {why}"),
-                    });
+                    task.push_line(
+                        OutputLine {
+                            stream: OutputStream::Stderr,
+                            attempt,
+                            text: format!("emulator: the task's process cannot start: {why}"),
+                        },
+                        now,
+                    );
                     failed(task, None);
                     false
                 }
@@ -243,12 +249,15 @@ async fn run_attempt(
 ) -> Attempt {
     if attempt == 1 {
         for note in &env.notes {
-            shared.record_task(launch, index, |task, _| {
-                task.push_line(OutputLine {
-                    stream: OutputStream::Stderr,
-                    attempt,
-                    text: note.clone(),
-                });
+            shared.record_task(launch, index, |task, now| {
+                task.push_line(
+                    OutputLine {
+                        stream: OutputStream::Stderr,
+                        attempt,
+                        text: note.clone(),
+                    },
+                    now,
+                );
             });
         }
     }
@@ -367,11 +376,14 @@ fn emit(
     }
     let text = String::from_utf8_lossy(line).into_owned();
     line.clear();
-    shared.record_task(launch, index, |task, _| {
-        task.push_line(OutputLine {
-            stream,
-            attempt,
-            text,
-        });
+    shared.record_task(launch, index, |task, now| {
+        task.push_line(
+            OutputLine {
+                stream,
+                attempt,
+                text,
+            },
+            now,
+        );
     });
 }

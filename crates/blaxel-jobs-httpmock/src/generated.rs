@@ -1251,6 +1251,213 @@ pub mod operations {
             )
         }
     }
+    pub struct ListLogsWhen(::httpmock::When);
+    impl ListLogsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(regex::Regex::new("^/observability/logs$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn end<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("end", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("end"))
+            }
+        }
+        pub fn execution_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("executionId", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("executionId"))
+            }
+        }
+        pub fn interval<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("interval", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("interval"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn resource_type<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("resourceType", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("resourceType"))
+            }
+        }
+        pub fn search<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("search", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("search"))
+            }
+        }
+        pub fn severity<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("severity", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("severity"))
+            }
+        }
+        pub fn start<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("start", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("start"))
+            }
+        }
+        pub fn task_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("taskId", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("taskId"))
+            }
+        }
+        pub fn trace_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("traceId", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("traceId"))
+            }
+        }
+        pub fn type_<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("type", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("type"))
+            }
+        }
+        pub fn workload_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("workloadIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("workloadIds"))
+            }
+        }
+    }
+    pub struct ListLogsThen(::httpmock::Then);
+    impl ListLogsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::LogsByResource) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: ::serde_json::Value) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn unauthorized(self, value: ::serde_json::Value) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn forbidden(self, value: ::serde_json::Value) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn too_many_requests(self, value: ::serde_json::Value) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -1298,6 +1505,9 @@ pub trait MockServerExt {
     fn list_job_revisions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListJobRevisionsWhen, operations::ListJobRevisionsThen);
+    fn list_logs<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListLogsWhen, operations::ListLogsThen);
 }
 impl MockServerExt for ::httpmock::MockServer {
     fn list_jobs<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
@@ -1427,6 +1637,17 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::ListJobRevisionsWhen::new(when),
                 operations::ListJobRevisionsThen::new(then),
+            )
+        })
+    }
+    fn list_logs<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListLogsWhen, operations::ListLogsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ListLogsWhen::new(when),
+                operations::ListLogsThen::new(then),
             )
         })
     }

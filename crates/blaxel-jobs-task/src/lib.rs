@@ -148,11 +148,14 @@
 //!   examples) and takes the path from Cargo's report, starts the emulator
 //!   with `EmulatorConfig::task_command` for the job, creates the job (4
 //!   tasks at a time, `BL_LOGGER=json`), starts an execution of 100 tasks
-//!   over 1 to 1,000,000, waits with the SDK's waiter, then reads each
-//!   task's output with `Emulator::task_output` and prints the totals (837799
-//!   has the longest chain, 524 steps) and one task's JSON log lines. It
-//!   exits with an error if the execution or any task failed. It takes 5 to
-//!   7 s on a busy 2-core machine once built.
+//!   over 1 to 1,000,000 plus one task given an empty range, which fails on
+//!   purpose, waits with the SDK's waiter while streaming the execution's
+//!   warning and error lines (`on_log_line`), then reads each task's output
+//!   with `Emulator::task_output`, prints the totals (837799 has the longest
+//!   chain, 524 steps) and one task's JSON log lines, and prints the failed
+//!   task's last lines read through the SDK (`logs().task_id(..).read(..)`).
+//!   It exits with an error if any other task failed. It takes 5 to 7 s on
+//!   a busy 2-core machine once built.
 //! - `examples/tests/task_program.rs` runs the same program through the
 //!   emulator in tests: results and JSON log lines checked against a
 //!   reference computation, a failing task retried then failed, a task

@@ -19,6 +19,10 @@ impl Client {
             job_id: job_id.into(),
         }
     }
+    /// The `/observability` collection (see [`Observability`]).
+    pub fn observability(&self) -> Observability<'_> {
+        Observability { client: self }
+    }
 }
 /// The `jobs` collection at `/jobs`: its operations, as methods that answer request builders. Making it sends nothing.
 #[derive(Debug, Clone)]
@@ -123,6 +127,28 @@ impl<'a> JobRef<'a> {
             call: Call::new(self.client, op)
                 .check(crate::validate::path_id(&self.job_id, "jobId")),
         }
+    }
+    /// Read log lines (ListLogs: `GET /observability/logs`).
+    ///
+    /// The log lines of resources (here, jobs: `resourceType=jobs` and the
+    /// job's name in `workloadIds`) written in a time window, newest first,
+    /// at most `limit` of them, with how many match in all. There is no
+    /// cursor: when a window holds more lines than one answer carries, only
+    /// the newest come back, and the older ones must be read with a smaller
+    /// window. Not in Blaxel's published document: this is what Blaxel's
+    /// `bl logs` command sends and reads, not a contract. Without a window,
+    /// which lines come back is unknown (the CLI always sends one: the last
+    /// hour by default, and never more than 3 days, a limit it applies
+    /// itself; whether the server has one is unknown).
+    ///
+    /// On this handle: `workloadIds` is this handle's `jobId`, `resourceType` is `jobs` (set again on the builder to change them).
+    pub fn logs(&self) -> ListLogs<'a> {
+        let op = self.client.raw().list_logs();
+        ListLogs {
+            call: Call::new(self.client, op).with_id("jobId", self.job_id.clone()),
+        }
+            .workload_ids(self.job_id.clone())
+            .resource_type("jobs")
     }
 }
 /// The `executions` collection at `/jobs/{jobId}/executions`: its operations, as methods that answer request builders. Making it sends nothing.
@@ -235,6 +261,56 @@ impl<'a> ExecutionRef<'a> {
             call: Call::new(self.client, op)
                 .check(crate::validate::path_id(&self.job_id, "jobId"))
                 .check(crate::validate::path_id(&self.execution_id, "executionId")),
+        }
+    }
+    /// Read log lines (ListLogs: `GET /observability/logs`).
+    ///
+    /// The log lines of resources (here, jobs: `resourceType=jobs` and the
+    /// job's name in `workloadIds`) written in a time window, newest first,
+    /// at most `limit` of them, with how many match in all. There is no
+    /// cursor: when a window holds more lines than one answer carries, only
+    /// the newest come back, and the older ones must be read with a smaller
+    /// window. Not in Blaxel's published document: this is what Blaxel's
+    /// `bl logs` command sends and reads, not a contract. Without a window,
+    /// which lines come back is unknown (the CLI always sends one: the last
+    /// hour by default, and never more than 3 days, a limit it applies
+    /// itself; whether the server has one is unknown).
+    ///
+    /// On this handle: `executionId` is this handle's `executionId`, `workloadIds` is this handle's `jobId`, `resourceType` is `jobs` (set again on the builder to change them).
+    pub fn logs(&self) -> ListLogs<'a> {
+        let op = self.client.raw().list_logs();
+        ListLogs {
+            call: Call::new(self.client, op)
+                .with_id("jobId", self.job_id.clone())
+                .with_id("executionId", self.execution_id.clone()),
+        }
+            .execution_id(self.execution_id.clone())
+            .workload_ids(self.job_id.clone())
+            .resource_type("jobs")
+    }
+}
+/// The `observability` collection at `/observability`: its operations, as methods that answer request builders. Making it sends nothing.
+#[derive(Debug, Clone)]
+pub struct Observability<'a> {
+    pub(crate) client: &'a Client,
+}
+impl<'a> Observability<'a> {
+    /// Read log lines (ListLogs: `GET /observability/logs`).
+    ///
+    /// The log lines of resources (here, jobs: `resourceType=jobs` and the
+    /// job's name in `workloadIds`) written in a time window, newest first,
+    /// at most `limit` of them, with how many match in all. There is no
+    /// cursor: when a window holds more lines than one answer carries, only
+    /// the newest come back, and the older ones must be read with a smaller
+    /// window. Not in Blaxel's published document: this is what Blaxel's
+    /// `bl logs` command sends and reads, not a contract. Without a window,
+    /// which lines come back is unknown (the CLI always sends one: the last
+    /// hour by default, and never more than 3 days, a limit it applies
+    /// itself; whether the server has one is unknown).
+    pub fn logs(&self) -> ListLogs<'a> {
+        let op = self.client.raw().list_logs();
+        ListLogs {
+            call: Call::new(self.client, op),
         }
     }
 }
@@ -808,5 +884,150 @@ impl<'a> crate::call::Request for ListJobRevisions<'a> {
         Output = Result<::std::vec::Vec<types::RevisionMetadata>, Error>,
     > + Send {
         ListJobRevisions::send(self)
+    }
+}
+/// Read log lines (ListLogs: `GET /observability/logs`).
+///
+/// The log lines of resources (here, jobs: `resourceType=jobs` and the
+/// job's name in `workloadIds`) written in a time window, newest first,
+/// at most `limit` of them, with how many match in all. There is no
+/// cursor: when a window holds more lines than one answer carries, only
+/// the newest come back, and the older ones must be read with a smaller
+/// window. Not in Blaxel's published document: this is what Blaxel's
+/// `bl logs` command sends and reads, not a contract. Without a window,
+/// which lines come back is unknown (the CLI always sends one: the last
+/// hour by default, and never more than 3 days, a limit it applies
+/// itself; whether the server has one is unknown).
+///
+/// Set its options, then `.send().await`; the client's timeouts and retry settings can be overridden for this call.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is sent"]
+pub struct ListLogs<'a> {
+    pub(crate) call: Call<'a, blaxel_jobs_client::builder::ListLogs<'a>>,
+}
+impl<'a> ListLogs<'a> {
+    /// The start of the window, in UTC, written `YYYY-MM-DDTHH:MM:SS`
+    /// (no zone, no fraction of a second), as Blaxel's CLI writes it.
+    /// Whether the server takes other forms, and whether a line written
+    /// during the second `start` names is in the window, are unknown.
+    pub fn start(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.start(value));
+        self
+    }
+    /// The end of the window, written as `start` is. Whether a line
+    /// written during the second `end` names is in the window is
+    /// unknown.
+    pub fn end(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.end(value));
+        self
+    }
+    /// The kind of resource whose lines to read: `jobs` for the jobs of
+    /// this API (the same endpoint serves Blaxel's other kinds of
+    /// resources).
+    pub fn resource_type(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.resource_type(value));
+        self
+    }
+    /// The name of the resource (the job) whose lines to read. Blaxel's
+    /// CLI sends one name; whether several can be given, comma-separated,
+    /// is unknown.
+    pub fn workload_ids(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.workload_ids(value));
+        self
+    }
+    /// Keep only the lines of this execution. Whether the server
+    /// matches the execution's full id or its last dash-separated part
+    /// (which task-side loggers put in the `blaxel-execution` label) is
+    /// unknown; the emulator takes either.
+    pub fn execution_id(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.execution_id(value));
+        self
+    }
+    /// Keep only the lines of this task: its label, which task-side
+    /// loggers make from the task's index (after `BL_TASK_PREFIX`, when
+    /// that is set). Empty keeps every task.
+    pub fn task_id(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.task_id(value));
+        self
+    }
+    /// Comma-separated severities to keep; Blaxel's CLI sends all seven
+    /// names by default. Whether the server refuses or ignores a name it
+    /// does not know is unknown (the emulator refuses it with 400).
+    ///
+    /// An empty list sets no filter.
+    pub fn severity<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<types::LogSeverity>,
+    {
+        if let Some(joined) = crate::validate::comma_list(
+            values.into_iter().map(Into::into),
+        ) {
+            self.call = self.call.map(|b| b.severity(joined));
+        }
+        self
+    }
+    /// Keep only the lines whose message contains this text. Whether
+    /// the match ignores case is unknown (the emulator's does).
+    pub fn search(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.search(value));
+        self
+    }
+    /// Keep only the lines of this trace. Empty keeps every line.
+    pub fn trace_id(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.trace_id(value));
+        self
+    }
+    /// The most lines one answer carries. Blaxel's CLI always sends
+    /// 1000; whether the server takes more, and what it does with 0 or
+    /// less, are unknown (the emulator carries at most its cap, 1000 by
+    /// default, and refuses less than 1 with 400).
+    pub fn limit(mut self, value: i64) -> Self {
+        self.call = self.call.map(|b| b.limit(value));
+        self
+    }
+    /// Blaxel's CLI sends 0; what the server does with it is unknown
+    /// (the emulator ignores it).
+    pub fn offset(mut self, value: i64) -> Self {
+        self.call = self.call.map(|b| b.offset(value));
+        self
+    }
+    /// Blaxel's CLI sends `all`; its meaning is unknown (the emulator
+    /// ignores it).
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        let value: String = value.into();
+        self.call = self.call.map(|b| b.type_(value));
+        self
+    }
+    /// Blaxel's CLI sends 60; its meaning is unknown (the emulator
+    /// ignores it).
+    pub fn interval(mut self, value: i64) -> Self {
+        self.call = self.call.map(|b| b.interval(value));
+        self
+    }
+    crate::call::settings!();
+    /// Sends the request, retrying as [`crate::retry`] describes.
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<
+        Output = Result<types::LogsByResource, Error>,
+    > + Send + 'a {
+        self.call.send()
+    }
+}
+impl<'a> crate::call::Request for ListLogs<'a> {
+    type Output = types::LogsByResource;
+    fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<types::LogsByResource, Error>> + Send {
+        ListLogs::send(self)
     }
 }

@@ -19,6 +19,9 @@ pub(crate) struct Call<'a, O> {
     pub(crate) op: O,
     pub(crate) settings: CallSettings,
     invalid: Option<InvalidInput>,
+    /// The path parameters of the handle the builder came from, when an
+    /// `x-blaxel-sdk-handles` placement made it (see [`Call::id`]).
+    ids: Vec<(&'static str, String)>,
 }
 
 impl<'a, O> Call<'a, O> {
@@ -28,7 +31,26 @@ impl<'a, O> Call<'a, O> {
             op,
             settings: CallSettings::default(),
             invalid: None,
+            ids: Vec::new(),
         }
+    }
+
+    /// Records a path parameter of the handle the builder came from
+    /// (generated for operations placed on other handles).
+    pub(crate) fn with_id(mut self, name: &'static str, value: String) -> Self {
+        self.ids.push((name, value));
+        self
+    }
+
+    /// The value of the path parameter `name` of the handle the builder
+    /// came from, when it was placed there: what hand-written extras of an
+    /// operation read to know its resource (the execution a logs request
+    /// is about).
+    pub(crate) fn id(&self, name: &str) -> Option<&str> {
+        self.ids
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Applies a setter of the generated builder.
@@ -70,6 +92,7 @@ impl<'a, O: Sendable + 'a> Call<'a, O> {
             op,
             settings,
             invalid,
+            ids: _,
         } = self;
         match invalid {
             Some(e) => Either::Left(ready(Err(e.into()))),

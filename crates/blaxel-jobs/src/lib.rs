@@ -54,7 +54,9 @@
 //! repeat the shape one level down: [`JobRef::executions`]
 //! (CreateJobExecution, ListJobExecutions) and [`JobRef::execution`]
 //! (GetJobExecution, DeleteJobExecution as `cancel`, ListJobExecutionTasks
-//! as `tasks`, and the waiter). Each method returns a builder named after
+//! as `tasks`, and the waiter). ListLogs, whose path is not the job's,
+//! is placed on both handles as `logs` (and on
+//! [`Client::observability`], its own path's). Each method returns a builder named after
 //! its operation's `operationId` ([`CreateJobExecution`],
 //! [`ListJobExecutionTasks`], …); set options on it, then `.send().await`.
 //! Every builder also takes `timeout`, `operation_timeout` and `retry`,
@@ -232,6 +234,14 @@
 //! [`Error::BlockingInAsync`] instead of blocking, and dropping it there
 //! never panics.
 //!
+//! # Logs
+//!
+//! [`ExecutionRef::logs`] and [`JobRef::logs`] read what tasks wrote:
+//! one request with `send`, a whole window with [`ListLogs::read`] (split
+//! and merged, oldest first, saying where lines may be missing), new
+//! lines as they come with [`ListLogs::follow`]. Blaxel does not document
+//! this endpoint; [`logs`] says what is known of it and what is not.
+//!
 //! # Fan-out
 //!
 //! [`JobRef::batch`] runs a job over any number of tasks (a million is
@@ -330,6 +340,7 @@ mod definition;
 mod error;
 mod http_client;
 mod json;
+pub mod logs;
 mod merge;
 pub mod paginate;
 mod reconcile;
@@ -352,6 +363,7 @@ pub use error::{
     TransportError, TransportErrorKind, UpdateRefusal, UpdateRefused, WaitTimeout,
 };
 pub use http_client::HttpClient;
+pub use logs::{FollowLogs, LogLine, Logs, ReadLogs};
 pub use retry::RetryConfig;
 pub use update::UpdateJobWith;
 pub use wait::{PollInterval, WaitUntilDeployed, WaitUntilSucceeded};

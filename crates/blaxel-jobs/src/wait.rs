@@ -22,9 +22,10 @@
 //! [`Error::WaitTimeout`], which carries the elapsed time and the number of
 //! polls. A poll in flight at the deadline gets a grace of 5 % of the
 //! maximum duration (at least 50 ms) to answer. Each poll emits a `tracing`
-//! event (target `blaxel_jobs::wait`), and
+//! event (target `blaxel_jobs::wait`),
 //! [`WaitUntilSucceeded::on_progress`] hands every execution read to a
-//! callback.
+//! callback, and [`WaitUntilSucceeded::on_log_line`] hands it every log
+//! line the execution writes meanwhile (see [`crate::logs`]).
 //!
 //! Execution outcomes are typed: `succeeded` returns the execution;
 //! `failed`, `cancelled` and `timeout` return [`Error::ExecutionEnded`]
@@ -230,6 +231,13 @@ impl<'a> crate::JobRef<'a> {
 /// A progress callback of [`WaitUntilSucceeded`].
 type Progress<'a> = Box<dyn FnMut(&types::JobExecution) + Send + 'a>;
 
+/// A log-line callback of [`WaitUntilSucceeded`].
+type OnLine<'a> = Box<dyn FnMut(&crate::logs::LogLine) + Send + 'a>;
+
+/// How long, once the execution has ended, a waiter that streams its logs
+/// keeps reading them (its follow's settle time and last read).
+const LOG_DRAIN: Duration = Duration::from_secs(60);
+
 /// A waiter for an execution to end: polls GetJobExecution. Set options,
 /// then `.wait(max_wait).await`. See [`crate::ExecutionRef::wait_until_succeeded`].
 #[must_use = "a waiter does nothing until `wait` is awaited"]
@@ -239,6 +247,7 @@ pub struct WaitUntilSucceeded<'a> {
     id: String,
     interval: PollInterval,
     on_progress: Option<Progress<'a>>,
+    on_log_line: Option<OnLine<'a>>,
 }
 
 impl std::fmt::Debug for WaitUntilSucceeded<'_> {
@@ -259,6 +268,7 @@ impl<'a> WaitUntilSucceeded<'a> {
             id,
             interval: PollInterval::default(),
             on_progress: None,
+            on_log_line: None,
         }
     }
 
@@ -268,6 +278,21 @@ impl<'a> WaitUntilSucceeded<'a> {
     /// progress reports (status and `stats`).
     pub fn on_progress(mut self, f: impl FnMut(&types::JobExecution) + Send + 'a) -> Self {
         self.on_progress = Some(Box::new(f));
+        self
+    }
+
+    /// While waiting, follows the execution's logs and calls `f` with each
+    /// new line, oldest first, each once
+    /// ([`ListLogs::follow`](crate::ListLogs::follow), polling as often as
+    /// this waiter first does, at least every 100 ms). Once the execution
+    /// has ended, `wait` returns after its last lines (for up to a minute
+    /// more); a wait that ends otherwise (its maximum duration, an error)
+    /// stops following at once. The logs never change the wait's result:
+    /// lines that may be missing, and a logs request that fails for good,
+    /// are `tracing` warnings (target `blaxel_jobs::logs`), the latter
+    /// ending the following.
+    pub fn on_log_line(mut self, f: impl FnMut(&crate::logs::LogLine) + Send + 'a) -> Self {
+        self.on_log_line = Some(Box::new(f));
         self
     }
 
@@ -282,9 +307,10 @@ impl<'a> WaitUntilSucceeded<'a> {
             id,
             interval,
             mut on_progress,
+            on_log_line,
         } = self;
         let execution = client.job(job.clone()).execution(id.clone());
-        poll_until(
+        let waited = poll_until(
             format!("execution {id} of job {job}"),
             max_wait,
             interval,
@@ -314,9 +340,58 @@ impl<'a> WaitUntilSucceeded<'a> {
                     other => Poll::Pending(other.map(|s| s.as_str().to_owned())),
                 }
             },
-        )
-        .await
+        );
+        match on_log_line {
+            None => waited.await,
+            Some(on_line) => {
+                let every = interval.initial().max(Duration::from_millis(100));
+                with_logs(
+                    waited,
+                    follow_logs(execution.logs().follow().poll_interval(every), on_line),
+                )
+                .await
+            }
+        }
     }
+}
+
+/// Gives each line of `follow` to `on_line` until it ends or fails for
+/// good.
+async fn follow_logs(mut follow: crate::logs::FollowLogs<'_>, mut on_line: OnLine<'_>) {
+    use futures_util::StreamExt;
+    while let Some(item) = follow.next().await {
+        match item {
+            Ok(line) => on_line(&line),
+            Err(Error::LogsIncomplete(gap)) => {
+                tracing::warn!(target: "blaxel_jobs::logs", %gap, "log lines may be missing");
+            }
+            Err(e) => {
+                tracing::warn!(target: "blaxel_jobs::logs", error = %e, "stopped following the logs");
+                return;
+            }
+        }
+    }
+}
+
+/// Runs `wait` and `logs` together; once the wait ends with the
+/// execution's end, lets `logs` give its last lines (for up to
+/// [`LOG_DRAIN`]), else drops it.
+async fn with_logs<T>(
+    wait: impl Future<Output = Result<T, Error>>,
+    logs: impl Future<Output = ()>,
+) -> Result<T, Error> {
+    use futures_util::future::{Either, select};
+    let mut logs = std::pin::pin!(logs);
+    let wait = std::pin::pin!(wait);
+    let (result, logs_done) = match select(wait, logs.as_mut()).await {
+        Either::Left((result, _)) => (result, false),
+        Either::Right(((), wait)) => (wait.await, true),
+    };
+    let ended = matches!(result, Ok(_) | Err(Error::ExecutionEnded(_)));
+    if ended && !logs_done {
+        let _ = tokio::time::timeout(LOG_DRAIN, logs).await;
+    }
+    result
 }
 
 /// A waiter for a job's deployment: polls GetJob. Set options, then

@@ -82,6 +82,34 @@ fn wait_polls_until_the_execution_ends() {
 }
 
 #[test]
+fn a_window_of_log_lines_reads_from_synchronous_code() {
+    let server = MockServer::start();
+    let logs = server.mock(|w, t| {
+        w.method("GET")
+            .path("/observability/logs")
+            .query_param("workloadIds", JOB)
+            .query_param("executionId", "exec-1")
+            .query_param("resourceType", "jobs");
+        t.status(200)
+            .json_body(json!({JOB: {"totalCount": 1, "logs": [
+                {"timestamp": "2026-12-04T09:00:00.5Z", "message": "hello", "severity": 9}
+            ]}}));
+    });
+    let client = client(&server);
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-04T08:00:00Z").unwrap();
+    let end = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z").unwrap();
+    let read = client
+        .job(JOB)
+        .execution("exec-1")
+        .logs()
+        .read(start.to_utc(), end.to_utc());
+    let lines = client.send(read).unwrap();
+    assert_eq!(lines.lines.len(), 1);
+    assert_eq!(lines.lines[0].message, "hello");
+    logs.assert_calls(1);
+}
+
+#[test]
 fn invalid_input_is_refused_before_sending() {
     let server = MockServer::start();
     let any = server.mock(|_, t| {

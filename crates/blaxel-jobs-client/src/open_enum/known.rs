@@ -372,6 +372,95 @@ impl JobExecutionTaskStatus {
     }
 }
 open_enum_impls!(JobExecutionTaskStatus);
+/// A severity name, as the `severity` filter of ListLogs takes it and
+/// task-side JSON loggers write it. Open: a name not listed here is
+/// kept as given.
+///
+/// `LogSeverity` in the document.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum LogSeverity {
+    /// `FATAL`: The program cannot go on.
+    Fatal,
+    /// `ERROR`: An operation failed.
+    Error,
+    /// `WARNING`: Something unexpected that did not stop the work.
+    Warning,
+    /// `INFO`: Progress and results.
+    Info,
+    /// `DEBUG`: Details for debugging.
+    Debug,
+    /// `TRACE`: Finer details than DEBUG.
+    Trace,
+    /// `UNKNOWN`: No severity was given (such as a plain line of output).
+    Unspecified,
+    /// A value that this version of the SDK does not know.
+    Unknown(UnknownValue),
+}
+impl LogSeverity {
+    /// The values known to this version of the SDK, as the document lists them.
+    pub const KNOWN: &'static [&'static str] = &[
+        "FATAL",
+        "ERROR",
+        "WARNING",
+        "INFO",
+        "DEBUG",
+        "TRACE",
+        "UNKNOWN",
+    ];
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Fatal => "FATAL",
+            Self::Error => "ERROR",
+            Self::Warning => "WARNING",
+            Self::Info => "INFO",
+            Self::Debug => "DEBUG",
+            Self::Trace => "TRACE",
+            Self::Unspecified => "UNKNOWN",
+            Self::Unknown(v) => v.as_str(),
+        }
+    }
+    /// The known value `s`: an exact match first, then an ASCII
+    /// case-insensitive one.
+    fn known(s: &str) -> Option<Self> {
+        match s {
+            "FATAL" => Some(Self::Fatal),
+            "ERROR" => Some(Self::Error),
+            "WARNING" => Some(Self::Warning),
+            "INFO" => Some(Self::Info),
+            "DEBUG" => Some(Self::Debug),
+            "TRACE" => Some(Self::Trace),
+            "UNKNOWN" => Some(Self::Unspecified),
+            _ => None,
+        }
+            .or_else(|| {
+                if s.eq_ignore_ascii_case("FATAL") {
+                    return Some(Self::Fatal);
+                }
+                if s.eq_ignore_ascii_case("ERROR") {
+                    return Some(Self::Error);
+                }
+                if s.eq_ignore_ascii_case("WARNING") {
+                    return Some(Self::Warning);
+                }
+                if s.eq_ignore_ascii_case("INFO") {
+                    return Some(Self::Info);
+                }
+                if s.eq_ignore_ascii_case("DEBUG") {
+                    return Some(Self::Debug);
+                }
+                if s.eq_ignore_ascii_case("TRACE") {
+                    return Some(Self::Trace);
+                }
+                if s.eq_ignore_ascii_case("UNKNOWN") {
+                    return Some(Self::Unspecified);
+                }
+                None
+            })
+    }
+}
+open_enum_impls!(LogSeverity);
 /// A port's protocol.
 ///
 /// `PortProtocol` in the document.
@@ -669,6 +758,7 @@ pub(crate) const ALL: &[(&str, &[&str])] = &[
     ("Generation", Generation::KNOWN),
     ("JobExecutionStatus", JobExecutionStatus::KNOWN),
     ("JobExecutionTaskStatus", JobExecutionTaskStatus::KNOWN),
+    ("LogSeverity", LogSeverity::KNOWN),
     ("PortProtocol", PortProtocol::KNOWN),
     ("Status", DeploymentStatus::KNOWN),
     ("TriggerType", TriggerType::KNOWN),

@@ -91,19 +91,21 @@ pub(crate) struct LocalTask {
     /// Attempts started.
     pub(crate) attempts: u64,
     pub(crate) end: Option<TaskEnd>,
-    output: VecDeque<OutputLine>,
+    /// The lines kept, oldest first, each with when it was read.
+    output: VecDeque<(Micros, OutputLine)>,
     /// Bytes of text in `output`.
     output_bytes: usize,
     dropped: u64,
 }
 
 impl LocalTask {
-    /// Adds a line of output, dropping the oldest lines beyond the bounds.
-    pub(crate) fn push_line(&mut self, line: OutputLine) {
+    /// Adds a line of output read at `at`, dropping the oldest lines
+    /// beyond the bounds.
+    pub(crate) fn push_line(&mut self, line: OutputLine, at: Micros) {
         self.output_bytes = self.output_bytes.saturating_add(line.text.len());
-        self.output.push_back(line);
+        self.output.push_back((at, line));
         while self.output.len() > MAX_LINES || self.output_bytes > MAX_OUTPUT_BYTES {
-            let Some(old) = self.output.pop_front() else {
+            let Some((_, old)) = self.output.pop_front() else {
                 break;
             };
             self.output_bytes = self.output_bytes.saturating_sub(old.text.len());
@@ -200,9 +202,21 @@ impl LocalRun {
     /// The output of task `index`.
     pub(crate) fn output(&self, index: usize) -> Option<TaskOutput> {
         self.tasks.get(index).map(|t| TaskOutput {
-            lines: t.output.iter().cloned().collect(),
+            lines: t.output.iter().map(|(_, l)| l.clone()).collect(),
             dropped: t.dropped,
         })
+    }
+
+    /// The lines kept of task `index`, oldest first, each with when it was
+    /// read.
+    pub(crate) fn stamped_lines(
+        &self,
+        index: usize,
+    ) -> impl Iterator<Item = (Micros, &OutputLine)> + '_ {
+        self.tasks
+            .get(index)
+            .into_iter()
+            .flat_map(|t| t.output.iter().map(|(at, l)| (*at, l)))
     }
 
     /// The status the execution ends with, once every task is over.
@@ -261,11 +275,14 @@ mod tests {
         assert!(!format!("{spec:?}").contains("s3cret"));
         let mut run = LocalRun::new(1, spec, 0);
         for i in 0..(MAX_LINES + 5) {
-            run.tasks[0].push_line(OutputLine {
-                stream: OutputStream::Stdout,
-                attempt: 1,
-                text: i.to_string(),
-            });
+            run.tasks[0].push_line(
+                OutputLine {
+                    stream: OutputStream::Stdout,
+                    attempt: 1,
+                    text: i.to_string(),
+                },
+                0,
+            );
         }
         let out = run.output(0).unwrap();
         assert_eq!(out.lines.len(), MAX_LINES);
@@ -274,11 +291,14 @@ mod tests {
         assert!(run.output(1).is_none());
         // Long lines: the byte bound applies first.
         for _ in 0..40 {
-            run.tasks[0].push_line(OutputLine {
-                stream: OutputStream::Stderr,
-                attempt: 2,
-                text: "x".repeat(MAX_LINE_BYTES),
-            });
+            run.tasks[0].push_line(
+                OutputLine {
+                    stream: OutputStream::Stderr,
+                    attempt: 2,
+                    text: "x".repeat(MAX_LINE_BYTES),
+                },
+                0,
+            );
         }
         let out = run.output(0).unwrap();
         assert_eq!(out.lines.len(), MAX_OUTPUT_BYTES / MAX_LINE_BYTES);

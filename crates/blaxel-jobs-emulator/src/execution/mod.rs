@@ -53,9 +53,10 @@
 //! Per task, an execution keeps its script (16 bytes); the parameters of all
 //! tasks are kept as one JSON text, for the answer to CreateJobExecution.
 //! Task names (`task-<index>`), statuses, times and conditions are made when
-//! rendered.
+//! rendered, and so are the log lines of simulated tasks ([`logs`]).
 
 mod local;
+mod logs;
 #[cfg(test)]
 mod reference;
 mod render;
@@ -65,6 +66,7 @@ mod task;
 
 pub(crate) use local::{Launch, LaunchSpec, LocalRun, LocalTask, MAX_LINE_BYTES};
 pub use local::{OutputLine, OutputStream, TaskOutput};
+pub(crate) use logs::{EXECUTION_LABEL, LogLine, TASK_LABEL, execution_label, severity_number};
 pub(crate) use script::{ExecConfig, TaskScript};
 pub(crate) use task::{TaskEnd, TaskState};
 

@@ -1,6 +1,6 @@
-//! The axum router: one handler per API operation, in [`jobs`] and
-//! [`executions`], the OAuth token endpoint ([`oauth`]), and the answers
-//! to requests for no route.
+//! The axum router: one handler per API operation, in [`jobs`],
+//! [`executions`] and [`logs`], the OAuth token endpoint ([`oauth`]), and
+//! the answers to requests for no route.
 //!
 //! By the time a handler runs, the server pipeline has authenticated the
 //! request and resolved its workspace and API version (a
@@ -12,6 +12,7 @@
 mod call;
 mod executions;
 mod jobs;
+mod logs;
 mod oauth;
 
 use crate::error::ApiError;
@@ -59,6 +60,7 @@ fn handler(op: Operation) -> MethodRouter<Arc<Shared>> {
         Operation::GetJobExecution => on(filter, executions::get_execution),
         Operation::DeleteJobExecution => on(filter, executions::cancel_execution),
         Operation::ListJobExecutionTasks => on(filter, executions::list_tasks),
+        Operation::ListLogs => on(filter, logs::list_logs),
     }
 }
 

@@ -330,3 +330,46 @@ async fn shutting_down_kills_the_processes() {
         .expect("shutdown ends");
     assert!(!proc_dir.exists(), "the task's shell was killed and reaped");
 }
+
+#[tokio::test]
+async fn process_output_is_served_as_log_lines() {
+    let h = H::with(config().task_command(
+        "report",
+        r#"echo '{"message":"rows=3","severity":"INFO","labels":{"blaxel-task":"p'$TASK_INDEX'"},"trace_id":"t1"}' >&2
+echo "plain out"; echo "plain err" >&2; echo "plain out""#,
+    ))
+    .await;
+    h.create_job("report", json!({})).await;
+    let id = h
+        .start("report", json!({"executionId": "run-9", "tasks": [{}, {}]}))
+        .await;
+    finished(&h, "report", &id).await;
+    let body = h
+        .get("/observability/logs?resourceType=jobs&workloadIds=report&executionId=run-9&taskId=1")
+        .await
+        .expect(200);
+    let lines = body["report"]["logs"].as_array().unwrap();
+    // One entry per line; two equal lines stay two.
+    assert_eq!(body["report"]["totalCount"], 4, "{body}");
+    let find = |m: &str| -> Vec<&Value> { lines.iter().filter(|l| l["message"] == m).collect() };
+    assert_eq!(find("plain out").len(), 2);
+    let json_line = find("rows=3")[0];
+    assert_eq!(json_line["severity"], 9);
+    assert_eq!(json_line["trace_id"], "t1");
+    assert_eq!(
+        json_line["labels"]["blaxel-task"], "p1",
+        "the line's own label"
+    );
+    assert_eq!(
+        json_line["labels"]["blaxel-execution"], "9",
+        "the emulator's"
+    );
+    assert_eq!(find("plain out")[0]["severity"], 0, "stdout: UNKNOWN");
+    assert_eq!(find("plain err")[0]["severity"], 17, "stderr: ERROR");
+    // The task's own label selects it too.
+    let by_label = h
+        .get("/observability/logs?resourceType=jobs&workloadIds=report&taskId=p1&severity=INFO")
+        .await
+        .expect(200);
+    assert_eq!(by_label["report"]["totalCount"], 1, "{by_label}");
+}

@@ -16,6 +16,7 @@ mod faults;
 mod jobs;
 #[cfg(unix)]
 mod local;
+mod logs;
 mod newer_fields;
 mod pagination;
 #[cfg(target_os = "linux")]

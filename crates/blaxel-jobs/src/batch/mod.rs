@@ -110,7 +110,9 @@
 //! not returned by the API once an execution is created, so
 //! [`BatchRun::failed_tasks`] gives where each failed task is (its index in
 //! the batch) and why, and [`with_params`] reads the same task source again
-//! to attach parameters; [`BatchRun::retry`] submits those tasks as retry
+//! to attach parameters; [`BatchRun::with_last_lines`] attaches the last
+//! lines each wrote (bounded in lines, bytes and tasks; see
+//! [`crate::logs`]); [`BatchRun::retry`] submits those tasks as retry
 //! round `n`, a batch of its own with id `<batch id>-r<n>`.
 //!
 //! # Observability
@@ -533,6 +535,24 @@ impl<'a> BatchRun<'a> {
     /// [`with_params`]). Holds the failed tasks in memory, not the others.
     pub async fn failed_tasks(&self) -> Result<Vec<FailedTask>, Error> {
         triage::failed_tasks(self).await
+    }
+
+    /// Attaches to each of `failed` (as [`BatchRun::failed_tasks`] answers
+    /// them) the last lines it wrote, bounded as `limits` says (by
+    /// default the last 20 lines, at most 4 KiB, for the first 100 tasks
+    /// by index; the others keep `None`), so that a failure report says
+    /// why without another tool. The lines are read with the logs
+    /// endpoint ([`crate::logs`]), one task at a time, filtered by the
+    /// task's index in its execution (`taskId`: the label task-side
+    /// loggers write; whether Blaxel labels lines that are not JSON is
+    /// unknown), over the span of its execution. The first error ends
+    /// the call.
+    pub async fn with_last_lines(
+        &self,
+        failed: Vec<FailedTask>,
+        limits: crate::logs::LastLines,
+    ) -> Result<Vec<FailedTask>, Error> {
+        triage::with_last_lines(self, failed, limits).await
     }
 
     /// Submits `failed` tasks (with parameters, see [`with_params`]) as

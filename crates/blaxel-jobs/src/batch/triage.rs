@@ -1,8 +1,10 @@
-//! Failed tasks of a batch: where they are, why they failed, and their
-//! parameters read again from the task source.
+//! Failed tasks of a batch: where they are, why they failed (their
+//! conditions, and the last lines they wrote), and their parameters read
+//! again from the task source.
 
 use super::BatchRun;
 use crate::error::{Error, InvalidInput};
+use crate::logs::{LastLines, TaskLines};
 use crate::types::{JobExecutionTaskCondition, JobExecutionTaskStatus};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -26,6 +28,9 @@ pub struct FailedTask {
     pub conditions: Vec<JobExecutionTaskCondition>,
     /// Its parameters, once [`with_params`] attached them.
     pub params: Option<Map<String, Value>>,
+    /// The last lines it wrote, once
+    /// [`BatchRun::with_last_lines`] attached them.
+    pub last_lines: Option<TaskLines>,
 }
 
 /// Attaches to each of `failed` (sorted by `task_index`, as
@@ -49,6 +54,34 @@ pub fn with_params<T: Serialize>(
         while let Some(t) = wanted.next_if(|t| t.task_index == i as u64) {
             t.params = Some(params.clone());
         }
+    }
+    Ok(failed)
+}
+
+/// Attaches to the first `limits.tasks` of `failed` (by index) the last
+/// lines each wrote; see [`BatchRun::with_last_lines`].
+pub(super) async fn with_last_lines(
+    run: &BatchRun<'_>,
+    mut failed: Vec<FailedTask>,
+    limits: LastLines,
+) -> Result<Vec<FailedTask>, Error> {
+    limits.check()?;
+    failed.sort_by_key(|t| t.task_index);
+    let job = run.client().job(run.job());
+    // Each execution's span is read once (its tasks are together).
+    let mut span: Option<(String, _)> = None;
+    for task in failed.iter_mut().take(limits.tasks) {
+        let execution = job.execution(&task.execution_id);
+        let window = match &span {
+            Some((id, w)) if *id == task.execution_id => *w,
+            _ => {
+                let w = crate::logs::span(&execution).await?;
+                span = Some((task.execution_id.clone(), w));
+                w
+            }
+        };
+        let label = task.index_in_chunk.to_string();
+        task.last_lines = Some(crate::logs::of_task(&execution, &label, window, limits).await?);
     }
     Ok(failed)
 }
@@ -97,6 +130,7 @@ pub(super) async fn failed_tasks(run: &BatchRun<'_>) -> Result<Vec<FailedTask>, 
                     status: task.status,
                     conditions: task.conditions,
                     params: None,
+                    last_lines: None,
                 });
             }
             index += 1;
@@ -118,6 +152,7 @@ mod tests {
             status: None,
             conditions: Vec::new(),
             params: None,
+            last_lines: None,
         }
     }
 

@@ -98,6 +98,12 @@ pub enum Error {
     #[error("{0}")]
     WaitTimeout(WaitTimeout),
 
+    /// Log lines may be missing from a stretch of time (see
+    /// [`crate::logs`]): a [`FollowLogs`](crate::logs::FollowLogs) stream
+    /// gives this as an item, and goes on.
+    #[error("{0}")]
+    LogsIncomplete(Box<crate::logs::LogGap>),
+
     /// A paginated listing misbehaved (for example, it returned a cursor it
     /// had already returned); the stream stops instead of looping.
     #[error("pagination error: {0}")]

@@ -71,3 +71,19 @@ pub async fn start_execution(
         .execution_id
         .expect("an execution id")
 }
+
+/// A fresh, empty directory for files a test shares with task processes.
+#[allow(dead_code)]
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "blaxel-jobs-e2e-{name}-{}-{nanos}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}

@@ -164,6 +164,12 @@ async fn every_operation_through_a_jobs_life() {
     let cancelled = job_ref.execution(&long_id).get().send().await.unwrap();
     assert_eq!(cancelled.status, Some(JobExecutionStatus::Cancelled));
 
+    // ListLogs: the lines the emulator wrote for the cancelled execution.
+    let logs = job_ref.execution(&long_id).logs().send().await.unwrap();
+    let lines = &logs[name];
+    assert!(!lines.logs.is_empty(), "{logs:?}");
+    assert_eq!(lines.total_count, Some(lines.logs.len() as i64));
+
     // DeleteJob, after which the job is gone.
     let deleted = client.job(name).delete().send().await.unwrap();
     assert_eq!(deleted.status, Some(DeploymentStatus::Deleting));
@@ -171,7 +177,7 @@ async fn every_operation_through_a_jobs_life() {
     assert!(err.is_not_found(), "{err}");
     assert!(emu.job_names(WS).is_empty());
 
-    // Every one of the 11 operations was used.
+    // Every operation of the document was used.
     for route in Route::all().filter(|r| *r != Route::OAuthToken) {
         assert!(emu.request_count(route) > 0, "{route:?} was never called");
     }

@@ -6,6 +6,7 @@ mod common;
 mod concurrency;
 mod faults;
 mod lifecycle;
+mod logs;
 mod newer_api;
 mod secrets;
 mod waiters;
