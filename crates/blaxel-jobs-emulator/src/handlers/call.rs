@@ -13,6 +13,7 @@ use crate::validate::{Params, describe};
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{Extension, RawPathParams, State};
 use axum::response::Response;
+use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_client::types::{self, ListAnchor, ListSort};
 use bytes::Bytes;
 use http::StatusCode;
@@ -27,6 +28,8 @@ pub(super) type Answer = Result<Response, ApiError>;
 
 /// A request after the common checks.
 pub(super) struct Call {
+    /// The operation the request is for.
+    pub(super) operation: Operation,
     pub(super) ctx: Ctx,
     pub(super) params: Params,
 }
@@ -37,7 +40,7 @@ impl Call {
         ctx: Option<Extension<Ctx>>,
         path: Vec<(String, String)>,
         query: Option<String>,
-        operation: &str,
+        operation: Operation,
     ) -> Result<Call, ApiError> {
         let Some(Extension(ctx)) = ctx else {
             return Err(ApiError::internal("the request context is missing"));
@@ -46,9 +49,13 @@ impl Call {
             .map_err(|e| ApiError::validation(format!("query: {e}")))?;
         let params = shared
             .spec
-            .validate_params(operation, &path, &query)
+            .validate_params(operation.name(), &path, &query)
             .map_err(|v| ApiError::validation(describe(&v)))?;
-        Ok(Call { ctx, params })
+        Ok(Call {
+            operation,
+            ctx,
+            params,
+        })
     }
 
     pub(super) fn path(&self, name: &str) -> Result<String, ApiError> {
@@ -56,6 +63,23 @@ impl Call {
             .str(name)
             .map(str::to_owned)
             .ok_or_else(|| ApiError::validation(format!("path {name}: is required")))
+    }
+
+    /// Parses and validates the request's JSON body against its
+    /// operation, returning it without readOnly fields.
+    pub(super) fn json_body(&self, shared: &Shared, body: &Bytes) -> Result<Value, ApiError> {
+        let value = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            Some(
+                serde_json::from_slice::<Value>(body)
+                    .map_err(|e| ApiError::bad_request(format!("body: not valid JSON: {e}")))?,
+            )
+        };
+        shared
+            .spec
+            .validate_body(self.operation.name(), value.as_ref())
+            .map_err(|v| ApiError::validation(describe(&v)))
     }
 }
 
@@ -69,22 +93,6 @@ pub(super) fn path_params(path: PathParams) -> Result<Vec<(String, String)>, Api
             "path: a path parameter is not valid UTF-8 once percent-decoded",
         )),
     }
-}
-
-/// Parses and validates a JSON body, returning it without readOnly fields.
-pub(super) fn json_body(shared: &Shared, operation: &str, body: &Bytes) -> Result<Value, ApiError> {
-    let value = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        Some(
-            serde_json::from_slice::<Value>(body)
-                .map_err(|e| ApiError::bad_request(format!("body: not valid JSON: {e}")))?,
-        )
-    };
-    shared
-        .spec
-        .validate_body(operation, value.as_ref())
-        .map_err(|v| ApiError::validation(describe(&v)))
 }
 
 pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {

@@ -3,8 +3,7 @@
 //! ListJobExecutionTasks.
 
 use super::call::{
-    Answer, Call, PathParams, Shr, count, json_body, mutation, ok, page_body, page_request,
-    path_params, typed,
+    Answer, Call, PathParams, Shr, count, mutation, ok, page_body, page_request, path_params, typed,
 };
 use crate::context::Ctx;
 use crate::error::ApiError;
@@ -59,7 +58,7 @@ pub(super) async fn list_executions(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "ListJobExecutions")?;
+    let call = Call::new(&s, ctx, path_params(path)?, q, Operation::ListJobExecutions)?;
     let name = call.path("jobId")?;
     let ctx = &call.ctx;
     let clock = &s.clock;
@@ -87,7 +86,7 @@ pub(super) async fn list_executions(
             &call.params,
             &[
                 &ctx.workspace,
-                "ListJobExecutions",
+                call.operation.name(),
                 &name,
                 q.as_deref().unwrap_or(""),
             ],
@@ -123,10 +122,15 @@ pub(super) async fn create_execution(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "CreateJobExecution")?;
+    let call = Call::new(
+        &s,
+        ctx,
+        path_params(path)?,
+        q,
+        Operation::CreateJobExecution,
+    )?;
     let name = call.path("jobId")?;
-    let body: types::CreateJobExecutionRequest =
-        typed(json_body(&s, "CreateJobExecution", &body)?)?;
+    let body: types::CreateJobExecutionRequest = typed(call.json_body(&s, &body)?)?;
     if body.job_id.as_deref().is_some_and(|j| j != name) {
         return Err(ApiError::validation(format!(
             "jobId: must be the job name in the path ({name:?}) when given"
@@ -169,7 +173,7 @@ pub(super) async fn get_execution(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "GetJobExecution")?;
+    let call = Call::new(&s, ctx, path_params(path)?, q, Operation::GetJobExecution)?;
     let (job, id) = (call.path("jobId")?, call.path("executionId")?);
     s.with_workspace(&call.ctx.workspace, |ws, now| {
         let exec = ws
@@ -185,7 +189,13 @@ pub(super) async fn cancel_execution(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "DeleteJobExecution")?;
+    let call = Call::new(
+        &s,
+        ctx,
+        path_params(path)?,
+        q,
+        Operation::DeleteJobExecution,
+    )?;
     let (job, id) = (call.path("jobId")?, call.path("executionId")?);
     s.with_workspace(&call.ctx.workspace, |ws, now| {
         let exec = ws.cancel_execution(&job, &id, now)?;
@@ -199,7 +209,13 @@ pub(super) async fn list_tasks(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "ListJobExecutionTasks")?;
+    let call = Call::new(
+        &s,
+        ctx,
+        path_params(path)?,
+        q,
+        Operation::ListJobExecutionTasks,
+    )?;
     let (job, id) = (call.path("jobId")?, call.path("executionId")?);
     let ctx = &call.ctx;
     s.with_workspace(&ctx.workspace, |ws, now| {
@@ -215,7 +231,7 @@ pub(super) async fn list_tasks(
             &call.params,
             &[
                 &ctx.workspace,
-                "ListJobExecutionTasks",
+                call.operation.name(),
                 &job,
                 &id,
                 q.as_deref().unwrap_or(""),

@@ -2,8 +2,7 @@
 //! and ListJobRevisions.
 
 use super::call::{
-    Answer, Call, PathParams, Shr, json_body, mutation, ok, page_body, page_request, path_params,
-    typed,
+    Answer, Call, PathParams, Shr, mutation, ok, page_body, page_request, path_params, typed,
 };
 use crate::context::Ctx;
 use crate::error::{ApiError, code};
@@ -11,6 +10,7 @@ use crate::paginate::{Entry, Page, normalize_q, paginate};
 use crate::store::job_not_found;
 use axum::extract::{Extension, RawQuery, State};
 use blaxel_jobs_client::open_enum::DeploymentStatus;
+use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_client::types;
 use bytes::Bytes;
 use http::StatusCode;
@@ -39,7 +39,7 @@ pub(super) async fn list_jobs(
     ctx: Option<Extension<Ctx>>,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, Vec::new(), q, "ListJobs")?;
+    let call = Call::new(&s, ctx, Vec::new(), q, Operation::ListJobs)?;
     let statuses = status_filter(call.params.str("status"))?;
     let external_id = call.params.str("externalId").map(str::to_owned);
     let ctx = &call.ctx;
@@ -64,7 +64,7 @@ pub(super) async fn list_jobs(
             &call.params,
             &[
                 &ctx.workspace,
-                "ListJobs",
+                call.operation.name(),
                 q.as_deref().unwrap_or(""),
                 &status_key,
                 external_id.as_deref().unwrap_or(""),
@@ -100,8 +100,8 @@ pub(super) async fn create_job(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Answer {
-    let call = Call::new(&s, ctx, Vec::new(), q, "CreateJob")?;
-    let job: types::Job = typed(json_body(&s, "CreateJob", &body)?)?;
+    let call = Call::new(&s, ctx, Vec::new(), q, Operation::CreateJob)?;
+    let job: types::Job = typed(call.json_body(&s, &body)?)?;
     s.with_workspace(&call.ctx.workspace, |ws, now| {
         let stored = ws.create_job(job, &mutation(&s, &call.ctx, now))?;
         ok(&stored.render(false))
@@ -114,7 +114,7 @@ pub(super) async fn get_job(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "GetJob")?;
+    let call = Call::new(&s, ctx, path_params(path)?, q, Operation::GetJob)?;
     let name = call.path("jobId")?;
     let show = call.params.bool("show_secrets").unwrap_or(false);
     if show && !call.ctx.admin {
@@ -139,9 +139,9 @@ pub(super) async fn update_job(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "UpdateJob")?;
+    let call = Call::new(&s, ctx, path_params(path)?, q, Operation::UpdateJob)?;
     let name = call.path("jobId")?;
-    let job: types::Job = typed(json_body(&s, "UpdateJob", &body)?)?;
+    let job: types::Job = typed(call.json_body(&s, &body)?)?;
     s.with_workspace(&call.ctx.workspace, |ws, now| {
         let stored = ws.update_job(&name, job, &mutation(&s, &call.ctx, now))?;
         ok(&stored.render(false))
@@ -154,7 +154,7 @@ pub(super) async fn delete_job(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "DeleteJob")?;
+    let call = Call::new(&s, ctx, path_params(path)?, q, Operation::DeleteJob)?;
     let name = call.path("jobId")?;
     s.with_workspace(&call.ctx.workspace, |ws, now| {
         let deleted = ws.delete_job(&name, &mutation(&s, &call.ctx, now))?;
@@ -168,7 +168,7 @@ pub(super) async fn list_revisions(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "ListJobRevisions")?;
+    let call = Call::new(&s, ctx, path_params(path)?, q, Operation::ListJobRevisions)?;
     let name = call.path("jobId")?;
     s.with_workspace(&call.ctx.workspace, |ws, _| {
         let job = ws

@@ -35,6 +35,7 @@ use crate::error::ApiError;
 use crate::execution::{EXECUTION_LABEL, LogLine, TASK_LABEL, execution_label, severity_number};
 use axum::extract::{Extension, RawQuery, State};
 use blaxel_jobs_client::open_enum::LogSeverity;
+use blaxel_jobs_client::operations::Operation;
 use blaxel_jobs_client::types;
 use chrono::{DateTime, NaiveDateTime};
 use std::cmp::Reverse;
@@ -236,7 +237,7 @@ pub(super) async fn list_logs(
     path: PathParams,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let call = Call::new(&s, ctx, path_params(path)?, q, "ListLogs")?;
+    let call = Call::new(&s, ctx, path_params(path)?, q, Operation::ListLogs)?;
     let kind = call.params.str("resourceType").map(str::trim);
     let query = Query::parse(&call, s.config.logs_cap, s.config.logs_max_window)?;
     match kind {
